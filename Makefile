@@ -1,0 +1,122 @@
+# kt — AI governance sidecar. `make` builds build/kt; `make test` runs every test under ASan+UBSan.
+# Variants: build/ (release), build/san/ (ASan+UBSan), build/fuzz/ (clang libFuzzer).
+
+CC      ?= cc
+B       := build
+PREFIX  ?= /usr/local
+
+ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+-include $(B)/config.mk
+endif
+
+$(B)/config.mk: mk/configure.sh
+	@mkdir -p $(B)
+	@sh mk/configure.sh > $@.tmp && mv $@.tmp $@
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wformat=2
+DEFS    := -D_GNU_SOURCE -DKT_VERSION='"$(VERSION)"' -DKT_GIT_REV='"$(GIT_REV)"'
+INC     := -Iinclude $(LLHTTP_CFLAGS)
+LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml $(LLHTTP_LIBS) -lm
+
+REL_CFLAGS := -O2 -g -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CC    := clang
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+
+SRCS      := $(sort $(wildcard src/*.c))
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
+
+# $(call objs,VARIANT_DIR,SOURCES)
+objs = $(patsubst %.c,$(1)/obj/%.o,$(notdir $(2)))
+LLHTTP_OBJS = $(patsubst %.c,$(1)/obj/llhttp_%.o,$(notdir $(LLHTTP_SRCS)))
+
+.PHONY: all run test san unit fuzz fuzz-smoke bench demo clean help install deps
+
+all: $(B)/kt
+
+help:
+	@echo "make            build build/kt (installs missing Debian build packages when root)"
+	@echo "make run        start the sidecar on 127.0.0.1:41002 (config: KT_CONFIG or the embedded default)"
+	@echo "make test       build with ASan+UBSan and run unit, integration and SDK compatibility tests"
+	@echo "make san        build build/san/kt and the unit tests with ASan+UBSan"
+	@echo "make demo       run the mock-provider demo (redaction, blocking, streaming)"
+	@echo "make bench      benchmark kt against nginx side by side"
+	@echo "make fuzz       build the libFuzzer targets into build/fuzz/ (FUZZ_SECONDS=N runs each)"
+	@echo "make clean      remove build/"
+
+# ---- variants ---------------------------------------------------------------------------------
+define variant
+$(1)/obj/%.o: src/%.c $(B)/config.mk | $(1)/obj
+	$$(CC) $(2) $$(WARN) $$(DEFS) $$(INC) -MMD -MP -c $$< -o $$@
+$(1)/obj/test_%.o: test/unit/test_%.c $(B)/config.mk | $(1)/obj
+	$$(CC) $(2) $$(WARN) $$(DEFS) $$(INC) -Itest/unit -MMD -MP -c $$< -o $$@
+$(1)/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk | $(1)/obj
+	$$(CC) $(2) $$(DEFS) $$(INC) $$(LLHTTP_SRC_CFLAGS) -c $$< -o $$@
+$(1)/libkt.a: $$(call objs,$(1),$$(LIB_SRCS)) $$(call LLHTTP_OBJS,$(1))
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/kt: $(1)/obj/main.o $(1)/libkt.a
+	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+$(1)/unit/test_%: $(1)/obj/test_%.o $(1)/libkt.a | $(1)/unit
+	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+$(1)/obj $(1)/unit:
+	@mkdir -p $$@
+-include $$(wildcard $(1)/obj/*.d)
+endef
+
+$(eval $(call variant,$(B),$(REL_CFLAGS)))
+$(eval $(call variant,$(B)/san,$(SAN_CFLAGS)))
+
+UNIT_BINS := $(patsubst test/unit/%.c,$(B)/san/unit/%,$(UNIT_SRCS))
+
+san: $(B)/san/kt $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+	@python3 test/run_all.py --only unit
+
+# ---- fuzzing (clang + libFuzzer; not part of make test) ------------------------------------------
+FUZZ_BINS := $(patsubst test/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+$(B)/fuzz/obj/%.o: src/%.c $(B)/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -c $< -o $@
+$(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(INC) $(LLHTTP_SRC_CFLAGS) -c $< -o $@
+$(B)/fuzz/libkt.a: $(call objs,$(B)/fuzz,$(LIB_SRCS)) $(call LLHTTP_OBJS,$(B)/fuzz)
+	rm -f $@ && ar rcs $@ $^
+$(B)/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(B)/fuzz/libkt.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INC) -o $@ $^ $(LIBS)
+fuzz:
+	@sh mk/test-deps.sh clang
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@if [ -n "$(FUZZ_SECONDS)" ]; then for f in $(FUZZ_BINS); do \
+	  mkdir -p $(B)/fuzz/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus/$$(basename $$f) test/fuzz/corpus/$$(basename $$f) || exit 1; \
+	done; fi
+
+# ---- running, testing, benchmarking -----------------------------------------------------------
+run: $(B)/kt
+	$(B)/kt gateway run $(if $(KT_CONFIG),--policy-config $(KT_CONFIG))
+
+test: san
+	@sh mk/test-deps.sh
+	@python3 test/run_all.py --kt $(B)/san/kt --unit-dir $(B)/san/unit
+
+demo: $(B)/kt
+	@sh mk/test-deps.sh
+	@python3 test/demo.py --kt $(B)/kt
+
+bench: $(B)/kt
+	@sh mk/test-deps.sh nginx wrk
+	@sh bench/run.sh $(B)/kt
+
+install: $(B)/kt
+	install -D -m 0755 $(B)/kt $(DESTDIR)$(PREFIX)/bin/kt
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,27 @@
+/* A growable byte buffer with a hard maximum (after curl's dynbuf): appending past `max` fails
+ * with KT_ELIMIT and leaves the contents unchanged. The buffer is always NUL-terminated. */
+#ifndef KT_BUF_H
+#define KT_BUF_H
+
+#include "kt/common.h"
+
+typedef struct kt_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    size_t max;
+} kt_buf;
+
+void kt_buf_init(kt_buf *b, size_t max);
+void kt_buf_free(kt_buf *b);
+void kt_buf_reset(kt_buf *b);
+int kt_buf_reserve(kt_buf *b, size_t extra);
+int kt_buf_append(kt_buf *b, const void *data, size_t n);
+int kt_buf_puts(kt_buf *b, const char *s);
+int kt_buf_printf(kt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Removes the first n bytes. */
+void kt_buf_consume(kt_buf *b, size_t n);
+/* Appends `s` as a JSON string literal (with quotes), escaping as RFC 8259 requires. */
+int kt_buf_json_str(kt_buf *b, const char *s, size_t n);
+
+#endif

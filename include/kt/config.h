@@ -1,0 +1,165 @@
+/* Configuration snapshots: parsed, validated, immutable and refcounted.
+ *
+ * A snapshot is built aside from a YAML file (or the embedded default), fully validated, and only
+ * then published. Requests take a reference for their whole life; reload swaps one pointer and the
+ * old snapshot is freed when its last reference is released. Three source forms load into the same
+ * snapshot: the pack form (`pack`, `policies.chain`, `policy.<kind>`, `providers.targets[]`), the
+ * `policies: [{name, type, action, patterns|categories}]` shorthand and the
+ * `policies: [{name, input: [{type, action, ...}]}]` shorthand with a `gateway:` section. */
+#ifndef KT_CONFIG_H
+#define KT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kt/common.h"
+#include "kt/yaml_tree.h"
+
+/* ---- diagnostics ---------------------------------------------------------------------------- */
+
+#define KT_DIAG_MAX 32
+
+typedef struct kt_diag_item {
+    int line;   /* 1-based; 0 when unknown */
+    int col;    /* 1-based; 0 when unknown */
+    char msg[200];
+} kt_diag_item;
+
+typedef struct kt_diag {
+    const char *file;         /* borrowed, for printing */
+    int count;                /* may exceed KT_DIAG_MAX; only the first KT_DIAG_MAX are kept */
+    kt_diag_item items[KT_DIAG_MAX];
+} kt_diag;
+
+void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Writes "file:line:col: message\n" for each item. */
+void kt_diag_print(const kt_diag *d, void *stdio_file);
+
+/* ---- environment -------------------------------------------------------------------------- */
+
+/* Variable lookup is injected so tests need no process environment. NULL when unset. */
+typedef const char *(*kt_getenv_fn)(void *ud, const char *name);
+
+typedef struct kt_env {
+    kt_getenv_fn get;
+    void *ud;
+} kt_env;
+
+kt_env kt_env_process(void);   /* wraps getenv() */
+
+/* Expands ${VAR} and ${VAR:-default} in `in`. "$$" is a literal "$". Returns a malloc'd string,
+ * or NULL with *err set to a static message ("unterminated ${", "variable X is not set", ...). */
+char *kt_expand_vars(const char *in, kt_env env, char *err, size_t errlen);
+
+/* ---- the snapshot ---------------------------------------------------------------------------- */
+
+typedef enum kt_provider_kind {
+    KT_PROVIDER_OPENAI = 0,
+    KT_PROVIDER_ANTHROPIC,
+    KT_PROVIDER_AZURE,
+} kt_provider_kind;
+
+typedef enum kt_key_source {
+    KT_KEY_NONE = 0,
+    KT_KEY_ENV,
+    KT_KEY_FILE,
+    KT_KEY_STORE,   /* a control-plane config variable; resolved from the env var of that name */
+} kt_key_source;
+
+typedef struct kt_target {
+    char *id;
+    kt_provider_kind provider;
+    char *model;               /* NULL: matches no model (still reachable by header or as first) */
+    char *base_url;            /* expanded, as written */
+    /* parsed from base_url */
+    bool tls;                  /* https */
+    char *host;                /* without brackets for IPv6 */
+    uint16_t port;
+    char *path_prefix;         /* "" or "/x/y" (never a trailing '/', never a trailing "/v1") */
+    /* provider details */
+    char *api_version;         /* azure: `api_version`, default "2024-06-01" */
+    char *anthropic_version;   /* anthropic: `anthropic_version`, default "2023-06-01" */
+    char *deployment;          /* azure: `deployment`, default = model */
+    /* credentials */
+    kt_key_source key_source;
+    char *key_ref;             /* env var name, file path or store name */
+    char *key;                 /* resolved secret, NULL when missing (requests get 503) */
+    char key_error[128];       /* why `key` is NULL, without the secret ("env OPENAI_API_KEY is not set") */
+} kt_target;
+
+typedef struct kt_policy_cfg {
+    char *name;                /* as listed in the chain (unique) */
+    char *kind;                /* "pii-detector", "dlp-filter", "safety-filter", "prompt-injection", "audit-logger" */
+    const kt_ynode *options;   /* the policy.<name> mapping (or the shorthand item), NULL if none; owned by the snapshot */
+    bool input;                /* applies to requests */
+    bool output;               /* applies to responses */
+} kt_policy_cfg;
+
+/* Limits and timeouts; every one has a default and may be set under `gateway:`. */
+typedef struct kt_limits {
+    uint32_t max_header_bytes;       /* 32 KiB  -> 431 */
+    uint32_t max_headers;            /* 100     -> 431 */
+    uint32_t max_body_bytes;         /* 8 MiB   -> 413 */
+    uint32_t max_chunk_ext_bytes;    /* 256     -> 400 */
+    uint32_t max_connections;        /* 1024    -> new connections closed at once */
+    uint32_t header_timeout_ms;      /* 10 s    -> 408 and close (slowloris) */
+    uint32_t body_timeout_ms;        /* 30 s    -> 408 and close */
+    uint32_t idle_timeout_ms;        /* 60 s keep-alive idle */
+    uint32_t upstream_connect_timeout_ms;   /* 10 s  -> 502 */
+    uint32_t upstream_first_byte_timeout_ms;/* 120 s -> 504 */
+    uint32_t upstream_idle_timeout_ms;      /* 120 s between response bytes -> stream ends with error */
+    uint32_t upstream_pool_max;      /* 64 idle+busy connections per target */
+    uint32_t upstream_pool_idle_ms;  /* 30 s: idle pooled connections closed after */
+    uint32_t drain_ms;               /* 5 s: after SIGTERM, keep serving this long */
+    uint32_t shutdown_deadline_ms;   /* 30 s: in-flight streams cut after this */
+    uint32_t max_response_buffer;    /* 256 KiB: client write backlog before pausing upstream reads */
+} kt_limits;
+
+typedef struct kt_gateway_opts {
+    char *listen;                    /* NULL or "host:port" from gateway.listen / listen_port */
+    bool config_reload;              /* default true */
+    uint32_t config_poll_interval_ms;/* default 30 s */
+    kt_limits limits;
+} kt_gateway_opts;
+
+typedef struct kt_config {
+    int refs;
+    char *source;              /* file path, or "<embedded-default>" */
+    char *pack_name;           /* "default" when absent */
+    char *pack_version;        /* "0.0.0" when absent */
+    char hash[65];             /* hex SHA-256 of the source bytes */
+    kt_target *targets;
+    size_t ntargets;
+    kt_policy_cfg *chain;
+    size_t nchain;
+    kt_gateway_opts gateway;
+    kt_ynode *tree;            /* the parsed document; policies' options point into it */
+} kt_config;
+
+void kt_limits_defaults(kt_limits *l);
+
+/* Parses and validates `buf` (YAML text) named `name` for diagnostics. On success returns 0 and a
+ * snapshot with refs == 1. On failure returns KT_EINVAL (or KT_ENOMEM) and fills `diag` with every
+ * problem found, each with line and column: syntax errors, unknown keys, wrong types, unknown policy
+ * kinds, chain entries without a policy, bad URLs, unset variables. */
+int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,
+                    kt_diag *diag);
+
+/* Reads the file (capped at 1 MiB) and parses it. */
+int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *diag);
+
+/* The embedded default: one OpenAI target at ${OPENAI_BASE_URL:-https://api.openai.com/v1} with
+ * key from env OPENAI_API_KEY, no policies. */
+int kt_config_default(kt_env env, kt_config **out, kt_diag *diag);
+
+kt_config *kt_config_ref(kt_config *c);
+/* Drops a reference and NULLs *c; frees at zero. */
+void kt_config_release(kt_config **c);
+
+const kt_target *kt_config_target_by_id(const kt_config *c, const char *id, size_t idlen);
+
+/* Re-reads secret files of all targets (for key rotation). Returns 1 when a key changed. */
+int kt_config_refresh_keys(kt_config *c, kt_env env);
+
+#endif

@@ -1,0 +1,32 @@
+/* Allocation wrappers and small string helpers shared by every module. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/common.h"
+
+void *kt_malloc(size_t n) { return malloc(n ? n : 1); }
+
+void *kt_calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
+
+void *kt_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+
+char *kt_strndup(const char *s, size_t n)
+{
+    char *d = kt_malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *kt_strdup(const char *s) { return s ? kt_strndup(s, strlen(s)) : NULL; }
+
+int kt_str_eq_ci(kt_str a, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (a.n != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (tolower((unsigned char)a.p[i]) != tolower((unsigned char)lit[i])) return 0;
+    return 1;
+}
