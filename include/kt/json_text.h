@@ -87,11 +87,11 @@ int kt_json_path_pattern_valid(const char *pattern);
 /* Compares a raw key span (escapes encoded) with a plain string after decoding: 1 when equal. */
 int kt_json_key_eq(const char *raw, size_t n, const char *s, size_t slen);
 
-/* Top-level field lookups for the request path (no cJSON). The whole document is validated; it
- * must be an object. When a key occurs more than once the LAST occurrence wins (what JSON.parse
- * and Python's json do, i.e. what the upstream will see). Keys are compared decoded.
- * Return 0, KT_ENOTFOUND (no such key), KT_EINVAL (present with another type), KT_EPARSE,
- * KT_ELIMIT (depth, or `out` full). */
+/* Top-level field lookups for the request path (no cJSON). The whole document is validated (one
+ * pass per call). When a key occurs more than once the LAST occurrence wins (what JSON.parse and
+ * Python's json do, i.e. what the upstream will see). Keys are compared decoded.
+ * Return 0, KT_ENOTFOUND (no such key), KT_EINVAL (the document is not an object, or the field
+ * has another type), KT_EPARSE, KT_ELIMIT (depth, or `out` full). */
 int kt_json_top_field(const char *buf, size_t len, const char *key, kt_json_value *out);
 /* Appends the decoded string value to `out` (whose contents are first reset). */
 int kt_json_top_string(const char *buf, size_t len, const char *key, kt_buf *out);

@@ -544,7 +544,8 @@ KT_TEST(splice_preserves_everything_else)
     KT_ASSERT_EQ_STR(out.p,
         "{ \"seed\" : 12345678901234567890,\"temperature\":1.0e+10, \"z\":-0.0,\n"
         "  \"messages\":[{\"role\":\"user\",\"content\":\"write to [REDACTED:\\\"EMAIL\\\"] "
-        "please\"},\n {\"content\":\"\\u00e9t\\u00e9 [REDACTED:\\\"EMAIL\\\"]\",\"role\":\"user\"}],"
+        "please\"},\n {\"content\":\"\\u00e9t\\u00e9 [REDACTED:\\\"EMAIL\\\"]\","
+        "\"role\":\"user\"}],"
         "\"model\":\"m\",  \"a\":[1,2e-3,  true]  }");
     KT_ASSERT_EQ_INT(kt_json_validate(out.p, out.len), 0);
     for (size_t k = 0; k < r.n; k++) kt_buf_free(&r.reps[k]);
