@@ -1,0 +1,133 @@
+/* Escape-aware JSON scanning and splice editing over raw bytes.
+ *
+ * The policy engine never re-prints a user payload: it walks the raw body with kt_json_walk(),
+ * decodes each string value it cares about with kt_json_str_decode() (which also yields a map from
+ * decoded bytes back to raw offsets), runs detectors over the decoded text, and turns every finding
+ * into an edit of the raw bytes. kt_json_splice() then copies every unchanged byte through, so
+ * numbers such as 64-bit seeds, key order and whitespace reach the upstream exactly as sent.
+ *
+ * All offsets are byte offsets into the buffer passed to the walker. No function allocates per
+ * value; the walker recurses at most `max_depth` (<= KT_JSON_MAX_DEPTH) levels. */
+#ifndef KT_JSON_TEXT_H
+#define KT_JSON_TEXT_H
+
+#include "kt/buf.h"
+#include "kt/common.h"
+
+#define KT_JSON_MAX_DEPTH 64
+
+typedef enum kt_json_type {
+    KT_JSON_NULL,
+    KT_JSON_FALSE,
+    KT_JSON_TRUE,
+    KT_JSON_NUMBER,
+    KT_JSON_STRING,
+    KT_JSON_ARRAY,
+    KT_JSON_OBJECT,
+} kt_json_type;
+
+/* One step of a path: an object key (raw span of the key between its quotes, escapes still
+ * encoded) or an array index. */
+typedef struct kt_json_path_elem {
+    size_t key_start;
+    size_t key_len;
+    size_t index;
+    int is_index;
+} kt_json_path_elem;
+
+/* Path from the document root to a value: el[0] is the step taken from the top-level value. A
+ * top-level value has depth 0. `buf` is the walked document (key spans point into it). */
+typedef struct kt_json_path {
+    const char *buf;
+    int depth;
+    kt_json_path_elem el[KT_JSON_MAX_DEPTH];
+} kt_json_path;
+
+/* A value's raw span. For strings, [start, end) is the content between the quotes (escapes still
+ * encoded); for every other type it is the whole token or container, brackets included. */
+typedef struct kt_json_value {
+    kt_json_type type;
+    size_t start;
+    size_t end;
+} kt_json_value;
+
+typedef struct kt_json_limits {
+    int max_depth; /* nesting of arrays/objects; 1..KT_JSON_MAX_DEPTH (0 means the maximum) */
+} kt_json_limits;
+
+/* Called for every string VALUE (never for keys), in document order, with the raw content span
+ * [start, end). A nonzero return stops the walk; the walker returns that value unchanged and the
+ * rest of the document is not validated (return a positive value to tell it from KT_E* codes). */
+typedef int (*kt_json_visit_fn)(void *ud, const kt_json_path *path, size_t start, size_t end);
+
+/* Called for every value of any type, in post-order (a container after all its children). */
+typedef int (*kt_json_value_fn)(void *ud, const kt_json_path *path, const kt_json_value *v);
+
+/* Strict RFC 8259 validation of the whole buffer (one value, optional surrounding whitespace, no
+ * BOM, UTF-8 checked, no leading zeros, no control characters in strings, escapes checked; lone
+ * \uD800-style surrogates are accepted — the grammar allows them — and decode to U+FFFD).
+ * Returns 0, KT_EPARSE, KT_ELIMIT (nesting deeper than the cap) or a callback's nonzero value.
+ * `fn` may be NULL (pure validation). */
+int kt_json_walk(const char *buf, size_t len, kt_json_visit_fn fn, void *ud);
+int kt_json_walk_ex(const char *buf, size_t len, const kt_json_limits *lim, kt_json_visit_fn fn,
+                    void *ud);
+int kt_json_scan(const char *buf, size_t len, const kt_json_limits *lim, kt_json_value_fn fn,
+                 void *ud);
+int kt_json_validate(const char *buf, size_t len);
+
+/* Path patterns: dot-separated keys, each followed by any number of `[*]` or `[N]`; `*` matches
+ * any single key; a final `**` matches any remaining steps (zero or more). The empty pattern
+ * matches the top-level value. Keys are compared against the DECODED key, so a key written as
+ * "con\u0074ent" matches `content`. Examples: `messages[*].content`, `messages[*].content[*].text`,
+ * `choices[*].delta.content`, `input[*]`, `tools.**`.
+ * Returns 1 on a match, 0 otherwise; a malformed pattern never matches. */
+int kt_json_path_match(const kt_json_path *p, const char *pattern);
+/* 1 when `pattern` is well formed, 0 otherwise (for config validation). */
+int kt_json_path_pattern_valid(const char *pattern);
+/* Compares a raw key span (escapes encoded) with a plain string after decoding: 1 when equal. */
+int kt_json_key_eq(const char *raw, size_t n, const char *s, size_t slen);
+
+/* Top-level field lookups for the request path (no cJSON). The whole document is validated (one
+ * pass per call). When a key occurs more than once the LAST occurrence wins (what JSON.parse and
+ * Python's json do, i.e. what the upstream will see). Keys are compared decoded.
+ * Return 0, KT_ENOTFOUND (no such key), KT_EINVAL (the document is not an object, or the field
+ * has another type), KT_EPARSE, KT_ELIMIT (depth, or `out` full). */
+int kt_json_top_field(const char *buf, size_t len, const char *key, kt_json_value *out);
+/* Appends the decoded string value to `out` (whose contents are first reset). */
+int kt_json_top_string(const char *buf, size_t len, const char *key, kt_buf *out);
+int kt_json_top_bool(const char *buf, size_t len, const char *key, int *out);
+
+/* Decodes the raw content of a JSON string (escapes encoded, no quotes) into UTF-8, appended to
+ * `text` after resetting it. Every escape form is decoded: \" \\ \/ \b \f \n \r \t \uXXXX, and
+ * surrogate pairs into one 4-byte character; a lone surrogate decodes to U+FFFD.
+ * When `map` is non-NULL it must hold at least (decoded length + 1) entries — `n + 1` is always
+ * enough — and receives, for each decoded byte i, the raw offset where the CHARACTER containing
+ * byte i begins (every byte of a multi-byte character maps to its first raw byte), and
+ * map[text->len] = n. So a decoded match [a, b) maps to the raw span [map[a], map[b]), which
+ * always starts and ends on a character boundary of the raw text (never inside an escape).
+ * Returns 0, KT_EPARSE (bad escape, raw control character or unescaped quote), KT_ELIMIT (`text`
+ * max, `map_cap` too small, or n > UINT32_MAX) or KT_ENOMEM. */
+int kt_json_str_decode(const char *raw, size_t n, kt_buf *text, uint32_t *map, size_t map_cap);
+
+/* Appends `s` encoded as JSON string CONTENT (no quotes): escapes `"`, `\` and control
+ * characters, passes valid UTF-8 through, and writes invalid UTF-8 bytes as \ufffd so a splice
+ * can never make the document invalid. On error `out` is left unchanged. */
+int kt_json_escape_into(kt_buf *out, const char *s, size_t n);
+
+/* A replacement of raw bytes [start, end) by `rep` (rep_len bytes, already JSON-escaped when it
+ * lands inside a string). start == end is an insertion. */
+typedef struct kt_json_edit {
+    size_t start;
+    size_t end;
+    const char *rep;
+    size_t rep_len;
+} kt_json_edit;
+
+/* Appends `buf` with the edits applied to `out`, copying unchanged ranges byte for byte. Edits
+ * must be sorted by start, within [0, len], with start <= end and non-overlapping (an edit may
+ * start where the previous one ends); otherwise KT_EINVAL and `out` is unchanged. KT_ELIMIT when
+ * `out` would exceed its max (`out` unchanged). */
+int kt_json_splice(const char *buf, size_t len, const kt_json_edit *edits, size_t n_edits,
+                   kt_buf *out);
+
+#endif

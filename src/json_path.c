@@ -1,0 +1,154 @@
+/* Path patterns (`messages[*].content`) matched against walker paths, and top-level field
+ * lookups for the request path. */
+#include <string.h>
+
+#include "kt/json_text.h"
+
+typedef enum seg_kind { SEG_KEY, SEG_ANY_KEY, SEG_REST, SEG_INDEX, SEG_ANY_INDEX } seg_kind;
+
+typedef struct seg {
+    seg_kind kind;
+    const char *key;
+    size_t key_len;
+    size_t index;
+} seg;
+
+/* Parses the next segment at *pos. Returns 1 with a segment, 0 at the end, -1 when malformed. */
+static int next_seg(const char **pos, int first, seg *out)
+{
+    const char *s = *pos;
+    if (!*s) return 0;
+    if (*s == '[') {
+        s++;
+        if (*s == '*') {
+            out->kind = SEG_ANY_INDEX;
+            s++;
+        } else {
+            size_t v = 0;
+            const char *d = s;
+            while (*s >= '0' && *s <= '9') {
+                if (v > (SIZE_MAX - 9) / 10) return -1;
+                v = v * 10 + (size_t)(*s++ - '0');
+            }
+            if (s == d || (s - d > 1 && *d == '0')) return -1;
+            out->kind = SEG_INDEX;
+            out->index = v;
+        }
+        if (*s++ != ']') return -1;
+        *pos = s;
+        return 1;
+    }
+    if (!first) {
+        if (*s != '.') return -1;
+        s++;
+    }
+    const char *k = s;
+    while (*s && *s != '.' && *s != '[' && *s != ']') s++;
+    if (s == k) return -1;
+    out->key = k;
+    out->key_len = (size_t)(s - k);
+    if (out->key_len == 2 && k[0] == '*' && k[1] == '*') {
+        if (*s) return -1; /* `**` only at the end */
+        out->kind = SEG_REST;
+    } else if (out->key_len == 1 && k[0] == '*') {
+        out->kind = SEG_ANY_KEY;
+    } else {
+        out->kind = SEG_KEY;
+    }
+    *pos = s;
+    return 1;
+}
+
+int kt_json_path_pattern_valid(const char *pattern)
+{
+    seg sg;
+    int rc, first = 1;
+    if (!pattern) return 0;
+    while ((rc = next_seg(&pattern, first, &sg)) == 1) first = 0;
+    return rc == 0;
+}
+
+static int seg_matches(const kt_json_path *p, const kt_json_path_elem *e, const seg *sg)
+{
+    switch (sg->kind) {
+    case SEG_ANY_INDEX: return e->is_index;
+    case SEG_INDEX: return e->is_index && e->index == sg->index;
+    case SEG_ANY_KEY: return !e->is_index;
+    case SEG_KEY:
+        return !e->is_index &&
+               kt_json_key_eq(p->buf + e->key_start, e->key_len, sg->key, sg->key_len);
+    case SEG_REST: return 1;
+    }
+    return 0;
+}
+
+int kt_json_path_match(const kt_json_path *p, const char *pattern)
+{
+    seg sg;
+    int rc, d = 0, first = 1;
+    if (!p || !kt_json_path_pattern_valid(pattern)) return 0;
+    while ((rc = next_seg(&pattern, first, &sg)) == 1) {
+        first = 0;
+        if (sg.kind == SEG_REST) return 1;
+        if (d >= p->depth || !seg_matches(p, &p->el[d], &sg)) return 0;
+        d++;
+    }
+    return rc == 0 && d == p->depth;
+}
+
+typedef struct field_ctx {
+    const char *key;
+    size_t key_len;
+    int found;
+    kt_json_value v;
+    kt_json_type root;
+} field_ctx;
+
+static int field_visit(void *ud, const kt_json_path *path, const kt_json_value *v)
+{
+    field_ctx *f = ud;
+    if (path->depth == 0) {
+        f->root = v->type;
+        return KT_OK;
+    }
+    const kt_json_path_elem *e = &path->el[0];
+    if (path->depth == 1 && !e->is_index &&
+        kt_json_key_eq(path->buf + e->key_start, e->key_len, f->key, f->key_len)) {
+        f->found = 1;
+        f->v = *v; /* last occurrence wins */
+    }
+    return KT_OK;
+}
+
+int kt_json_top_field(const char *buf, size_t len, const char *key, kt_json_value *out)
+{
+    field_ctx f;
+    memset(&f, 0, sizeof f);
+    f.key = key;
+    f.key_len = strlen(key);
+    int rc = kt_json_scan(buf, len, NULL, field_visit, &f);
+    if (rc) return rc;
+    if (f.root != KT_JSON_OBJECT) return KT_EINVAL;
+    if (!f.found) return KT_ENOTFOUND;
+    *out = f.v;
+    return KT_OK;
+}
+
+int kt_json_top_string(const char *buf, size_t len, const char *key, kt_buf *out)
+{
+    kt_json_value v;
+    int rc = kt_json_top_field(buf, len, key, &v);
+    if (rc) return rc;
+    if (v.type != KT_JSON_STRING) return KT_EINVAL;
+    return kt_json_str_decode(buf + v.start, v.end - v.start, out, NULL, 0);
+}
+
+int kt_json_top_bool(const char *buf, size_t len, const char *key, int *out)
+{
+    kt_json_value v;
+    int rc = kt_json_top_field(buf, len, key, &v);
+    if (rc) return rc;
+    if (v.type != KT_JSON_TRUE && v.type != KT_JSON_FALSE) return KT_EINVAL;
+    *out = v.type == KT_JSON_TRUE;
+    return KT_OK;
+}

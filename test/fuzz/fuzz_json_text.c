@@ -1,0 +1,175 @@
+/* Fuzzes the JSON walker, decoder, path matcher, field lookups and splicing. Invariants: spans lie
+ * inside the input between quotes; the decode map is monotonic, starts at 0 and ends at the raw
+ * length; escaping the decoded text decodes back to it; splicing escaped text at any mapped span of
+ * a valid document yields a valid document with the same number of strings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/json_text.h"
+
+#define MAX_EDITS 64
+
+typedef struct fz {
+    const char *buf;
+    size_t len;
+    uint32_t seed;
+    int strings;
+    kt_json_edit edits[MAX_EDITS];
+    kt_buf reps[MAX_EDITS];
+    size_t n_edits;
+    kt_buf text;
+    kt_buf esc;
+    kt_buf text2;
+    uint32_t *map;
+} fz;
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void check_map(const uint32_t *map, size_t tlen, size_t n)
+{
+    if (tlen > n) abort();
+    if (map[tlen] != n) abort();
+    if (tlen && map[0] != 0) abort();
+    for (size_t i = 0; i < tlen; i++) {
+        if (map[i] > map[i + 1]) abort();
+        if (map[i] >= n) abort();
+    }
+}
+
+static int visit(void *ud, const kt_json_path *p, size_t start, size_t end)
+{
+    fz *f = ud;
+    f->strings++;
+    if (start > end || end >= f->len || start == 0) abort();
+    if (f->buf[start - 1] != '"' || f->buf[end] != '"') abort();
+    if (p->depth < 0 || p->depth > KT_JSON_MAX_DEPTH || p->buf != f->buf) abort();
+    for (int d = 0; d < p->depth; d++) {
+        const kt_json_path_elem *e = &p->el[d];
+        if (!e->is_index && (e->key_start + e->key_len > f->len || e->key_start == 0 ||
+                             f->buf[e->key_start - 1] != '"'))
+            abort();
+    }
+    kt_json_path_match(p, "messages[*].content[*].text");
+    kt_json_path_match(p, "**");
+    kt_json_path_match(p, "*.*[0]");
+    size_t n = end - start;
+    if (kt_json_str_decode(f->buf + start, n, &f->text, f->map, n + 1)) abort();
+    check_map(f->map, f->text.len, n);
+    /* escape(decode(x)) decodes back to decode(x): the decoded text is always valid UTF-8. */
+    kt_buf_reset(&f->esc);
+    if (kt_json_escape_into(&f->esc, f->text.p, f->text.len)) abort();
+    if (kt_json_str_decode(f->esc.p, f->esc.len, &f->text2, NULL, 0)) abort();
+    if (f->text2.len != f->text.len || memcmp(f->text2.p, f->text.p, f->text.len)) abort();
+    if (f->n_edits < MAX_EDITS) {
+        size_t a = f->text.len ? rnd(&f->seed) % (f->text.len + 1) : 0;
+        size_t b = a + (f->text.len - a ? rnd(&f->seed) % (f->text.len - a + 1) : 0);
+        kt_buf *rep = &f->reps[f->n_edits];
+        kt_buf_init(rep, 1 << 16);
+        /* replacement: some of the decoded text itself plus characters needing escapes */
+        kt_buf_reset(&f->esc);
+        kt_buf_append(&f->esc, f->text.p + a, b - a);
+        kt_buf_append(&f->esc, "\"\\\n\x01\xff", 5);
+        if (kt_json_escape_into(rep, f->esc.p, f->esc.len)) abort();
+        f->edits[f->n_edits++] =
+            (kt_json_edit){ start + f->map[a], start + f->map[b], rep->p, rep->len };
+    }
+    return 0;
+}
+
+static int count_strings(void *ud, const kt_json_path *p, size_t start, size_t end)
+{
+    (void)p;
+    (void)start;
+    (void)end;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void fuzz_raw_decode(const char *data, size_t size)
+{
+    kt_buf t;
+    kt_buf_init(&t, 1 << 20);
+    uint32_t *map = malloc((size + 1) * sizeof *map);
+    if (!map) abort();
+    int rc = kt_json_str_decode(data, size, &t, map, size + 1);
+    if (rc == 0) check_map(map, t.len, size);
+    else if (rc != KT_EPARSE) abort();
+    free(map);
+    kt_buf_free(&t);
+}
+
+static void fuzz_pattern(const char *data, size_t size)
+{
+    char *pat = malloc(size + 1);
+    if (!pat) abort();
+    memcpy(pat, data, size);
+    pat[size] = '\0';
+    kt_json_path p;
+    memset(&p, 0, sizeof p);
+    p.buf = "key";
+    p.depth = 2;
+    p.el[0].key_start = 0;
+    p.el[0].key_len = 3;
+    p.el[1].is_index = 1;
+    p.el[1].index = 3;
+    int valid = kt_json_path_pattern_valid(pat);
+    int m = kt_json_path_match(&p, pat);
+    if (m && !valid) abort();
+    free(pat);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *buf = (const char *)data;
+    fz f;
+    memset(&f, 0, sizeof f);
+    f.buf = buf;
+    f.len = size;
+    f.seed = 2166136261u;
+    for (size_t i = 0; i < size; i++) f.seed = (f.seed ^ data[i]) * 16777619u;
+    if (!f.seed) f.seed = 1;
+    kt_buf_init(&f.text, 1 << 20);
+    kt_buf_init(&f.esc, 1 << 20);
+    kt_buf_init(&f.text2, 1 << 20);
+    f.map = malloc((size + 1) * sizeof *f.map);
+    if (!f.map) abort();
+
+    int rc = kt_json_walk(buf, size, visit, &f);
+    if (rc != 0 && rc != KT_EPARSE && rc != KT_ELIMIT) abort();
+    if (kt_json_validate(buf, size) != rc) abort();
+    if (rc == 0) {
+        kt_buf out;
+        kt_buf_init(&out, (size_t)1 << 24);
+        if (kt_json_splice(buf, size, f.edits, f.n_edits, &out)) abort();
+        int n2 = 0;
+        if (kt_json_walk(out.p, out.len, count_strings, &n2)) abort();
+        if (n2 != f.strings) abort();
+        kt_buf_free(&out);
+    }
+    kt_buf s;
+    kt_buf_init(&s, 1 << 20);
+    int b;
+    int r1 = kt_json_top_string(buf, size, "model", &s);
+    int r2 = kt_json_top_bool(buf, size, "stream", &b);
+    if (rc == 0 && (r1 == KT_EPARSE || r2 == KT_EPARSE)) abort();
+    if (rc != 0 && (r1 != rc || r2 != rc)) abort();
+    kt_buf_free(&s);
+
+    fuzz_raw_decode(buf, size);
+    fuzz_pattern(buf, size);
+
+    for (size_t k = 0; k < f.n_edits; k++) kt_buf_free(&f.reps[k]);
+    kt_buf_free(&f.text);
+    kt_buf_free(&f.esc);
+    kt_buf_free(&f.text2);
+    free(f.map);
+    return 0;
+}
