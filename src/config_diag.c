@@ -54,6 +54,15 @@ void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)
     va_end(ap);
 }
 
+const char *kt__cfg_quote_node(const kt_ynode *n, char *out, size_t outlen)
+{
+    if (!n || n->type != KT_Y_SCALAR) return "(not a string)";
+    if (n->expanded) return "(a value from ${...}, not shown)";
+    char tmp[64];
+    snprintf(out, outlen, "'%s'", kt__cfg_quote(n->str, tmp, sizeof tmp));
+    return out;
+}
+
 const char *kt__cfg_quote(const char *s, char *out, size_t outlen)
 {
     size_t n = 0;

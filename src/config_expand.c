@@ -135,6 +135,7 @@ static void expand_scalar(kt__cfgctx *x, kt_ynode *n, size_t *budget)
     free(n->str);
     n->str = v;
     n->len = len;
+    n->expanded = true;
 }
 
 static void check_dups(kt__cfgctx *x, const kt_ynode *map)

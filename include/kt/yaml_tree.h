@@ -16,6 +16,7 @@ struct kt_ynode {
     char *str;              /* scalar text (NUL-terminated), or NULL */
     size_t len;
     bool quoted;            /* scalar was single- or double-quoted */
+    bool expanded;          /* str was rewritten by ${VAR} expansion (set by the config loader) */
     /* MAP: keys[i] -> vals[i]; SEQ: vals[i] */
     kt_ynode **keys;
     kt_ynode **vals;
