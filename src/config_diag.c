@@ -48,6 +48,8 @@ void kt_diag_print(const kt_diag *d, void *stdio_file)
 
 void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)
 {
+    for (int i = 0; at && i < x->nfailed; i++)
+        if (x->failed[i] == at) return;
     va_list ap;
     va_start(ap, fmt);
     diag_vadd(x->diag, at ? at->line : 0, at ? at->col : 0, fmt, ap);

@@ -18,6 +18,10 @@ typedef struct kt__cfgctx {
     kt_diag *diag;
     kt_env env;
     int oom;   /* set by any failed allocation; the parse then fails with KT_ENOMEM */
+    /* Scalars whose ${VAR} expansion failed: already reported, so later checks of the same node
+     * stay quiet instead of adding a second, confusing error. */
+    const kt_ynode *failed[KT_DIAG_MAX];
+    int nfailed;
 } kt__cfgctx;
 
 void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)

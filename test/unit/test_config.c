@@ -663,6 +663,7 @@ KT_TEST(expansion_unset_variable_position)
     KT_ASSERT_EQ_INT(parse(src, &c), KT_EINVAL);
     ASSERT_DIAG(4, 17, "variable MISSING_URL is not set");
     ASSERT_DIAG(8, 11, "variable ALSO_MISSING is not set");
+    KT_ASSERT_EQ_INT(D.count, 2);   /* no second error about the unexpanded base_url */
 }
 
 KT_TEST(keys_are_not_expanded)
