@@ -160,7 +160,10 @@ int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, k
     }
     if (!diag->file) diag->file = name;
     int before = diag->count;
-    kt__cfgctx x = { NULL, diag, env, 0 };
+    kt__cfgctx x;
+    memset(&x, 0, sizeof x);
+    x.diag = diag;
+    x.env = env;
     *out = NULL;
     if (len > KT__CFG_MAX_BYTES) {
         kt_diag_add(diag, 0, 0, "config is larger than %d bytes", KT__CFG_MAX_BYTES);

@@ -48,10 +48,21 @@ void kt_diag_print(const kt_diag *d, void *stdio_file)
 
 void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)
 {
+    for (int i = 0; at && i < x->nfailed; i++)
+        if (x->failed[i] == at) return;
     va_list ap;
     va_start(ap, fmt);
     diag_vadd(x->diag, at ? at->line : 0, at ? at->col : 0, fmt, ap);
     va_end(ap);
+}
+
+const char *kt__cfg_quote_node(const kt_ynode *n, char *out, size_t outlen)
+{
+    if (!n || n->type != KT_Y_SCALAR) return "(not a string)";
+    if (n->expanded) return "(a value from ${...}, not shown)";
+    char tmp[64];
+    snprintf(out, outlen, "'%s'", kt__cfg_quote(n->str, tmp, sizeof tmp));
+    return out;
 }
 
 const char *kt__cfg_quote(const char *s, char *out, size_t outlen)

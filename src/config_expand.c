@@ -123,6 +123,7 @@ static void expand_scalar(kt__cfgctx *x, kt_ynode *n, size_t *budget)
     if (!v) {
         if (strcmp(err, "out of memory") == 0) x->oom = 1;
         kt__cfg_err(x, n, "%s", err);
+        if (x->nfailed < KT_DIAG_MAX) x->failed[x->nfailed++] = n;
         return;
     }
     size_t len = strlen(v);
@@ -135,6 +136,7 @@ static void expand_scalar(kt__cfgctx *x, kt_ynode *n, size_t *budget)
     free(n->str);
     n->str = v;
     n->len = len;
+    n->expanded = true;
 }
 
 static void check_dups(kt__cfgctx *x, const kt_ynode *map)

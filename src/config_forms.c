@@ -61,7 +61,7 @@ static int check_list(kt__cfgctx *x, const kt_ynode *map, const char *key, const
         snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
         const char *s = kt__cfg_want_str(x, l->vals[i], ipath);
         if (s && known && !in_list(known, s))
-            kt__cfg_err(x, l->vals[i], "unknown %s '%s' in %s (known: %s)", what, KT__Q(s), path,
+            kt__cfg_err(x, l->vals[i], "unknown %s %s in %s (known: %s)", what, KT__QN(l->vals[i]), path,
                         join(known, buf, sizeof buf));
     }
     return 1;
@@ -97,22 +97,24 @@ static void form_a(kt__cfgctx *x, const kt_ynode *item, const char *name, const 
                                   where, type);
         if (a && b) reject_key(x, item, "entities", where, "cannot be given with patterns");
         reject_key(x, item, "categories", where, "applies only to type content_filter");
-        kt__cfg_add_policy(x, item, name, "pii-detector", item, in, out);
+        kt__cfg_add_policy(x, item, kt_ymap_get(item, "name"), name, "pii-detector", item, in,
+                           out);
     } else if (strcmp(type, "content_filter") == 0) {
         if (!check_list(x, item, "categories", where, safety_categories, "category"))
             kt__cfg_err(x, item, "%s (content_filter) needs 'categories'", where);
         reject_key(x, item, "patterns", where, "applies only to input_filter and output_filter");
         reject_key(x, item, "entities", where, "applies only to input_filter and output_filter");
-        kt__cfg_add_policy(x, item, name, "safety-filter", item, true, true);
+        kt__cfg_add_policy(x, item, kt_ymap_get(item, "name"), name, "safety-filter", item, true,
+                           true);
     } else {
-        kt__cfg_err(x, tn, "unknown policy type '%s' in %s (known: output_filter, input_filter, "
-                    "content_filter)", KT__Q(type), where);
+        kt__cfg_err(x, tn, "unknown policy type %s in %s (known: output_filter, input_filter, "
+                    "content_filter)", KT__QN(tn), where);
     }
 }
 
 /* Form B: one item of an input: or output: list. */
-static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const char *pname, const char *dir,
-                        const char *where)
+static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const kt_ynode *pname_node,
+                        const char *pname, const char *dir, const char *where)
 {
     if (!kt__cfg_want_map(x, it, where)) return;
     kt__cfg_check_keys(x, it, form_b_item_keys, where);
@@ -123,9 +125,9 @@ static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const char *pname, co
     for (size_t i = 0; i < KT_ARRAY_LEN(form_b_types) && !kind; i++)
         if (strcmp(form_b_types[i].type, type) == 0) kind = form_b_types[i].kind;
     if (!kind) {
-        kt__cfg_err(x, kt_ymap_get(it, "type"), "unknown check type '%s' in %s (known: "
-                    "content_safety, pii_detection, prompt_injection, secrets, dlp)",
-                    KT__Q(type), where);
+        const kt_ynode *tn = kt_ymap_get(it, "type");
+        kt__cfg_err(x, tn, "unknown check type %s in %s (known: content_safety, "
+                    "pii_detection, prompt_injection, secrets, dlp)", KT__QN(tn), where);
         return;
     }
     bool pii = strcmp(kind, "pii-detector") == 0, safety = strcmp(kind, "safety-filter") == 0;
@@ -137,7 +139,7 @@ static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const char *pname, co
     char name[200];
     snprintf(name, sizeof name, "%s/%s/%s", pname, dir, type);
     bool input = strcmp(dir, "input") == 0;
-    kt__cfg_add_policy(x, it, name, kind, it, input, !input);
+    kt__cfg_add_policy(x, it, pname_node, name, kind, it, input, !input);
 }
 
 static void form_b(kt__cfgctx *x, const kt_ynode *item, const char *name, const char *where)
@@ -152,7 +154,7 @@ static void form_b(kt__cfgctx *x, const kt_ynode *item, const char *name, const 
         for (size_t i = 0; i < l->n; i++) {
             char ipath[160];
             snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
-            form_b_item(x, l->vals[i], name, dirs[d], ipath);
+            form_b_item(x, l->vals[i], kt_ymap_get(item, "name"), name, dirs[d], ipath);
         }
     }
 }

@@ -107,6 +107,7 @@ static int valid_listen(const char *s)
     if (port == 0 || port > 65535) return 0;
     for (const char *p = s; p < colon; p++)
         if ((unsigned char)*p <= ' ' || *p == '/' || *p == '@') return 0;
+    if (s[0] != '[' && memchr(s, ':', (size_t)(colon - s))) return 0;   /* IPv6 needs [] */
     return 1;
 }
 
@@ -136,7 +137,7 @@ static void set_mode(kt__cfgctx *x, const kt_ynode *v)
     if (!s) return;
     for (size_t i = 0; i < KT_ARRAY_LEN(modes); i++)
         if (strcmp(s, modes[i]) == 0) return;
-    kt__cfg_err(x, v, "unknown gateway.mode '%s' (known: local, sidecar, shared, hosted)", KT__Q(s));
+    kt__cfg_err(x, v, "unknown gateway.mode %s (known: local, sidecar, shared, hosted)", KT__QN(v));
 }
 
 void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_ref)

@@ -22,13 +22,17 @@ const char *kt__cfg_known_kinds(void)
     return "pii-detector, dlp-filter, safety-filter, prompt-injection, audit-logger";
 }
 
-void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const char *name, const char *kind,
-                        const kt_ynode *options, bool input, bool output)
+void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const kt_ynode *name_node,
+                        const char *name, const char *kind, const kt_ynode *options, bool input,
+                        bool output)
 {
     kt_config *c = x->cfg;
     for (size_t i = 0; i < c->nchain; i++)
         if (strcmp(c->chain[i].name, name) == 0) {
-            kt__cfg_err(x, at, "duplicate policy '%s' in the chain", KT__Q(name));
+            if (name_node && name_node->expanded)
+                kt__cfg_err(x, at, "duplicate policy %s in the chain", KT__QN(name_node));
+            else
+                kt__cfg_err(x, at, "duplicate policy '%s' in the chain", KT__Q(name));
             return;
         }
     if (c->nchain >= KT__CFG_MAX_POLICIES) {
@@ -64,7 +68,7 @@ static void chain_entry(kt__cfgctx *x, const kt_ynode *e, size_t i, const kt_yno
     const char *kind = kt__cfg_want_str(x, e, where);
     if (!kind) return;
     if (!kt__cfg_known_kind(kind)) {
-        kt__cfg_err(x, e, "unknown policy kind '%s' (known: %s)", KT__Q(kind),
+        kt__cfg_err(x, e, "unknown policy kind %s (known: %s)", KT__QN(e),
                     kt__cfg_known_kinds());
         return;
     }
@@ -73,7 +77,7 @@ static void chain_entry(kt__cfgctx *x, const kt_ynode *e, size_t i, const kt_yno
     snprintf(opath, sizeof opath, "policy.%s", kind);
     if (kt__y_is_null(opts)) opts = NULL;
     if (opts && !kt__cfg_want_map(x, opts, opath)) return;
-    kt__cfg_add_policy(x, e, kind, kind, opts, true, true);
+    kt__cfg_add_policy(x, e, e, kind, kind, opts, true, true);
 }
 
 void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_ynode *policy)
@@ -82,7 +86,10 @@ void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_yno
     const kt_ynode *chain = NULL;
     if (policy && kt__y_is_null(policy)) policy = NULL;
     if (policy && !kt__cfg_want_map(x, policy, "policy")) policy = NULL;
-    if (policies && !kt__y_is_null(policies) && kt__cfg_want_map(x, policies, "policies")) {
+    if (policies && policies->type == KT_Y_SCALAR && !kt__y_is_null(policies)) {
+        kt__cfg_err(x, policies, "expected a mapping (policies: {chain: [...]}) or a sequence "
+                    "(a list of policies) for policies, got a scalar");
+    } else if (policies && policies->type == KT_Y_MAP) {
         kt__cfg_check_keys(x, policies, policies_keys, "policies");
         chain = kt_ymap_get(policies, "chain");
         if (kt__y_is_null(chain)) chain = NULL;

@@ -18,6 +18,10 @@ typedef struct kt__cfgctx {
     kt_diag *diag;
     kt_env env;
     int oom;   /* set by any failed allocation; the parse then fails with KT_ENOMEM */
+    /* Scalars whose ${VAR} expansion failed: already reported, so later checks of the same node
+     * stay quiet instead of adding a second, confusing error. */
+    const kt_ynode *failed[KT_DIAG_MAX];
+    int nfailed;
 } kt__cfgctx;
 
 void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)
@@ -26,6 +30,10 @@ char *kt__cfg_dup(kt__cfgctx *x, const char *s);
 /* Copies user text for a message: at most outlen-1 bytes, control characters as '?'. */
 const char *kt__cfg_quote(const char *s, char *out, size_t outlen);
 #define KT__Q(s) kt__cfg_quote((s), (char[64]){ 0 }, 64)
+/* A scalar value for a message: "'text'", or a placeholder when the text came from ${VAR}
+ * expansion (it may be a secret). */
+const char *kt__cfg_quote_node(const kt_ynode *n, char *out, size_t outlen);
+#define KT__QN(n) kt__cfg_quote_node((n), (char[72]){ 0 }, 72)
 
 /* A plain empty scalar, "~" or "null": a key written with no value. */
 bool kt__y_is_null(const kt_ynode *n);
@@ -62,9 +70,11 @@ void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_yno
 void kt__cfg_list_policies(kt__cfgctx *x, const kt_ynode *policies);
 void kt__cfg_default_target(kt__cfgctx *x, const kt_ynode *key_ref);
 
-/* One policy added to the chain (name is copied); duplicate names are reported at `at`. */
-void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const char *name, const char *kind,
-                        const kt_ynode *options, bool input, bool output);
+/* One policy added to the chain (name is copied); a duplicate name is reported at `at`, quoting
+ * the name unless `name_node` (where it came from) was expanded from ${VAR}. */
+void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const kt_ynode *name_node,
+                        const char *name, const char *kind, const kt_ynode *options, bool input,
+                        bool output);
 bool kt__cfg_known_kind(const char *kind);
 const char *kt__cfg_known_kinds(void);
 

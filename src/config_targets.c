@@ -118,7 +118,7 @@ static void set_id(kt__cfgctx *x, kt_target *t, const kt_ynode *item, const char
     }
     for (size_t i = 0; i < x->cfg->ntargets; i++)
         if (x->cfg->targets[i].id && strcmp(x->cfg->targets[i].id, id) == 0) {
-            kt__cfg_err(x, idn, "duplicate target id '%s'", id);
+            kt__cfg_err(x, idn, "duplicate target id %s", KT__QN(idn));
             return;
         }
     t->id = kt__cfg_dup(x, id);
@@ -142,8 +142,8 @@ static void parse_target(kt__cfgctx *x, kt_target *t, const kt_ynode *item, cons
     } else if (pv && !kt__y_is_null(pv)) {
         const char *s = kt__cfg_want_str(x, pv, ppath);
         if (s && !provider_kind(s, &t->provider))
-            kt__cfg_err(x, pv, "unknown provider '%s' in %s (known: openai, anthropic, "
-                        "azure-openai)", KT__Q(s), where);
+            kt__cfg_err(x, pv, "unknown provider %s in %s (known: openai, anthropic, "
+                        "azure-openai)", KT__QN(pv), where);
     }
 
     t->model = opt_str(x, field(x, item, nested, "model", where), where, "model");
@@ -212,7 +212,8 @@ void kt__cfg_default_target(kt__cfgctx *x, const kt_ynode *key_ref)
     t->provider = KT_PROVIDER_OPENAI;
     char *url = kt_expand_vars(KT__DEFAULT_BASE_URL, x->env, err, sizeof err);
     if (!url) {
-        x->oom = 1;
+        if (strcmp(err, "out of memory") == 0) x->oom = 1;
+        kt__cfg_err(x, NULL, "OPENAI_BASE_URL (the default target's base_url): %s", err);
         return;
     }
     kt_url_parts u;

@@ -1,6 +1,8 @@
 /* A small read-only YAML document tree (built with libyaml's event API) that keeps the line and
  * column of every node, so that validation errors can point at them. Scalars keep their text; no
- * type guessing is done here. Anchors/aliases, tags and multi-document streams are rejected. */
+ * type guessing is done here. Anchors/aliases, tags, non-scalar keys and multi-document streams
+ * are rejected. Duplicate keys are kept in order (kt_ymap_get returns the first); the config
+ * validator reports them. An empty stream parses to *out == NULL. */
 #ifndef KT_YAML_TREE_H
 #define KT_YAML_TREE_H
 
@@ -15,7 +17,8 @@ struct kt_ynode {
     int line, col;          /* 1-based */
     char *str;              /* scalar text (NUL-terminated), or NULL */
     size_t len;
-    bool quoted;            /* scalar was single- or double-quoted */
+    bool quoted;            /* scalar was quoted or a block scalar (| >): never a null */
+    bool expanded;          /* str was rewritten by ${VAR} expansion (set by the config loader) */
     /* MAP: keys[i] -> vals[i]; SEQ: vals[i] */
     kt_ynode **keys;
     kt_ynode **vals;

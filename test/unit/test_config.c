@@ -555,7 +555,15 @@ KT_TEST(default_honours_openai_base_url_and_missing_key)
     kv bad[] = { { "OPENAI_BASE_URL", "ftp://x" }, { NULL, NULL } };
     kt_diag_init(&D, NULL);
     KT_ASSERT_EQ_INT(kt_config_default(env_of(bad), &c, &D), KT_EINVAL);
-    ASSERT_DIAG(0, 0, "OPENAI_BASE_URL");
+    ASSERT_DIAG(0, 0, "OPENAI_BASE_URL (the default target's base_url): URL must start with");
+    char *big = malloc(70000);
+    memset(big, 'h', 69999);
+    big[69999] = '\0';
+    bad[0].v = big;
+    kt_diag_init(&D, NULL);
+    KT_ASSERT_EQ_INT(kt_config_default(env_of(bad), &c, &D), KT_EINVAL);   /* not ENOMEM */
+    ASSERT_DIAG(0, 0, "longer than");
+    free(big);
 }
 
 /* ---- expansion --------------------------------------------------------------------------- */
@@ -655,6 +663,7 @@ KT_TEST(expansion_unset_variable_position)
     KT_ASSERT_EQ_INT(parse(src, &c), KT_EINVAL);
     ASSERT_DIAG(4, 17, "variable MISSING_URL is not set");
     ASSERT_DIAG(8, 11, "variable ALSO_MISSING is not set");
+    KT_ASSERT_EQ_INT(D.count, 2);   /* no second error about the unexpanded base_url */
 }
 
 KT_TEST(keys_are_not_expanded)
@@ -663,6 +672,30 @@ KT_TEST(keys_are_not_expanded)
     kt_config *c = NULL;
     KT_ASSERT_EQ_INT(parse(src, &c), KT_EINVAL);
     ASSERT_DIAG(2, 3, "unknown key '${X}' in gateway");
+}
+
+KT_TEST(expanded_values_never_echoed)
+{
+    const char *src =
+        "gateway:\n"
+        "  mode: ${OPENAI_API_KEY}\n"
+        "policies:\n"
+        "  chain: [\"${OPENAI_API_KEY}\"]\n"
+        "providers:\n"
+        "  targets:\n"
+        "    - id: a\n"
+        "      provider: ${OPENAI_API_KEY}\n"
+        "      base_url: https://x\n"
+        "      secret_key_ref: {env: A}\n";
+    kt_config *c = NULL;
+    KT_ASSERT_EQ_INT(parse(src, &c), KT_EINVAL);
+    ASSERT_DIAG(2, 9, "unknown gateway.mode (a value from ${...}, not shown)");
+    ASSERT_DIAG(4, 11, "unknown policy kind (a value from ${...}, not shown)");
+    ASSERT_DIAG(8, 17, "unknown provider (a value from ${...}, not shown)");
+    for (int i = 0; i < D.count; i++) KT_ASSERT(strstr(D.items[i].msg, "sk-test") == NULL);
+    /* written literally, the value is quoted back */
+    KT_ASSERT_EQ_INT(parse("gateway: {mode: turbo}\n", &c), KT_EINVAL);
+    ASSERT_DIAG(1, 17, "unknown gateway.mode 'turbo'");
 }
 
 /* ---- URLs ------------------------------------------------------------------------------- */
@@ -928,6 +961,16 @@ KT_TEST(policy_not_in_chain)
     KT_ASSERT_EQ_INT(D.count, 1);
     KT_ASSERT_EQ_INT(parse("policy:\n  dlp-filter: {}\n", &c), KT_EINVAL);
     ASSERT_DIAG(2, 3, "policy 'dlp-filter' is configured but not in policies.chain");
+}
+
+KT_TEST(policies_scalar)
+{
+    kt_config *c = NULL;
+    KT_ASSERT_EQ_INT(parse("pack: {}\npolicies: pii-detector\n", &c), KT_EINVAL);
+    ASSERT_DIAG(2, 11, "expected a mapping (policies: {chain: [...]}) or a sequence");
+    ASSERT_OK(parse("policies:\n", &c));   /* empty: no policies */
+    KT_ASSERT(c && c->nchain == 0);
+    kt_config_release(&c);
 }
 
 KT_TEST(duplicate_chain_entry)
@@ -1382,6 +1425,10 @@ KT_TEST(listen_forms)
     ASSERT_DIAG(3, 16, "gateway.listen_port must be between 1 and 65535");
     ASSERT_DIAG(4, 9, "give either gateway.listen_port or gateway.port");
     ASSERT_DIAG(5, 9, "unknown gateway.mode 'mesh'");
+    KT_ASSERT_EQ_INT(parse("gateway: {listen: '::1:80'}\n", &c), KT_EINVAL);
+    ASSERT_DIAG(1, 19, "gateway.listen must be HOST:PORT");
+    KT_ASSERT_EQ_INT(parse("gateway: {listen: ':0'}\n", &c), KT_EINVAL);
+    ASSERT_DIAG(1, 19, "gateway.listen must be HOST:PORT");
 }
 
 /* ---- snapshot lifecycle ------------------------------------------------------------------- */
@@ -1529,6 +1576,7 @@ int main(void)
     KT_RUN(expansion_in_config_values);
     KT_RUN(expansion_unset_variable_position);
     KT_RUN(keys_are_not_expanded);
+    KT_RUN(expanded_values_never_echoed);
     KT_RUN(url_table);
     KT_RUN(url_errors);
     KT_RUN(base_url_error_position_without_secret);
@@ -1540,6 +1588,7 @@ int main(void)
     KT_RUN(many_errors_collected);
     KT_RUN(diag_print_format);
     KT_RUN(policy_not_in_chain);
+    KT_RUN(policies_scalar);
     KT_RUN(duplicate_chain_entry);
     KT_RUN(chain_without_options_and_null_options);
     KT_RUN(pack_disabled_leaves_chain_empty);
