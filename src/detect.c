@@ -1,0 +1,381 @@
+/* Detector dispatcher: the skip loop over anchor bytes, the candidate order, match output and the
+ * streaming stable-prefix computation. The entity parsers live in detect_<family>.c.
+ *
+ * One scan serves both modes. In final mode (kt_detect) the end of the text is the end of the
+ * input. In streaming mode (stable prefix) a candidate whose parser read up to the end of the
+ * text is "open": its anchor and everything after it are held back. Candidates are tried in the
+ * order of their anchor bytes; after a match the scan resumes at its end, and no look-back
+ * reaches before the end of the previous match, so matches are ordered and disjoint. */
+#include <string.h>
+
+#include "detect_int.h"
+
+static const char *const kt__names[KT_ENT__COUNT] = {
+    "email", "phone", "ssn", "credit_card", "iban", "ipv4", "ipv6",
+    "api_key", "cloud_key", "private_key", "jwt", "bearer_token",
+};
+
+const char *kt_entity_name(kt_entity e)
+{
+    return (unsigned)e < KT_ENT__COUNT ? kt__names[e] : NULL;
+}
+
+static int kt__name_eq(const char *s, size_t n, const char *lit)
+{
+    size_t i = 0;
+    for (; i < n && lit[i]; i++) {
+        int c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+        if (c == '-') c = '_';
+        if (c != lit[i]) return 0;
+    }
+    return i == n && lit[i] == '\0';
+}
+
+int kt_entity_from_name(const char *s, size_t n)
+{
+    if (!s) return -1;
+    for (int e = 0; e < KT_ENT__COUNT; e++)
+        if (kt__name_eq(s, n, kt__names[e])) return e;
+    if (kt__name_eq(s, n, "bearer")) return KT_ENT_BEARER;
+    return -1;
+}
+
+/* ---- boundary rules shared by the numeric parsers ------------------------------------------ */
+
+static int kt__num_punct(int c) { return c == '.' || c == ',' || c == '-' || c == '/' || c == ':'; }
+
+int kt__num_left_ok(const kt__dtext *t, size_t s)
+{
+    int c1 = kt__before(t, s, 1), c2 = kt__before(t, s, 2);
+    if (c1 < 0) return 1;
+    if (kt__word(c1) || c1 == '@') return 0;
+    if (c1 == ':') return !kt__digit(c2);
+    if (kt__num_punct(c1)) return !kt__alnum(c2);
+    return 1;
+}
+
+int kt__num_right_ok(kt__dtext *t, size_t e)
+{
+    int c = kt__at(t, e);
+    if (c < 0) return 1;
+    if (kt__word(c) || c == '@') return 0;
+    if (kt__num_punct(c)) return !kt__digit(kt__at(t, e + 1));
+    return 1;
+}
+
+/* ---- the scan ---------------------------------------------------------------------------- */
+
+enum { C_NONE, C_DIGIT, C_AT, C_COLON, C_DASH, C_UNDER, C_A, C_B, C_J };
+
+typedef int (*kt__parser)(kt__dtext *t, size_t s, kt__dres *r);
+
+typedef struct kt__scan {
+    kt__dtext t;
+    uint32_t mask;
+    int final;
+    size_t pos;  /* end of the previous match: no candidate starts before it */
+    int stop;
+    /* final mode */
+    kt_match *out;
+    size_t max, n;
+    int truncated;
+    /* streaming mode */
+    size_t open; /* lowest anchor whose outcome is not yet known (len when none) */
+    int seen_open;
+    size_t tail; /* cut proposed by the tail rule, moved past a match that straddles it */
+} kt__scan;
+
+#define KT__ON(sc, e) ((sc)->mask & KT_ENT_BIT(e))
+
+static void kt__note_open(kt__scan *sc, size_t s)
+{
+    if (s < sc->open) sc->open = s;
+    sc->seen_open = 1;
+}
+
+/* Runs one parser at anchor s. Returns 1 when a match was taken (sc->pos moved to its end). */
+static int kt__try(kt__scan *sc, size_t s, kt__parser fn)
+{
+    if (s < sc->pos) return 0;
+    kt__dres r;
+    sc->t.hit = 0;
+    int m = fn(&sc->t, s, &r);
+    if (!sc->final) {
+        if (sc->t.hit || sc->seen_open) {
+            /* Undecided, or decided only on the branch where an earlier open candidate fails. */
+            if (sc->t.hit || m) kt__note_open(sc, s);
+            return 0;
+        }
+        if (!m) return 0;
+        /* A decided match is emitted whole: never cut between its anchor and its end. */
+        if (s < sc->tail && sc->tail < r.end) sc->tail = r.end;
+        sc->pos = r.end;
+        return 1;
+    }
+    if (!m) return 0;
+    if (sc->n == sc->max) {
+        sc->truncated = 1;
+        sc->stop = 1;
+        return 1;
+    }
+    sc->out[sc->n].start = r.start;
+    sc->out[sc->n].end = r.end;
+    sc->out[sc->n].ent = r.ent;
+    sc->n++;
+    sc->pos = r.end;
+    return 1;
+}
+
+/* Byte at i for prefilters: -1 past the end means "anything may still come". */
+static int kt__raw(const kt__scan *sc, size_t i)
+{
+    return i < sc->t.len ? (unsigned char)sc->t.p[i] : -1;
+}
+
+/* 1 when text[s..) is `lit` or a prefix of it that the end of the text cut short. */
+static int kt__could(const kt__scan *sc, size_t s, const char *lit)
+{
+    for (size_t k = 0; lit[k]; k++) {
+        int c = kt__raw(sc, s + k);
+        if (c < 0) return 1;
+        if (c != (unsigned char)lit[k]) return 0;
+    }
+    return 1;
+}
+
+/* 1 when the n bytes before i exist after sc->pos and equal lit. */
+static int kt__behind(const kt__scan *sc, size_t i, const char *lit, size_t n)
+{
+    return i >= sc->pos + n && memcmp(sc->t.p + i - n, lit, n) == 0;
+}
+
+static int kt__hexletter(int c) { return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static int kt__is_sep(int c) { return c == ' ' || c == '-' || c == '.' || c < 0; }
+
+/* A digit that follows a non-digit: every numeric family can start here or just before. */
+static size_t kt__on_digit(kt__scan *sc, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)sc->t.p;
+    size_t len = sc->t.len, d = 0;
+    while (i + d < len && d < 21 && kt__digit(p[i + d])) d++;
+    int c = kt__raw(sc, i + d), end = c < 0;
+    int b1 = kt__before(&sc->t, i, 1);
+
+    if (KT__ON(sc, KT_ENT_IBAN) && i >= sc->pos + 2 && kt__upper(b1) &&
+        kt__upper(p[i - 2]) && kt__try(sc, i - 2, kt__det_iban))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_PHONE) && (b1 == '+' || b1 == '(') && i >= sc->pos + 1 &&
+        kt__try(sc, i - 1, kt__det_phone))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_IPV6) && d <= 4 && kt__hexletter(b1) && (c == ':' || kt__hex(c) || end)) {
+        size_t j = i;
+        while (j > sc->pos && i - j < 4 && kt__hexletter(p[j - 1])) j--;
+        if (kt__try(sc, j, kt__det_ipv6)) return sc->pos;
+    }
+    if (KT__ON(sc, KT_ENT_CREDIT_CARD) && (d >= 13 || end || (d == 4 && (c == ' ' || c == '-'))) &&
+        kt__try(sc, i, kt__det_card))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_SSN) && (end || (d == 3 && (c == ' ' || c == '-'))) &&
+        kt__try(sc, i, kt__det_ssn))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_PHONE) &&
+        (end || (d == 3 && kt__is_sep(c)) || (d == 1 && p[i] == '1' && kt__is_sep(c))) &&
+        kt__try(sc, i, kt__det_phone))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_IPV4) && d <= 3 && (c == '.' || end) && kt__try(sc, i, kt__det_ipv4))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_IPV6) && d <= 4 && (c == ':' || kt__hexletter(c) || end) &&
+        kt__try(sc, i, kt__det_ipv6))
+        return sc->pos;
+    return i + (d ? d : 1);
+}
+
+static size_t kt__on_at(kt__scan *sc, size_t i)
+{
+    size_t j = i;
+    while (j > sc->pos && i - j <= 64 && kt__local_char((unsigned char)sc->t.p[j - 1])) j--;
+    if (j < i && i - j <= 64 && kt__try(sc, j, kt__det_email)) return sc->pos;
+    return i + 1;
+}
+
+static size_t kt__on_colon(kt__scan *sc, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)sc->t.p;
+    int b1 = kt__before(&sc->t, i, 1);
+    if (kt__hexletter(b1)) {
+        /* A group of hex letters only: a group with a digit was tried from that digit. */
+        size_t j = i;
+        while (j > sc->pos && i - j < 5 && kt__hex(p[j - 1])) j--;
+        int letters = 1;
+        for (size_t k = j; k < i; k++) letters &= !kt__digit(p[k]);
+        if (letters && i - j <= 4 && kt__try(sc, j, kt__det_ipv6)) return sc->pos;
+    } else if (b1 != ':' && !kt__digit(b1)) {
+        int c = kt__raw(sc, i + 1);
+        if ((c == ':' || c < 0) && kt__try(sc, i, kt__det_ipv6)) return sc->pos;
+    }
+    return i + 1;
+}
+
+static size_t kt__on_dash(kt__scan *sc, size_t i)
+{
+    if (KT__ON(sc, KT_ENT_PRIVATE_KEY) && kt__could(sc, i, "-----BEGIN ") &&
+        kt__try(sc, i, kt__det_private_key))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_API_KEY)) {
+        if (kt__behind(sc, i, "sk", 2) && kt__try(sc, i - 2, kt__det_sk_key)) return sc->pos;
+        if (i >= sc->pos + 4 && kt__behind(sc, i - 1, "xox", 3) &&
+            strchr("baprs", sc->t.p[i - 1]) && kt__try(sc, i - 4, kt__det_slack_key))
+            return sc->pos;
+    }
+    return i + 1;
+}
+
+static size_t kt__on_under(kt__scan *sc, size_t i)
+{
+    if (!KT__ON(sc, KT_ENT_API_KEY)) return i + 1;
+    if ((kt__behind(sc, i, "sk", 2) || kt__behind(sc, i, "rk", 2)) &&
+        kt__try(sc, i - 2, kt__det_sk_key))
+        return sc->pos;
+    if (i >= sc->pos + 3 && kt__behind(sc, i - 1, "gh", 2) && strchr("pousr", sc->t.p[i - 1]) &&
+        kt__try(sc, i - 3, kt__det_github_key))
+        return sc->pos;
+    if (kt__behind(sc, i, "github", 6) && kt__try(sc, i - 6, kt__det_github_key)) return sc->pos;
+    return i + 1;
+}
+
+static size_t kt__on_upper_a(kt__scan *sc, size_t i)
+{
+    int c = kt__raw(sc, i + 1);
+    if (KT__ON(sc, KT_ENT_CLOUD_KEY) && (c == 'K' || c == 'S' || c < 0) &&
+        kt__try(sc, i, kt__det_cloud_key))
+        return sc->pos;
+    if (KT__ON(sc, KT_ENT_API_KEY) && (c == 'I' || c < 0) && kt__try(sc, i, kt__det_google_key))
+        return sc->pos;
+    return i + 1;
+}
+
+static size_t kt__on_b(kt__scan *sc, size_t i)
+{
+    int c = kt__raw(sc, i + 1);
+    if ((c == 'e' || c < 0) && kt__try(sc, i, kt__det_bearer)) return sc->pos;
+    return i + 1;
+}
+
+static size_t kt__on_j(kt__scan *sc, size_t i)
+{
+    if (kt__behind(sc, i, "ey", 2) && kt__try(sc, i - 2, kt__det_jwt)) return sc->pos;
+    return i + 1;
+}
+
+static void kt__table(uint32_t mask, unsigned char tab[256])
+{
+    memset(tab, C_NONE, 256);
+    if (mask & (KT_ENT_BIT(KT_ENT_PHONE) | KT_ENT_BIT(KT_ENT_SSN) | KT_ENT_BIT(KT_ENT_CREDIT_CARD) |
+                KT_ENT_BIT(KT_ENT_IBAN) | KT_ENT_BIT(KT_ENT_IPV4) | KT_ENT_BIT(KT_ENT_IPV6)))
+        for (int c = '0'; c <= '9'; c++) tab[c] = C_DIGIT;
+    if (mask & KT_ENT_BIT(KT_ENT_EMAIL)) tab['@'] = C_AT;
+    if (mask & KT_ENT_BIT(KT_ENT_IPV6)) tab[':'] = C_COLON;
+    if (mask & (KT_ENT_BIT(KT_ENT_PRIVATE_KEY) | KT_ENT_BIT(KT_ENT_API_KEY))) tab['-'] = C_DASH;
+    if (mask & KT_ENT_BIT(KT_ENT_API_KEY)) tab['_'] = C_UNDER;
+    if (mask & (KT_ENT_BIT(KT_ENT_API_KEY) | KT_ENT_BIT(KT_ENT_CLOUD_KEY))) tab['A'] = C_A;
+    if (mask & KT_ENT_BIT(KT_ENT_BEARER)) tab['B'] = tab['b'] = C_B;
+    if (mask & KT_ENT_BIT(KT_ENT_JWT)) tab['J'] = C_J;
+}
+
+static void kt__scan_run(kt__scan *sc, size_t from)
+{
+    unsigned char tab[256];
+    kt__table(sc->mask, tab);
+    const unsigned char *p = (const unsigned char *)sc->t.p;
+    size_t len = sc->t.len, i = from;
+    sc->pos = from;
+    while (!sc->stop) {
+        while (i + 4 <= len && !(tab[p[i]] | tab[p[i + 1]] | tab[p[i + 2]] | tab[p[i + 3]]))
+            i += 4;
+        while (i < len && !tab[p[i]]) i++;
+        if (i >= len) break;
+        /* In streaming mode nothing past this point can pull the cut below the open anchor. */
+        if (sc->seen_open && i > sc->open + KT__TAIL_EMAIL + 8) break;
+        switch (tab[p[i]]) {
+        case C_DIGIT:
+            i = (i > sc->pos && kt__digit(p[i - 1])) ? i + 1 : kt__on_digit(sc, i);
+            break;
+        case C_AT: i = kt__on_at(sc, i); break;
+        case C_COLON: i = kt__on_colon(sc, i); break;
+        case C_DASH: i = kt__on_dash(sc, i); break;
+        case C_UNDER: i = kt__on_under(sc, i); break;
+        case C_A: i = kt__on_upper_a(sc, i); break;
+        case C_B: i = kt__on_b(sc, i); break;
+        default: i = kt__on_j(sc, i); break;
+        }
+    }
+}
+
+size_t kt_detect_ctx(const char *text, size_t len, size_t from, uint32_t mask, kt_match *out,
+                     size_t max, int *truncated)
+{
+    kt__scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.t.p = text;
+    sc.t.len = len;
+    sc.mask = mask & KT_DETECT_ALL_MASK;
+    sc.final = 1;
+    sc.out = out;
+    sc.max = out ? max : 0;
+    if (text && from < len && sc.mask) kt__scan_run(&sc, from);
+    if (truncated) *truncated = sc.truncated;
+    return sc.n;
+}
+
+size_t kt_detect(const char *text, size_t len, uint32_t mask, kt_match *out, size_t max,
+                 int *truncated)
+{
+    return kt_detect_ctx(text, len, 0, mask, out, max, truncated);
+}
+
+static int kt__tail_byte(int c)
+{
+    return kt__alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '(';
+}
+
+size_t kt_detect_stable_prefix_ctx(const char *text, size_t len, size_t from, uint32_t mask)
+{
+    mask &= KT_DETECT_ALL_MASK;
+    if (!text || !mask || from >= len) return len;
+    kt__scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.t.p = text;
+    sc.t.len = len;
+    sc.mask = mask;
+    sc.open = len;
+    /* Tail rule: a trailing run that a later anchor could still claim by looking back. */
+    size_t lim = (mask & KT_ENT_BIT(KT_ENT_EMAIL)) ? KT__TAIL_EMAIL : KT__TAIL_OTHER;
+    size_t t = len;
+    while (t > from && len - t < lim && kt__tail_byte((unsigned char)text[t - 1])) t--;
+    sc.tail = t;
+    kt__scan_run(&sc, from);
+    return sc.open < sc.tail ? sc.open : sc.tail;
+}
+
+size_t kt_detect_stable_prefix(const char *text, size_t len, uint32_t mask)
+{
+    return kt_detect_stable_prefix_ctx(text, len, 0, mask);
+}
+
+size_t kt_detect_max_holdback(uint32_t mask)
+{
+    static const unsigned short span[KT_ENT__COUNT] = {
+        KT__SPAN_EMAIL, KT__SPAN_PHONE, KT__SPAN_SSN, KT__SPAN_CARD, KT__SPAN_IBAN,
+        KT__SPAN_IPV4, KT__SPAN_IPV6, KT__SPAN_KEY, KT__SPAN_CLOUD, KT__SPAN_PRIVATE_KEY,
+        KT__SPAN_JWT, KT__SPAN_BEARER,
+    };
+    size_t m = 0;
+    mask &= KT_DETECT_ALL_MASK;
+    if (!mask) return 0;
+    for (int e = 0; e < KT_ENT__COUNT; e++)
+        if ((mask & KT_ENT_BIT(e)) && span[e] > m) m = span[e];
+    size_t tail = (mask & KT_ENT_BIT(KT_ENT_EMAIL)) ? KT__TAIL_EMAIL : KT__TAIL_OTHER;
+    return m > tail ? m : tail;
+}

@@ -1,0 +1,387 @@
+/* Detector tables: true positives with exact spans and entity, and a corpus of tricky benign
+ * text (dates, times, versions, order ids, Luhn-invalid runs, UUIDs, hashes, code...) that must
+ * produce no match at all with every detector enabled. */
+#include <string.h>
+
+#include "kt/common.h"
+#include "kt/detect.h"
+#include "kt_test.h"
+
+typedef struct pos_case {
+    const char *text;
+    kt_entity ent;
+    const char *span; /* the exact matched bytes; they occur once in text */
+} pos_case;
+
+static const pos_case kt_pos[] = {
+    /* email */
+    {"mail john.doe@example.com.", KT_ENT_EMAIL, "john.doe@example.com"},
+    {"<jane_doe+tag@mail.example.co.uk>", KT_ENT_EMAIL, "jane_doe+tag@mail.example.co.uk"},
+    {"a@b.io", KT_ENT_EMAIL, "a@b.io"},
+    {"cc: first.last@sub-domain.example.org, thanks", KT_ENT_EMAIL, "first.last@sub-domain.example.org"},
+    {"UPPER@EXAMPLE.COM", KT_ENT_EMAIL, "UPPER@EXAMPLE.COM"},
+    {"\"email\":\"user123@example.museum\"", KT_ENT_EMAIL, "user123@example.museum"},
+    {"mailto:x%y@ex-ample.net?subject=hi", KT_ENT_EMAIL, "x%y@ex-ample.net"},
+    {"\xe9\x82\xae\xe7\xae\xb1" "bob@example.cn\xe3\x80\x82", KT_ENT_EMAIL, "bob@example.cn"},
+    /* phone */
+    {"call (415) 555-2671 now", KT_ENT_PHONE, "(415) 555-2671"},
+    {"tel: 415-555-2671", KT_ENT_PHONE, "415-555-2671"},
+    {"415.555.2671 is the office", KT_ENT_PHONE, "415.555.2671"},
+    {"US +1 415 555 2671.", KT_ENT_PHONE, "+1 415 555 2671"},
+    {"+1-415-555-2671", KT_ENT_PHONE, "+1-415-555-2671"},
+    {"whatsapp +14155552671", KT_ENT_PHONE, "+14155552671"},
+    {"toll free 1-800-234-5678", KT_ENT_PHONE, "1-800-234-5678"},
+    {"London +44 20 7946 0958", KT_ENT_PHONE, "+44 20 7946 0958"},
+    {"Paris +33 1 23 45 67 89!", KT_ENT_PHONE, "+33 1 23 45 67 89"},
+    {"Tokyo: +81-3-1234-5678", KT_ENT_PHONE, "+81-3-1234-5678"},
+    {"(212)456-7890", KT_ENT_PHONE, "(212)456-7890"},
+    {"+1 (646) 555-3890 ext 2", KT_ENT_PHONE, "+1 (646) 555-3890"},
+    /* ssn */
+    {"ssn 123-45-6789 ok", KT_ENT_SSN, "123-45-6789"},
+    {"SSN: 078-05-1120", KT_ENT_SSN, "078-05-1120"},
+    {"(219-09-9999)", KT_ENT_SSN, "219-09-9999"},
+    {"id 536 22 1234.", KT_ENT_SSN, "536 22 1234"},
+    /* credit card */
+    {"card 4111 1111 1111 1111 exp 12/27", KT_ENT_CREDIT_CARD, "4111 1111 1111 1111"},
+    {"4111111111111111", KT_ENT_CREDIT_CARD, "4111111111111111"},
+    {"mc 5555-5555-5555-4444.", KT_ENT_CREDIT_CARD, "5555-5555-5555-4444"},
+    {"2223003122003222", KT_ENT_CREDIT_CARD, "2223003122003222"},
+    {"amex 3782 822463 10005", KT_ENT_CREDIT_CARD, "3782 822463 10005"},
+    {"371449635398431", KT_ENT_CREDIT_CARD, "371449635398431"},
+    {"discover:6011111111111117", KT_ENT_CREDIT_CARD, "6011111111111117"},
+    {"jcb 3530 1113 3330 0000", KT_ENT_CREDIT_CARD, "3530 1113 3330 0000"},
+    {"diners 3056 930902 5904", KT_ENT_CREDIT_CARD, "3056 930902 5904"},
+    {"unionpay 6200000000000005", KT_ENT_CREDIT_CARD, "6200000000000005"},
+    {"visa13 4222222222222", KT_ENT_CREDIT_CARD, "4222222222222"},
+    {"maestro 6759649826438453;", KT_ENT_CREDIT_CARD, "6759649826438453"},
+    {"\"pan\":\"4012888888881881\"", KT_ENT_CREDIT_CARD, "4012888888881881"},
+    /* iban */
+    {"iban DE89 3704 0044 0532 0130 00 ok", KT_ENT_IBAN, "DE89 3704 0044 0532 0130 00"},
+    {"GB82WEST12345698765432", KT_ENT_IBAN, "GB82WEST12345698765432"},
+    {"FR1420041010050500013M02606.", KT_ENT_IBAN, "FR1420041010050500013M02606"},
+    {"ES91 2100 0418 4502 0005 1332", KT_ENT_IBAN, "ES91 2100 0418 4502 0005 1332"},
+    {"IT60X0542811101000000123456", KT_ENT_IBAN, "IT60X0542811101000000123456"},
+    {"NL91ABNA0417164300", KT_ENT_IBAN, "NL91ABNA0417164300"},
+    {"BE68 5390 0754 7034", KT_ENT_IBAN, "BE68 5390 0754 7034"},
+    {"CH9300762011623852957", KT_ENT_IBAN, "CH9300762011623852957"},
+    {"AT611904300234573201", KT_ENT_IBAN, "AT611904300234573201"},
+    {"IE29 AIBK 9311 5212 3456 78", KT_ENT_IBAN, "IE29 AIBK 9311 5212 3456 78"},
+    {"PL61109010140000071219812874", KT_ENT_IBAN, "PL61109010140000071219812874"},
+    {"SE4550000000058398257466", KT_ENT_IBAN, "SE4550000000058398257466"},
+    {"DK5000400440116243", KT_ENT_IBAN, "DK5000400440116243"},
+    {"NO9386011117947", KT_ENT_IBAN, "NO9386011117947"},
+    {"FI2112345600000785", KT_ENT_IBAN, "FI2112345600000785"},
+    {"PT50000201231234567890154", KT_ENT_IBAN, "PT50000201231234567890154"},
+    {"LU280019400644750000", KT_ENT_IBAN, "LU280019400644750000"},
+    /* ipv4 */
+    {"host 192.168.1.1 is up", KT_ENT_IPV4, "192.168.1.1"},
+    {"10.0.0.1:8080", KT_ENT_IPV4, "10.0.0.1"},
+    {"net 172.16.254.3/24", KT_ENT_IPV4, "172.16.254.3"},
+    {"dns=8.8.8.8,", KT_ENT_IPV4, "8.8.8.8"},
+    {"255.255.255.255", KT_ENT_IPV4, "255.255.255.255"},
+    {"version 1.2.3.4", KT_ENT_IPV4, "1.2.3.4"},
+    /* ipv6 */
+    {"2001:0db8:85a3:0000:0000:8a2e:0370:7334", KT_ENT_IPV6, "2001:0db8:85a3:0000:0000:8a2e:0370:7334"},
+    {"addr 2001:db8::8a2e:370:7334.", KT_ENT_IPV6, "2001:db8::8a2e:370:7334"},
+    {"link fe80::1%eth0", KT_ENT_IPV6, "fe80::1"},
+    {"loopback ::1", KT_ENT_IPV6, "::1"},
+    {"mapped ::ffff:192.0.2.128 here", KT_ENT_IPV6, "::ffff:192.0.2.128"},
+    {"[2001:db8::1]:443", KT_ENT_IPV6, "2001:db8::1"},
+    {"2001:db8:0:0:1:0:0:1", KT_ENT_IPV6, "2001:db8:0:0:1:0:0:1"},
+    {"abcd:ef01:2345:6789:abcd:ef01:2345:6789", KT_ENT_IPV6, "abcd:ef01:2345:6789:abcd:ef01:2345:6789"},
+    /* api keys */
+    {"OPENAI_API_KEY=sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL", KT_ENT_API_KEY,
+     "sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL"},
+    {"key: sk-proj-Ab3dEf_Gh1jKlMn0pQrStUvWxYz-12345", KT_ENT_API_KEY,
+     "sk-proj-Ab3dEf_Gh1jKlMn0pQrStUvWxYz-12345"},
+    {"'sk-ant-api03-AbCdEfGhIjKlMnOp0123456789qrstuvwxyz-_AA'", KT_ENT_API_KEY,
+     "sk-ant-api03-AbCdEfGhIjKlMnOp0123456789qrstuvwxyz-_AA"},
+    {"token ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 used", KT_ENT_API_KEY,
+     "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"},
+    {"gho_16C7e42F292c6912E7710c838347Ae178B4a", KT_ENT_API_KEY,
+     "gho_16C7e42F292c6912E7710c838347Ae178B4a"},
+    {"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", KT_ENT_API_KEY,
+     "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"},
+    {"slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", KT_ENT_API_KEY,
+     "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"},
+    {"stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", KT_ENT_API_KEY, "sk_live_4eC39HqLyjWDarjtT1zdp7dc"},
+    {"rk_live_51H8abcDEF0123456789xyz", KT_ENT_API_KEY, "rk_live_51H8abcDEF0123456789xyz"},
+    {"maps AIzaSyA1234567890abcdefghijklmnopqrstuv ok", KT_ENT_API_KEY,
+     "AIzaSyA1234567890abcdefghijklmnopqrstuv"},
+    /* cloud keys */
+    {"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", KT_ENT_CLOUD_KEY, "AKIAIOSFODNN7EXAMPLE"},
+    {"\"ASIAY34FZKBOKMUTVV7A\"", KT_ENT_CLOUD_KEY, "ASIAY34FZKBOKMUTVV7A"},
+    /* private keys */
+    {"x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc+/=\n-----END RSA PRIVATE KEY-----\ny",
+     KT_ENT_PRIVATE_KEY,
+     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc+/=\n-----END RSA PRIVATE KEY-----"},
+    {"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----", KT_ENT_PRIVATE_KEY,
+     "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----"},
+    {"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
+     KT_ENT_PRIVATE_KEY,
+     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"},
+    {"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrY", KT_ENT_PRIVATE_KEY,
+     "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrY"},
+    /* jwt */
+    {"jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c.",
+     KT_ENT_JWT,
+     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"},
+    {"id_token=eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. end", KT_ENT_JWT, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."},
+    /* bearer */
+    {"Authorization: Bearer abcdef0123456789ABCDEF", KT_ENT_BEARER, "abcdef0123456789ABCDEF"},
+    {"authorization: bearer Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==\r\n", KT_ENT_BEARER,
+     "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA=="},
+    {"curl -H \"Authorization: Bearer sk-abcdefghijklmnopqrstuvwx0123\"", KT_ENT_BEARER,
+     "sk-abcdefghijklmnopqrstuvwx0123"},
+};
+
+static const char *const kt_benign[] = {
+    /* dates and times */
+    "The meeting is on 2024-01-15 at 10am.",
+    "Due 01/15/2024, paid 02/01/2024.",
+    "Datum: 15.01.2024, Uhrzeit 14.30",
+    "timestamp 2024-01-15T12:30:45Z and 2024-01-15T12:30:45.123+05:30",
+    "It started at 12:30:45 and ended at 13:05.",
+    "Run took 00:01:23.456",
+    "2024/01/15 09:00",
+    "Jan 15, 2024 - Feb 28, 2025",
+    /* versions */
+    "Upgrade from 1.2.3 to 1.2.4",
+    "kernel v10.2.0.1 released",
+    "libfoo 2.28.3-1 (Debian)",
+    "python3.11.4, node v20.10.0, go1.21.5",
+    "Version 1.2.3.4.5 is not an address",
+    "semver 0.0.1-alpha.1+build.5",
+    "ubuntu 22.04.3 LTS",
+    /* order numbers, invoices, ids */
+    "Order ORD-2024-123456 shipped",
+    "Invoice #123456789 is overdue",
+    "INV-2023-0042-17 and PO 4500012345",
+    "ticket JIRA-12345, build 987654",
+    "tracking 1Z999AA10123456784",
+    "customer id 100200300400",
+    /* digit runs that are not cards */
+    "Card 4111111111111112 declined (bad checksum)",
+    "number 1234567812345678",
+    "0000 0000 0000 0000",
+    "9999999999999999999",
+    "ref 41111111111111111111",
+    "order #4111111111111111x",
+    "4111-1111-1111-1111-2222",
+    "pi = 3.14159265358979323846",
+    "avogadro 602214076000000000000000",
+    /* uuids, hashes, isbn */
+    "uuid 123e4567-e89b-12d3-a456-426614174000",
+    "commit d41d8cd98f00b204e9800998ecf8427e",
+    "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "ISBN 978-3-16-148410-0",
+    "ISBN-13: 9780306406157",
+    "ISBN 0-306-40615-2",
+    /* prices, quantities */
+    "Total: $1,234.56 (tax 123.45)",
+    "EUR 1.234.567,89",
+    "Population 8,045,311,447",
+    /* invalid phones and zip codes */
+    "call 123-456-7890",
+    "call 555-123-4567",
+    "fax (123) 456-7890",
+    "zip 94105-1234",
+    "ZIP 10001",
+    "+0 123 456 789",
+    "tiny +1234",
+    /* ports and hosts */
+    "localhost:8080 and 127.0.0.1.nip.io",
+    "listen on :443 and :8443",
+    "user@localhost",
+    "reach me at admin@server",
+    "@mention and @@ and a@ and @b.com",
+    /* ssn-like invalid */
+    "000-12-3456 is invalid",
+    "666-12-3456 is invalid",
+    "900-12-3456 is invalid",
+    "123-00-4567 is invalid",
+    "123-45-0000 is invalid",
+    "123456789 bare digits",
+    /* ip-like */
+    "256.1.1.1 out of range",
+    "01.02.03.04 leading zeros",
+    "1.2.3 short",
+    "a.1.2.3.4",
+    /* ipv6-like code */
+    "std::vector<int> v; Foo::Bar::baz();",
+    "a::b and dead::beef",
+    "x[1::2] and y[::-1] and z[::]",
+    "mac 00:1a:2b:3c:4d:5e",
+    "ratio 16:9 and 4:3",
+    "Haskell f :: Int -> Int",
+    /* dlp look-alikes */
+    "pip install scikit-learn; import sk-learn-contrib-something-long",
+    "task-force and desk-top and risk_live_stream",
+    "sk-short",
+    "ghp_short",
+    "AKIA1234",
+    "AKIAIOSFODNN7EXAMPLEX",
+    "Bearer authentication-required-for-this",
+    "bearer token",
+    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+    "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----",
+    "eyJ alone and eyJabc.def",
+    "markdown |----|----|",
+    "IBAN DE89 3704 0044 0532 0130 01 (bad checksum)",
+    "XX89370400440532013000",
+    "GB82 WEST 1234 5698 7654",
+    "base64 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MTExMTExMTExMTExMTEx",
+};
+
+static void expect_no_match(const char *text)
+{
+    kt_match m[4];
+    int tr = 0;
+    size_t n = kt_detect(text, strlen(text), KT_DETECT_ALL_MASK, m, 4, &tr);
+    if (n) KT_FAILF("benign \"%s\": %s at %zu..%zu", text, kt_entity_name(m[0].ent), m[0].start, m[0].end);
+}
+
+KT_TEST(benign_corpus_has_no_match)
+{
+    KT_ASSERT(KT_ARRAY_LEN(kt_benign) >= 60);
+    for (size_t k = 0; k < KT_ARRAY_LEN(kt_benign); k++) expect_no_match(kt_benign[k]);
+}
+
+KT_TEST(benign_corpus_joined_has_no_match)
+{
+    char buf[8192];
+    size_t len = 0;
+    for (size_t k = 0; k < KT_ARRAY_LEN(kt_benign); k++) {
+        size_t n = strlen(kt_benign[k]);
+        if (len + n + 2 > sizeof buf) break;
+        memcpy(buf + len, kt_benign[k], n);
+        len += n;
+        buf[len++] = '\n';
+    }
+    kt_match m[4];
+    KT_ASSERT_EQ_INT(kt_detect(buf, len, KT_DETECT_ALL_MASK, m, 4, NULL), 0);
+}
+
+KT_TEST(true_positives_exact_spans)
+{
+    KT_ASSERT(KT_ARRAY_LEN(kt_pos) >= 60);
+    for (size_t k = 0; k < KT_ARRAY_LEN(kt_pos); k++) {
+        const pos_case *c = &kt_pos[k];
+        const char *at = strstr(c->text, c->span);
+        size_t len = strlen(c->text);
+        kt_match m[4];
+        int tr = 0;
+        size_t n = kt_detect(c->text, len, KT_DETECT_ALL_MASK, m, 4, &tr);
+        size_t want_s = (size_t)(at - c->text), want_e = want_s + strlen(c->span);
+        if (n != 1 || m[0].ent != c->ent || m[0].start != want_s || m[0].end != want_e) {
+            KT_FAILF("case %zu \"%s\": want %s %zu..%zu, got %zu match(es)%s%s %zu..%zu", k, c->text,
+                     kt_entity_name(c->ent), want_s, want_e, n, n ? " " : "",
+                     n ? kt_entity_name(m[0].ent) : "", n ? m[0].start : 0, n ? m[0].end : 0);
+        }
+        /* The entity's own bit alone finds it too; a mask without it finds nothing there (but a
+         * bearer token may be a key, and a mapped ipv6 holds an ipv4). */
+        KT_ASSERT_EQ_INT(kt_detect(c->text, len, KT_ENT_BIT(c->ent), m, 4, NULL), 1);
+        n = kt_detect(c->text, len, KT_DETECT_ALL_MASK & ~KT_ENT_BIT(c->ent), m, 4, NULL);
+        for (size_t j = 0; j < n && c->ent != KT_ENT_BEARER; j++)
+            if (m[j].end > want_s && m[j].start < want_e &&
+                !(c->ent == KT_ENT_IPV6 && m[j].ent == KT_ENT_IPV4)) /* "::ffff:1.2.3.4" */
+                KT_FAILF("case %zu without its bit: %s %zu..%zu", k, kt_entity_name(m[j].ent),
+                         m[j].start, m[j].end);
+    }
+}
+
+KT_TEST(several_entities_in_order)
+{
+    const char *t = "Mail a@b.io or call 415-555-2671; card 4111111111111111, ip 10.1.2.3, "
+                    "key AKIAIOSFODNN7EXAMPLE.";
+    kt_match m[8];
+    int tr = 1;
+    size_t n = kt_detect(t, strlen(t), KT_DETECT_ALL_MASK, m, 8, &tr);
+    KT_ASSERT_EQ_INT(n, 5);
+    KT_ASSERT_EQ_INT(tr, 0);
+    kt_entity want[] = {KT_ENT_EMAIL, KT_ENT_PHONE, KT_ENT_CREDIT_CARD, KT_ENT_IPV4, KT_ENT_CLOUD_KEY};
+    for (size_t k = 0; k < n && k < 5; k++) {
+        KT_ASSERT_EQ_INT(m[k].ent, want[k]);
+        if (k) KT_ASSERT(m[k].start >= m[k - 1].end);
+    }
+}
+
+KT_TEST(truncation_and_resume)
+{
+    const char *t = "a@b.io c@d.io e@f.io g@h.io";
+    size_t len = strlen(t);
+    kt_match m[2];
+    int tr = 0;
+    KT_ASSERT_EQ_INT(kt_detect(t, len, KT_DETECT_ALL_MASK, m, 2, &tr), 2);
+    KT_ASSERT_EQ_INT(tr, 1);
+    size_t n = kt_detect_ctx(t, len, m[1].end, KT_DETECT_ALL_MASK, m, 2, &tr);
+    KT_ASSERT_EQ_INT(n, 2);
+    KT_ASSERT_EQ_INT(tr, 0);
+    KT_ASSERT_EQ_INT(m[0].start, 14);
+    KT_ASSERT_EQ_INT(m[1].end, len);
+    KT_ASSERT_EQ_INT(kt_detect(t, len, KT_DETECT_ALL_MASK, NULL, 0, &tr), 0);
+    KT_ASSERT_EQ_INT(tr, 1);
+    KT_ASSERT_EQ_INT(kt_detect(t, len, 0, m, 2, &tr), 0);
+    KT_ASSERT_EQ_INT(tr, 0);
+}
+
+KT_TEST(unterminated_private_key_runs_to_end_and_is_capped)
+{
+    static char big[20000];
+    memset(big, 'A', sizeof big);
+    memcpy(big, "-----BEGIN PRIVATE KEY-----\n", 28);
+    kt_match m[4];
+    size_t n = kt_detect(big, sizeof big, KT_DETECT_ALL_MASK, m, 4, NULL);
+    KT_ASSERT_EQ_INT(n, 1);
+    KT_ASSERT_EQ_INT(m[0].ent, KT_ENT_PRIVATE_KEY);
+    KT_ASSERT_EQ_INT(m[0].start, 0);
+    KT_ASSERT_EQ_INT(m[0].end, 8192);
+    n = kt_detect(big, 100, KT_DETECT_ALL_MASK, m, 4, NULL);
+    KT_ASSERT_EQ_INT(n, 1);
+    KT_ASSERT_EQ_INT(m[0].end, 100);
+}
+
+KT_TEST(entity_names_round_trip)
+{
+    static const char *const names[] = {"email", "phone", "ssn", "credit_card", "iban", "ipv4",
+                                        "ipv6", "api_key", "cloud_key", "private_key", "jwt",
+                                        "bearer_token"};
+    for (int e = 0; e < KT_ENT__COUNT; e++) {
+        KT_ASSERT_EQ_STR(kt_entity_name((kt_entity)e), names[e]);
+        KT_ASSERT_EQ_INT(kt_entity_from_name(names[e], strlen(names[e])), e);
+    }
+    KT_ASSERT(kt_entity_name(KT_ENT__COUNT) == NULL);
+    KT_ASSERT_EQ_INT(kt_entity_from_name("CREDIT-CARD", 11), KT_ENT_CREDIT_CARD);
+    KT_ASSERT_EQ_INT(kt_entity_from_name("bearer", 6), KT_ENT_BEARER);
+    KT_ASSERT_EQ_INT(kt_entity_from_name("emails", 6), -1);
+    KT_ASSERT_EQ_INT(kt_entity_from_name("emai", 4), -1);
+    KT_ASSERT_EQ_INT(kt_entity_from_name(NULL, 0), -1);
+}
+
+KT_TEST(holdback_bounds)
+{
+    KT_ASSERT_EQ_INT(kt_detect_max_holdback(0), 0);
+    KT_ASSERT(kt_detect_max_holdback(KT_ENT_BIT(KT_ENT_SSN)) < 64);
+    KT_ASSERT(kt_detect_max_holdback(KT_DETECT_PII_MASK) >= 254);
+    KT_ASSERT(kt_detect_max_holdback(KT_DETECT_ALL_MASK) >= 8192);
+    const char *t = "no entities here at all ";
+    KT_ASSERT_EQ_INT(kt_detect_stable_prefix(t, strlen(t), KT_DETECT_ALL_MASK), strlen(t));
+    const char *u = "write to john.do";
+    KT_ASSERT_EQ_INT(kt_detect_stable_prefix(u, strlen(u), KT_DETECT_ALL_MASK), 9);
+    const char *v = "card 4111 1111";
+    KT_ASSERT_EQ_INT(kt_detect_stable_prefix(v, strlen(v), KT_DETECT_ALL_MASK), 5);
+    KT_ASSERT_EQ_INT(kt_detect_stable_prefix(v, strlen(v), 0), strlen(v));
+}
+
+int main(void)
+{
+    KT_RUN(benign_corpus_has_no_match);
+    KT_RUN(benign_corpus_joined_has_no_match);
+    KT_RUN(true_positives_exact_spans);
+    KT_RUN(several_entities_in_order);
+    KT_RUN(truncation_and_resume);
+    KT_RUN(unterminated_private_key_runs_to_end_and_is_capped);
+    KT_RUN(entity_names_round_trip);
+    KT_RUN(holdback_bounds);
+    return KT_DONE();
+}
