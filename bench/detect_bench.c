@@ -119,7 +119,12 @@ int main(int argc, char **argv)
         buf = malloc(len);
         if (!buf) return fprintf(stderr, "out of memory\n"), 1;
         len = generate(buf, len);
-        if (getenv("KT_BENCH_DUMP")) { FILE *o = fopen(getenv("KT_BENCH_DUMP"), "wb"); if (o) { fwrite(buf, 1, len, o); fclose(o); } }
+        const char *dump = getenv("KT_BENCH_DUMP"); /* keep the corpus for other tools */
+        FILE *o = dump ? fopen(dump, "wb") : NULL;
+        if (o) {
+            fwrite(buf, 1, len, o);
+            fclose(o);
+        }
     }
     size_t max = 1 << 20, counts[KT_ENT__COUNT] = {0};
     kt_match *m = malloc(max * sizeof *m);
