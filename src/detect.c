@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "detect_int.h"
+#include "kt/common.h"
 
 static const char *const kt__names[KT_ENT__COUNT] = {
     "email", "phone", "ssn", "credit_card", "iban", "ipv4", "ipv6",
@@ -284,31 +285,108 @@ static void kt__table(uint32_t mask, unsigned char tab[256])
     if (mask & KT_ENT_BIT(KT_ENT_JWT)) tab['J'] = C_J;
 }
 
+/* Candidate bytes of one 16-byte block as a bit mask (a superset: the handlers re-check).
+ * Digits count only where a digit run starts; `carry` says the byte before the block is a digit
+ * that continues a run. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+typedef struct kt__anchors {
+    unsigned char tab[256];
+    int digits;
+#if defined(__SSE2__)
+    __m128i v[8]; /* the non-digit anchor bytes in use, NUL when unused */
+#endif
+} kt__anchors;
+
+#if defined(__SSE2__)
+static inline uint32_t kt__block(const kt__anchors *a, const unsigned char *p, int carry)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i e0 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[0]), _mm_cmpeq_epi8(x, a->v[1]));
+    __m128i e1 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[2]), _mm_cmpeq_epi8(x, a->v[3]));
+    __m128i e2 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[4]), _mm_cmpeq_epi8(x, a->v[5]));
+    __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[6]), _mm_cmpeq_epi8(x, a->v[7]));
+    uint32_t bits = (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(e0, e1), _mm_or_si128(e2, e3)));
+    if (a->digits) {
+        __m128i d = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(80)), _mm_set1_epi8(-118));
+        uint32_t dm = (uint32_t)_mm_movemask_epi8(d);
+        bits |= dm & ~((dm << 1) | (uint32_t)carry);
+    }
+    return bits & 0xffff;
+}
+#else
+static inline uint32_t kt__block(const kt__anchors *a, const unsigned char *p, int carry)
+{
+    uint32_t bits = 0;
+    int prev = carry;
+    for (int k = 0; k < 16; k++) {
+        int d = kt__digit(p[k]);
+        if (a->tab[p[k]] && !(d && prev)) bits |= 1u << k;
+        prev = d;
+    }
+    return bits;
+}
+#endif
+
+static void kt__anchors_init(kt__anchors *a, uint32_t mask)
+{
+    kt__table(mask, a->tab);
+    a->digits = a->tab['0'] == C_DIGIT;
+#if defined(__SSE2__)
+    int n = 0;
+    for (int c = 1; c < 256 && n < 8; c++)
+        if (a->tab[c] && a->tab[c] != C_DIGIT) a->v[n++] = _mm_set1_epi8((char)c);
+    while (n < 8) a->v[n++] = _mm_setzero_si128(); /* NUL is no anchor: handled as a no-op */
+#endif
+}
+
+/* Handles the candidate byte at i; returns where scanning continues. */
+static size_t kt__handle(kt__scan *sc, const unsigned char *tab, size_t i)
+{
+    const unsigned char *p = (const unsigned char *)sc->t.p;
+    switch (tab[p[i]]) {
+    case C_DIGIT: return (i > sc->pos && kt__digit(p[i - 1])) ? i + 1 : kt__on_digit(sc, i);
+    case C_AT: return kt__on_at(sc, i);
+    case C_COLON: return kt__on_colon(sc, i);
+    case C_DASH: return kt__on_dash(sc, i);
+    case C_UNDER: return kt__on_under(sc, i);
+    case C_A: return kt__on_upper_a(sc, i);
+    case C_B: return kt__on_b(sc, i);
+    case C_J: return kt__on_j(sc, i);
+    default: return i + 1;
+    }
+}
+
 static void kt__scan_run(kt__scan *sc, size_t from)
 {
-    unsigned char tab[256];
-    kt__table(sc->mask, tab);
+    kt__anchors a;
+    kt__anchors_init(&a, sc->mask);
     const unsigned char *p = (const unsigned char *)sc->t.p;
     size_t len = sc->t.len, i = from;
     sc->pos = from;
-    while (!sc->stop) {
-        while (i + 4 <= len && !(tab[p[i]] | tab[p[i + 1]] | tab[p[i + 2]] | tab[p[i + 3]]))
-            i += 4;
-        while (i < len && !tab[p[i]]) i++;
-        if (i >= len) break;
-        /* In streaming mode nothing past this point can pull the cut below the open anchor. */
-        if (sc->seen_open && i > sc->open + KT__TAIL_EMAIL + 8) break;
-        switch (tab[p[i]]) {
-        case C_DIGIT:
-            i = (i > sc->pos && kt__digit(p[i - 1])) ? i + 1 : kt__on_digit(sc, i);
-            break;
-        case C_AT: i = kt__on_at(sc, i); break;
-        case C_COLON: i = kt__on_colon(sc, i); break;
-        case C_DASH: i = kt__on_dash(sc, i); break;
-        case C_UNDER: i = kt__on_under(sc, i); break;
-        case C_A: i = kt__on_upper_a(sc, i); break;
-        case C_B: i = kt__on_b(sc, i); break;
-        default: i = kt__on_j(sc, i); break;
+    while (!sc->stop && i < len) {
+        size_t base = i, width = KT_MIN((size_t)16, len - i);
+        uint32_t bits;
+        if (width == 16) {
+            bits = kt__block(&a, p + i, i > sc->pos && kt__digit(p[i - 1]));
+        } else {
+            bits = 0;
+            for (size_t k = 0; k < width; k++) bits |= (uint32_t)(a.tab[p[i + k]] != 0) << k;
+        }
+        i = base + width;
+        while (bits) {
+            size_t j = base + (size_t)__builtin_ctz(bits);
+            /* In streaming mode nothing past this point can pull the cut below the open anchor. */
+            if (sc->seen_open && j > sc->open + KT__TAIL_EMAIL + 8) return;
+            size_t pos = sc->pos, next = kt__handle(sc, a.tab, j);
+            if (sc->stop) return;
+            if (sc->pos != pos || next >= base + width) {
+                i = KT_MAX(next, base + 1);
+                break;
+            }
+            bits &= ~((2u << (next - base - 1)) - 1);
         }
     }
 }
