@@ -146,7 +146,7 @@ class MockUpstream:
         self.requests = []
         self.connections = 0
         self.tls_failures = 0
-        self.sni = []
+        self.sni = []                   # SNI names of all TLS handshakes (not cleared by reset())
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.stopping = threading.Event()
@@ -202,7 +202,6 @@ class MockUpstream:
             self.requests = []
             self.connections = 0
             self.tls_failures = 0
-            self.sni = []
         self.mode = "normal"
 
     def wait_requests(self, n, timeout=5.0):

@@ -152,7 +152,7 @@ class StreamingTest(KtCase):
 
 class BackpressureTest(KtCase):
     def test_client_not_reading_keeps_rss_bounded(self):
-        size = 96 << 20  # the mock would send 96 MiB if nobody pushed back
+        size = 64 << 20  # the mock would send 64 MiB if nobody pushed back
         body = json.dumps({"model": "gpt-4o-mini", "stream": True, "messages": []}).encode()
         s = socket.create_connection(("127.0.0.1", self.kt.port))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
@@ -174,10 +174,10 @@ class BackpressureTest(KtCase):
                             % (sent_while_blocked >> 20))
             self.assertLess(peak - rss0, 32 * 1024, "kt RSS grew by %d MiB" % ((peak - rss0) >> 10))
             # now read it all: the stream resumes and completes (cap reading at 20 s)
-            s.settimeout(20)
+            s.settimeout(30)
             got = 0
             tail = b""
-            t_end = time.monotonic() + 30
+            t_end = time.monotonic() + 60
             while time.monotonic() < t_end:
                 d = s.recv(1 << 20)
                 if not d:
@@ -187,7 +187,7 @@ class BackpressureTest(KtCase):
                 if tail.endswith(b"0\r\n\r\n") and b"[DONE]" in tail:
                     break
                 
-            self.assertIn(b"[DONE]", tail)
+            self.assertIn(b"[DONE]", tail, "stream incomplete after reading %d bytes" % got)
             self.assertGreater(got, size)
             self.assertLess(peak - rss0, 32 * 1024, "kt RSS grew by %d MiB" % ((peak - rss0) >> 10))
         finally:

@@ -91,6 +91,7 @@ class UpstreamErrorsTest(KtCase):
         st, _, _, _ = self.to("good")
         self.assertEqual(st, 200)
         self.assertIn("localhost", self.mock.sni)
+        self.assertEqual(set(self.mock.sni), {"localhost"})
 
     def test_upstream_closes_before_response(self):
         st, h, body, _ = self.to("good", headers={"x-mock-mode": "close"})
