@@ -3,6 +3,7 @@
 
 CC      ?= cc
 B       := build
+.DEFAULT_GOAL := all
 PREFIX  ?= /usr/local
 
 ifeq ($(filter clean help,$(MAKECMDGOALS)),)

@@ -31,6 +31,8 @@ typedef struct kt_diag {
     kt_diag_item items[KT_DIAG_MAX];
 } kt_diag;
 
+/* Zeroes `d` and sets the file name used by kt_diag_print. */
+void kt_diag_init(kt_diag *d, const char *file);
 void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Writes "file:line:col: message\n" for each item. */
@@ -51,6 +53,21 @@ kt_env kt_env_process(void);   /* wraps getenv() */
 /* Expands ${VAR} and ${VAR:-default} in `in`. "$$" is a literal "$". Returns a malloc'd string,
  * or NULL with *err set to a static message ("unterminated ${", "variable X is not set", ...). */
 char *kt_expand_vars(const char *in, kt_env env, char *err, size_t errlen);
+
+/* ---- URLs ------------------------------------------------------------------------------------ */
+
+typedef struct kt_url_parts {
+    bool tls;        /* https */
+    char *host;      /* without brackets for IPv6 */
+    uint16_t port;   /* default 443 / 80 */
+    char *path;      /* "" or "/x/y": never a trailing '/', with strip_v1 never a trailing "/v1" */
+} kt_url_parts;
+
+/* Parses an absolute http:// or https:// URL (base_url, KEEPTRUSTS_API_URL). User info, query and
+ * fragment are rejected. On failure returns KT_EINVAL with a message in err that never quotes the
+ * URL (it may carry credentials). */
+int kt_url_parse(const char *url, bool strip_v1, kt_url_parts *out, char *err, size_t errlen);
+void kt_url_parts_free(kt_url_parts *p);
 
 /* ---- the snapshot ---------------------------------------------------------------------------- */
 
@@ -128,6 +145,8 @@ typedef struct kt_config {
     char *source;              /* file path, or "<embedded-default>" */
     char *pack_name;           /* "default" when absent */
     char *pack_version;        /* "0.0.0" when absent */
+    bool pack_enabled;         /* pack.enabled (default true); when false the chain is validated
+                                  and then left empty (nchain == 0) */
     char hash[65];             /* hex SHA-256 of the source bytes */
     kt_target *targets;
     size_t ntargets;

@@ -1,0 +1,60 @@
+/* The gateway: one libuv loop, the active config snapshot, the listener, client connections,
+ * upstream pools and the shutdown sequence. Everything hangs off one kt_gateway; no globals. */
+#ifndef KT_GATEWAY_H
+#define KT_GATEWAY_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <uv.h>
+
+#include "kt/config.h"
+#include "kt/tls.h"
+#include "kt/upstream.h"
+
+typedef struct kt_conn kt_conn;
+
+typedef struct kt_gateway_stats {
+    uint64_t requests;
+    uint64_t proxied;
+    uint64_t rejected;       /* answered by kt itself with a 4xx */
+    uint64_t upstream_errors;
+    uint32_t active_requests;
+} kt_gateway_stats;
+
+typedef struct kt_gateway {
+    uv_loop_t loop;
+    kt_env env;
+    kt_config *cfg;            /* active snapshot; requests hold their own reference */
+    kt_limits limits;          /* copy of cfg->gateway.limits (pools point here) */
+    kt_tls_ctx tls;
+    kt_pools pools;
+    uv_tcp_t listener;
+    uv_signal_t sig_term, sig_int;
+    uv_timer_t drain_timer;    /* SIGTERM -> stop accepting after drain_ms */
+    uv_timer_t deadline_timer; /* stop accepting -> cut what is left after shutdown_deadline_ms */
+    kt_conn *conns;            /* every client connection */
+    uint32_t nconns;
+    bool listening;
+    bool draining;             /* SIGTERM received: /readyz says 503 */
+    bool stopping;             /* no longer accepting; idle connections closed */
+    bool closed;               /* every handle asked to close */
+    uint64_t started_ms;
+    char listen_addr[80];
+    char *read_buf;            /* shared client read buffer */
+    kt_gateway_stats stats;
+} kt_gateway;
+
+typedef struct kt_run_opts {
+    const char *listen;        /* NULL: config's gateway.listen, else 127.0.0.1:41002 */
+    const char *config_path;   /* NULL: /etc/keeptrusts/policy-config.yaml, else embedded default */
+} kt_run_opts;
+
+/* Runs until SIGTERM/SIGINT has drained everything. Returns the process exit code. */
+int kt_gateway_run(const kt_run_opts *opts);
+
+/* Called by connections as they finish: lets the shutdown sequence complete. */
+void kt_gateway_conn_gone(kt_gateway *gw);
+/* Begins the drain (what SIGTERM does); exposed for tests. */
+void kt_gateway_begin_drain(kt_gateway *gw);
+
+#endif

@@ -1,0 +1,45 @@
+/* Strict HTTP/1.1 request parsing for the ingress side (llhttp with every lenient flag off, plus
+ * our own checks for the forms older llhttp releases let through). */
+#ifndef KT_HTTP_IN_H
+#define KT_HTTP_IN_H
+
+#include <llhttp.h>
+#include <stdbool.h>
+
+#include "kt/config.h"
+#include "kt/http.h"
+
+enum { KT_HTTP_IN_MORE = 0, KT_HTTP_IN_DONE = 1, KT_HTTP_IN_ERROR = -1 };
+
+typedef struct kt_http_in {
+    llhttp_t parser;
+    kt_head_scan scan;
+    kt_buf url;
+    kt_headers headers;
+    kt_buf body;
+    uint32_t max_chunk_ext;
+    uint32_t chunk_ext_bytes;
+    uint64_t max_body;
+    bool head_done;        /* all headers parsed and validated */
+    bool complete;         /* whole message parsed */
+    bool keep_alive;       /* valid once complete */
+    bool expect_continue;  /* client sent Expect: 100-continue */
+    bool started;          /* first byte of this message seen */
+    int err_status;        /* 400, 413, 431 ... when KT_HTTP_IN_ERROR */
+    const char *err_code;  /* "bad_request", "body_too_large", "headers_too_large" */
+    char err_msg[160];
+} kt_http_in;
+
+int kt_http_in_init(kt_http_in *in, const kt_limits *lim);
+void kt_http_in_free(kt_http_in *in);
+/* Prepares for the next request on the same connection. */
+void kt_http_in_next(kt_http_in *in);
+/* Feeds bytes. *consumed tells how many belong to the current message (the rest, on DONE, are the
+ * start of a pipelined next request). */
+int kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consumed);
+
+int kt_http_in_method(const kt_http_in *in);   /* llhttp_method_t */
+const char *kt_http_in_method_name(const kt_http_in *in);
+int kt_http_in_minor(const kt_http_in *in);    /* HTTP/1.x minor version */
+
+#endif

@@ -1,0 +1,56 @@
+/* TLS client over memory buffers (mbedTLS), so that libuv owns the socket: ciphertext read from
+ * the socket is fed in, ciphertext to send is taken out. Verification is always required and the
+ * hostname is always set (SNI + certificate name check). Compiles against mbedTLS 2.28 and 3.6. */
+#ifndef KT_TLS_H
+#define KT_TLS_H
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#include <stdbool.h>
+
+#include "kt/buf.h"
+
+/* Shared per process (owned by the gateway context): trust store, RNG and the client config. */
+typedef struct kt_tls_ctx {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_x509_crt ca;
+    mbedtls_ssl_config conf;
+    bool ready;
+    char ca_source[256];
+} kt_tls_ctx;
+
+/* Loads `ca_file` (NULL: $SSL_CERT_FILE is resolved by the caller; default system bundle). */
+int kt_tls_ctx_init(kt_tls_ctx *t, const char *ca_file, char *err, size_t errlen);
+void kt_tls_ctx_free(kt_tls_ctx *t);
+
+typedef struct kt_tls_conn {
+    mbedtls_ssl_context ssl;
+    kt_buf in;        /* ciphertext received, not yet consumed by mbedTLS */
+    size_t in_off;
+    kt_buf out;       /* ciphertext produced, to be written to the socket */
+    bool handshake_done;
+    bool closed;      /* close_notify received */
+} kt_tls_conn;
+
+enum { KT_TLS_WANT = 1 };  /* needs more input (after flushing output) */
+
+int kt_tls_conn_init(kt_tls_conn *c, kt_tls_ctx *t, const char *hostname,
+                     const mbedtls_ssl_session *resume);
+void kt_tls_conn_free(kt_tls_conn *c);
+int kt_tls_feed(kt_tls_conn *c, const char *data, size_t len);
+/* 0 when done, KT_TLS_WANT when waiting for the peer, KT_ETLS on failure (err describes it). */
+int kt_tls_handshake(kt_tls_conn *c, char *err, size_t errlen);
+/* Plaintext out: >0 bytes, 0 when nothing buffered (need input), KT_ETLS on error; sets
+ * c->closed on a clean close_notify. */
+int kt_tls_read(kt_tls_conn *c, char *buf, size_t len);
+/* Encrypts all of `data` into c->out. */
+int kt_tls_write(kt_tls_conn *c, const char *data, size_t len);
+/* True when records are buffered inside mbedTLS (read again before waiting on the socket). */
+bool kt_tls_pending(kt_tls_conn *c);
+/* Copies the session for resumption of later connections to the same host. */
+int kt_tls_save_session(kt_tls_conn *c, mbedtls_ssl_session *out);
+
+#endif

@@ -1,0 +1,106 @@
+/* Upstream connections: DNS via libuv, TCP, optional TLS, strict response parsing, and a
+ * keep-alive pool per (scheme, host, port). The owner of a request (the proxy, or later the event
+ * shipper) talks to a connection through a small handler interface. */
+#ifndef KT_UPSTREAM_H
+#define KT_UPSTREAM_H
+
+#include <llhttp.h>
+#include <mbedtls/ssl.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "kt/config.h"
+#include "kt/http.h"
+#include "kt/tls.h"
+
+typedef struct kt_upconn kt_upconn;
+typedef struct kt_pool kt_pool;
+typedef struct kt_pools kt_pools;
+
+/* What the owner of a request hears. `any_bytes` on error tells whether any response byte came. */
+typedef struct kt_upstream_handler {
+    void (*on_ready)(void *owner, kt_upconn *up);   /* connected (and TLS done): send now */
+    void (*on_head)(void *owner, int status, const kt_headers *hs, bool has_length);
+    void (*on_body)(void *owner, const char *data, size_t len);
+    void (*on_done)(void *owner);                   /* whole response received */
+    void (*on_error)(void *owner, const char *code, const char *msg, bool retryable);
+} kt_upstream_handler;
+
+typedef enum kt_up_state {
+    KT_UP_RESOLVING,
+    KT_UP_CONNECTING,
+    KT_UP_HANDSHAKE,
+    KT_UP_IDLE,
+    KT_UP_BUSY,
+    KT_UP_CLOSING,
+} kt_up_state;
+
+struct kt_upconn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_getaddrinfo_t gai;
+    uv_connect_t connect_req;
+    kt_pool *pool;
+    kt_up_state state;
+    int open_handles;
+    bool gai_pending;
+    bool tcp_inited;
+    bool use_tls;
+    kt_tls_conn tls;
+    llhttp_t parser;
+    kt_headers resp_headers;
+    int status;
+    bool head_seen;
+    bool got_bytes;        /* any response byte since the request was sent */
+    bool reused;           /* came out of the idle pool */
+    bool paused;
+    bool no_body;          /* response to HEAD */
+    bool done;             /* response complete */
+    bool keep_alive;
+    const kt_upstream_handler *h;
+    void *owner;
+    kt_upconn *next_idle;
+    uint64_t idle_since;
+};
+
+struct kt_pool {
+    kt_pool *next;
+    kt_pools *pools;
+    char *host;
+    uint16_t port;
+    bool tls;
+    uint32_t nconns;       /* open connections, idle or busy */
+    kt_upconn *idle;       /* most recently used first */
+    mbedtls_ssl_session session;
+    bool has_session;
+};
+
+struct kt_pools {
+    uv_loop_t *loop;
+    kt_tls_ctx *tls;
+    const kt_limits *lim;  /* borrowed from the active config */
+    kt_pool *head;
+    uint32_t nconns;
+    bool closing;
+    char *rbuf;            /* shared read buffer (64 KiB), allocated on first read */
+};
+
+void kt_pools_init(kt_pools *ps, uv_loop_t *loop, kt_tls_ctx *tls, const kt_limits *lim);
+/* Closes every connection; pools are freed once their connections are gone. */
+void kt_pools_close(kt_pools *ps);
+void kt_pools_free(kt_pools *ps);
+
+/* Gets a connection to the target's origin: an idle pooled one, or a new one. The handler hears
+ * on_ready or on_error. Returns KT_ELIMIT when the pool is at its cap. */
+int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_handler *h,
+                        void *owner, kt_upconn **out);
+/* Sends a whole request (head then body). `no_body`: the request was HEAD. */
+int kt_upconn_send(kt_upconn *up, const char *head, size_t hlen, const char *body, size_t blen,
+                   bool no_body);
+void kt_upconn_pause(kt_upconn *up);
+void kt_upconn_resume(kt_upconn *up);
+/* The owner lets go: after on_done, a keep-alive connection returns to the pool; otherwise (or
+ * mid-response) it is closed. No handler call happens after this. */
+void kt_upconn_release(kt_upconn *up);
+
+#endif

@@ -1,0 +1,239 @@
+/* Configuration snapshots: parse the YAML tree, validate every section (collecting all problems),
+ * resolve credentials, and hand out a refcounted immutable snapshot. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+
+#include "config_priv.h"
+
+/* Parsed like any file, so the default goes through exactly the same code. No providers section,
+ * hence the default target at ${OPENAI_BASE_URL:-https://api.openai.com/v1}. */
+static const char kt__embedded_default[] =
+    "# kt embedded default: one OpenAI target, no policies\n"
+    "pack:\n"
+    "  name: default\n"
+    "  version: 0.0.0\n";
+
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+#if MBEDTLS_VERSION_MAJOR < 3
+    mbedtls_sha256_ret((const unsigned char *)buf, len, d, 0);
+#else
+    mbedtls_sha256((const unsigned char *)buf, len, d, 0);
+#endif
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static void config_free(kt_config *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->ntargets; i++) kt__cfg_target_free(&c->targets[i]);
+    free(c->targets);
+    for (size_t i = 0; i < c->nchain; i++) {
+        free(c->chain[i].name);
+        free(c->chain[i].kind);
+    }
+    free(c->chain);
+    free(c->gateway.listen);
+    free(c->source);
+    free(c->pack_name);
+    free(c->pack_version);
+    kt_yaml_free(c->tree);
+    free(c);
+}
+
+kt_config *kt_config_ref(kt_config *c)
+{
+    if (c) c->refs++;
+    return c;
+}
+
+void kt_config_release(kt_config **c)
+{
+    if (!c || !*c) return;
+    if (--(*c)->refs <= 0) config_free(*c);
+    *c = NULL;
+}
+
+const kt_target *kt_config_target_by_id(const kt_config *c, const char *id, size_t idlen)
+{
+    for (size_t i = 0; c && id && i < c->ntargets; i++) {
+        const char *t = c->targets[i].id;
+        if (t && strlen(t) == idlen && memcmp(t, id, idlen) == 0) return &c->targets[i];
+    }
+    return NULL;
+}
+
+static void pack_section(kt__cfgctx *x, const kt_ynode *pack)
+{
+    static const char *const keys[] = { "name", "version", "enabled", "description", NULL };
+    kt_config *c = x->cfg;
+    if (pack && !kt__y_is_null(pack) && kt__cfg_want_map(x, pack, "pack")) {
+        kt__cfg_check_keys(x, pack, keys, "pack");
+        const char *s = kt__cfg_str(x, pack, "name", "pack", false);
+        if (s && strlen(s) > 128) kt__cfg_err(x, kt_ymap_get(pack, "name"), "pack.name is longer "
+                                              "than 128 characters");
+        else if (s) c->pack_name = kt__cfg_dup(x, s);
+        s = kt__cfg_str(x, pack, "version", "pack", false);
+        if (s && strlen(s) > 64) kt__cfg_err(x, kt_ymap_get(pack, "version"), "pack.version is "
+                                             "longer than 64 characters");
+        else if (s) c->pack_version = kt__cfg_dup(x, s);
+        (void)kt__cfg_str(x, pack, "description", "pack", false);
+        const kt_ynode *en = kt_ymap_get(pack, "enabled");
+        if (en) kt__cfg_bool(x, en, "pack.enabled", &c->pack_enabled);
+    }
+    if (!c->pack_name) c->pack_name = kt__cfg_dup(x, "default");
+    if (!c->pack_version) c->pack_version = kt__cfg_dup(x, "0.0.0");
+}
+
+static void policies_section(kt__cfgctx *x, const kt_ynode *root)
+{
+    const kt_ynode *policies = kt_ymap_get(root, "policies");
+    const kt_ynode *policy = kt_ymap_get(root, "policy");
+    if (policies && policies->type == KT_Y_SEQ) {
+        if (policy) {
+            for (size_t i = 0; i < root->n; i++)
+                if (root->vals[i] == policy)
+                    kt__cfg_err(x, root->keys[i], "'policy' goes with the pack form "
+                                "(policies: {chain: [...]}), not with a policies list");
+        }
+        kt__cfg_list_policies(x, policies);
+    } else {
+        kt__cfg_pack_policies(x, policies, policy);
+    }
+    if (!x->cfg->pack_enabled) {
+        /* A disabled pack: validated, but no policy runs. */
+        for (size_t i = 0; i < x->cfg->nchain; i++) {
+            free(x->cfg->chain[i].name);
+            free(x->cfg->chain[i].kind);
+        }
+        x->cfg->nchain = 0;
+    }
+}
+
+static void targets_section(kt__cfgctx *x, const kt_ynode *root, const kt_ynode *gw_key)
+{
+    const kt_ynode *providers = kt_ymap_get(root, "providers");
+    if (providers && kt__y_is_null(providers)) providers = NULL;
+    if (providers && gw_key) {
+        kt__cfg_err(x, gw_key, "gateway.secret_key_ref sets the key of the default target; with a "
+                    "providers section give secret_key_ref in each target");
+        gw_key = NULL;
+    }
+    if (providers) kt__cfg_targets(x, providers);
+    else kt__cfg_default_target(x, gw_key);
+}
+
+static void validate(kt__cfgctx *x, kt_ynode *root)
+{
+    static const char *const top_keys[] = { "pack", "policies", "policy", "providers", "gateway",
+                                            NULL };
+    kt_config *c = x->cfg;
+    kt__cfg_check_tree(x, root);
+    kt__cfg_check_keys(x, root, top_keys, "the top level");
+    pack_section(x, kt_ymap_get(root, "pack"));
+    c->gateway.config_reload = true;
+    c->gateway.config_poll_interval_ms = 30 * 1000;
+    kt_limits_defaults(&c->gateway.limits);
+    const kt_ynode *gw_key = NULL;
+    kt__cfg_gateway(x, kt_ymap_get(root, "gateway"), &gw_key);
+    policies_section(x, root);
+    targets_section(x, root, gw_key);
+}
+
+int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,
+                    kt_diag *diag)
+{
+    kt_diag local;
+    if (!diag) {
+        kt_diag_init(&local, name);
+        diag = &local;
+    }
+    if (!diag->file) diag->file = name;
+    int before = diag->count;
+    kt__cfgctx x = { NULL, diag, env, 0 };
+    *out = NULL;
+    if (len > KT__CFG_MAX_BYTES) {
+        kt_diag_add(diag, 0, 0, "config is larger than %d bytes", KT__CFG_MAX_BYTES);
+        goto fail;
+    }
+    x.cfg = kt_calloc(1, sizeof *x.cfg);
+    if (!x.cfg) goto oom;
+    x.cfg->refs = 1;
+    x.cfg->pack_enabled = true;
+    x.cfg->source = kt_strdup(name ? name : "<config>");
+    if (!x.cfg->source) goto oom;
+    sha256_hex(buf, len, x.cfg->hash);
+
+    char err[200];
+    int line = 0, col = 0;
+    kt_ynode *root = NULL;
+    int rc = kt_yaml_parse(buf, len, &root, err, sizeof err, &line, &col);
+    if (rc) {
+        kt_diag_add(diag, line, col, "%s", err);
+        if (strcmp(err, "out of memory") == 0) x.oom = 1;
+        goto fail;
+    }
+    x.cfg->tree = root;
+    if (!root || kt__y_is_null(root)) {
+        kt_diag_add(diag, 1, 1, "the config is empty (expected a mapping with pack, policies, "
+                    "providers or gateway)");
+        goto fail;
+    }
+    if (root->type != KT_Y_MAP) {
+        kt__cfg_err(&x, root, "expected a mapping at the top level, got %s", kt__y_what(root));
+        goto fail;
+    }
+    validate(&x, root);
+    if (x.oom) goto oom;
+    if (diag->count != before) goto fail;
+    for (size_t i = 0; i < x.cfg->ntargets; i++)
+        if (kt__cfg_resolve_key(&x.cfg->targets[i], env) < 0) goto oom;
+    *out = x.cfg;
+    return KT_OK;
+oom:
+    x.oom = 1;
+    kt_diag_add(diag, 0, 0, "out of memory");
+fail:
+    config_free(x.cfg);
+    return x.oom ? KT_ENOMEM : KT_EINVAL;
+}
+
+int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *diag)
+{
+    kt_diag local;
+    if (!diag) {
+        kt_diag_init(&local, path);
+        diag = &local;
+    }
+    if (!diag->file) diag->file = path;
+    *out = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    int eno = 0;
+    int rc = kt__cfg_read_file(path, KT__CFG_MAX_BYTES, &buf, &len, &eno);
+    if (rc == KT_EIO) kt_diag_add(diag, 0, 0, "cannot read config: %s", strerror(eno));
+    else if (rc == KT_ELIMIT) kt_diag_add(diag, 0, 0, "config file is larger than %d bytes",
+                                          KT__CFG_MAX_BYTES);
+    else if (rc == KT_EINVAL) kt_diag_add(diag, 0, 0, "config is not a regular file");
+    else if (rc == KT_ENOMEM) kt_diag_add(diag, 0, 0, "out of memory");
+    if (rc) return rc == KT_ENOMEM ? KT_ENOMEM : KT_EINVAL;
+    rc = kt_config_parse(path, buf, len, env, out, diag);
+    free(buf);
+    return rc;
+}
+
+int kt_config_default(kt_env env, kt_config **out, kt_diag *diag)
+{
+    return kt_config_parse("<embedded-default>", kt__embedded_default,
+                           sizeof kt__embedded_default - 1, env, out, diag);
+}

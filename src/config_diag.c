@@ -1,0 +1,67 @@
+/* Configuration diagnostics: a bounded list of "line:col: message" items, all problems of one
+ * parse rather than only the first. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config_priv.h"
+
+void kt_diag_init(kt_diag *d, const char *file)
+{
+    memset(d, 0, sizeof *d);
+    d->file = file;
+}
+
+static void diag_vadd(kt_diag *d, int line, int col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void diag_vadd(kt_diag *d, int line, int col, const char *fmt, va_list ap)
+{
+    if (d->count < 0) d->count = 0;
+    if (d->count < KT_DIAG_MAX) {
+        kt_diag_item *it = &d->items[d->count];
+        it->line = line;
+        it->col = col;
+        vsnprintf(it->msg, sizeof it->msg, fmt, ap);
+    }
+    if (d->count < 1000000) d->count++;
+}
+
+void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vadd(d, line, col, fmt, ap);
+    va_end(ap);
+}
+
+void kt_diag_print(const kt_diag *d, void *stdio_file)
+{
+    FILE *f = stdio_file;
+    const char *file = d->file ? d->file : "<config>";
+    int shown = d->count < KT_DIAG_MAX ? d->count : KT_DIAG_MAX;
+    for (int i = 0; i < shown; i++)
+        fprintf(f, "%s:%d:%d: %s\n", file, d->items[i].line, d->items[i].col, d->items[i].msg);
+    if (d->count > shown)
+        fprintf(f, "%s: %d more problems not shown\n", file, d->count - shown);
+}
+
+void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vadd(x->diag, at ? at->line : 0, at ? at->col : 0, fmt, ap);
+    va_end(ap);
+}
+
+const char *kt__cfg_quote(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < outlen; s++) {
+        unsigned char c = (unsigned char)*s;
+        out[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (s && *s && outlen > 4 && n >= 3) memcpy(out + n - 3, "...", 3);
+    out[n] = '\0';
+    return out;
+}

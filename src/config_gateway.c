@@ -1,0 +1,170 @@
+/* The `gateway:` section: listen address, reload settings and every limit and timeout. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config_priv.h"
+
+#define KIB 1024ull
+#define MIB (1024ull * 1024)
+#define GIB (1024ull * 1024 * 1024)
+#define SEC 1000ull
+#define MIN (60ull * 1000)
+#define HOUR (3600ull * 1000)
+
+void kt_limits_defaults(kt_limits *l)
+{
+    memset(l, 0, sizeof *l);
+    l->max_header_bytes = 32 * 1024;
+    l->max_headers = 100;
+    l->max_body_bytes = 8 * 1024 * 1024;
+    l->max_chunk_ext_bytes = 256;
+    l->max_connections = 1024;
+    l->header_timeout_ms = 10 * 1000;
+    l->body_timeout_ms = 30 * 1000;
+    l->idle_timeout_ms = 60 * 1000;
+    l->upstream_connect_timeout_ms = 10 * 1000;
+    l->upstream_first_byte_timeout_ms = 120 * 1000;
+    l->upstream_idle_timeout_ms = 120 * 1000;
+    l->upstream_pool_max = 64;
+    l->upstream_pool_idle_ms = 30 * 1000;
+    l->drain_ms = 5 * 1000;
+    l->shutdown_deadline_ms = 30 * 1000;
+    l->max_response_buffer = 256 * 1024;
+}
+
+typedef enum { LIM_COUNT, LIM_SIZE, LIM_DURATION } lim_kind;
+
+typedef struct lim_spec {
+    const char *key;
+    lim_kind kind;
+    size_t off;   /* offset of the uint32_t in kt_limits */
+    uint64_t min, max;
+} lim_spec;
+
+#define L(k, kind, field, lo, hi) { k, kind, offsetof(kt_limits, field), lo, hi }
+static const lim_spec lim_specs[] = {
+    L("max_header_bytes", LIM_SIZE, max_header_bytes, 1 * KIB, 1 * MIB),
+    L("max_headers", LIM_COUNT, max_headers, 1, 10000),
+    L("max_body_bytes", LIM_SIZE, max_body_bytes, 1 * KIB, 1 * GIB),
+    L("max_chunk_ext_bytes", LIM_SIZE, max_chunk_ext_bytes, 1, 64 * KIB),
+    L("max_connections", LIM_COUNT, max_connections, 1, 1000000),
+    L("header_timeout", LIM_DURATION, header_timeout_ms, 1, 1 * HOUR),
+    L("body_timeout", LIM_DURATION, body_timeout_ms, 1, 1 * HOUR),
+    L("idle_timeout", LIM_DURATION, idle_timeout_ms, 1, 1 * HOUR),
+    L("upstream_connect_timeout", LIM_DURATION, upstream_connect_timeout_ms, 1, 10 * MIN),
+    L("upstream_first_byte_timeout", LIM_DURATION, upstream_first_byte_timeout_ms, 1, 1 * HOUR),
+    L("upstream_idle_timeout", LIM_DURATION, upstream_idle_timeout_ms, 1, 1 * HOUR),
+    L("upstream_pool_max", LIM_COUNT, upstream_pool_max, 1, 10000),
+    L("upstream_pool_idle", LIM_DURATION, upstream_pool_idle_ms, 1, 1 * HOUR),
+    L("drain_period", LIM_DURATION, drain_ms, 0, 10 * MIN),
+    L("shutdown_deadline", LIM_DURATION, shutdown_deadline_ms, 1, 1 * HOUR),
+    L("max_response_buffer", LIM_SIZE, max_response_buffer, 1 * KIB, 64 * MIB),
+};
+#undef L
+
+static const char *const gateway_keys[] = {
+    "listen", "listen_port", "port", "mode", "config_reload", "config_poll_interval",
+    "secret_key_ref", "events", "metrics",
+    "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
+    "header_timeout", "body_timeout", "idle_timeout", "upstream_connect_timeout",
+    "upstream_first_byte_timeout", "upstream_idle_timeout", "upstream_pool_max",
+    "upstream_pool_idle", "drain_period", "shutdown_deadline", "max_response_buffer", NULL,
+};
+
+static const lim_spec *lim_find(const char *key)
+{
+    for (size_t i = 0; i < KT_ARRAY_LEN(lim_specs); i++)
+        if (strcmp(lim_specs[i].key, key) == 0) return &lim_specs[i];
+    return NULL;
+}
+
+static void set_limit(kt__cfgctx *x, const lim_spec *s, const kt_ynode *v)
+{
+    char where[64];
+    snprintf(where, sizeof where, "gateway.%s", s->key);
+    uint64_t val = 0;
+    int rc;
+    if (s->kind == LIM_COUNT) rc = kt__cfg_uint(x, v, where, s->min, s->max, &val);
+    else if (s->kind == LIM_SIZE) rc = kt__cfg_size(x, v, where, s->min, s->max, &val);
+    else rc = kt__cfg_duration(x, v, where, s->min, s->max, &val);
+    if (rc) return;
+    uint32_t u = (uint32_t)val;   /* every max above fits in 32 bits */
+    memcpy((char *)&x->cfg->gateway.limits + s->off, &u, sizeof u);
+}
+
+/* "host:port", "[v6]:port" or ":port"; the port 1..65535. */
+static int valid_listen(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || !colon[1] || strlen(colon + 1) > 5) return 0;
+    if (s[0] == '[' && (colon == s || colon[-1] != ']')) return 0;
+    unsigned port = 0;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        port = port * 10 + (unsigned)(*p - '0');
+    }
+    if (port == 0 || port > 65535) return 0;
+    for (const char *p = s; p < colon; p++)
+        if ((unsigned char)*p <= ' ' || *p == '/' || *p == '@') return 0;
+    return 1;
+}
+
+static void set_listen(kt__cfgctx *x, const kt_ynode *listen, const kt_ynode *port)
+{
+    kt_gateway_opts *g = &x->cfg->gateway;
+    if (listen) {
+        const char *s = kt__cfg_want_str(x, listen, "gateway.listen");
+        if (s && !valid_listen(s)) {
+            kt__cfg_err(x, listen, "gateway.listen must be HOST:PORT (port 1-65535)");
+            s = NULL;
+        }
+        if (s) g->listen = kt__cfg_dup(x, s);
+    }
+    uint64_t p = 0;
+    if (port && !kt__cfg_uint(x, port, "gateway.listen_port", 1, 65535, &p) && !listen) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "127.0.0.1:%u", (unsigned)p);
+        g->listen = kt__cfg_dup(x, buf);
+    }
+}
+
+static void set_mode(kt__cfgctx *x, const kt_ynode *v)
+{
+    static const char *const modes[] = { "local", "sidecar", "shared", "hosted" };
+    const char *s = kt__cfg_want_str(x, v, "gateway.mode");
+    if (!s) return;
+    for (size_t i = 0; i < KT_ARRAY_LEN(modes); i++)
+        if (strcmp(s, modes[i]) == 0) return;
+    kt__cfg_err(x, v, "unknown gateway.mode '%s' (known: local, sidecar, shared, hosted)", KT__Q(s));
+}
+
+void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_ref)
+{
+    kt_gateway_opts *g = &x->cfg->gateway;
+    *gw_key_ref = NULL;
+    if (!gw || kt__y_is_null(gw)) return;
+    if (!kt__cfg_want_map(x, gw, "gateway")) return;
+    kt__cfg_check_keys(x, gw, gateway_keys, "gateway");
+
+    const kt_ynode *lp = kt_ymap_get(gw, "listen_port");
+    const kt_ynode *port = kt_ymap_get(gw, "port");
+    if (lp && port) kt__cfg_err(x, port, "give either gateway.listen_port or gateway.port, not both");
+    set_listen(x, kt_ymap_get(gw, "listen"), lp ? lp : port);
+
+    const kt_ynode *v;
+    if ((v = kt_ymap_get(gw, "mode"))) set_mode(x, v);
+    if ((v = kt_ymap_get(gw, "config_reload")))
+        kt__cfg_bool(x, v, "gateway.config_reload", &g->config_reload);
+    uint64_t ms;
+    if ((v = kt_ymap_get(gw, "config_poll_interval")) &&
+        !kt__cfg_duration(x, v, "gateway.config_poll_interval", 100, 24 * HOUR, &ms))
+        g->config_poll_interval_ms = (uint32_t)ms;
+    *gw_key_ref = kt_ymap_get(gw, "secret_key_ref");
+
+    for (size_t i = 0; i < gw->n; i++) {
+        const lim_spec *s = lim_find(gw->keys[i]->str);
+        if (s) set_limit(x, s, gw->vals[i]);
+    }
+    /* gateway.events and gateway.metrics are reserved for later versions: accepted, ignored. */
+}

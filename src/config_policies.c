@@ -1,0 +1,103 @@
+/* The policy chain in the pack form: `policies.chain` lists policy kinds in order and
+ * `policy.<kind>` holds each one's options, which the policy modules validate themselves. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_priv.h"
+
+static const char *const kinds[] = {
+    "pii-detector", "dlp-filter", "safety-filter", "prompt-injection", "audit-logger", NULL,
+};
+
+bool kt__cfg_known_kind(const char *kind)
+{
+    for (size_t i = 0; kinds[i]; i++)
+        if (strcmp(kinds[i], kind) == 0) return true;
+    return false;
+}
+
+const char *kt__cfg_known_kinds(void)
+{
+    return "pii-detector, dlp-filter, safety-filter, prompt-injection, audit-logger";
+}
+
+void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const char *name, const char *kind,
+                        const kt_ynode *options, bool input, bool output)
+{
+    kt_config *c = x->cfg;
+    for (size_t i = 0; i < c->nchain; i++)
+        if (strcmp(c->chain[i].name, name) == 0) {
+            kt__cfg_err(x, at, "duplicate policy '%s' in the chain", KT__Q(name));
+            return;
+        }
+    if (c->nchain >= KT__CFG_MAX_POLICIES) {
+        if (c->nchain == KT__CFG_MAX_POLICIES)
+            kt__cfg_err(x, at, "more than %d policies in the chain", KT__CFG_MAX_POLICIES);
+        return;
+    }
+    kt_policy_cfg *nc = kt_realloc(c->chain, (c->nchain + 1) * sizeof *nc);
+    if (!nc) {
+        x->oom = 1;
+        return;
+    }
+    c->chain = nc;
+    kt_policy_cfg *p = &c->chain[c->nchain];
+    memset(p, 0, sizeof *p);
+    p->name = kt__cfg_dup(x, name);
+    p->kind = kt__cfg_dup(x, kind);
+    if (!p->name || !p->kind) {
+        free(p->name);
+        free(p->kind);
+        return;
+    }
+    p->options = options;
+    p->input = input;
+    p->output = output;
+    c->nchain++;
+}
+
+static void chain_entry(kt__cfgctx *x, const kt_ynode *e, size_t i, const kt_ynode *policy)
+{
+    char where[64];
+    snprintf(where, sizeof where, "policies.chain[%zu]", i);
+    const char *kind = kt__cfg_want_str(x, e, where);
+    if (!kind) return;
+    if (!kt__cfg_known_kind(kind)) {
+        kt__cfg_err(x, e, "unknown policy kind '%s' (known: %s)", KT__Q(kind),
+                    kt__cfg_known_kinds());
+        return;
+    }
+    const kt_ynode *opts = kt_ymap_get(policy, kind);
+    char opath[96];
+    snprintf(opath, sizeof opath, "policy.%s", kind);
+    if (kt__y_is_null(opts)) opts = NULL;
+    if (opts && !kt__cfg_want_map(x, opts, opath)) return;
+    kt__cfg_add_policy(x, e, kind, kind, opts, true, true);
+}
+
+void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_ynode *policy)
+{
+    static const char *const policies_keys[] = { "chain", NULL };
+    const kt_ynode *chain = NULL;
+    if (policy && kt__y_is_null(policy)) policy = NULL;
+    if (policy && !kt__cfg_want_map(x, policy, "policy")) policy = NULL;
+    if (policies && !kt__y_is_null(policies) && kt__cfg_want_map(x, policies, "policies")) {
+        kt__cfg_check_keys(x, policies, policies_keys, "policies");
+        chain = kt_ymap_get(policies, "chain");
+        if (kt__y_is_null(chain)) chain = NULL;
+        if (chain && !kt__cfg_want_seq(x, chain, "policies.chain")) chain = NULL;
+    }
+    for (size_t i = 0; chain && i < chain->n; i++) chain_entry(x, chain->vals[i], i, policy);
+
+    for (size_t i = 0; policy && i < policy->n; i++) {
+        const kt_ynode *k = policy->keys[i];
+        size_t j = 0;
+        while (chain && j < chain->n && strcmp(chain->vals[j]->str ? chain->vals[j]->str : "",
+                                                 k->str) != 0)
+            j++;
+        if (!chain || j == chain->n)
+            kt__cfg_err(x, k, "policy '%s' is configured but not in policies.chain",
+                        KT__Q(k->str));
+    }
+}

@@ -1,0 +1,172 @@
+/* `kt gateway run`: load the config, start the loop, and shut down in order on SIGTERM:
+ * keep serving for the drain period (readiness already failing), stop accepting, let in-flight
+ * requests finish up to the deadline, close everything, exit 0. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kt/conn.h"
+#include "kt/gateway.h"
+#include "kt/log.h"
+#include "kt/router.h"
+
+#define KT_DEFAULT_CONFIG "/etc/keeptrusts/policy-config.yaml"
+#define KT_DEFAULT_LISTEN "127.0.0.1:41002"
+
+static void close_cb_noop(uv_handle_t *h) { (void)h; }
+
+static void maybe_finish(kt_gateway *gw)
+{
+    if (!gw->stopping || gw->nconns > 0 || gw->closed) return;
+    gw->closed = true;
+    KT_INFO("stopped", "all connections closed; exiting");
+    kt_pools_close(&gw->pools);
+    uv_close((uv_handle_t *)&gw->sig_term, close_cb_noop);
+    uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
+    uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
+    uv_close((uv_handle_t *)&gw->deadline_timer, close_cb_noop);
+}
+
+void kt_gateway_conn_gone(kt_gateway *gw) { maybe_finish(gw); }
+
+static void on_deadline(uv_timer_t *t)
+{
+    kt_gateway *gw = t->data;
+    if (gw->nconns) KT_WARN("shutdown_deadline", "cutting %u connections still open", gw->nconns);
+    kt_server_close_all(gw);
+    maybe_finish(gw);
+}
+
+static void stop_accepting(kt_gateway *gw)
+{
+    if (gw->stopping) return;
+    gw->stopping = true;
+    KT_INFO("stop_accepting", "drain period over; %u connections open", gw->nconns);
+    kt_server_stop_accepting(gw);
+    kt_server_close_idle(gw);
+    kt_pools_close(&gw->pools);
+    uv_timer_start(&gw->deadline_timer, on_deadline, gw->limits.shutdown_deadline_ms, 0);
+    maybe_finish(gw);
+}
+
+static void on_drain_timer(uv_timer_t *t) { stop_accepting(t->data); }
+
+void kt_gateway_begin_drain(kt_gateway *gw)
+{
+    if (gw->draining) return;
+    gw->draining = true;
+    KT_INFO("draining", "SIGTERM: readiness now fails; serving for %u ms more",
+            gw->limits.drain_ms);
+    uv_timer_start(&gw->drain_timer, on_drain_timer, gw->limits.drain_ms, 0);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    kt_gateway *gw = s->data;
+    if (signum == SIGINT && gw->draining) {   /* a second Ctrl-C: stop now */
+        stop_accepting(gw);
+        on_deadline(&gw->deadline_timer);
+        return;
+    }
+    if (signum == SIGINT) {
+        gw->draining = true;
+        stop_accepting(gw);
+        return;
+    }
+    kt_gateway_begin_drain(gw);
+}
+
+static int load_config(kt_gateway *gw, const char *path)
+{
+    kt_diag diag = { 0 };
+    int rc;
+    if (path) {
+        diag.file = path;
+        rc = kt_config_load_file(path, gw->env, &gw->cfg, &diag);
+    } else if (access(KT_DEFAULT_CONFIG, F_OK) == 0) {
+        diag.file = KT_DEFAULT_CONFIG;
+        rc = kt_config_load_file(KT_DEFAULT_CONFIG, gw->env, &gw->cfg, &diag);
+    } else {
+        diag.file = "<embedded-default>";
+        rc = kt_config_default(gw->env, &gw->cfg, &diag);
+    }
+    if (rc) {
+        kt_diag_print(&diag, stderr);
+        KT_ERROR("config_invalid", "cannot load %s (%d problems)", diag.file, diag.count);
+        return rc;
+    }
+    return KT_OK;
+}
+
+static void log_targets(const kt_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const kt_target *t = &cfg->targets[i];
+        if (t->key)
+            KT_INFO("target", "%s: %s %s://%s:%u%s", t->id, kt_provider_for(t->provider)->name,
+                    t->tls ? "https" : "http", t->host, t->port, t->path_prefix);
+        else
+            KT_WARN("target_without_key", "%s: %s; requests to it get 503", t->id, t->key_error);
+    }
+}
+
+static int setup(kt_gateway *gw, const kt_run_opts *opts)
+{
+    char err[300];
+    if (load_config(gw, opts->config_path)) return 1;
+    gw->limits = gw->cfg->gateway.limits;
+    const char *ca = gw->env.get(gw->env.ud, "SSL_CERT_FILE");
+    if (kt_tls_ctx_init(&gw->tls, ca, err, sizeof err)) {
+        KT_ERROR("tls_init", "%s", err);
+        return 1;
+    }
+    kt_pools_init(&gw->pools, &gw->loop, &gw->tls, &gw->limits);
+    const char *listen = opts->listen ? opts->listen
+                         : gw->cfg->gateway.listen ? gw->cfg->gateway.listen
+                                                   : KT_DEFAULT_LISTEN;
+    if (kt_server_listen(gw, listen, err, sizeof err)) {
+        KT_ERROR("listen", "%s", err);
+        return 1;
+    }
+    uv_signal_init(&gw->loop, &gw->sig_term);
+    uv_signal_init(&gw->loop, &gw->sig_int);
+    uv_timer_init(&gw->loop, &gw->drain_timer);
+    uv_timer_init(&gw->loop, &gw->deadline_timer);
+    gw->sig_term.data = gw->sig_int.data = gw->drain_timer.data = gw->deadline_timer.data = gw;
+    uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+    gw->started_ms = uv_now(&gw->loop);
+    KT_INFO("listening", "kt %s on http://%s (config %s, pack %s@%s, %zu targets, %zu policies, CA %s)",
+            KT_VERSION, gw->listen_addr, gw->cfg->source, gw->cfg->pack_name,
+            gw->cfg->pack_version, gw->cfg->ntargets, gw->cfg->nchain, gw->tls.ca_source);
+    log_targets(gw->cfg);
+    return 0;
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+int kt_gateway_run(const kt_run_opts *opts)
+{
+    kt_gateway *gw = kt_calloc(1, sizeof *gw);
+    if (!gw) return 1;
+    gw->env = kt_env_process();
+    uv_loop_init(&gw->loop);
+    int code = setup(gw, opts);
+    if (code == 0) uv_run(&gw->loop, UV_RUN_DEFAULT);
+    /* Whatever is left (a failed start-up) is closed before the loop is. */
+    uv_walk(&gw->loop, walk_close, NULL);
+    uv_run(&gw->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&gw->loop) != 0) KT_WARN("loop_close", "handles still open at exit");
+    kt_pools_free(&gw->pools);
+    kt_tls_ctx_free(&gw->tls);
+    kt_config_release(&gw->cfg);
+    free(gw->read_buf);
+    free(gw);
+    return code;
+}

@@ -1,0 +1,193 @@
+/* Header storage with a count and byte cap, hop-by-hop classification, strict head pre-scan. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/http.h"
+
+enum { HS_EXPECT_NAME = 0, HS_IN_NAME, HS_IN_VALUE };
+
+int kt_headers_init(kt_headers *hs, uint32_t max_count, size_t max_bytes)
+{
+    kt_buf_init(&hs->raw, max_bytes);
+    hs->n = 0;
+    hs->max = max_count;
+    hs->st = HS_EXPECT_NAME;
+    hs->h = kt_calloc(max_count, sizeof *hs->h);
+    return hs->h ? KT_OK : KT_ENOMEM;
+}
+
+void kt_headers_free(kt_headers *hs)
+{
+    kt_buf_free(&hs->raw);
+    free(hs->h);
+    hs->h = NULL;
+    hs->n = 0;
+}
+
+void kt_headers_reset(kt_headers *hs)
+{
+    kt_buf_reset(&hs->raw);
+    hs->n = 0;
+    hs->st = HS_EXPECT_NAME;
+}
+
+int kt_headers_add_name(kt_headers *hs, const char *p, size_t n)
+{
+    if (hs->st != HS_IN_NAME) {
+        if (hs->n == hs->max) return KT_ELIMIT;
+        kt_header *h = &hs->h[hs->n++];
+        h->name_off = (uint32_t)hs->raw.len;
+        h->name_len = 0;
+        h->val_off = h->val_len = 0;
+        hs->st = HS_IN_NAME;
+    }
+    int rc = kt_buf_append(&hs->raw, p, n);
+    if (rc) return rc;
+    hs->h[hs->n - 1].name_len += (uint32_t)n;
+    return KT_OK;
+}
+
+int kt_headers_add_value(kt_headers *hs, const char *p, size_t n)
+{
+    if (hs->st == HS_EXPECT_NAME) return KT_EPARSE;
+    kt_header *h = &hs->h[hs->n - 1];
+    if (hs->st == HS_IN_NAME) {
+        h->val_off = (uint32_t)hs->raw.len;
+        h->val_len = 0;
+        hs->st = HS_IN_VALUE;
+    }
+    int rc = kt_buf_append(&hs->raw, p, n);
+    if (rc) return rc;
+    h->val_len += (uint32_t)n;
+    return KT_OK;
+}
+
+int kt_headers_value_done(kt_headers *hs)
+{
+    if (hs->st == HS_EXPECT_NAME || hs->h[hs->n - 1].name_len == 0) return KT_EPARSE;
+    hs->st = HS_EXPECT_NAME;
+    return KT_OK;
+}
+
+kt_str kt_headers_name(const kt_headers *hs, uint32_t i)
+{
+    return (kt_str){ hs->raw.p + hs->h[i].name_off, hs->h[i].name_len };
+}
+
+kt_str kt_headers_value(const kt_headers *hs, uint32_t i)
+{
+    if (!hs->h[i].val_len) return (kt_str){ "", 0 };
+    return (kt_str){ hs->raw.p + hs->h[i].val_off, hs->h[i].val_len };
+}
+
+int kt_headers_find(const kt_headers *hs, const char *name, uint32_t from)
+{
+    for (uint32_t i = from; i < hs->n; i++)
+        if (kt_str_eq_ci(kt_headers_name(hs, i), name)) return (int)i;
+    return -1;
+}
+
+int kt_headers_count(const kt_headers *hs, const char *name)
+{
+    int c = 0;
+    for (uint32_t i = 0; i < hs->n; i++)
+        if (kt_str_eq_ci(kt_headers_name(hs, i), name)) c++;
+    return c;
+}
+
+static bool token_in_list(kt_str list, kt_str tok)
+{
+    size_t i = 0;
+    while (i < list.n) {
+        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ',')) i++;
+        size_t s = i;
+        while (i < list.n && list.p[i] != ',') i++;
+        size_t e = i;
+        while (e > s && (list.p[e - 1] == ' ' || list.p[e - 1] == '\t')) e--;
+        if (e - s == tok.n && tok.n) {
+            size_t k = 0;
+            while (k < tok.n && ((list.p[s + k] | 0x20) == (tok.p[k] | 0x20))) k++;
+            if (k == tok.n) return true;
+        }
+    }
+    return false;
+}
+
+bool kt_http_is_hop_by_hop(const kt_headers *hs, kt_str name)
+{
+    static const char *const fixed[] = { "connection", "keep-alive", "proxy-connection", "te",
+                                         "trailer", "transfer-encoding", "upgrade",
+                                         "proxy-authorization", "proxy-authenticate" };
+    for (size_t i = 0; i < KT_ARRAY_LEN(fixed); i++)
+        if (kt_str_eq_ci(name, fixed[i])) return true;
+    for (int i = kt_headers_find(hs, "connection", 0); i >= 0;
+         i = kt_headers_find(hs, "connection", (uint32_t)i + 1))
+        if (token_in_list(kt_headers_value(hs, (uint32_t)i), name)) return true;
+    return false;
+}
+
+void kt_head_scan_init(kt_head_scan *s, size_t max_bytes)
+{
+    memset(s, 0, sizeof *s);
+    s->max_bytes = max_bytes;
+    s->line_start = 1;
+    s->first_line = 1;
+}
+
+int kt_head_scan_feed(kt_head_scan *s, const char *data, size_t len, size_t *used)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)data[i];
+        if (++s->bytes > s->max_bytes) return KT_HEAD_TOO_BIG;
+        if (c == 0) return KT_HEAD_BAD;
+        if (s->prev == '\r' && c != '\n') return KT_HEAD_BAD;   /* bare CR */
+        if (c == '\n') {
+            if (s->prev != '\r') return KT_HEAD_BAD;              /* bare LF */
+            if (s->line_start && !s->first_line) {                /* empty line: end of head */
+                s->done = 1;
+                *used = i + 1;
+                return KT_HEAD_DONE;
+            }
+            if (s->line_start && s->first_line) return KT_HEAD_BAD; /* empty request line */
+            s->line_start = 1;
+            s->first_line = 0;
+        } else if (s->first_line && (c == '\t' || (c == ' ' && s->prev == ' ') ||
+                                     (c == '\r' && s->prev == ' '))) {
+            return KT_HEAD_BAD;   /* request line: exactly one SP between its three parts */
+        } else if (c != '\r') {
+            /* A line that starts with whitespace continues the previous one (obs-fold), or is a
+             * request line with leading whitespace: both are refused. */
+            if (s->line_start && (c == ' ' || c == '\t')) return KT_HEAD_BAD;
+            s->line_start = 0;
+        }
+        s->prev = c;
+    }
+    *used = len;
+    return KT_HEAD_MORE;
+}
+
+const char *kt_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}

@@ -1,0 +1,113 @@
+/* The kt command line: gateway run, policy validate, version, help. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/config.h"
+#include "kt/gateway.h"
+#include "kt/log.h"
+
+static const char kt__usage[] =
+    "kt - AI governance sidecar: an OpenAI/Anthropic-compatible proxy that enforces policy\n"
+    "\n"
+    "Usage:\n"
+    "  kt gateway run [--listen HOST:PORT] [--policy-config PATH]\n"
+    "      Serve the API on HOST:PORT (default 127.0.0.1:41002). The config is PATH, else\n"
+    "      /etc/keeptrusts/policy-config.yaml, else an embedded default that forwards to\n"
+    "      $OPENAI_BASE_URL (default https://api.openai.com/v1) with $OPENAI_API_KEY.\n"
+    "      SIGTERM: /readyz fails at once, requests are served for the drain period\n"
+    "      (gateway.drain_period, default 5s), then kt stops accepting, lets in-flight\n"
+    "      requests finish (gateway.shutdown_deadline, default 30s) and exits 0.\n"
+    "  kt policy validate PATH...\n"
+    "      Check config files offline; prints file:line:col: message per problem, exit 1.\n"
+    "  kt version\n"
+    "  kt --help\n"
+    "\n"
+    "Endpoints: /v1/* (proxied), GET /health, /healthz, /readyz.\n"
+    "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, SSL_CERT_FILE (trust store; default the\n"
+    "system bundle), KT_LOG_LEVEL (debug|info|warn|error; default info). Logs are JSON lines\n"
+    "on stderr.\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kt: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nRun 'kt --help' for usage.\n");
+    va_end(ap);
+    return 2;
+}
+
+static void set_log_level(void)
+{
+    const char *lvl = getenv("KT_LOG_LEVEL");
+    if (!lvl) return;
+    if (strcmp(lvl, "debug") == 0) kt_log_set_level(KT_LOG_DEBUG);
+    else if (strcmp(lvl, "warn") == 0) kt_log_set_level(KT_LOG_WARN);
+    else if (strcmp(lvl, "error") == 0) kt_log_set_level(KT_LOG_ERROR);
+}
+
+static int cmd_gateway_run(int argc, char **argv)
+{
+    kt_run_opts opts = { 0 };
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if ((strcmp(a, "--listen") == 0 || strcmp(a, "--policy-config") == 0) && i + 1 >= argc)
+            return usage_error("%s needs a value", a);
+        if (strcmp(a, "--listen") == 0) opts.listen = argv[++i];
+        else if (strncmp(a, "--listen=", 9) == 0) opts.listen = a + 9;
+        else if (strcmp(a, "--policy-config") == 0) opts.config_path = argv[++i];
+        else if (strncmp(a, "--policy-config=", 16) == 0) opts.config_path = a + 16;
+        else return usage_error("unknown argument '%s' for 'gateway run'", a);
+    }
+    return kt_gateway_run(&opts);
+}
+
+static int cmd_policy_validate(int argc, char **argv)
+{
+    if (argc == 0) return usage_error("%s", "policy validate needs at least one PATH");
+    int bad = 0;
+    kt_env env = kt_env_process();
+    for (int i = 0; i < argc; i++) {
+        kt_diag diag = { .file = argv[i] };
+        kt_config *cfg = NULL;
+        if (kt_config_load_file(argv[i], env, &cfg, &diag)) {
+            kt_diag_print(&diag, stderr);
+            bad = 1;
+            continue;
+        }
+        printf("%s: ok (pack %s@%s, %zu targets, %zu policies)\n", argv[i], cfg->pack_name,
+               cfg->pack_version, cfg->ntargets, cfg->nchain);
+        kt_config_release(&cfg);
+    }
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    set_log_level();
+    if (argc < 2) {
+        fputs(kt__usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(kt__usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("kt %s (%s)\n", KT_VERSION, KT_GIT_REV);
+        return 0;
+    }
+    if (!strcmp(cmd, "gateway") && argc >= 3 && !strcmp(argv[2], "run"))
+        return cmd_gateway_run(argc - 3, argv + 3);
+    if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "validate"))
+        return cmd_policy_validate(argc - 3, argv + 3);
+    return usage_error("unknown command '%s'", cmd);
+}

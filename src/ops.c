@@ -1,0 +1,54 @@
+/* Operational endpoints: /health (details), /healthz (liveness), /readyz (readiness). */
+#include <stdio.h>
+#include <string.h>
+
+#include "kt/conn.h"
+
+static bool path_is(kt_str path, const char *lit)
+{
+    return path.n == strlen(lit) && memcmp(path.p, lit, path.n) == 0;
+}
+
+static void health(kt_conn *c)
+{
+    kt_gateway *gw = c->gw;
+    const kt_config *cfg = c->cfg;
+    char mem[1024];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
+    kt_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%llu,"
+                      "\"policies_loaded\":%zu,\"config_version\":",
+                  gw->draining ? "draining" : "healthy", KT_VERSION,
+                  (unsigned long long)((uv_now(&gw->loop) - gw->started_ms) / 1000), cfg->nchain);
+    char ver[200];
+    snprintf(ver, sizeof ver, "%s@%s", cfg->pack_name, cfg->pack_version);
+    kt_buf_json_str(&b, ver, strlen(ver));
+    kt_buf_printf(&b, ",\"config_hash\":\"sha256:%s\",\"targets\":%zu,\"connections\":%u}",
+                  cfg->hash, cfg->ntargets, gw->nconns);
+    kt_conn_respond(c, 200, "application/json", b.p, b.len, NULL);
+}
+
+bool kt_ops_handle(kt_conn *c, kt_str path)
+{
+    bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz");
+    if (!known) return false;
+    int m = kt_http_in_method(&c->in);
+    if (m != HTTP_GET && m != HTTP_HEAD) {
+        static const char body[] = "{\"error\":{\"type\":\"validation_error\",\"code\":"
+                                   "\"method_not_allowed\",\"message\":\"use GET\",\"policy\":null}}";
+        kt_conn_respond(c, 405, "application/json", body, sizeof body - 1, "Allow: GET, HEAD\r\n");
+        return true;
+    }
+    if (path_is(path, "/health")) {
+        health(c);
+    } else if (path_is(path, "/healthz")) {
+        static const char body[] = "{\"status\":\"ok\"}";
+        kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);
+    } else if (c->gw->draining) {
+        static const char body[] = "{\"status\":\"draining\"}";
+        kt_conn_respond(c, 503, "application/json", body, sizeof body - 1, NULL);
+    } else {
+        static const char body[] = "{\"status\":\"ready\"}";
+        kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);
+    }
+    return true;
+}

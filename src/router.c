@@ -1,0 +1,99 @@
+/* Routing: which target serves a request, and the upstream request head for it. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kt/router.h"
+
+static bool any_model(const kt_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (cfg->targets[i].model) return true;
+    return false;
+}
+
+static const kt_target *by_model(const kt_config *cfg, const char *body, size_t blen)
+{
+    if (!blen || !any_model(cfg)) return NULL;
+    cJSON *doc = cJSON_ParseWithLength(body, blen);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "model");
+    const kt_target *found = NULL;
+    if (cJSON_IsString(m))
+        for (size_t i = 0; i < cfg->ntargets && !found; i++)
+            if (cfg->targets[i].model && strcmp(cfg->targets[i].model, m->valuestring) == 0)
+                found = &cfg->targets[i];
+    cJSON_Delete(doc);
+    return found;
+}
+
+const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *body,
+                          size_t blen, char *err, size_t errlen)
+{
+    int h = kt_headers_find(hs, "x-keeptrusts-target", 0);
+    if (h >= 0) {
+        kt_str id = kt_headers_value(hs, (uint32_t)h);
+        const kt_target *t = kt_config_target_by_id(cfg, id.p, id.n);
+        if (!t) snprintf(err, errlen, "unknown target '%.*s'", (int)KT_MIN(id.n, 64), id.p);
+        return t;
+    }
+    const kt_target *t = by_model(cfg, body, blen);
+    if (t) return t;
+    if (cfg->ntargets == 0) {
+        snprintf(err, errlen, "no provider target is configured");
+        return NULL;
+    }
+    return &cfg->targets[0];
+}
+
+const kt_provider_ops *kt_provider_for(kt_provider_kind k)
+{
+    switch (k) {
+    case KT_PROVIDER_ANTHROPIC: return &kt_provider_anthropic;
+    case KT_PROVIDER_AZURE: return &kt_provider_azure;
+    case KT_PROVIDER_OPENAI: break;
+    }
+    return &kt_provider_openai;
+}
+
+bool kt_header_is_client_credential(kt_str name)
+{
+    static const char *const creds[] = { "authorization", "x-api-key", "api-key",
+                                         "openai-organization", "openai-project" };
+    for (size_t i = 0; i < KT_ARRAY_LEN(creds); i++)
+        if (kt_str_eq_ci(name, creds[i])) return true;
+    return name.n >= 13 && kt_str_eq_ci((kt_str){ name.p, 13 }, "x-keeptrusts-");
+}
+
+static bool skip_header(const kt_headers *client, kt_str name)
+{
+    return kt_str_eq_ci(name, "host") || kt_str_eq_ci(name, "content-length") ||
+           kt_str_eq_ci(name, "expect") || kt_header_is_client_credential(name) ||
+           kt_http_is_hop_by_hop(client, name);
+}
+
+int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, kt_str query,
+                           const kt_headers *client, size_t body_len, bool send_length,
+                           kt_buf *out)
+{
+    const kt_provider_ops *ops = kt_provider_for(t->provider);
+    kt_buf_reset(out);
+    int rc = kt_buf_printf(out, "%s ", method);
+    if (!rc) rc = ops->path(t, rest, query, out);
+    if (!rc) rc = kt_buf_puts(out, " HTTP/1.1\r\nHost: ");
+    bool v6 = strchr(t->host, ':') != NULL;
+    if (!rc) rc = kt_buf_printf(out, v6 ? "[%s]" : "%s", t->host);
+    if (!rc && t->port != (t->tls ? 443 : 80)) rc = kt_buf_printf(out, ":%u", t->port);
+    if (!rc) rc = kt_buf_puts(out, "\r\n");
+    for (uint32_t i = 0; i < client->n && !rc; i++) {
+        kt_str n = kt_headers_name(client, i), v = kt_headers_value(client, i);
+        if (skip_header(client, n)) continue;
+        rc = kt_buf_append(out, n.p, n.n);
+        if (!rc) rc = kt_buf_append(out, ": ", 2);
+        if (!rc) rc = kt_buf_append(out, v.p, v.n);
+        if (!rc) rc = kt_buf_append(out, "\r\n", 2);
+    }
+    if (!rc) rc = ops->auth(t, client, out);
+    if (!rc && send_length) rc = kt_buf_printf(out, "Content-Length: %zu\r\n", body_len);
+    if (!rc) rc = kt_buf_puts(out, "\r\n");
+    return rc;
+}

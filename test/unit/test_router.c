@@ -1,0 +1,166 @@
+/* Routing and upstream request heads: target choice, paths per provider, credentials replaced,
+ * hop-by-hop headers dropped, tracing headers kept. */
+#include "kt/router.h"
+#include "kt_test.h"
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static kt_target mk(const char *id, kt_provider_kind p, const char *model, const char *prefix)
+{
+    kt_target t;
+    memset(&t, 0, sizeof t);
+    t.id = (char *)id;
+    t.provider = p;
+    t.model = (char *)model;
+    t.host = (char *)"api.example.com";
+    t.port = 443;
+    t.tls = true;
+    t.path_prefix = (char *)prefix;
+    t.key = (char *)"sk-real-provider-key";
+    return t;
+}
+
+static void add(kt_headers *hs, const char *n, const char *v)
+{
+    kt_headers_add_name(hs, n, strlen(n));
+    kt_headers_add_value(hs, v, strlen(v));
+    kt_headers_value_done(hs);
+}
+
+KT_TEST(route_by_header_model_and_default)
+{
+    kt_target ts[3] = { mk("first", KT_PROVIDER_OPENAI, NULL, ""),
+                        mk("claude", KT_PROVIDER_ANTHROPIC, "claude-3", ""),
+                        mk("mini", KT_PROVIDER_OPENAI, "gpt-4o-mini", "") };
+    kt_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.targets = ts;
+    cfg.ntargets = 3;
+    kt_headers hs;
+    kt_headers_init(&hs, 10, 1024);
+    char err[100];
+    const char *body = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+    KT_ASSERT(kt_route(&cfg, &hs, body, strlen(body), err, sizeof err) == &ts[2]);
+    KT_ASSERT(kt_route(&cfg, &hs, "{}", 2, err, sizeof err) == &ts[0]);
+    KT_ASSERT(kt_route(&cfg, &hs, "not json", 8, err, sizeof err) == &ts[0]);
+    add(&hs, "X-Keeptrusts-Target", "claude");
+    KT_ASSERT(kt_route(&cfg, &hs, body, strlen(body), err, sizeof err) == &ts[1]);
+    kt_headers_reset(&hs);
+    add(&hs, "x-keeptrusts-target", "nope");
+    KT_ASSERT(kt_route(&cfg, &hs, body, strlen(body), err, sizeof err) == NULL);
+    KT_ASSERT(strstr(err, "nope") != NULL);
+    kt_headers_free(&hs);
+}
+
+static int build(const kt_target *t, const char *rest, const char *query, kt_headers *hs,
+                 kt_buf *out)
+{
+    kt_str r = { rest, strlen(rest) }, q = { query, strlen(query) };
+    return kt_build_upstream_head(t, "POST", r, q, hs, 12, true, out);
+}
+
+KT_TEST(openai_head_replaces_credentials)
+{
+    kt_target t = mk("o", KT_PROVIDER_OPENAI, NULL, "/proxy");
+    kt_headers hs;
+    kt_headers_init(&hs, 20, 4096);
+    add(&hs, "Host", "localhost:41002");
+    add(&hs, "Authorization", "Bearer sk-client-key");
+    add(&hs, "x-api-key", "client-2");
+    add(&hs, "Connection", "keep-alive, X-Hop");
+    add(&hs, "X-Hop", "1");
+    add(&hs, "Keep-Alive", "timeout=5");
+    add(&hs, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    add(&hs, "x-request-id", "req-1");
+    add(&hs, "b3", "abc-def-1");
+    add(&hs, "Content-Length", "999");
+    add(&hs, "x-keeptrusts-target", "o");
+    kt_buf out;
+    kt_buf_init(&out, 1 << 16);
+    KT_ASSERT_EQ_INT(build(&t, "/chat/completions", "a=1", &hs, &out), 0);
+    KT_ASSERT(starts_with(out.p, "POST /proxy/v1/chat/completions?a=1 HTTP/1.1\r\nHost: api.example.com\r\n"));
+    KT_ASSERT(strstr(out.p, "Authorization: Bearer sk-real-provider-key\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "sk-client-key") == NULL);
+    KT_ASSERT(strstr(out.p, "client-2") == NULL);
+    KT_ASSERT(strstr(out.p, "X-Hop") == NULL);
+    KT_ASSERT(strstr(out.p, "Keep-Alive") == NULL);
+    KT_ASSERT(strstr(out.p, "Connection") == NULL);
+    KT_ASSERT(strstr(out.p, "x-keeptrusts") == NULL);
+    KT_ASSERT(strstr(out.p, "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "x-request-id: req-1\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "b3: abc-def-1\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "Content-Length: 12\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "999") == NULL);
+    KT_ASSERT(out.len > 4 && memcmp(out.p + out.len - 4, "\r\n\r\n", 4) == 0);
+    kt_buf_free(&out);
+    kt_headers_free(&hs);
+}
+
+KT_TEST(anthropic_head_has_key_and_version)
+{
+    kt_target t = mk("a", KT_PROVIDER_ANTHROPIC, NULL, "");
+    t.port = 8443;
+    kt_headers hs;
+    kt_headers_init(&hs, 20, 4096);
+    kt_buf out;
+    kt_buf_init(&out, 1 << 16);
+    KT_ASSERT_EQ_INT(build(&t, "/messages", "", &hs, &out), 0);
+    KT_ASSERT(starts_with(out.p, "POST /v1/messages HTTP/1.1\r\nHost: api.example.com:8443\r\n"));
+    KT_ASSERT(strstr(out.p, "x-api-key: sk-real-provider-key\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "anthropic-version: 2023-06-01\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "Authorization") == NULL);
+    add(&hs, "anthropic-version", "2024-01-01");
+    KT_ASSERT_EQ_INT(build(&t, "/messages", "", &hs, &out), 0);
+    KT_ASSERT(strstr(out.p, "anthropic-version: 2024-01-01\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "2023-06-01") == NULL);
+    kt_buf_free(&out);
+    kt_headers_free(&hs);
+}
+
+KT_TEST(azure_path_and_api_key)
+{
+    kt_target t = mk("z", KT_PROVIDER_AZURE, "gpt-4o", "");
+    t.deployment = (char *)"prod-dep";
+    t.api_version = (char *)"2024-06-01";
+    kt_headers hs;
+    kt_headers_init(&hs, 20, 4096);
+    add(&hs, "api-key", "client-azure-key");
+    kt_buf out;
+    kt_buf_init(&out, 1 << 16);
+    KT_ASSERT_EQ_INT(build(&t, "/chat/completions", "api-version=1999&x=2", &hs, &out), 0);
+    KT_ASSERT(starts_with(out.p, "POST /openai/deployments/prod-dep/chat/completions?api-version=2024-06-01&x=2 HTTP/1.1\r\n"));
+    KT_ASSERT(strstr(out.p, "api-key: sk-real-provider-key\r\n") != NULL);
+    KT_ASSERT(strstr(out.p, "client-azure-key") == NULL);
+    KT_ASSERT(strstr(out.p, "1999") == NULL);
+    kt_buf_free(&out);
+    kt_headers_free(&hs);
+}
+
+KT_TEST(head_cap_is_enforced)
+{
+    kt_target t = mk("o", KT_PROVIDER_OPENAI, NULL, "");
+    kt_headers hs;
+    kt_headers_init(&hs, 20, 8192);
+    char big[4000];
+    memset(big, 'v', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    add(&hs, "X-Big", big);
+    kt_buf out;
+    kt_buf_init(&out, 1024);
+    KT_ASSERT_EQ_INT(build(&t, "/x", "", &hs, &out), KT_ELIMIT);
+    kt_buf_free(&out);
+    kt_headers_free(&hs);
+}
+
+int main(void)
+{
+    KT_RUN(route_by_header_model_and_default);
+    KT_RUN(openai_head_replaces_credentials);
+    KT_RUN(anthropic_head_has_key_and_version);
+    KT_RUN(azure_path_and_api_key);
+    KT_RUN(head_cap_is_enforced);
+    return KT_DONE();
+}
