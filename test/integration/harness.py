@@ -134,9 +134,11 @@ class Kt:
     def __init__(self, config_text, env=None, port=None, pki=None, unset=()):
         self.pki = pki or shared_pki()
         self.dir = tempfile.mkdtemp(prefix="kt-it-")
-        self.config_path = os.path.join(self.dir, "policy-config.yaml")
-        with open(self.config_path, "w") as f:
-            f.write(config_text)
+        self.config_path = None          # None: no --policy-config (kt's default lookup)
+        if config_text is not None:
+            self.config_path = os.path.join(self.dir, "policy-config.yaml")
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
         self.port = port or free_port()
         self.stderr_path = os.path.join(self.dir, "kt.stderr")
         e = dict(os.environ)
@@ -159,8 +161,10 @@ class Kt:
         return self.proc.pid
 
     def argv(self):
-        return [kt_bin(), "gateway", "run", "--listen", "127.0.0.1:%d" % self.port,
-                "--policy-config", self.config_path]
+        argv = [kt_bin(), "gateway", "run", "--listen", "127.0.0.1:%d" % self.port]
+        if self.config_path:
+            argv += ["--policy-config", self.config_path]
+        return argv
 
     def start(self, timeout=10.0):
         self._err = open(self.stderr_path, "wb")

@@ -36,7 +36,9 @@ else the server default (`MockUpstream.mode`, "normal"). Modes:
     status  answers with `x-mock-status` (default 429) and an OpenAI-shaped error body
 
 Other knobs (headers): x-mock-events (stream event count, default 5), x-mock-interval (seconds between
-stream events, default MockUpstream.interval).
+stream events, default MockUpstream.interval), x-mock-close-after (seconds: after the response, close
+the kept-alive connection, like a server idle timeout), x-mock-framing (`close`: body delimited by
+closing the connection; `connection-close`: Content-Length plus `Connection: close`, then close).
 """
 import argparse
 import gzip
@@ -145,6 +147,7 @@ class MockUpstream:
         self.events = 5
         self.requests = []
         self.connections = 0
+        self._next_id = 0
         self.tls_failures = 0
         self.sni = []                   # SNI names of all TLS handshakes (not cleared by reset())
         self.lock = threading.Lock()
@@ -225,7 +228,8 @@ class MockUpstream:
                 return
             with self.lock:
                 self.connections += 1
-                cid = self.connections
+                self._next_id += 1
+                cid = self._next_id            # unique for the mock's lifetime (reset() keeps counting)
                 self._socks.add(s)
             threading.Thread(target=self._serve, args=(s, cid), daemon=True).start()
 
@@ -303,9 +307,14 @@ class MockUpstream:
             self.cond.notify_all()
         keep = rec.version == "HTTP/1.1" and "close" not in (rec.header("connection") or "").lower()
         try:
-            return self._respond(s, rec) and keep
+            ok = self._respond(s, rec) and keep
         finally:
             rec.done = True
+        if ok and rec.header("x-mock-close-after"):
+            # server-side idle timeout: close the kept-alive connection quietly a bit later
+            self.stopping.wait(float(rec.header("x-mock-close-after")))
+            return False
+        return ok and rec.header("x-mock-framing") not in ("close", "connection-close")
 
     def _control(self, s, rec):
         if rec.path == "/__mock/requests":
@@ -334,7 +343,14 @@ class MockUpstream:
     def _send_plain(self, s, rec, status, body, headers):
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
                   500: "Internal Server Error"}.get(status, "Status")
-        h = ["HTTP/1.1 %d %s" % (status, reason), "Content-Length: %d" % len(body)]
+        framing = rec.header("x-mock-framing")
+        h = ["HTTP/1.1 %d %s" % (status, reason)]
+        if framing == "close":              # close-delimited body: no Content-Length, no chunked
+            h.append("Connection: close")
+        else:
+            h.append("Content-Length: %d" % len(body))
+            if framing == "connection-close":
+                h.append("Connection: close")
         h += ["%s: %s" % kv for kv in headers]
         s.sendall(("\r\n".join(h) + "\r\n\r\n").encode("latin-1") + body)
         rec.response_body = body

@@ -184,3 +184,47 @@ class ForwardingTest(KtCase):
             t.join(20)
         self.assertEqual(results, [200] * 10)
         self.assertLess(time.monotonic() - t0, 2.5, "requests were serialised, not concurrent")
+
+
+class UpstreamConnectionLifecycleTest(KtCase):
+    """The upstream pool must cope with connections the provider closes."""
+
+    def test_upstream_closes_idle_pooled_connection(self):
+        st, _, _ = self.kt.chat(headers={"x-mock-close-after": "0.1"})
+        self.assertEqual(st, 200)
+        time.sleep(0.6)  # the pooled connection is now closed by the upstream
+        for i in range(3):
+            st, _, body = self.kt.chat()
+            self.assertEqual(st, 200, "request %d after the upstream closed an idle pooled "
+                             "connection: %s" % (i, body[:300]))
+        self.assertEqual(len(self.mock.wait_requests(4)), 4)
+
+    def test_upstream_connection_close_header(self):
+        for i in range(4):
+            st, _, body = self.kt.chat(headers={"x-mock-framing": "connection-close"})
+            self.assertEqual(st, 200, body[:300])
+        reqs = self.mock.wait_requests(4)
+        self.assertEqual(len({r.conn_id for r in reqs}), 4, "kt reused a connection the upstream closed")
+
+    def test_close_delimited_response_body(self):
+        st, h, body = self.kt.chat(headers={"x-mock-framing": "close"})
+        self.assertEqual(st, 200)
+        r = self.mock.wait_requests(1)[0]
+        self.assertEqual(body, r.response_body)
+        st, _, _ = self.kt.chat()
+        self.assertEqual(st, 200)
+
+    def test_client_gone_while_waiting_for_upstream(self):
+        s = socket.create_connection(("127.0.0.1", self.kt.port))
+        b = b'{"model":"gpt-4o-mini","messages":[]}'
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-mock-mode: hang\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(b), b))
+        rec = self.mock.wait_requests(1)[0]
+        time.sleep(0.2)
+        s.close()
+        deadline = time.monotonic() + 4
+        while not rec.done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(rec.done, "upstream request kept open after the client left")
+        st, _, _ = self.kt.chat()
+        self.assertEqual(st, 200)

@@ -192,3 +192,37 @@ class BackpressureTest(KtCase):
             self.assertLess(peak - rss0, 32 * 1024, "kt RSS grew by %d MiB" % ((peak - rss0) >> 10))
         finally:
             s.close()
+
+
+class ConcurrentStreamsTest(KtCase):
+    def test_many_concurrent_streams_no_crosstalk(self):
+        n = 30
+        results = {}
+
+        def one(i):
+            words = " ".join("s%d-w%d" % (i, j) for j in range(8))
+            c = self.kt.conn(timeout=30)
+            try:
+                c.request("POST", "/v1/chat/completions", body=json.dumps(
+                    {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": words}]}),
+                    headers={"x-mock-mode": "echo", "x-mock-interval": "0.05"})
+                r = c.getresponse()
+                text = ""
+                for _, ev in read_events(r):
+                    if ev.startswith("data: {"):
+                        ch = json.loads(ev[6:])
+                        if ch["choices"]:
+                            text += ch["choices"][0]["delta"].get("content") or ""
+                results[i] = (r.status, text == words, text)
+            except Exception as e:
+                results[i] = (None, False, repr(e))
+            finally:
+                c.close()
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        bad = {i: v for i, v in results.items() if v[:2] != (200, True)}
+        self.assertEqual(len(results), n)
+        self.assertEqual(bad, {})
