@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
-export const KT_BIN = process.env.KT_BIN || join(ROOT, 'build', 'san', 'kt');
+export const KT_BIN = resolve(process.env.KT_BIN || join(ROOT, "build", "san", "kt"));
 export const HAVE_KT = existsSync(KT_BIN);
 
 export const KEYS = {

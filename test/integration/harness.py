@@ -39,7 +39,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSa
 
 
 def kt_bin():
-    return os.environ.get("KT_BIN") or os.path.join(ROOT, "build", "san", "kt")
+    return os.path.abspath(os.environ.get("KT_BIN") or os.path.join(ROOT, "build", "san", "kt"))
 
 
 def free_port():
