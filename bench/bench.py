@@ -306,7 +306,8 @@ class Kt:
         return proc_status(self.proc.pid)
 
     def stop(self):
-        stop_proc(self.proc)
+        # kt drains for gateway.drain_period (5 s) on SIGTERM; the bench need not wait for it
+        stop_proc(self.proc, timeout=1.0)
 
 
 # ---- measurements -----------------------------------------------------------------------------
@@ -323,6 +324,28 @@ def sanity(port, name):
         raise CannotRun("%s: sanity request failed: %s" % (name, e))
     if r.status != 200 or b'"chat.completion"' not in body:
         raise CannotRun("%s: sanity request answered %d: %s" % (name, r.status, body[:300]))
+
+
+PROBE_EMAIL = "jane.doe@example.com"
+
+
+def policy_probe(port):
+    """Whether kt+policies actually changes a request carrying an e-mail address (through the
+    echoing stream upstream): True redacted or blocked, False passed through untouched."""
+    body = json.dumps({"model": "gpt-4o-mini", "user": "bench-echo", "messages": [
+        {"role": "user", "content": "Please write to %s about the invoice." % PROBE_EMAIL}]})
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/v1/chat/completions", body.encode(),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    if r.status != 200:
+        return True  # blocked
+    return PROBE_EMAIL.encode() not in data and b"jane.doe\\u0040" not in data
 
 
 class Wrk:
@@ -398,12 +421,14 @@ def run_streams(proxy, n, stream_seconds, load_cpu, problems):
         "hwm_kb": mem.get("VmHWM"),
         "rss_anon_kb": mem.get("RssAnon"),
     }
-    if res["idle_rss_kb"] is not None:
-        res["per_stream_kb"] = round((peak_rss - res["idle_rss_kb"]) / float(n), 1)
+    if res["idle_rss_kb"] is not None and active:
+        res["per_stream_kb"] = round((peak_rss - res["idle_rss_kb"]) / float(active), 1)
     if active < n or summary.get("done", 0) < n:
         problems.append("%s: only %d/%d streams were active together (%d completed, %d errors, "
-                        "%d non-200)" % (proxy.name, active, n, summary.get("done", 0),
-                                         summary.get("errors", 0), summary.get("non200", 0)))
+                        "%d non-200%s)" % (proxy.name, active, n, summary.get("done", 0),
+                                           summary.get("errors", 0), summary.get("non200", 0),
+                                           ", e.g. " + summary["non200_sample"][:200]
+                                           if summary.get("non200_sample") else ""))
         res["valid"] = False
     else:
         res["valid"] = True
@@ -477,8 +502,16 @@ def report(res):
         lines.append("WARNING: other processes used %s%% of the proxy CPU during the throughput "
                      "runs; req/s are depressed and noisy, trust the ratios and CPU per request "
                      "more than the absolute figures" % fmt(s["noisy"]))
+    if res.get("kt_stream_gateway"):
+        lines.append("streaming kt instances ran with `%s` added to the config"
+                     % res["kt_stream_gateway"])
     if s.get("policies_skipped"):
         lines.append("policies variant: skipped: %s" % s["policies_skipped"])
+    elif res.get("policies_enforced") is False:
+        lines.append("NOTE: kt accepted the policies config but passed an e-mail address through "
+                     "unredacted: the kt_policies column measures an unenforced chain")
+    elif res.get("policies_enforced"):
+        lines.append("policies variant: enforced (an e-mail address in a request was redacted)")
     lines.append("")
     lines.append("%-46s %-22s %-14s %s" % ("target", "goal", "measured", ""))
     for t in res["targets"]:
@@ -572,8 +605,12 @@ def summarize(res, raw, streams, mem):
     if kt_stream and not kt_stream.get("valid"):
         tg[-1]["met"] = False
     p = s.get("policies_throughput_ratio")
+    unenforced = res.get("policies_enforced") is False
     target("policies_throughput_ratio", "throughput kt+policies/nginx (issue 3)", ">= 0.80", p,
-           fmt(p, "x", 3) if p is not None else "skipped", p is not None and p >= 0.8)
+           (fmt(p, "x", 3) + (" unenforced" if unenforced else "")) if p is not None
+           else "skipped", p is not None and p >= 0.8)
+    if unenforced:
+        tg[-1]["met"] = None  # a chain that does nothing says nothing about issue 3's target
     res["targets"] = tg
 
 
@@ -656,6 +693,27 @@ def main():
         running.append(upstream)
         upstream.start()
 
+        def start_kt(name, template, up_port, port, tag):
+            """For the streaming instances, first with the upstream connection cap raised
+            above the stream count (kt's default cap answers 503 beyond it), then as is."""
+            gateways = [""]
+            if tag:
+                gateways.insert(0, "gateway: {upstream_pool_max: %d}\n"
+                                % max(1024, 2 * settings["streams"]))
+            for i, gw in enumerate(gateways):
+                cfg = render(template, os.path.join(tmp, "%s.yaml" % name),
+                             {"UP_PORT": up_port, "GATEWAY": gw})
+                k = Kt(name, kt_bin, cfg, port, pcpu, args.out, ca)
+                try:
+                    k.start()
+                    if gw:
+                        res["kt_stream_gateway"] = gw.strip()
+                    return k
+                except CannotRun:
+                    if i == len(gateways) - 1:
+                        raise
+            return None
+
         def start_proxies(up_port, ports, tag):
             ps = {}
             ng = Nginx("nginx" + tag, "nginx-proxy.conf.in", {"PORT": ports[0], "UP_PORT": up_port},
@@ -666,22 +724,22 @@ def main():
                 k = Nginx("standin" + tag, "nginx-proxy.conf.in",
                           {"PORT": ports[1], "UP_PORT": up_port}, ports[1], pcpu, tmp)
             else:
-                cfg = render("kt.yaml.in", os.path.join(tmp, "kt%s.yaml" % tag),
-                             {"UP_PORT": up_port})
-                k = Kt("kt" + tag, kt_bin, cfg, ports[1], pcpu, args.out, ca)
+                k = start_kt("kt" + tag, "kt.yaml.in", up_port, ports[1], tag)
             running.append(k)
-            ps["kt"] = k.start()
+            ps["kt"] = k.start() if standin else k
             if settings["policies"] and not standin:
-                cfg = render("kt-policies.yaml.in", os.path.join(tmp, "kt-pol%s.yaml" % tag),
-                             {"UP_PORT": up_port})
-                kp = Kt("kt_policies" + tag, kt_bin, cfg, ports[2], pcpu, args.out, ca)
                 try:
-                    kp.start()
+                    kp = None
+                    kp = start_kt("kt_policies" + tag, "kt-policies.yaml.in", up_port, ports[2],
+                                  tag)
                     sanity(kp.port, kp.name)
                     running.append(kp)
                     ps["kt_policies"] = kp
+                    if tag:  # the streaming upstream echoes: see whether the policies act
+                        res["policies_enforced"] = policy_probe(kp.port)
                 except CannotRun as e:
-                    kp.stop()
+                    if kp is not None:
+                        kp.stop()
                     res.setdefault("summary_notes", []).append(str(e))
                     res["policies_skipped"] = "policies not available (%s)" % (
                         str(e).splitlines()[0][:160])

@@ -30,6 +30,7 @@ class State:
         self.done = 0
         self.errors = 0
         self.non200 = 0
+        self.non200_sample = None
         self.all_active = asyncio.Event()
         self.ttfb = []
 
@@ -49,6 +50,14 @@ async def one(host, port, st, timeout):
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
         if not head.startswith(b"HTTP/1.1 200"):
             st.non200 += 1
+            if st.non200_sample is None:
+                body = b""
+                try:
+                    body = await asyncio.wait_for(reader.read(300), 2)
+                except (OSError, asyncio.TimeoutError):
+                    pass
+                st.non200_sample = (head.split(b"\r\n", 1)[0] + b" " + body[:300]).decode(
+                    "utf-8", "replace")
             return
         tail = b""
         while True:
@@ -103,7 +112,8 @@ async def main():
     ttfb = sorted(st.ttfb)
     print(json.dumps({
         "n": args.n, "connected": st.connected, "first_event": st.first, "done": st.done,
-        "errors": st.errors, "non200": st.non200, "peak_active": st.peak_active,
+        "errors": st.errors, "non200": st.non200, "non200_sample": st.non200_sample,
+        "peak_active": st.peak_active,
         "ttfb_p50_ms": round(ttfb[len(ttfb) // 2] * 1000, 1) if ttfb else None,
         "ttfb_max_ms": round(ttfb[-1] * 1000, 1) if ttfb else None,
         "elapsed_s": round(time.monotonic() - t0, 2),

@@ -4,7 +4,8 @@
 An asyncio HTTP/1.1 server over TLS with keep-alive. POST /v1/chat/completions with
 "stream": true in the body is answered with SSE chat.completion.chunk events every
 --interval seconds for --seconds seconds, then `data: [DONE]`; any other POST gets a small
-non-streaming chat.completion. It prints "READY <port>" on stdout once listening, and on
+non-streaming chat.completion (whose content is the request body itself when that contains
+"bench-echo"). It prints "READY <port>" on stdout once listening, and on
 SIGTERM a one-line JSON summary (peak concurrent streams, streams served).
 
 Usage: stream_upstream.py --cert C --key K [--port 0] [--seconds 10] [--interval 0.1]
@@ -114,6 +115,18 @@ async def handle(reader, writer, args, stats):
             _method, _path, headers, body = req
             if wants_stream(body):
                 await serve_stream(writer, args, stats)
+            elif b"bench-echo" in body:
+                # the request body as received, inside a chat.completion: shows what a proxy
+                # forwarded (and, with output policies, what it let back)
+                reply = json.dumps({
+                    "id": "chatcmpl-echo", "object": "chat.completion", "created": 1700000000,
+                    "model": "gpt-4o-mini", "choices": [{
+                        "index": 0, "finish_reason": "stop",
+                        "message": {"role": "assistant",
+                                    "content": body.decode("utf-8", "replace")}}]}).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(reply), reply))
+                await writer.drain()
             else:
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(CHAT), CHAT))
