@@ -513,9 +513,9 @@ def report(res):
     elif res.get("policies_enforced"):
         lines.append("policies variant: enforced (an e-mail address in a request was redacted)")
     lines.append("")
-    lines.append("%-46s %-22s %-14s %s" % ("target", "goal", "measured", ""))
+    lines.append("%-42s %-10s %-20s %s" % ("target", "goal", "measured", ""))
     for t in res["targets"]:
-        lines.append("%-46s %-22s %-14s %s" % (t["name"], t["goal"], t["measured"],
+        lines.append("%-42s %-10s %-20s %s" % (t["name"], t["goal"], t["measured"],
                                                verdict(t["met"])))
     if res["problems"]:
         lines.append("")
