@@ -21,7 +21,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prot
            -Wmissing-prototypes -Wvla -Wformat=2
 DEFS    := -D_GNU_SOURCE -DKT_VERSION='"$(VERSION)"' -DKT_GIT_REV='"$(GIT_REV)"'
 INC     := -Iinclude $(LLHTTP_CFLAGS)
-LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml $(LLHTTP_LIBS) -lm
+LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 $(LLHTTP_LIBS) -lm
 
 REL_CFLAGS := -O2 -g -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -84,14 +84,16 @@ unit: $(UNIT_BINS)
 FUZZ_BINS := $(patsubst test/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 $(B)/fuzz/obj/%.o: src/%.c $(B)/config.mk
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
+-include $(wildcard $(B)/fuzz/obj/*.d)
 $(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(INC) $(LLHTTP_SRC_CFLAGS) -c $< -o $@
 $(B)/fuzz/libkt.a: $(call objs,$(B)/fuzz,$(LIB_SRCS)) $(call LLHTTP_OBJS,$(B)/fuzz)
 	rm -f $@ && ar rcs $@ $^
 $(B)/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(B)/fuzz/libkt.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INC) -o $@ $^ $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INC) -MMD -MP -o $@ $^ $(LIBS)
+-include $(wildcard $(B)/fuzz/fuzz_*.d)
 fuzz:
 	@sh mk/test-deps.sh clang
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

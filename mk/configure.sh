@@ -12,6 +12,7 @@ cc_has uv.h || need="$need libuv1-dev"
 cc_has mbedtls/ssl.h || need="$need libmbedtls-dev"
 cc_has cjson/cJSON.h || need="$need libcjson-dev"
 cc_has yaml.h || need="$need libyaml-dev"
+printf '#define PCRE2_CODE_UNIT_WIDTH 8\n#include <pcre2.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1 || need="$need libpcre2-dev"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 if ! cc_has llhttp.h && [ ! -f /usr/share/llhttp/llhttp.c ]; then
   # Debian 13 ships a library; Debian 12 ships only the C sources inside node-llhttp.

@@ -8,6 +8,7 @@
 #include <mbedtls/version.h>
 
 #include "config_priv.h"
+#include "kt/policy.h"
 
 /* Parsed like any file, so the default goes through exactly the same code. No providers section,
  * hence the default target at ${OPENAI_BASE_URL:-https://api.openai.com/v1}. */
@@ -38,6 +39,7 @@ static void config_free(kt_config *c)
     if (!c) return;
     for (size_t i = 0; i < c->ntargets; i++) kt__cfg_target_free(&c->targets[i]);
     free(c->targets);
+    kt_policies_destroy(c);
     for (size_t i = 0; i < c->nchain; i++) {
         free(c->chain[i].name);
         free(c->chain[i].kind);
@@ -148,6 +150,8 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     kt__cfg_gateway(x, kt_ymap_get(root, "gateway"), &gw_key);
     policies_section(x, root);
     targets_section(x, root, gw_key);
+    /* Each policy kind checks its own options (with line:col) and compiles them once. */
+    if (kt_policies_compile(x, c) == KT_ENOMEM) x->oom = 1;
 }
 
 int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,

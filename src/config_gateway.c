@@ -26,7 +26,7 @@ void kt_limits_defaults(kt_limits *l)
     l->upstream_connect_timeout_ms = 10 * 1000;
     l->upstream_first_byte_timeout_ms = 120 * 1000;
     l->upstream_idle_timeout_ms = 120 * 1000;
-    l->upstream_pool_max = 64;
+    l->upstream_pool_max = 1024;
     l->upstream_pool_idle_ms = 30 * 1000;
     l->drain_ms = 5 * 1000;
     l->shutdown_deadline_ms = 30 * 1000;

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt/buf.h"
 #include "kt/config.h"
 #include "kt/gateway.h"
 #include "kt/log.h"
+#include "kt/policy.h"
 
 static const char kt__usage[] =
     "kt - AI governance sidecar: an OpenAI/Anthropic-compatible proxy that enforces policy\n"
@@ -22,6 +24,10 @@ static const char kt__usage[] =
     "      requests finish (gateway.shutdown_deadline, default 30s) and exits 0.\n"
     "  kt policy validate PATH...\n"
     "      Check config files offline; prints file:line:col: message per problem, exit 1.\n"
+    "  kt policy test --policy-config PATH [--direction input|output] < text\n"
+    "      Run the chain over the text on stdin as a policy author would: prints the text as\n"
+    "      it would leave kt (redacted), then the decision as one JSON line. Exit 0 when the\n"
+    "      text is allowed (possibly redacted or flagged), 1 when a policy blocks it.\n"
     "  kt version\n"
     "  kt --help\n"
     "\n"
@@ -88,6 +94,78 @@ static int cmd_policy_validate(int argc, char **argv)
     return bad;
 }
 
+#define KT_POLICY_TEST_MAX (8u << 20)
+
+static int read_stdin(kt_buf *in)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (kt_buf_append(in, chunk, n)) return KT_ELIMIT;
+    return ferror(stdin) ? KT_EIO : KT_OK;
+}
+
+static int run_policy_test(kt_config *cfg, kt_dir dir, const kt_buf *in)
+{
+    kt_decision d;
+    kt_findings f = { 0 };
+    kt_buf out;
+    kt_buf_init(&out, KT_POLICY_TEST_MAX * 4);
+    int rc = kt_decision_init(&d, cfg);
+    const char *text = in->p ? in->p : "";
+    if (!rc) rc = kt_chain_scan(cfg, dir, text, in->len, 0, &f, &d);
+    if (!rc && d.verdict != KT_ACT_BLOCK) rc = kt_chain_render(cfg, text, 0, in->len, &f, false, &out);
+    if (!rc) {
+        fwrite(out.p ? out.p : "", 1, out.len, stdout);
+        if (!out.len || out.p[out.len - 1] != '\n') fputc('\n', stdout);
+        kt_buf_reset(&out);
+        rc = kt_decision_json(&d, &out);
+        if (!rc) printf("%s\n", out.p);
+    }
+    int code = rc ? 2 : d.verdict == KT_ACT_BLOCK ? 1 : 0;
+    if (rc) fprintf(stderr, "kt: policy test failed (%d)\n", rc);
+    kt_buf_free(&out);
+    kt_findings_free(&f);
+    kt_decision_free(&d);
+    return code;
+}
+
+static int cmd_policy_test(int argc, char **argv)
+{
+    const char *path = NULL;
+    kt_dir dir = KT_DIR_INPUT;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp(argv[i], "--policy-config") || !strcmp(argv[i], "--direction")) && i + 1 >= argc)
+            return usage_error("%s needs a value", argv[i]);
+        if (!strcmp(argv[i], "--policy-config")) path = argv[++i];
+        else if (!strcmp(argv[i], "--direction")) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "input")) dir = KT_DIR_INPUT;
+            else if (!strcmp(d, "output")) dir = KT_DIR_OUTPUT;
+            else return usage_error("--direction is input or output, not '%s'", d);
+        } else return usage_error("unknown argument '%s' for 'policy test'", argv[i]);
+    }
+    if (!path) return usage_error("%s", "policy test needs --policy-config PATH");
+    kt_diag diag = { .file = path };
+    kt_config *cfg = NULL;
+    if (kt_config_load_file(path, kt_env_process(), &cfg, &diag)) {
+        kt_diag_print(&diag, stderr);
+        return 2;
+    }
+    kt_buf in;
+    kt_buf_init(&in, KT_POLICY_TEST_MAX);
+    int code;
+    if (read_stdin(&in)) {
+        fprintf(stderr, "kt: cannot read stdin (at most %u bytes)\n", KT_POLICY_TEST_MAX);
+        code = 2;
+    } else {
+        code = run_policy_test(cfg, dir, &in);
+    }
+    kt_buf_free(&in);
+    kt_config_release(&cfg);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -109,5 +187,7 @@ int main(int argc, char **argv)
         return cmd_gateway_run(argc - 3, argv + 3);
     if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "validate"))
         return cmd_policy_validate(argc - 3, argv + 3);
+    if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "test"))
+        return cmd_policy_test(argc - 3, argv + 3);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -73,7 +73,7 @@ static bool skip_header(const kt_headers *client, kt_str name)
 
 int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, kt_str query,
                            const kt_headers *client, size_t body_len, bool send_length,
-                           kt_buf *out)
+                           bool identity, kt_buf *out)
 {
     const kt_provider_ops *ops = kt_provider_for(t->provider);
     kt_buf_reset(out);
@@ -87,11 +87,13 @@ int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, 
     for (uint32_t i = 0; i < client->n && !rc; i++) {
         kt_str n = kt_headers_name(client, i), v = kt_headers_value(client, i);
         if (skip_header(client, n)) continue;
+        if (identity && kt_str_eq_ci(n, "accept-encoding")) continue;
         rc = kt_buf_append(out, n.p, n.n);
         if (!rc) rc = kt_buf_append(out, ": ", 2);
         if (!rc) rc = kt_buf_append(out, v.p, v.n);
         if (!rc) rc = kt_buf_append(out, "\r\n", 2);
     }
+    if (!rc && identity) rc = kt_buf_puts(out, "Accept-Encoding: identity\r\n");
     if (!rc) rc = ops->auth(t, client, out);
     if (!rc && send_length) rc = kt_buf_printf(out, "Content-Length: %zu\r\n", body_len);
     if (!rc) rc = kt_buf_puts(out, "\r\n");

@@ -35,6 +35,7 @@ static void on_closed(uv_handle_t *h)
     else gw->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     gw->nconns--;
+    kt_proxy_reset(c);
     kt_http_in_free(&c->in);
     kt_buf_free(&c->pending);
     kt_buf_free(&c->req_head);
@@ -199,6 +200,12 @@ void kt_conn_respond(kt_conn *c, int status, const char *ctype, const char *body
 
 void kt_conn_error(kt_conn *c, int status, const char *type, const char *code, const char *msg)
 {
+    kt_conn_error_policy(c, status, type, code, msg, NULL);
+}
+
+void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *code,
+                          const char *msg, const char *policy)
+{
     char mem[1024];
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     kt_buf_puts(&b, "{\"error\":{\"type\":");
@@ -207,7 +214,10 @@ void kt_conn_error(kt_conn *c, int status, const char *type, const char *code, c
     kt_buf_json_str(&b, code, strlen(code));
     kt_buf_puts(&b, ",\"message\":");
     kt_buf_json_str(&b, msg, strlen(msg));
-    kt_buf_puts(&b, ",\"policy\":null}}");
+    kt_buf_puts(&b, ",\"policy\":");
+    if (policy) kt_buf_json_str(&b, policy, strlen(policy));
+    else kt_buf_puts(&b, "null");
+    kt_buf_puts(&b, "}}");
     if (status >= 400 && status < 500) c->gw->stats.rejected++;
     const char *extra = status == 503 ? "Retry-After: 1\r\n" : NULL;
     kt_conn_respond(c, status, "application/json", b.p, b.len, extra);
@@ -245,6 +255,7 @@ void kt_conn_finish(kt_conn *c)
         kt_config_release(&c->cfg);
         c->gw->stats.active_requests--;
     }
+    kt_proxy_reset(c);
     c->target = NULL;
     c->resp_started = c->resp_chunked = c->retried = c->up_paused = false;
     if (c->close_after || c->gw->stopping) {

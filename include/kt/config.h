@@ -111,6 +111,10 @@ typedef struct kt_policy_cfg {
     const kt_ynode *options;   /* the policy.<name> mapping (or the shorthand item), NULL if none; owned by the snapshot */
     bool input;                /* applies to requests */
     bool output;               /* applies to responses */
+    /* Filled by kt_policies_compile (policy.c): */
+    const struct kt_policy_kind *impl;
+    void *state;               /* compiled options, immutable */
+    uint8_t dirs;              /* effective KT_DIR_* bits */
 } kt_policy_cfg;
 
 /* Limits and timeouts; every one has a default and may be set under `gateway:`. */
@@ -126,7 +130,7 @@ typedef struct kt_limits {
     uint32_t upstream_connect_timeout_ms;   /* 10 s  -> 502 */
     uint32_t upstream_first_byte_timeout_ms;/* 120 s -> 504 */
     uint32_t upstream_idle_timeout_ms;      /* 120 s between response bytes -> stream ends with error */
-    uint32_t upstream_pool_max;      /* 64 idle+busy connections per target */
+    uint32_t upstream_pool_max;      /* 1024 idle+busy connections per target (one per in-flight request) */
     uint32_t upstream_pool_idle_ms;  /* 30 s: idle pooled connections closed after */
     uint32_t drain_ms;               /* 5 s: after SIGTERM, keep serving this long */
     uint32_t shutdown_deadline_ms;   /* 30 s: in-flight streams cut after this */

@@ -8,6 +8,8 @@
 
 #include "kt/gateway.h"
 #include "kt/http_in.h"
+#include "kt/policy.h"
+#include "kt/policy_stream.h"
 #include "kt/upstream.h"
 
 typedef enum kt_conn_state {
@@ -45,7 +47,18 @@ struct kt_conn {
     bool up_paused;            /* upstream reads paused: client too slow */
     bool is_head;
     int resp_status;
+    /* policies */
+    kt_api api;
+    bool has_decision;
+    kt_decision decision;
+    uint8_t out_mode;          /* KT_OUT_PASS, KT_OUT_STREAM, KT_OUT_BUFFER */
+    kt_stream_filter *sf;      /* streaming output filter */
+    kt_buf sf_out;             /* its output, sent as one chunk per upstream read */
+    kt_buf resp_head;          /* buffered mode: the client head, minus framing */
+    kt_buf resp_body;          /* buffered mode: the whole upstream body */
 };
+
+enum { KT_OUT_PASS = 0, KT_OUT_STREAM = 1, KT_OUT_BUFFER = 2 };
 
 /* Writes bytes to the client (copied). Returns 0 or a negative code (the connection is closing). */
 int kt_conn_write(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen);
@@ -59,6 +72,9 @@ void kt_conn_respond(kt_conn *c, int status, const char *ctype, const char *body
                      const char *extra);
 /* An OpenAI-shaped error response. */
 void kt_conn_error(kt_conn *c, int status, const char *type, const char *code, const char *msg);
+/* The same, naming the policy that decided (409 policy_violation). */
+void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *code,
+                          const char *msg, const char *policy);
 /* The current response is fully queued: next request, or close. */
 void kt_conn_finish(kt_conn *c);
 /* Drops the connection now (after a failure mid-response). */
@@ -76,6 +92,7 @@ void kt_server_close_all(kt_gateway *gw);
 void kt_proxy_start(kt_conn *c, kt_str path, kt_str query);
 void kt_proxy_abort(kt_conn *c);          /* the client went away */
 void kt_proxy_client_drained(kt_conn *c); /* backlog fell: resume the upstream */
+void kt_proxy_reset(kt_conn *c);          /* frees per-request proxy state */
 bool kt_ops_handle(kt_conn *c, kt_str path);
 
 #endif

@@ -30,8 +30,9 @@ bool kt_header_is_client_credential(kt_str name);
 
 /* Builds the whole upstream request head: request line, Host, the client's end-to-end headers
  * (minus hop-by-hop and credentials), the provider's auth, Content-Length. */
+/* `identity`: ask for an unencoded body (output policies must read it). */
 int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, kt_str query,
                            const kt_headers *client, size_t body_len, bool send_length,
-                           kt_buf *out);
+                           bool identity, kt_buf *out);
 
 #endif

@@ -59,7 +59,7 @@ static int build(const kt_target *t, const char *rest, const char *query, kt_hea
                  kt_buf *out)
 {
     kt_str r = { rest, strlen(rest) }, q = { query, strlen(query) };
-    return kt_build_upstream_head(t, "POST", r, q, hs, 12, true, out);
+    return kt_build_upstream_head(t, "POST", r, q, hs, 12, true, false, out);
 }
 
 KT_TEST(openai_head_replaces_credentials)

@@ -1,0 +1,147 @@
+/* The policy engine: a chain of policies, each a compiled config part (built once per config
+ * snapshot, immutable) plus per-request work. Every policy looks at decoded text and reports
+ * findings (a span, a label, an action); the chain runner turns findings into a decision and into
+ * redactions. The runner knows nothing about any single policy kind. */
+#ifndef KT_POLICY_H
+#define KT_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kt/buf.h"
+#include "kt/config.h"
+
+typedef enum kt_dir { KT_DIR_INPUT = 1, KT_DIR_OUTPUT = 2 } kt_dir;
+
+/* Ordered by severity: the decision is the most severe action of any finding. */
+typedef enum kt_action {
+    KT_ACT_ALLOW = 0,
+    KT_ACT_FLAG = 1,     /* recorded, content unchanged */
+    KT_ACT_REDACT = 2,   /* the span is replaced by a marker */
+    KT_ACT_BLOCK = 3,    /* the whole request or response is refused */
+} kt_action;
+
+const char *kt_action_name(kt_action a);   /* "allow", "flag", "redact", "block" */
+
+typedef struct kt_finding {
+    size_t start, end;   /* byte span in the scanned text */
+    uint16_t policy;     /* index in the chain */
+    uint16_t label;      /* kind-specific: entity, category, rule */
+    uint8_t action;      /* kt_action */
+} kt_finding;
+
+#define KT_FINDINGS_MAX 4096
+
+typedef struct kt_findings {
+    kt_finding *v;
+    size_t n, cap;
+    bool truncated;      /* more than KT_FINDINGS_MAX: the text is blocked (fail closed) */
+} kt_findings;
+
+void kt_findings_free(kt_findings *f);
+int kt_findings_add(kt_findings *f, size_t start, size_t end, uint16_t policy, uint16_t label,
+                    kt_action action);
+
+/* One policy kind. `from` is the streaming left context: text[0..from) was already emitted and is
+ * only looked at (word boundaries); findings start at or after it. */
+typedef struct kt_policy_kind {
+    const char *name;
+    uint8_t default_dirs;   /* KT_DIR_* bits when the config does not say */
+    /* Validates options (errors with line:col into the config diag) and builds the state. */
+    int (*compile)(void *cfgctx, const kt_policy_cfg *pc, void **state);
+    void (*destroy)(void *state);
+    int (*scan)(const void *state, const char *text, size_t len, size_t from, uint16_t policy,
+                kt_findings *out);
+    /* Longest prefix whose findings more text cannot change (>= from). NULL: always len. */
+    size_t (*stable)(const void *state, const char *text, size_t len, size_t from);
+    const char *(*label)(const void *state, uint16_t label);
+    /* Appends the redaction marker for `label`. NULL: "[REDACTED]". */
+    int (*marker)(const void *state, uint16_t label, kt_buf *out);
+    /* Optional: a request that must be audited in full (audit-logger). */
+    bool audit;
+} kt_policy_kind;
+
+const kt_policy_kind *kt_policy_kind_by_name(const char *name);
+
+/* Called by the config loader once the chain is known: compiles every policy (cfgctx is the
+ * loader's private context, passed through to kind->compile). */
+int kt_policies_compile(void *cfgctx, kt_config *cfg);
+void kt_policies_destroy(kt_config *cfg);
+bool kt_chain_has(const kt_config *cfg, kt_dir dir);
+
+/* ---- decisions ------------------------------------------------------------------------------ */
+
+#define KT_DECISION_LABELS 16
+
+typedef struct kt_policy_eval {
+    uint8_t result;          /* kt_action: the most severe of this policy's findings */
+    bool ran;
+    uint64_t ns;             /* time spent in this policy */
+    uint32_t found;          /* findings */
+    uint16_t labels[KT_DECISION_LABELS];
+    uint32_t counts[KT_DECISION_LABELS];
+    uint8_t nlabels;
+} kt_policy_eval;
+
+typedef struct kt_decision {
+    const kt_config *cfg;    /* whose chain the indices refer to */
+    uint8_t verdict;         /* kt_action */
+    int block_policy;        /* chain index of the blocking policy, -1 */
+    uint16_t block_label;
+    kt_dir block_dir;
+    bool audit;
+    size_t npolicies;
+    kt_policy_eval *evals;   /* one per chain entry */
+} kt_decision;
+
+int kt_decision_init(kt_decision *d, const kt_config *cfg);
+void kt_decision_free(kt_decision *d);
+void kt_decision_note(kt_decision *d, const kt_finding *f, kt_dir dir);
+/* "input_blocked"/"output_blocked" plus the label: e.g. "pii:ssn". */
+const char *kt_decision_label(const kt_decision *d, uint16_t policy, uint16_t label);
+/* Appends the decision as JSON: {"verdict":..,"reason_code":..,"policies_evaluated":[..]}. */
+int kt_decision_json(const kt_decision *d, kt_buf *out);
+
+/* ---- running the chain over text ----------------------------------------------------------- */
+
+/* Runs every policy of `dir` over text[from..len) (with left context), appending findings and
+ * noting them in the decision. */
+int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len, size_t from,
+                  kt_findings *f, kt_decision *d);
+/* Longest stable prefix over every policy of `dir`. */
+size_t kt_chain_stable(const kt_config *cfg, kt_dir dir, const char *text, size_t len,
+                       size_t from);
+size_t kt_chain_max_holdback(const kt_config *cfg, kt_dir dir);
+/* Calls `fn` for each redaction inside [from, upto), in order, overlapping findings merged (the
+ * first one's marker is used), with the marker text. */
+typedef int (*kt_redaction_fn)(void *ud, size_t start, size_t end, const char *marker,
+                               size_t mlen);
+int kt_chain_each_redaction(const kt_config *cfg, const kt_findings *f, size_t from, size_t upto,
+                            kt_redaction_fn fn, void *ud);
+/* Appends text[from..upto) with every redact finding inside it replaced by its marker. Findings
+ * that overlap are merged; the first one's marker is used. If `escape_json`, the output is
+ * JSON string content. */
+int kt_chain_render(const kt_config *cfg, const char *text, size_t from, size_t upto,
+                    const kt_findings *f, bool escape_json, kt_buf *out);
+
+/* ---- JSON bodies ---------------------------------------------------------------------------- */
+
+typedef enum kt_api {
+    KT_API_OTHER = 0,
+    KT_API_CHAT,         /* /v1/chat/completions */
+    KT_API_COMPLETIONS,  /* /v1/completions */
+    KT_API_EMBEDDINGS,   /* /v1/embeddings */
+    KT_API_RESPONSES,    /* /v1/responses */
+    KT_API_MESSAGES,     /* /v1/messages (Anthropic) */
+} kt_api;
+
+kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
+
+/* Scans the model-visible strings of a JSON body (requests: messages, prompt, input, system,
+ * tool calls and results; responses: choices, content blocks, output) with every policy of `dir`.
+ * Redactions are spliced into `out` (only when *changed); everything else is copied byte for
+ * byte. Returns 0, KT_EPARSE (not JSON), KT_ELIMIT, KT_ENOMEM. A block is in d->verdict. */
+int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
+                   bool *changed, kt_decision *d);
+
+#endif

@@ -1,0 +1,24 @@
+/* Custom patterns (pii-detector `detect_patterns`, dlp-filter `patterns`) on PCRE2, bounded:
+ * every match attempt has a match limit and a depth limit, so a pathological pattern costs a
+ * bounded amount of work per position instead of exponential time, and a failed bound is treated
+ * as a match of the whole window (fail closed). Patterns run in byte mode. */
+#ifndef KT_REGEX_H
+#define KT_REGEX_H
+
+#include <stddef.h>
+
+#include "kt/common.h"
+
+typedef struct kt_regex kt_regex;
+
+/* Compiles; on error *erroff is the offset in the pattern and `err` the reason. */
+int kt_regex_compile(const char *pattern, kt_regex **out, char *err, size_t errlen,
+                     size_t *erroff);
+void kt_regex_free(kt_regex *re);
+/* Finds the next match starting at or after `from` (the text before is context, for lookbehind
+ * and \b). Returns 1 with [*s, *e), 0 when none, KT_ELIMIT when the work bound was hit. Empty
+ * matches are skipped. */
+int kt_regex_next(const kt_regex *re, const char *text, size_t len, size_t from, size_t *s,
+                  size_t *e);
+
+#endif
