@@ -22,9 +22,10 @@ char *kt_strndup(const char *s, size_t n)
 
 char *kt_strdup(const char *s) { return s ? kt_strndup(s, strlen(s)) : NULL; }
 
-int kt_str_eq_ci(kt_str a, const char *lit)
+int kt_str_eq_ci(kt_str a, const char *lit) { return kt_str_eq_ci_n(a, lit, strlen(lit)); }
+
+int kt_str_eq_ci_n(kt_str a, const char *lit, size_t n)
 {
-    size_t n = strlen(lit);
     if (a.n != n) return 0;
     for (size_t i = 0; i < n; i++)
         if (tolower((unsigned char)a.p[i]) != tolower((unsigned char)lit[i])) return 0;

@@ -71,6 +71,17 @@ int kt_buf_printf(kt_buf *b, const char *fmt, ...)
     return KT_OK;
 }
 
+int kt_buf_append_u64(kt_buf *b, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return kt_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
 void kt_buf_consume(kt_buf *b, size_t n)
 {
     if (n >= b->len) {

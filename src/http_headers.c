@@ -82,16 +82,18 @@ kt_str kt_headers_value(const kt_headers *hs, uint32_t i)
 
 int kt_headers_find(const kt_headers *hs, const char *name, uint32_t from)
 {
+    size_t n = strlen(name);
     for (uint32_t i = from; i < hs->n; i++)
-        if (kt_str_eq_ci(kt_headers_name(hs, i), name)) return (int)i;
+        if (hs->h[i].name_len == n && kt_str_eq_ci_n(kt_headers_name(hs, i), name, n)) return (int)i;
     return -1;
 }
 
 int kt_headers_count(const kt_headers *hs, const char *name)
 {
     int c = 0;
+    size_t n = strlen(name);
     for (uint32_t i = 0; i < hs->n; i++)
-        if (kt_str_eq_ci(kt_headers_name(hs, i), name)) c++;
+        if (hs->h[i].name_len == n && kt_str_eq_ci_n(kt_headers_name(hs, i), name, n)) c++;
     return c;
 }
 
@@ -115,11 +117,12 @@ static bool token_in_list(kt_str list, kt_str tok)
 
 bool kt_http_is_hop_by_hop(const kt_headers *hs, kt_str name)
 {
-    static const char *const fixed[] = { "connection", "keep-alive", "proxy-connection", "te",
-                                         "trailer", "transfer-encoding", "upgrade",
-                                         "proxy-authorization", "proxy-authenticate" };
+    static const kt_str fixed[] = { KT_STR("connection"), KT_STR("keep-alive"),
+                                    KT_STR("proxy-connection"), KT_STR("te"), KT_STR("trailer"),
+                                    KT_STR("transfer-encoding"), KT_STR("upgrade"),
+                                    KT_STR("proxy-authorization"), KT_STR("proxy-authenticate") };
     for (size_t i = 0; i < KT_ARRAY_LEN(fixed); i++)
-        if (kt_str_eq_ci(name, fixed[i])) return true;
+        if (name.n == fixed[i].n && kt_str_eq_ci_n(name, fixed[i].p, fixed[i].n)) return true;
     for (int i = kt_headers_find(hs, "connection", 0); i >= 0;
          i = kt_headers_find(hs, "connection", (uint32_t)i + 1))
         if (token_in_list(kt_headers_value(hs, (uint32_t)i), name)) return true;

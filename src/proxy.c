@@ -17,9 +17,12 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
 static void on_body(void *owner, const char *data, size_t len);
 static void on_done(void *owner);
 static void on_error(void *owner, const char *code, const char *msg, bool retryable);
+static void on_flush(void *owner);
 
 static const kt_upstream_handler kt__proxy_handler = { on_ready, on_head, on_body, on_done,
-                                                       on_error };
+                                                       on_error, on_flush };
+
+static void on_flush(void *owner) { kt_conn_uncork(owner); }
 
 void kt_proxy_reset(kt_conn *c)
 {
@@ -168,7 +171,11 @@ static void on_ready(void *owner, kt_upconn *up)
 static int build_head(kt_conn *c, int status, const kt_headers *hs, bool keep_length,
                       kt_buf *b)
 {
-    int rc = kt_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, kt_http_reason(status));
+    int rc = kt_buf_puts(b, "HTTP/1.1 ");
+    if (!rc) rc = kt_buf_append_u64(b, (uint64_t)status);
+    if (!rc) rc = kt_buf_append(b, " ", 1);
+    if (!rc) rc = kt_buf_puts(b, kt_http_reason(status));
+    if (!rc) rc = kt_buf_append(b, "\r\n", 2);
     for (uint32_t i = 0; i < hs->n && !rc; i++) {
         kt_str n = kt_headers_name(hs, i), v = kt_headers_value(hs, i);
         if (kt_http_is_hop_by_hop(hs, n)) continue;
@@ -230,6 +237,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
 {
     kt_conn *c = conn_of(owner);
     c->resp_status = status;
+    kt_conn_cork(c);   /* head and body of this read leave in one write */
     bool scan = status >= 200 && status < 300 && !c->is_head && kt_chain_has(c->cfg, KT_DIR_OUTPUT);
     if (!scan) {
         c->resp_started = true;

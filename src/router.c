@@ -57,17 +57,17 @@ const kt_provider_ops *kt_provider_for(kt_provider_kind k)
 
 bool kt_header_is_client_credential(kt_str name)
 {
-    static const char *const creds[] = { "authorization", "x-api-key", "api-key",
-                                         "openai-organization", "openai-project" };
+    static const kt_str creds[] = { KT_STR("authorization"), KT_STR("x-api-key"), KT_STR("api-key"),
+                                    KT_STR("openai-organization"), KT_STR("openai-project") };
     for (size_t i = 0; i < KT_ARRAY_LEN(creds); i++)
-        if (kt_str_eq_ci(name, creds[i])) return true;
-    return name.n >= 13 && kt_str_eq_ci((kt_str){ name.p, 13 }, "x-keeptrusts-");
+        if (kt_str_eq_ci_n(name, creds[i].p, creds[i].n)) return true;
+    return name.n >= 13 && KT_EQ_CI(((kt_str){ name.p, 13 }), "x-keeptrusts-");
 }
 
 static bool skip_header(const kt_headers *client, kt_str name)
 {
-    return kt_str_eq_ci(name, "host") || kt_str_eq_ci(name, "content-length") ||
-           kt_str_eq_ci(name, "expect") || kt_header_is_client_credential(name) ||
+    return KT_EQ_CI(name, "host") || KT_EQ_CI(name, "content-length") ||
+           KT_EQ_CI(name, "expect") || kt_header_is_client_credential(name) ||
            kt_http_is_hop_by_hop(client, name);
 }
 
@@ -77,17 +77,23 @@ int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, 
 {
     const kt_provider_ops *ops = kt_provider_for(t->provider);
     kt_buf_reset(out);
-    int rc = kt_buf_printf(out, "%s ", method);
+    int rc = kt_buf_puts(out, method);
+    if (!rc) rc = kt_buf_append(out, " ", 1);
     if (!rc) rc = ops->path(t, rest, query, out);
     if (!rc) rc = kt_buf_puts(out, " HTTP/1.1\r\nHost: ");
     bool v6 = strchr(t->host, ':') != NULL;
-    if (!rc) rc = kt_buf_printf(out, v6 ? "[%s]" : "%s", t->host);
-    if (!rc && t->port != (t->tls ? 443 : 80)) rc = kt_buf_printf(out, ":%u", t->port);
+    if (!rc && v6) rc = kt_buf_append(out, "[", 1);
+    if (!rc) rc = kt_buf_puts(out, t->host);
+    if (!rc && v6) rc = kt_buf_append(out, "]", 1);
+    if (!rc && t->port != (t->tls ? 443 : 80)) {
+        rc = kt_buf_append(out, ":", 1);
+        if (!rc) rc = kt_buf_append_u64(out, t->port);
+    }
     if (!rc) rc = kt_buf_puts(out, "\r\n");
     for (uint32_t i = 0; i < client->n && !rc; i++) {
         kt_str n = kt_headers_name(client, i), v = kt_headers_value(client, i);
         if (skip_header(client, n)) continue;
-        if (identity && kt_str_eq_ci(n, "accept-encoding")) continue;
+        if (identity && KT_EQ_CI(n, "accept-encoding")) continue;
         rc = kt_buf_append(out, n.p, n.n);
         if (!rc) rc = kt_buf_append(out, ": ", 2);
         if (!rc) rc = kt_buf_append(out, v.p, v.n);
@@ -95,7 +101,11 @@ int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, 
     }
     if (!rc && identity) rc = kt_buf_puts(out, "Accept-Encoding: identity\r\n");
     if (!rc) rc = ops->auth(t, client, out);
-    if (!rc && send_length) rc = kt_buf_printf(out, "Content-Length: %zu\r\n", body_len);
+    if (!rc && send_length) {
+        rc = kt_buf_puts(out, "Content-Length: ");
+        if (!rc) rc = kt_buf_append_u64(out, body_len);
+        if (!rc) rc = kt_buf_append(out, "\r\n", 2);
+    }
     if (!rc) rc = kt_buf_puts(out, "\r\n");
     return rc;
 }

@@ -36,6 +36,7 @@ static void on_closed(uv_handle_t *h)
     if (c->next) c->next->prev = c->prev;
     gw->nconns--;
     kt_proxy_reset(c);
+    kt_buf_free(&c->wq);
     kt_http_in_free(&c->in);
     kt_buf_free(&c->pending);
     kt_buf_free(&c->req_head);
@@ -128,10 +129,71 @@ static void on_written(uv_write_t *req, int status)
         kt_proxy_client_drained(c);
 }
 
+#define KT_CORK_MAX (256u * 1024)
+
+void kt_conn_cork(kt_conn *c)
+{
+    if (!c->wq.max) kt_buf_init(&c->wq, KT_CORK_MAX);
+    c->corked = true;
+}
+
+static int write_now(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen);
+
+int kt_conn_uncork(kt_conn *c)
+{
+    if (!c->corked) return KT_OK;
+    c->corked = false;
+    if (!c->wq.len) return KT_OK;
+    int rc = write_now(c, c->wq.p, c->wq.len, NULL, 0);
+    kt_buf_reset(&c->wq);
+    if (c->wq.cap > 64 * 1024) kt_buf_free(&c->wq);
+    return rc;
+}
+
+static int corked_append(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (c->wq.len + alen + blen > KT_CORK_MAX) {
+        int rc = kt_conn_uncork(c);
+        c->corked = true;
+        if (rc) return rc;
+        if (alen + blen > KT_CORK_MAX) {
+            c->corked = false;
+            rc = write_now(c, a, alen, b, blen);
+            c->corked = true;
+            return rc;
+        }
+    }
+    int rc = kt_buf_append(&c->wq, a, alen);
+    if (!rc && blen) rc = kt_buf_append(&c->wq, b, blen);
+    if (rc) conn_close(c);
+    return rc;
+}
+
 int kt_conn_write(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen)
 {
     if (c->state == KT_CONN_CLOSING) return KT_EIO;
     if (alen + blen == 0) return KT_OK;
+    if (c->corked) return corked_append(c, a, alen, b, blen);
+    return write_now(c, a, alen, b, blen);
+}
+
+static int write_now(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* Straight to the socket when it takes everything: no request, no copy, and no watcher
+     * re-arm (which libuv does after every queued write). The rest, if any, is queued. */
+    uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen), uv_buf_init((char *)b, (unsigned)blen) };
+    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
+    if (n < 0 && n != UV_EAGAIN) {
+        conn_close(c);
+        return KT_EIO;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
+    if (done == alen + blen) return KT_OK;
+    size_t skip_a = KT_MIN(done, alen), skip_b = done - skip_a;
+    a += skip_a;
+    alen -= skip_a;
+    b = blen ? b + skip_b : b;
+    blen -= skip_b;
     kt_wreq *w = kt_malloc(sizeof *w + alen + blen);
     if (!w) {
         conn_close(c);
@@ -152,25 +214,15 @@ int kt_conn_write(kt_conn *c, const char *a, size_t alen, const char *b, size_t 
 int kt_conn_write_chunk(kt_conn *c, const char *data, size_t len)
 {
     if (len == 0) return KT_OK;   /* an empty chunk would end the body */
+    if (c->state == KT_CONN_CLOSING) return KT_EIO;
     char pre[24];
     int n = snprintf(pre, sizeof pre, "%zx\r\n", len);
-    if (c->state == KT_CONN_CLOSING) return KT_EIO;
-    kt_wreq *w = kt_malloc(sizeof *w + (size_t)n + len + 2);
-    if (!w) {
-        conn_close(c);
-        return KT_ENOMEM;
-    }
-    w->c = c;
-    memcpy(w->data, pre, (size_t)n);
-    memcpy(w->data + n, data, len);
-    memcpy(w->data + n + len, "\r\n", 2);
-    uv_buf_t buf = uv_buf_init(w->data, (unsigned)((size_t)n + len + 2));
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written)) {
-        free(w);
-        conn_close(c);
-        return KT_EIO;
-    }
-    return KT_OK;
+    bool was_corked = c->corked;
+    kt_conn_cork(c);   /* size line, data and CRLF leave together */
+    int rc = corked_append(c, pre, (size_t)n, data, len);
+    if (!rc) rc = corked_append(c, "\r\n", 2, NULL, 0);
+    if (!rc && !was_corked) rc = kt_conn_uncork(c);
+    return rc;
 }
 
 void kt_conn_set_stalled(kt_conn *c, bool stalled)
@@ -251,6 +303,7 @@ static void dispatch(kt_conn *c)
 void kt_conn_finish(kt_conn *c)
 {
     if (c->state == KT_CONN_CLOSING || c->state == KT_CONN_FLUSHING) return;
+    if (kt_conn_uncork(c)) return;
     if (c->cfg) {
         kt_config_release(&c->cfg);
         c->gw->stats.active_requests--;

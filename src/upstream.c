@@ -122,6 +122,17 @@ static void on_written(uv_write_t *req, int status)
 static int up_write_raw(kt_upconn *up, const char *a, size_t alen, const char *b, size_t blen)
 {
     if (alen + blen == 0) return KT_OK;
+    /* As for clients: write directly when the socket takes it all, queue only the rest. */
+    uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen), uv_buf_init((char *)b, (unsigned)blen) };
+    int n = uv_try_write((uv_stream_t *)&up->tcp, bufs, blen ? 2 : 1);
+    if (n < 0 && n != UV_EAGAIN) return KT_EIO;
+    size_t done = n > 0 ? (size_t)n : 0;
+    if (done == alen + blen) return KT_OK;
+    size_t skip_a = KT_MIN(done, alen), skip_b = done - skip_a;
+    a += skip_a;
+    alen -= skip_a;
+    b = blen ? b + skip_b : b;
+    blen -= skip_b;
     kt_up_wreq *w = kt_malloc(sizeof *w + alen + blen);
     if (!w) return KT_ENOMEM;
     w->up = up;
@@ -347,9 +358,17 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(ps->rbuf, ps->rbuf ? KT_UP_READ_BUF : 0);
 }
 
+static void handle_read(kt_upconn *up, ssize_t nread, const uv_buf_t *buf);
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     kt_upconn *up = s->data;
+    handle_read(up, nread, buf);
+    if (up->h && up->h->on_flush) up->h->on_flush(up->owner);
+}
+
+static void handle_read(kt_upconn *up, ssize_t nread, const uv_buf_t *buf)
+{
     if (up->state == KT_UP_CLOSING || nread == 0) return;
     if (nread < 0) {
         up_eof(up, (int)nread);

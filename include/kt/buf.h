@@ -19,6 +19,8 @@ int kt_buf_reserve(kt_buf *b, size_t extra);
 int kt_buf_append(kt_buf *b, const void *data, size_t n);
 int kt_buf_puts(kt_buf *b, const char *s);
 int kt_buf_printf(kt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends the decimal form of v (no printf on hot paths). */
+int kt_buf_append_u64(kt_buf *b, uint64_t v);
 /* Removes the first n bytes. */
 void kt_buf_consume(kt_buf *b, size_t n);
 /* Appends `s` as a JSON string literal (with quotes), escaping as RFC 8259 requires. */

@@ -32,6 +32,8 @@ typedef struct kt_str {
 #define KT_STR(lit) ((kt_str){ (lit), sizeof(lit) - 1 })
 
 int kt_str_eq_ci(kt_str a, const char *lit);
+int kt_str_eq_ci_n(kt_str a, const char *lit, size_t n);
+#define KT_EQ_CI(a, lit) kt_str_eq_ci_n((a), (lit), sizeof(lit) - 1)
 
 /* Allocation wrappers: NULL on failure, never abort. Out of memory is handled one way everywhere:
  * the caller fails the current request with KT_ENOMEM (a 503 on the wire). */

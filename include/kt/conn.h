@@ -54,6 +54,8 @@ struct kt_conn {
     uint8_t out_mode;          /* KT_OUT_PASS, KT_OUT_STREAM, KT_OUT_BUFFER */
     kt_stream_filter *sf;      /* streaming output filter */
     kt_buf sf_out;             /* its output, sent as one chunk per upstream read */
+    bool corked;               /* writes are gathered in `wq` and sent as one at uncork */
+    kt_buf wq;
     kt_buf resp_head;          /* buffered mode: the client head, minus framing */
     kt_buf resp_body;          /* buffered mode: the whole upstream body */
 };
@@ -62,6 +64,9 @@ enum { KT_OUT_PASS = 0, KT_OUT_STREAM = 1, KT_OUT_BUFFER = 2 };
 
 /* Writes bytes to the client (copied). Returns 0 or a negative code (the connection is closing). */
 int kt_conn_write(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen);
+/* Gathers the writes of one upstream read into a single socket write. */
+void kt_conn_cork(kt_conn *c);
+int kt_conn_uncork(kt_conn *c);
 /* Writes one chunk of chunked transfer coding around `data`. */
 int kt_conn_write_chunk(kt_conn *c, const char *data, size_t len);
 /* The upstream was paused because the client reads too slowly: bound how long that may last. */

@@ -20,6 +20,7 @@ typedef struct kt_tls_ctx {
     mbedtls_ssl_config conf;
     bool ready;
     char ca_source[256];
+    int suites[16];   /* preferred ciphersuites, 0-terminated */
 } kt_tls_ctx;
 
 /* Loads `ca_file` (NULL: $SSL_CERT_FILE is resolved by the caller; default system bundle). */

@@ -24,6 +24,8 @@ typedef struct kt_upstream_handler {
     void (*on_body)(void *owner, const char *data, size_t len);
     void (*on_done)(void *owner);                   /* whole response received */
     void (*on_error)(void *owner, const char *code, const char *msg, bool retryable);
+    /* Optional: called after all of one socket read was handled (to gather writes). */
+    void (*on_flush)(void *owner);
 } kt_upstream_handler;
 
 typedef enum kt_up_state {

@@ -352,8 +352,8 @@ class MockUpstream:
             if framing == "connection-close":
                 h.append("Connection: close")
         h += ["%s: %s" % kv for kv in headers]
+        rec.response_body = body           # recorded first: the client may read it before sendall returns
         s.sendall(("\r\n".join(h) + "\r\n\r\n").encode("latin-1") + body)
-        rec.response_body = body
         rec.sent_bytes += len(body)
         rec.sent_times.append(time.monotonic())
 

@@ -1313,7 +1313,7 @@ KT_TEST(limits_defaults)
     KT_ASSERT_EQ_INT(l.upstream_connect_timeout_ms, 10000);
     KT_ASSERT_EQ_INT(l.upstream_first_byte_timeout_ms, 120000);
     KT_ASSERT_EQ_INT(l.upstream_idle_timeout_ms, 120000);
-    KT_ASSERT_EQ_INT(l.upstream_pool_max, 64);
+    KT_ASSERT_EQ_INT(l.upstream_pool_max, 1024);
     KT_ASSERT_EQ_INT(l.upstream_pool_idle_ms, 30000);
     KT_ASSERT_EQ_INT(l.drain_ms, 5000);
     KT_ASSERT_EQ_INT(l.shutdown_deadline_ms, 30000);
