@@ -129,6 +129,7 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     x->f.n = 0;
     rc = kt_chain_scan(x->cfg, x->dir, x->text.p, x->text.len, 0, &x->f, x->d);
     if (rc) return x->err = rc;
+    kt_chain_note(x->d, &x->f, x->text.len, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
     x->raw_start = start;
     rc = kt_chain_each_redaction(x->cfg, &x->f, 0, x->text.len, add_edit, x);
