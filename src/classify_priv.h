@@ -172,4 +172,32 @@ int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const cha
 /* Bytes a phrase in progress can span at most (see max_holdback in the public headers). */
 size_t kt__holdback_bound(unsigned maxdepth, unsigned skip_max);
 
+/* ---- scoring: hits inside another hit of the same group do not count ------------------------ */
+typedef struct kt__tally {
+    size_t s[KT__RING], e[KT__RING];
+    unsigned w[KT__RING];
+    unsigned n, top;
+    unsigned long sum;
+    unsigned count;
+} kt__tally;
+
+/* Hits must arrive by non-decreasing end, the longer first at one end (the scan order). */
+void kt__tally_add(kt__tally *t, size_t s, size_t e, unsigned w);
+/* [s, e) lies inside [s2, e2) and is not the same span. */
+int kt__contained(size_t s, size_t e, size_t s2, size_t e2);
+
+/* ---- injection rules (injection_rules.c) ---------------------------------------------------- */
+typedef struct kt__inj_rule {
+    const char *name;
+    unsigned weight;
+    int marker;                /* 0: phrase templates, 1: literal marker token sequences */
+    const char *const *pats;   /* NULL-terminated */
+} kt__inj_rule;
+
+const kt__inj_rule *kt__inj_rules(size_t *n);
+
+typedef int (*kt__expand_fn)(void *ud, const char *s, size_t n);
+/* Calls fn for every expansion of the template; *budget caps the number (KT_ELIMIT). */
+int kt__expand(const char *tpl, kt__expand_fn fn, void *ud, size_t *budget);
+
 #endif

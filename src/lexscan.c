@@ -131,3 +131,32 @@ size_t kt__holdback_bound(unsigned maxdepth, unsigned skip_max)
     size_t d = maxdepth ? maxdepth : 1;
     return d * (KT__ORIG_MAX + gap) + KT__ORIG_MAX + KT__IGN_MAX + 8;
 }
+
+int kt__contained(size_t s, size_t e, size_t s2, size_t e2)
+{
+    return s2 <= s && e <= e2 && (s2 != s || e2 != e);
+}
+
+/* The accepted hits of a group never nest, so they are ordered by start and end alike: a new hit
+ * is inside the last one or nothing, and the hits inside it are a suffix of the stack. A hit
+ * more than KT__RING accepted hits back spans more tokens than any phrase and cannot be inside. */
+void kt__tally_add(kt__tally *t, size_t s, size_t e, unsigned w)
+{
+    if (t->n) {
+        unsigned i = t->top;
+        if (kt__contained(s, e, t->s[i], t->e[i])) return;
+    }
+    while (t->n && t->s[t->top] >= s) {
+        t->sum -= t->w[t->top];
+        t->count--;
+        t->top = (t->top + KT__RING - 1) % KT__RING;
+        t->n--;
+    }
+    t->top = (t->top + 1) % KT__RING;
+    if (t->n < KT__RING) t->n++;
+    t->s[t->top] = s;
+    t->e[t->top] = e;
+    t->w[t->top] = w;
+    t->sum += w;
+    t->count++;
+}

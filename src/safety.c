@@ -118,9 +118,7 @@ typedef struct kt__sctx {
     kt_safety_hit *hits;
     size_t max, n;
     int truncated;
-    size_t last_end;
-    unsigned seen;       /* categories reported at last_end */
-    unsigned sum[KT_SAFETY__COUNT], count[KT_SAFETY__COUNT];
+    kt__tally tally[KT_SAFETY__COUNT];
 } kt__sctx;
 
 static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
@@ -131,15 +129,10 @@ static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
     unsigned w;
     entry_of(c->s, tag, &cat, &w);
     if (!(c->s->mask & KT_SAFETY_BIT(cat))) return;
-    if (end != c->last_end) {
-        c->last_end = end;
-        c->seen = 0;
+    if (!c->hits) {
+        kt__tally_add(&c->tally[cat], start, end, w);
+        return;
     }
-    if (c->seen & KT_SAFETY_BIT(cat)) return;
-    c->seen |= KT_SAFETY_BIT(cat);
-    c->sum[cat] += w;
-    c->count[cat]++;
-    if (!c->hits) return;
     if (c->n == c->max) {
         c->truncated = 1;
         return;
@@ -150,7 +143,6 @@ static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
 static void run_scan(const kt_safety *s, const char *text, size_t len, size_t from, kt__sctx *c)
 {
     kt__scan sc;
-    c->last_end = SIZE_MAX;
     kt__scan_begin(&sc, on_hit, c);
     kt__scan_add_lex(&sc, s->lex, 0);
     kt__scan_start(&sc, KT__SAFETY_TFLAGS, text, from);
@@ -199,8 +191,12 @@ int kt_safety_verdict(const kt_safety *s, const kt_safety_hit *hits, size_t n,
 {
     unsigned sum[KT_SAFETY__COUNT] = { 0 }, count[KT_SAFETY__COUNT] = { 0 };
     for (size_t i = 0; i < n; i++) {
-        int k = hits[i].category;
+        int k = hits[i].category, inside = 0;
         if (k < 0 || k >= KT_SAFETY__COUNT) continue;
+        for (size_t j = 0; j < n && !inside; j++)
+            inside = hits[j].category == k &&
+                     kt__contained(hits[i].start, hits[i].end, hits[j].start, hits[j].end);
+        if (inside) continue;
         sum[k] += hits[i].weight;
         count[k]++;
     }
@@ -213,9 +209,17 @@ int kt_safety_eval(const kt_safety *s, const char *text, size_t len, uint32_t *c
 {
     if (categories_hit) *categories_hit = 0;
     if (!s->built) return KT_EINVAL;
-    kt__sctx c = { .s = s };
-    run_scan(s, text, len, 0, &c);
-    uint32_t m = judge(s, c.sum, c.count);
+    kt__sctx *c = kt_calloc(1, sizeof *c);
+    if (!c) return KT_ENOMEM;
+    c->s = s;
+    run_scan(s, text, len, 0, c);
+    unsigned sum[KT_SAFETY__COUNT], count[KT_SAFETY__COUNT];
+    for (int k = 0; k < KT_SAFETY__COUNT; k++) {
+        sum[k] = (unsigned)KT_MIN(c->tally[k].sum, (unsigned long)UINT32_MAX);
+        count[k] = c->tally[k].count;
+    }
+    free(c);
+    uint32_t m = judge(s, sum, count);
     if (categories_hit) *categories_hit = m;
     return m != 0;
 }

@@ -21,8 +21,9 @@
  *    "beat the eggs", "the bomb dot com": "bomb" alone is not an entry).
  *  - A category hits when the summed weight of its hits reaches `threshold` (default 3) or, when
  *    `min_hits` is not 0, when its number of hits reaches min_hits.
- *  - At one end position only the longest phrase of a category is reported ("how to commit
- *    suicide" is one hit, not also "commit suicide" and "suicide").
+ *  - Every phrase found is reported, overlapping ones included ("how to commit suicide" is also
+ *    "commit suicide" and "suicide"), but a hit that lies inside another hit of the same
+ *    category does not count towards the threshold or min_hits.
  */
 #ifndef KT_SAFETY_H
 #define KT_SAFETY_H
@@ -86,26 +87,28 @@ size_t kt_safety_scan_ctx(const kt_safety *s, const char *text, size_t len, size
                           kt_safety_hit *hits, size_t max, int *truncated);
 
 /* Sets *categories_hit (bit 1u << category) to the categories whose hits reach the threshold or
- * min_hits, and returns 1 if any did, else 0. */
+ * min_hits (hits inside another hit of their category not counted), and returns 1 if any did,
+ * else 0. Quadratic in n: meant for the hits of one text. */
 int kt_safety_verdict(const kt_safety *s, const kt_safety_hit *hits, size_t n,
                       uint32_t *categories_hit);
 /* Scan and verdict in one pass without a hit array (nothing is truncated): 1 or 0 as above, or
  * KT_EINVAL when the matcher is not built. */
 int kt_safety_eval(const kt_safety *s, const char *text, size_t len, uint32_t *categories_hit);
 
-/* Streaming: the largest n <= len such that no hit that text appended after `len` could complete
- * starts before n, and no hit found in text[0..len) straddles n. len - n never exceeds
+/* Streaming: the largest n <= len such that every hit that text appended after `len` could still
+ * create starts at or after n. Hits found in text[0..len) that start before n are final: act on
+ * them now (block or flag); the others will be found again from n. len - n never exceeds
  * kt_safety_max_holdback(s). The protocol (as for kt_detect, see detect.h):
  *
  *     hold = kept context + unemitted bytes; ctx = bytes of context in front
  *     on bytes b:  hold += b
  *                  n = kt_safety_stable_prefix_ctx(s, hold, len, ctx)
- *                  hits = kt_safety_scan_ctx(s, hold, len, ctx, ...): act on those ending <= n
+ *                  hits = kt_safety_scan_ctx(s, hold, len, ctx, ...): act on those starting < n
  *                  emit hold[ctx..n); keep k = min(n, KT_SAFETY_CONTEXT) bytes before n; ctx = k
  *     at the end:  hits = kt_safety_scan_ctx(s, hold, len, ctx, ...); emit the rest
  *
- * yields exactly the hits of scanning the whole text at once, each before any of its bytes is
- * emitted. */
+ * finds exactly the hits of scanning the whole text at once, each before any of its bytes is
+ * emitted (a hit may straddle n: it is complete, and acting on it blocks what follows). */
 size_t kt_safety_stable_prefix(const kt_safety *s, const char *text, size_t len);
 size_t kt_safety_stable_prefix_ctx(const kt_safety *s, const char *text, size_t len, size_t from);
 size_t kt_safety_max_holdback(const kt_safety *s);
