@@ -9,10 +9,12 @@
 #include "config_priv.h"
 #include "kt/policy.h"
 
-extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_audit;
+extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
+    kt_policy_audit;
 
 static const kt_policy_kind *const kt__kinds[] = { &kt_policy_pii, &kt_policy_dlp,
-                                                   &kt_policy_safety, &kt_policy_audit };
+                                                   &kt_policy_safety, &kt_policy_injection,
+                                                   &kt_policy_audit };
 
 const char *kt_action_name(kt_action a)
 {
