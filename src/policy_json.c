@@ -87,10 +87,17 @@ typedef struct json_ctx {
     int err;
 } json_ctx;
 
+/* The path's signature is built once per string and compared with every pattern as a string;
+ * only a key with an escape in it takes the slower general matcher. */
 static bool wanted(const json_ctx *x, const kt_json_path *path)
 {
-    for (size_t i = 0; x->paths[i]; i++)
-        if (kt_json_path_match(path, x->paths[i])) return true;
+    char sig[256];
+    int n = kt_json_path_sig(path, sig, sizeof sig);
+    for (size_t i = 0; x->paths[i]; i++) {
+        bool m = n >= 0 ? kt_json_sig_match(sig, (size_t)n, x->paths[i])
+                        : kt_json_path_match(path, x->paths[i]);
+        if (m) return true;
+    }
     return false;
 }
 
