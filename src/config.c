@@ -46,6 +46,7 @@ static void config_free(kt_config *c)
     }
     free(c->chain);
     free(c->gateway.listen);
+    free(c->gateway.events.spool_dir);
     free(c->source);
     free(c->pack_name);
     free(c->pack_version);
@@ -146,6 +147,8 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     c->gateway.config_reload = true;
     c->gateway.config_poll_interval_ms = 30 * 1000;
     kt_limits_defaults(&c->gateway.limits);
+    kt_events_opts_defaults(&c->gateway.events);
+    c->gateway.metrics_enabled = true;
     const kt_ynode *gw_key = NULL;
     kt__cfg_gateway(x, kt_ymap_get(root, "gateway"), &gw_key);
     policies_section(x, root);

@@ -140,6 +140,63 @@ static void set_mode(kt__cfgctx *x, const kt_ynode *v)
     kt__cfg_err(x, v, "unknown gateway.mode %s (known: local, sidecar, shared, hosted)", KT__QN(v));
 }
 
+void kt_events_opts_defaults(kt_events_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->enabled = true;
+    o->batch_size = 100;
+    o->flush_interval_ms = 1000;
+    o->ring_bytes = 2 * 1024 * 1024;
+    o->spool_max_bytes = 64 * MIB;
+    o->timeout_ms = 10 * 1000;
+    o->max_backoff_ms = 30 * 1000;
+}
+
+static void set_events(kt__cfgctx *x, const kt_ynode *ev)
+{
+    static const char *const keys[] = { "enabled", "batch_size", "flush_interval", "ring_bytes",
+                                        "spool_dir", "spool_max_bytes", "timeout", "max_backoff",
+                                        NULL };
+    kt_events_opts *o = &x->cfg->gateway.events;
+    if (kt__y_is_null(ev) || !kt__cfg_want_map(x, ev, "gateway.events")) return;
+    kt__cfg_check_keys(x, ev, keys, "gateway.events");
+    const kt_ynode *v;
+    uint64_t u;
+    if ((v = kt_ymap_get(ev, "enabled"))) kt__cfg_bool(x, v, "gateway.events.enabled", &o->enabled);
+    if ((v = kt_ymap_get(ev, "batch_size")) &&
+        !kt__cfg_uint(x, v, "gateway.events.batch_size", 1, 10000, &u))
+        o->batch_size = (uint32_t)u;
+    if ((v = kt_ymap_get(ev, "flush_interval")) &&
+        !kt__cfg_duration(x, v, "gateway.events.flush_interval", 1, 10 * MIN, &u))
+        o->flush_interval_ms = (uint32_t)u;
+    if ((v = kt_ymap_get(ev, "ring_bytes")) &&
+        !kt__cfg_size(x, v, "gateway.events.ring_bytes", 1 * KIB, 1 * GIB, &u))
+        o->ring_bytes = (uint32_t)u;
+    if ((v = kt_ymap_get(ev, "spool_max_bytes")) &&
+        !kt__cfg_size(x, v, "gateway.events.spool_max_bytes", 64 * KIB, 64 * GIB, &u))
+        o->spool_max_bytes = u;
+    if ((v = kt_ymap_get(ev, "timeout")) &&
+        !kt__cfg_duration(x, v, "gateway.events.timeout", 1, 10 * MIN, &u))
+        o->timeout_ms = (uint32_t)u;
+    if ((v = kt_ymap_get(ev, "max_backoff")) &&
+        !kt__cfg_duration(x, v, "gateway.events.max_backoff", 1, 1 * HOUR, &u))
+        o->max_backoff_ms = (uint32_t)u;
+    if ((v = kt_ymap_get(ev, "spool_dir"))) {
+        const char *s = kt__cfg_want_str(x, v, "gateway.events.spool_dir");
+        if (s && !*s) kt__cfg_err(x, v, "gateway.events.spool_dir must not be empty");
+        else if (s) o->spool_dir = kt__cfg_dup(x, s);
+    }
+}
+
+static void set_metrics(kt__cfgctx *x, const kt_ynode *m)
+{
+    static const char *const keys[] = { "enabled", NULL };
+    if (kt__y_is_null(m) || !kt__cfg_want_map(x, m, "gateway.metrics")) return;
+    kt__cfg_check_keys(x, m, keys, "gateway.metrics");
+    const kt_ynode *v = kt_ymap_get(m, "enabled");
+    if (v) kt__cfg_bool(x, v, "gateway.metrics.enabled", &x->cfg->gateway.metrics_enabled);
+}
+
 void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_ref)
 {
     kt_gateway_opts *g = &x->cfg->gateway;
@@ -167,5 +224,6 @@ void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_
         const lim_spec *s = lim_find(gw->keys[i]->str);
         if (s) set_limit(x, s, gw->vals[i]);
     }
-    /* gateway.events and gateway.metrics are reserved for later versions: accepted, ignored. */
+    if ((v = kt_ymap_get(gw, "events"))) set_events(x, v);
+    if ((v = kt_ymap_get(gw, "metrics"))) set_metrics(x, v);
 }

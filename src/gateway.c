@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "kt/conn.h"
+#include "kt/events.h"
 #include "kt/gateway.h"
 #include "kt/log.h"
+#include "kt/metrics.h"
 #include "kt/router.h"
 
 #define KT_DEFAULT_CONFIG "/etc/keeptrusts/policy-config.yaml"
@@ -23,6 +25,7 @@ static void maybe_finish(kt_gateway *gw)
     gw->closed = true;
     KT_INFO("stopped", "all connections closed; exiting");
     kt_pools_close(&gw->pools);
+    kt_events_shutdown(gw->events, gw->limits.shutdown_deadline_ms);   /* flush, then close */
     uv_close((uv_handle_t *)&gw->sig_term, close_cb_noop);
     uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
@@ -112,6 +115,29 @@ static void log_targets(const kt_config *cfg)
     }
 }
 
+/* Metrics and the decision-event pipeline (control plane, or stderr without KEEPTRUSTS_API_URL). */
+static int setup_observability(kt_gateway *gw)
+{
+    char err[300];
+    const kt_gateway_opts *o = &gw->cfg->gateway;
+    if (o->metrics_enabled) {
+        gw->metrics = kt_calloc(1, sizeof *gw->metrics);
+        if (!gw->metrics) return 1;
+        kt_metrics_init(gw->metrics);
+    }
+    if (!o->events.enabled) return 0;
+    const char *url = gw->env.get(gw->env.ud, "KEEPTRUSTS_API_URL");
+    const char *token = gw->env.get(gw->env.ud, "KEEPTRUSTS_GATEWAY_TOKEN");
+    if (kt_events_new(&gw->loop, &o->events, url, token, &gw->tls, gw->metrics, &gw->events, err,
+                      sizeof err)) {
+        KT_ERROR("events_init", "%s", err);
+        return 1;
+    }
+    if (url && *url && (!token || !*token))
+        KT_WARN("events_no_token", "KEEPTRUSTS_GATEWAY_TOKEN is not set; events are sent unauthenticated");
+    return 0;
+}
+
 static int setup(kt_gateway *gw, const kt_run_opts *opts)
 {
     char err[300];
@@ -123,6 +149,7 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
         return 1;
     }
     kt_pools_init(&gw->pools, &gw->loop, &gw->tls, &gw->limits);
+    if (setup_observability(gw)) return 1;
     const char *listen = opts->listen ? opts->listen
                          : gw->cfg->gateway.listen ? gw->cfg->gateway.listen
                                                    : KT_DEFAULT_LISTEN;
@@ -164,6 +191,9 @@ int kt_gateway_run(const kt_run_opts *opts)
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&gw->loop) != 0) KT_WARN("loop_close", "handles still open at exit");
     kt_pools_free(&gw->pools);
+    kt_events_free(gw->events);
+    if (gw->metrics) kt_metrics_free(gw->metrics);
+    free(gw->metrics);
     kt_tls_ctx_free(&gw->tls);
     kt_config_release(&gw->cfg);
     free(gw->read_buf);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kt/conn.h"
+#include "kt/metrics.h"
 
 static bool path_is(kt_str path, const char *lit)
 {
@@ -27,9 +28,30 @@ static void health(kt_conn *c)
     kt_conn_respond(c, 200, "application/json", b.p, b.len, NULL);
 }
 
+static void metrics(kt_conn *c)
+{
+    kt_gateway *gw = c->gw;
+    kt_metrics_gauges g = { .connections = gw->nconns, .requests = gw->stats.active_requests,
+                            .rss_bytes = kt_metrics_rss_bytes(), .version = KT_VERSION };
+    g.uptime_seconds = (double)(uv_now(&gw->loop) - gw->started_ms) / 1000.0;
+    for (kt_conn *k = gw->conns; k; k = k->next)
+        if (k->state == KT_CONN_BUSY && k->obs.stream && k->resp_started) g.streams++;
+    kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);
+    kt_buf b;
+    kt_buf_init(&b, 8u << 20);
+    if (kt_metrics_render(gw->metrics, &g, &b)) {
+        kt_buf_free(&b);
+        kt_conn_error(c, 503, "unavailable", "internal_error", "cannot render metrics");
+        return;
+    }
+    kt_conn_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len, NULL);
+    kt_buf_free(&b);
+}
+
 bool kt_ops_handle(kt_conn *c, kt_str path)
 {
-    bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz");
+    bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz") ||
+                 (path_is(path, "/metrics") && c->gw->metrics);
     if (!known) return false;
     int m = kt_http_in_method(&c->in);
     if (m != HTTP_GET && m != HTTP_HEAD) {
@@ -40,6 +62,8 @@ bool kt_ops_handle(kt_conn *c, kt_str path)
     }
     if (path_is(path, "/health")) {
         health(c);
+    } else if (path_is(path, "/metrics")) {
+        metrics(c);
     } else if (path_is(path, "/healthz")) {
         static const char body[] = "{\"status\":\"ok\"}";
         kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);

@@ -49,6 +49,7 @@ static void drop_upstream(kt_conn *c)
 static void send_request(kt_conn *c)
 {
     const kt_buf *body = &c->in.body;
+    c->obs.up_sent_ns = uv_hrtime();
     if (kt_upconn_send(c->up, c->req_head.p, c->req_head.len, body->p, body->len, c->is_head)) {
         drop_upstream(c);
         kt_conn_error(c, 502, "upstream_error", "upstream_closed", "cannot send to the upstream");
@@ -58,6 +59,7 @@ static void send_request(kt_conn *c)
 static void connect_upstream(kt_conn *c)
 {
     kt_upconn *up = NULL;
+    if (!c->obs.up_start_ns) c->obs.up_start_ns = uv_hrtime();
     int rc = kt_upstream_acquire(&c->gw->pools, c->target, &kt__proxy_handler, c, &up);
     if (rc < 0) {
         if (rc == KT_ELIMIT)
@@ -164,6 +166,8 @@ static void on_ready(void *owner, kt_upconn *up)
 {
     kt_conn *c = conn_of(owner);
     c->up = up;
+    if (up->t_connected_ns) c->obs.connect_ns = up->t_connected_ns - up->t_start_ns;
+    if (up->use_tls && up->t_connected_ns) c->obs.tls_ns = up->t_ready_ns - up->t_connected_ns;
     send_request(c);
 }
 
@@ -237,6 +241,8 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
 {
     kt_conn *c = conn_of(owner);
     c->resp_status = status;
+    c->obs.up_head_ns = uv_hrtime();
+    c->obs.stream = is_event_stream(hs);
     kt_conn_cork(c);   /* head and body of this read leave in one write */
     bool scan = status >= 200 && status < 300 && !c->is_head && kt_chain_has(c->cfg, KT_DIR_OUTPUT);
     if (!scan) {
@@ -296,6 +302,7 @@ static void end_blocked_stream(kt_conn *c)
 static void on_body(void *owner, const char *data, size_t len)
 {
     kt_conn *c = conn_of(owner);
+    if (c->resp_status >= 200 && c->resp_status < 300) kt_usage_feed(&c->obs.usage, data, len);
     if (c->out_mode == KT_OUT_BUFFER) {
         if (kt_buf_append(&c->resp_body, data, len))
             fail_response(c, 502, "upstream_error", "upstream_too_large",
@@ -362,6 +369,7 @@ static void finish_buffered(kt_conn *c)
 static void on_done(void *owner)
 {
     kt_conn *c = conn_of(owner);
+    c->obs.up_end_ns = uv_hrtime();
     drop_upstream(c);
     if (c->out_mode == KT_OUT_BUFFER) {
         finish_buffered(c);
@@ -395,6 +403,7 @@ static void on_error(void *owner, const char *code, const char *msg, bool retrya
         return;
     }
     c->gw->stats.upstream_errors++;
+    c->obs.up_end_ns = uv_hrtime();
     KT_WARN("upstream_error", "target %s: %s: %s", c->target ? c->target->id : "-", code, msg);
     if (!c->resp_started) {
         kt_conn_error(c, 502, "upstream_error", code, msg);

@@ -49,11 +49,12 @@ static void conn_close(kt_conn *c)
 {
     if (c->state == KT_CONN_CLOSING) return;
     if (c->up) kt_proxy_abort(c);
+    c->state = KT_CONN_CLOSING;
     if (c->cfg) {
+        kt_events_request_done(c->gw, c);
         kt_config_release(&c->cfg);
         c->gw->stats.active_requests--;
     }
-    c->state = KT_CONN_CLOSING;
     uv_close((uv_handle_t *)&c->timer, on_closed);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
@@ -246,6 +247,7 @@ void kt_conn_respond(kt_conn *c, int status, const char *ctype, const char *body
         conn_close(c);
         return;
     }
+    c->resp_status = status;
     if (kt_conn_write(c, head, (size_t)n, c->is_head ? NULL : body, c->is_head ? 0 : blen)) return;
     kt_conn_finish(c);
 }
@@ -271,6 +273,7 @@ void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *
     else kt_buf_puts(&b, "null");
     kt_buf_puts(&b, "}}");
     if (status >= 400 && status < 500) c->gw->stats.rejected++;
+    snprintf(c->obs.reason, sizeof c->obs.reason, "%s", code);
     const char *extra = status == 503 ? "Retry-After: 1\r\n" : NULL;
     kt_conn_respond(c, status, "application/json", b.p, b.len, extra);
 }
@@ -292,7 +295,12 @@ static void dispatch(kt_conn *c)
     const char *q = memchr(url, '?', c->in.url.len);
     kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
     kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
+    memset(&c->obs, 0, sizeof c->obs);
+    kt_usage_init(&c->obs.usage);
+    c->obs.t0_ns = uv_hrtime();
+    c->resp_status = 0;
     if (path.n >= 3 && memcmp(path.p, "/v1", 3) == 0 && (path.n == 3 || path.p[3] == '/')) {
+        c->obs.api = true;
         kt_proxy_start(c, path, query);
         return;
     }
@@ -305,6 +313,7 @@ void kt_conn_finish(kt_conn *c)
     if (c->state == KT_CONN_CLOSING || c->state == KT_CONN_FLUSHING) return;
     if (kt_conn_uncork(c)) return;
     if (c->cfg) {
+        kt_events_request_done(c->gw, c);
         kt_config_release(&c->cfg);
         c->gw->stats.active_requests--;
     }

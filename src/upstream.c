@@ -294,6 +294,7 @@ static void up_eof(kt_upconn *up, int status)
 
 static void became_ready(kt_upconn *up)
 {
+    up->t_ready_ns = uv_hrtime();
     up->state = KT_UP_BUSY;
     uv_timer_stop(&up->timer);
     if (up->h) up->h->on_ready(up->owner, up);
@@ -430,6 +431,7 @@ static void on_connected(uv_connect_t *req, int status)
         up_fail(up, "upstream_connect", msg, false);
         return;
     }
+    up->t_connected_ns = uv_hrtime();
     uv_read_start((uv_stream_t *)&up->tcp, on_alloc, on_read);
     if (!up->use_tls) {
         became_ready(up);
@@ -528,6 +530,7 @@ static int up_new(kt_pool *pool, kt_upconn **out)
     }
     up->pool = pool;
     up->use_tls = pool->tls;
+    up->t_start_ns = uv_hrtime();
     pool->nconns++;
     ps->nconns++;
     uv_timer_init(ps->loop, &up->timer);

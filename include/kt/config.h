@@ -137,11 +137,27 @@ typedef struct kt_limits {
     uint32_t max_response_buffer;    /* 256 KiB: client write backlog before pausing upstream reads */
 } kt_limits;
 
+/* gateway.events: decision events to the control plane. */
+typedef struct kt_events_opts {
+    bool enabled;                    /* default true (stderr JSON lines without KEEPTRUSTS_API_URL) */
+    uint32_t batch_size;             /* 100 events per POST */
+    uint32_t flush_interval_ms;      /* 1 s: a partial batch leaves after this */
+    uint32_t ring_bytes;             /* 2 MiB: queued events; the oldest are dropped (or spooled) */
+    char *spool_dir;                 /* NULL: no spool */
+    uint64_t spool_max_bytes;        /* 64 MiB */
+    uint32_t timeout_ms;             /* 10 s per attempt */
+    uint32_t max_backoff_ms;         /* 30 s */
+} kt_events_opts;
+
+void kt_events_opts_defaults(kt_events_opts *o);
+
 typedef struct kt_gateway_opts {
     char *listen;                    /* NULL or "host:port" from gateway.listen / listen_port */
     bool config_reload;              /* default true */
     uint32_t config_poll_interval_ms;/* default 30 s */
     kt_limits limits;
+    kt_events_opts events;
+    bool metrics_enabled;            /* gateway.metrics.enabled, default true */
 } kt_gateway_opts;
 
 typedef struct kt_config {

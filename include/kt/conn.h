@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "kt/events.h"
 #include "kt/gateway.h"
 #include "kt/http_in.h"
 #include "kt/policy.h"
@@ -58,6 +59,7 @@ struct kt_conn {
     kt_buf wq;
     kt_buf resp_head;          /* buffered mode: the client head, minus framing */
     kt_buf resp_body;          /* buffered mode: the whole upstream body */
+    kt_req_obs obs;            /* what the request did, for its event and metrics */
 };
 
 enum { KT_OUT_PASS = 0, KT_OUT_STREAM = 1, KT_OUT_BUFFER = 2 };

@@ -12,6 +12,8 @@
 #include "kt/upstream.h"
 
 typedef struct kt_conn kt_conn;
+typedef struct kt_metrics kt_metrics;
+typedef struct kt_events kt_events;
 
 typedef struct kt_gateway_stats {
     uint64_t requests;
@@ -42,6 +44,8 @@ typedef struct kt_gateway {
     char listen_addr[80];
     char *read_buf;            /* shared client read buffer */
     kt_gateway_stats stats;
+    kt_metrics *metrics;       /* NULL when gateway.metrics.enabled is false */
+    kt_events *events;         /* NULL when gateway.events.enabled is false */
 } kt_gateway;
 
 typedef struct kt_run_opts {

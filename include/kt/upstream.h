@@ -63,6 +63,7 @@ struct kt_upconn {
     void *owner;
     kt_upconn *next_idle;
     uint64_t idle_since;
+    uint64_t t_start_ns, t_connected_ns, t_ready_ns;   /* uv_hrtime(): opened, TCP up, ready */
 };
 
 struct kt_pool {

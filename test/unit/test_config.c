@@ -1345,8 +1345,8 @@ KT_TEST(limits_parse_durations_and_sizes)
         "  config_poll_interval: 250ms\n"
         "  config_reload: false\n"
         "  mode: sidecar\n"
-        "  events: {url: x}\n"
-        "  metrics: {}\n";
+        "  events: {batch_size: 10, flush_interval: 250ms, ring_bytes: 64KiB}\n"
+        "  metrics: {enabled: false}\n";
     kt_config *c = NULL;
     int rc = parse(src, &c);
     ASSERT_OK(rc);

@@ -1,0 +1,83 @@
+/* Prometheus metrics kept in the gateway (no globals): labelled counters with bounded cardinality,
+ * fixed-bucket histograms, and the text exposition for GET /metrics. */
+#ifndef KT_METRICS_H
+#define KT_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kt/buf.h"
+
+#define KT_METRIC_LABEL_VALUES 64   /* distinct values per label (model, policy, ...), then "other" */
+#define KT_METRIC_SERIES_MAX 2048   /* series per family, then folded into an "other" series */
+#define KT_HIST_BUCKETS 16
+
+typedef struct kt_mseries {
+    char *labels;              /* preformatted: a="x",b="y" */
+    uint32_t hash;
+    double v;
+} kt_mseries;
+
+typedef struct kt_mfamily {
+    kt_mseries *v;
+    size_t n, cap;
+} kt_mfamily;
+
+/* A label whose distinct values are capped. */
+typedef struct kt_mlabel_set {
+    char *vals[KT_METRIC_LABEL_VALUES];
+    size_t n;
+} kt_mlabel_set;
+
+typedef struct kt_hist {
+    uint64_t counts[KT_HIST_BUCKETS + 1];   /* last: +Inf */
+    uint64_t n;
+    double sum;
+} kt_hist;
+
+enum { KT_UP_PHASE_CONNECT, KT_UP_PHASE_TLS, KT_UP_PHASE_FIRST_BYTE, KT_UP_PHASES };
+
+typedef struct kt_metrics {
+    kt_mfamily requests;       /* target, model, status */
+    kt_mfamily policy_evals;   /* policy, result */
+    kt_mfamily redactions;     /* entity */
+    kt_mfamily blocks;         /* reason, policy */
+    kt_mfamily tokens;         /* direction, model */
+    kt_mfamily cost;           /* model */
+    kt_mlabel_set models, targets, policies, entities;
+    kt_hist duration, overhead;
+    kt_hist upstream[KT_UP_PHASES];
+    uint64_t events_sent, events_dropped, events_retries, events_spooled, events_failed_batches;
+    uint64_t reloads_ok, reloads_failed;
+} kt_metrics;
+
+void kt_metrics_init(kt_metrics *m);
+void kt_metrics_free(kt_metrics *m);
+
+/* Adds `v` to the series of `fam` with the given label pairs (names[i]=values[i]). Values must
+ * already be bounded (see kt_metrics_bound). */
+void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
+                    const char *const *values, size_t n, double v);
+/* Returns `v` if it is in the set or the set has room (it is added), else "other". Values are
+ * sanitised for labels by the exposition. */
+const char *kt_metrics_bound(kt_mlabel_set *s, const char *v);
+void kt_hist_observe(kt_hist *h, double seconds);
+
+/* The reload engine calls this once per reload attempt. */
+void kt_metrics_config_reload(kt_metrics *m, bool ok);
+
+/* Gauges sampled at scrape time. */
+typedef struct kt_metrics_gauges {
+    uint32_t connections, requests, streams;
+    uint64_t events_queued, events_queued_bytes;
+    uint64_t rss_bytes;
+    double uptime_seconds;
+    const char *version;
+} kt_metrics_gauges;
+
+/* Appends the whole exposition (text format 0.0.4). */
+int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *out);
+/* Resident set size from /proc/self/statm (0 when unavailable). */
+uint64_t kt_metrics_rss_bytes(void);
+
+#endif

@@ -1,0 +1,224 @@
+/* Metric storage: labelled series with bounded cardinality and fixed-bucket histograms. Values
+ * that would open a new label value past the cap become "other"; families past their series cap
+ * fold into one "other" series, so a hostile client cannot grow memory through labels. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kt/metrics.h"
+
+void kt_metrics_init(kt_metrics *m) { memset(m, 0, sizeof *m); }
+
+static void family_free(kt_mfamily *f)
+{
+    for (size_t i = 0; i < f->n; i++) free(f->v[i].labels);
+    free(f->v);
+    memset(f, 0, sizeof *f);
+}
+
+static void set_free(kt_mlabel_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->vals[i]);
+    s->n = 0;
+}
+
+void kt_metrics_free(kt_metrics *m)
+{
+    family_free(&m->requests);
+    family_free(&m->policy_evals);
+    family_free(&m->redactions);
+    family_free(&m->blocks);
+    family_free(&m->tokens);
+    family_free(&m->cost);
+    set_free(&m->models);
+    set_free(&m->targets);
+    set_free(&m->policies);
+    set_free(&m->entities);
+}
+
+const char *kt_metrics_bound(kt_mlabel_set *s, const char *v)
+{
+    if (!v || !*v) return "none";
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->vals[i], v) == 0) return s->vals[i];
+    if (s->n == KT_METRIC_LABEL_VALUES) return "other";
+    char *d = kt_strndup(v, KT_MIN(strlen(v), 96));
+    if (!d) return "other";
+    s->vals[s->n++] = d;
+    return d;
+}
+
+static uint32_t fnv(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Label values are escaped as the text format requires (\\, \", \n); other control bytes and
+ * anything outside printable ASCII become '_'. */
+static int put_label_value(kt_buf *b, const char *v)
+{
+    int rc = 0;
+    for (; *v && !rc; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if (ch == '\\') rc = kt_buf_append(b, "\\\\", 2);
+        else if (ch == '"') rc = kt_buf_append(b, "\\\"", 2);
+        else if (ch < 0x20 || ch >= 0x7f) rc = kt_buf_append(b, "_", 1);
+        else rc = kt_buf_append(b, v, 1);
+    }
+    return rc;
+}
+
+static kt_mseries *series_get(kt_mfamily *f, const char *labels)
+{
+    uint32_t h = fnv(labels);
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].hash == h && strcmp(f->v[i].labels, labels) == 0) return &f->v[i];
+    if (f->n == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 16;
+        kt_mseries *nv = kt_realloc(f->v, ncap * sizeof *nv);
+        if (!nv) return NULL;
+        f->v = nv;
+        f->cap = ncap;
+    }
+    char *d = kt_strdup(labels);
+    if (!d) return NULL;
+    f->v[f->n] = (kt_mseries){ d, h, 0 };
+    return &f->v[f->n++];
+}
+
+void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
+                    const char *const *values, size_t n, double v)
+{
+    (void)m;
+    char mem[512];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
+    mem[0] = '\0';
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = kt_buf_printf(&b, "%s%s=\"", i ? "," : "", names[i]);
+        if (!rc) rc = put_label_value(&b, fam->n >= KT_METRIC_SERIES_MAX ? "other" : values[i]);
+        if (!rc) rc = kt_buf_append(&b, "\"", 1);
+    }
+    if (rc) return;
+    kt_mseries *s = series_get(fam, mem);
+    if (!s && fam->n >= KT_METRIC_SERIES_MAX) return;
+    if (s) s->v += v;
+}
+
+static const double kt__bounds[KT_HIST_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25,   0.5,   1,      2.5,   5,    10,   30,   60,
+};
+
+void kt_hist_observe(kt_hist *h, double seconds)
+{
+    if (seconds < 0) seconds = 0;
+    size_t i = 0;
+    while (i < KT_HIST_BUCKETS && seconds > kt__bounds[i]) i++;
+    h->counts[i]++;
+    h->n++;
+    h->sum += seconds;
+}
+
+void kt_metrics_config_reload(kt_metrics *m, bool ok)
+{
+    if (ok) m->reloads_ok++;
+    else m->reloads_failed++;
+}
+
+uint64_t kt_metrics_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long long size = 0, res = 0;
+    int n = fscanf(f, "%llu %llu", &size, &res);
+    fclose(f);
+    if (n != 2) return 0;
+    long pg = sysconf(_SC_PAGESIZE);
+    return res * (uint64_t)(pg > 0 ? pg : 4096);
+}
+
+/* ---- exposition ------------------------------------------------------------------------------ */
+
+static int head(kt_buf *b, const char *name, const char *type, const char *help)
+{
+    return kt_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int family(kt_buf *b, const char *name, const char *help, const kt_mfamily *f)
+{
+    int rc = head(b, name, "counter", help);
+    for (size_t i = 0; i < f->n && !rc; i++)
+        rc = kt_buf_printf(b, "%s{%s} %.17g\n", name, f->v[i].labels, f->v[i].v);
+    return rc;
+}
+
+static int scalar(kt_buf *b, const char *name, const char *type, const char *help, double v)
+{
+    int rc = head(b, name, type, help);
+    if (!rc) rc = kt_buf_printf(b, "%s %.17g\n", name, v);
+    return rc;
+}
+
+static int hist_series(kt_buf *b, const char *name, const char *label, const kt_hist *h)
+{
+    int rc = 0;
+    uint64_t cum = 0;
+    const char *sep = label ? "," : "";
+    label = label ? label : "";
+    for (size_t i = 0; i < KT_HIST_BUCKETS && !rc; i++) {
+        cum += h->counts[i];
+        rc = kt_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, label, sep, kt__bounds[i],
+                           (unsigned long long)cum);
+    }
+    cum += h->counts[KT_HIST_BUCKETS];
+    if (!rc)
+        rc = kt_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, label, sep,
+                           (unsigned long long)cum);
+    const char *lb = *label ? "{" : "", *le = *label ? "}" : "";
+    if (!rc) rc = kt_buf_printf(b, "%s_sum%s%s%s %.9f\n", name, lb, label, le, h->sum);
+    if (!rc)
+        rc = kt_buf_printf(b, "%s_count%s%s%s %llu\n", name, lb, label, le,
+                           (unsigned long long)h->n);
+    return rc;
+}
+
+int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b)
+{
+    static const char *const phases[KT_UP_PHASES] = { "phase=\"connect\"", "phase=\"tls\"",
+                                                      "phase=\"first_byte\"" };
+    int rc = head(b, "keeptrusts_build_info", "gauge", "Version of the running kt.");
+    if (!rc) rc = kt_buf_printf(b, "keeptrusts_build_info{version=\"%s\"} 1\n", g->version);
+    if (!rc) rc = family(b, "keeptrusts_requests_total", "Requests by target, model and status.", &m->requests);
+    if (!rc) rc = family(b, "keeptrusts_policy_evaluations_total", "Policy evaluations by policy and result.", &m->policy_evals);
+    if (!rc) rc = family(b, "keeptrusts_redactions_total", "Redacted entities by entity type.", &m->redactions);
+    if (!rc) rc = family(b, "keeptrusts_blocks_total", "Blocked requests and responses by reason and policy.", &m->blocks);
+    if (!rc) rc = family(b, "keeptrusts_tokens_total", "Tokens by direction and model, from provider usage.", &m->tokens);
+    if (!rc) rc = family(b, "keeptrusts_cost_usd_total", "Estimated cost in US dollars by model.", &m->cost);
+    if (!rc) rc = head(b, "keeptrusts_request_duration_seconds", "histogram", "Request duration from dispatch to the end of the response.");
+    if (!rc) rc = hist_series(b, "keeptrusts_request_duration_seconds", NULL, &m->duration);
+    if (!rc) rc = head(b, "keeptrusts_gateway_overhead_seconds", "histogram", "Time spent in kt itself: request duration minus time waiting on the upstream.");
+    if (!rc) rc = hist_series(b, "keeptrusts_gateway_overhead_seconds", NULL, &m->overhead);
+    if (!rc) rc = head(b, "keeptrusts_upstream_latency_seconds", "histogram", "Upstream connect, TLS handshake and first-byte latency.");
+    for (int i = 0; i < KT_UP_PHASES && !rc; i++)
+        rc = hist_series(b, "keeptrusts_upstream_latency_seconds", phases[i], &m->upstream[i]);
+    if (!rc) rc = scalar(b, "keeptrusts_active_connections", "gauge", "Open client connections.", g->connections);
+    if (!rc) rc = scalar(b, "keeptrusts_active_requests", "gauge", "Requests in progress.", g->requests);
+    if (!rc) rc = scalar(b, "keeptrusts_active_streams", "gauge", "Event-stream responses in progress.", g->streams);
+    if (!rc) rc = scalar(b, "keeptrusts_events_queued", "gauge", "Decision events waiting to be delivered.", (double)g->events_queued);
+    if (!rc) rc = scalar(b, "keeptrusts_events_queued_bytes", "gauge", "Bytes of decision events waiting to be delivered.", (double)g->events_queued_bytes);
+    if (!rc) rc = scalar(b, "keeptrusts_events_sent_total", "counter", "Decision events delivered.", (double)m->events_sent);
+    if (!rc) rc = scalar(b, "keeptrusts_events_dropped_total", "counter", "Decision events dropped (queue full, spool full or undeliverable).", (double)m->events_dropped);
+    if (!rc) rc = scalar(b, "keeptrusts_events_retries_total", "counter", "Event batch delivery retries.", (double)m->events_retries);
+    if (!rc) rc = scalar(b, "keeptrusts_events_spooled_total", "counter", "Decision events written to the spool.", (double)m->events_spooled);
+    if (!rc) rc = head(b, "keeptrusts_config_reloads_total", "counter", "Configuration reload attempts by result.");
+    if (!rc) rc = kt_buf_printf(b, "keeptrusts_config_reloads_total{result=\"success\"} %llu\n"
+                                   "keeptrusts_config_reloads_total{result=\"failure\"} %llu\n",
+                                (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
+    if (!rc) rc = scalar(b, "keeptrusts_resident_memory_bytes", "gauge", "Resident memory of the kt process.", (double)g->rss_bytes);
+    if (!rc) rc = scalar(b, "keeptrusts_uptime_seconds", "gauge", "Seconds since kt started.", g->uptime_seconds);
+    return rc;
+}

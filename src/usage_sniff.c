@@ -1,0 +1,115 @@
+/* Token usage from response bytes as they pass: find a "usage" key, capture its object (bounded),
+ * read the counters. OpenAI: prompt_tokens/completion_tokens; responses API and Anthropic:
+ * input_tokens/output_tokens. Nothing is buffered beyond one small window. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/events.h"
+
+void kt_usage_init(kt_usage_sniff *u)
+{
+    memset(u, 0, sizeof *u);
+    u->input = u->output = -1;
+}
+
+static int64_t num_after(const char *w, size_t n, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = w, *end = w + n;
+    while ((p = memmem(p, (size_t)(end - p), key, kl))) {
+        const char *q = p + kl;
+        while (q < end && (*q == ' ' || *q == ':' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+        if (q < end && *q >= '0' && *q <= '9') {
+            int64_t v = 0;
+            while (q < end && *q >= '0' && *q <= '9' && v < (INT64_MAX / 10 - 10))
+                v = v * 10 + (*q++ - '0');
+            return v;
+        }
+        p += kl;
+    }
+    return -1;
+}
+
+static void parse_window(kt_usage_sniff *u)
+{
+    int64_t v;
+    if ((v = num_after(u->win, u->wlen, "\"prompt_tokens\"")) >= 0) u->input = v;
+    if ((v = num_after(u->win, u->wlen, "\"input_tokens\"")) >= 0) u->input = v;
+    if ((v = num_after(u->win, u->wlen, "\"completion_tokens\"")) >= 0) u->output = v;
+    if ((v = num_after(u->win, u->wlen, "\"output_tokens\"")) >= 0) u->output = v;
+    u->active = false;
+    u->wlen = 0;
+    u->depth = 0;
+    u->in_str = u->esc = false;
+}
+
+/* Captures bytes of the usage value; returns how many were consumed. */
+static size_t capture(kt_usage_sniff *u, const char *d, size_t n)
+{
+    size_t i = 0;
+    for (; i < n; i++) {
+        char ch = d[i];
+        if (u->depth == 0) {   /* between the key and the value */
+            if (ch == ':' || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
+            if (ch != '{') {   /* null, or not an object: nothing to read */
+                parse_window(u);
+                return i;
+            }
+        }
+        if (u->wlen < KT_USAGE_WIN) u->win[u->wlen++] = ch;
+        if (u->in_str) {
+            if (u->esc) u->esc = false;
+            else if (ch == '\\') u->esc = true;
+            else if (ch == '"') u->in_str = false;
+        } else if (ch == '"') {
+            u->in_str = true;
+        } else if (ch == '{') {
+            u->depth++;
+        } else if (ch == '}' && --u->depth == 0) {
+            parse_window(u);
+            return i + 1;
+        }
+        if (u->wlen == KT_USAGE_WIN) {   /* bounded: read what we have */
+            parse_window(u);
+            return i + 1;
+        }
+    }
+    return i;
+}
+
+static const char kt__key[] = "\"usage\"";
+
+void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len)
+{
+    const size_t kl = sizeof kt__key - 1;
+    /* A key split across two reads: look at the previous tail joined with this head. */
+    if (!u->active && u->tlen && len) {
+        char j[16];
+        size_t h = KT_MIN(len, kl - 1);
+        memcpy(j, u->tail, u->tlen);
+        memcpy(j + u->tlen, data, h);
+        const char *m = memmem(j, u->tlen + h, kt__key, kl);
+        if (m && (size_t)(m - j) < u->tlen && (size_t)(m - j) + kl > u->tlen) {
+            u->active = true;
+            size_t skip = (size_t)(m - j) + kl - u->tlen;
+            data += skip;
+            len -= skip;
+        }
+    }
+    size_t off = 0;
+    while (off < len) {
+        if (u->active) {
+            off += capture(u, data + off, len - off);
+            continue;
+        }
+        const char *m = memmem(data + off, len - off, kt__key, kl);
+        if (!m) break;
+        u->active = true;
+        off = (size_t)(m - data) + kl;
+    }
+    size_t t = KT_MIN(len, kl - 1);
+    if (t) {
+        memcpy(u->tail, data + len - t, t);
+        u->tlen = t;
+    }
+}
