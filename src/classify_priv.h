@@ -115,6 +115,7 @@ typedef struct kt__lex {
     uint32_t nnodes, ncap;
     uint32_t *fail, *dict, *tag;
     uint8_t *depth;
+    uint8_t *hold;        /* depth of the longest suffix state that can still grow */
     uint64_t *ekey;       /* open addressing: (node << 32 | word), 0 = empty */
     uint32_t *eval;
     uint32_t emask, nedges;

@@ -68,7 +68,7 @@ size_t kt__scan_hold(const kt__scan *sc)
     size_t h = kt__tok_hold(&sc->tok);
     for (int i = 0; i < sc->nrun; i++) {
         const kt__lexrun *r = &sc->run[i];
-        size_t d = r->lex->depth[r->state];
+        size_t d = r->lex->hold[r->state];
         if (!d) continue;
         const kt__ringent *a = &r->ring[(r->ntok - d) % KT__RING];
         size_t b = a->line ? a->end : a->start;

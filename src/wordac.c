@@ -49,13 +49,16 @@ static int new_node(kt__lex *x, unsigned depth, uint32_t *id)
         if (t) x->tag = t;
         uint8_t *dp = realloc(x->depth, nc);
         if (dp) x->depth = dp;
-        if (!f || !d || !t || !dp) return KT_ENOMEM;
+        uint8_t *hd = realloc(x->hold, nc);
+        if (hd) x->hold = hd;
+        if (!f || !d || !t || !dp || !hd) return KT_ENOMEM;
         x->ncap = nc;
     }
     uint32_t n = x->nnodes++;
     x->fail[n] = x->dict[n] = 0;
     x->tag[n] = KT__NOTAG;
     x->depth[n] = (uint8_t)depth;
+    x->hold[n] = 0;
     *id = n;
     return KT_OK;
 }
@@ -77,6 +80,7 @@ void kt__lex_free(kt__lex *x)
     free(x->dict);
     free(x->tag);
     free(x->depth);
+    free(x->hold);
     free(x->ekey);
     free(x->eval);
     memset(x, 0, sizeof *x);
@@ -243,8 +247,10 @@ int kt__lex_build(kt__lex *x)
     uint32_t qh = 0, qt = 0;
     queue[qt++] = 0;
     x->fail[0] = x->dict[0] = 0;
+    x->hold[0] = 0;
     while (qh < qt) {
         uint32_t u = queue[qh++];
+        if (u) x->hold[u] = first[u + 1] > first[u] ? x->depth[u] : x->hold[x->fail[u]];
         for (uint32_t k = first[u]; k < first[u + 1]; k++) {
             uint32_t v = kids[k], f = 0;
             if (u) f = kt__lex_step(x, x->fail[u], kword[k]);
