@@ -11,8 +11,17 @@
 
 static void emit(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b)
 {
-    kt__token tk = { kind, s, n, a, b };
+    size_t cut = a;
+    if (kind == KT__TK_LINE) cut = b;
+    else if (t->at_line && kind != KT__TK_BREAK) cut = t->line_end;
+    kt__token tk = { kind, s, n, a, b, cut };
     t->fn(t->ud, &tk);
+    if (kind == KT__TK_LINE) {
+        t->at_line = 1;
+        t->line_end = b;
+    } else {
+        t->at_line = 0;
+    }
 }
 
 static char leet(char c)
@@ -118,12 +127,32 @@ static void word_char(kt__tok *t, int cls, const char *out, size_t cs, size_t ce
         return;
     }
     kt__tchar *c = &t->ch[t->nch++];
-    size_t n = strlen(out);
+    size_t n = !out[1] ? 1 : !out[2] ? 2 : 3;
     c->cls = (uint8_t)cls;
     c->nout = (uint8_t)n;
     memcpy(c->out, out, n);
     c->start = cs;
     c->end = ce;
+}
+
+/* word_char for an ASCII letter or digit continuing a word. */
+static void word_fast(kt__tok *t, unsigned char b, int alpha)
+{
+    t->ign_run = 0;
+    t->sep_run = 0;
+    t->broke = 0;
+    t->tend = t->pos;
+    if (t->dead) return;
+    if (t->nch == KT__TOK_MAXCH || t->tend - t->tstart > KT__ORIG_MAX) {
+        t->dead = 1;
+        return;
+    }
+    kt__tchar *c = &t->ch[t->nch++];
+    c->cls = alpha ? KT__FC_LETTER : KT__FC_DIGIT;
+    c->nout = 1;
+    c->out[0] = (char)(alpha ? (b | 0x20) : b);
+    c->start = t->cstart;
+    c->end = t->pos;
 }
 
 static void punct_char(kt__tok *t, uint32_t cp, size_t cs, size_t ce)
@@ -197,6 +226,9 @@ static int prev_char(const char *text, size_t lo, size_t end, uint32_t *cp, size
     if (end - i != need + 1u) return 0;
     uint32_t v = need ? (c & (0x3Fu >> need)) : c;
     for (size_t j = i + 1; j < end; j++) v = (v << 6) | ((unsigned char)text[j] & 0x3Fu);
+    static const uint32_t min[4] = { 0, 0x80, 0x800, 0x10000 };
+    /* what the forward decoder makes of an overlong, surrogate or out-of-range sequence */
+    if (v < min[need] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || c > 0xF4) v = 0xFFFD;
     *cp = v;
     *start = i;
     return 1;
@@ -224,6 +256,7 @@ static void look_back(kt__tok *t, const char *text, size_t from)
         break;
     }
     if (line && (t->flags & KT__TF_LINES)) emit(t, KT__TK_LINE, "\n", 1, from, from);
+    else t->at_line = 0;
 }
 
 void kt__tok_begin(kt__tok *t, unsigned flags, const char *text, size_t from, kt__token_fn fn,
@@ -261,6 +294,11 @@ void kt__tok_feed(kt__tok *t, const char *p, size_t n)
         }
         t->cstart = t->pos++;
         if (b < 0x80) {
+            int alpha = (b | 0x20) >= 'a' && (b | 0x20) <= 'z', digit = b >= '0' && b <= '9';
+            if (t->pend == 1 && (alpha || digit)) {
+                word_fast(t, b, alpha);
+                continue;
+            }
             on_char(t, b, t->cstart, t->pos);
         } else if (b >= 0xC2 && b <= 0xDF) {
             t->need = 1, t->cp = b & 0x1Fu, t->min = 0x80;
@@ -284,7 +322,7 @@ size_t kt__tok_hold(const kt__tok *t)
 {
     size_t h = t->need ? t->cstart : t->pos;
     if (t->pend) {
-        size_t b = t->dead ? t->tend : t->tstart;
+        size_t b = t->dead ? t->tend : t->at_line ? t->line_end : t->tstart;
         if (b < h) h = b;
     }
     return h;

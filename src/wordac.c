@@ -89,6 +89,8 @@ void kt__lex_free(kt__lex *x)
 uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
 {
     if (!x->vtab || n == 0 || n > KT__WORD_MAX) return 0;
+    unsigned char c0 = (unsigned char)s[0];
+    if (!(x->lenmask >> n & 1) || !(x->first[c0 >> 6] >> (c0 & 63) & 1)) return 0;
     for (uint32_t i = hash_str(s, n) & x->vmask;; i = (i + 1) & x->vmask) {
         uint32_t id = x->vtab[i];
         if (!id) return 0;
@@ -137,6 +139,8 @@ int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id)
     x->voff[w] = (uint32_t)x->vlen;
     x->vn[w] = (uint8_t)n;
     x->vlen += n;
+    x->lenmask |= 1ull << n;
+    x->first[(unsigned char)s[0] >> 6] |= 1ull << ((unsigned char)s[0] & 63);
     x->nwords = w;
     if (!x->vtab || (uint64_t)w * 2 > x->vmask) {
         rc = vtab_rehash(x, x->vtab ? (x->vmask + 1) * 2 : 256);
