@@ -68,7 +68,7 @@ typedef struct kt__tchar {
     uint8_t cls;
     uint8_t nout;
     char out[3];
-    size_t start, end;
+    uint16_t start, end;  /* relative to the token start (a token spans <= KT__ORIG_MAX bytes) */
 } kt__tchar;
 
 typedef struct kt__tok {

@@ -9,9 +9,11 @@
 
 #include "classify_priv.h"
 
-static void emit(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b)
+/* `from` is where the token's characters begin (a may be later: a dropped leading '@'). */
+static void emit_at(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b,
+                    size_t from)
 {
-    size_t cut = a;
+    size_t cut = from;
     if (kind == KT__TK_LINE) cut = b;
     else if (t->at_line && kind != KT__TK_BREAK) cut = t->line_end;
     kt__token tk = { kind, s, n, a, b, cut };
@@ -22,6 +24,11 @@ static void emit(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a
     } else {
         t->at_line = 0;
     }
+}
+
+static void emit(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b)
+{
+    emit_at(t, kind, s, n, a, b, a);
 }
 
 static char leet(char c)
@@ -64,9 +71,9 @@ static size_t fold_word(const kt__tok *t, char *buf, size_t *a, size_t *b)
         buf[n] = o;
         if (c->nout > 1) memcpy(buf + n + 1, c->out + 1, c->nout - 1u);
         n += c->nout;
-        if (first) *a = c->start;
+        if (first) *a = t->tstart + c->start;
         first = 0;
-        *b = c->end;
+        *b = t->tstart + c->end;
     }
     return n;
 }
@@ -88,7 +95,7 @@ static void flush(kt__tok *t)
     char buf[KT__WORD_MAX];
     size_t a = t->tstart, b = t->tend;
     size_t n = fold_word(t, buf, &a, &b);
-    if (n) emit(t, KT__TK_WORD, buf, n, a, b);
+    if (n) emit_at(t, KT__TK_WORD, buf, n, a, b, t->tstart);
     else if (t->nch) emit(t, KT__TK_DEAD, NULL, 0, t->tstart, t->tend);
 }
 
@@ -131,8 +138,8 @@ static void word_char(kt__tok *t, int cls, const char *out, size_t cs, size_t ce
     c->cls = (uint8_t)cls;
     c->nout = (uint8_t)n;
     memcpy(c->out, out, n);
-    c->start = cs;
-    c->end = ce;
+    c->start = (uint16_t)(cs - t->tstart);
+    c->end = (uint16_t)(ce - t->tstart);
 }
 
 /* word_char for an ASCII letter or digit continuing a word. */
@@ -151,8 +158,8 @@ static void word_fast(kt__tok *t, unsigned char b, int alpha)
     c->cls = alpha ? KT__FC_LETTER : KT__FC_DIGIT;
     c->nout = 1;
     c->out[0] = (char)(alpha ? (b | 0x20) : b);
-    c->start = t->cstart;
-    c->end = t->pos;
+    c->start = (uint16_t)(t->cstart - t->tstart);
+    c->end = (uint16_t)(t->pos - t->tstart);
 }
 
 static void punct_char(kt__tok *t, uint32_t cp, size_t cs, size_t ce)
