@@ -283,6 +283,37 @@ static void bad_seq(kt__tok *t)
     on_char(t, 0xFFFD, t->cstart, t->pos);
 }
 
+static int is_alnum(unsigned char c)
+{
+    return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* An ASCII byte that ends a word whatever the flags (not a letter, digit, '@' or '$'). */
+static int ends_word(unsigned char c) { return c < 0x80 && !is_alnum(c) && c != '@' && c != '$'; }
+
+/* Fast path for a whole ASCII word (no token pending, the next byte ends it): the same token
+ * the per-character path would emit. */
+static void word_whole(kt__tok *t, const char *s, size_t len)
+{
+    size_t a = t->cstart, b = a + len;
+    on_visible(t);
+    t->taint_punct = 0;
+    t->pos = b;
+    if (len > KT__WORD_MAX) {
+        emit(t, KT__TK_DEAD, NULL, 0, a, b);
+        return;
+    }
+    char buf[KT__WORD_MAX];
+    int letter = 0;
+    for (size_t k = 0; k < len; k++) letter |= (s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z';
+    int lt = (t->flags & KT__TF_LEET) && letter;
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k];
+        buf[k] = c >= '0' && c <= '9' ? (lt ? leet(c) : c) : (char)(c | 0x20);
+    }
+    emit_at(t, KT__TK_WORD, buf, len, a, b, a);
+}
+
 void kt__tok_feed(kt__tok *t, const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -302,6 +333,15 @@ void kt__tok_feed(kt__tok *t, const char *p, size_t n)
         t->cstart = t->pos++;
         if (b < 0x80) {
             int alpha = (b | 0x20) >= 'a' && (b | 0x20) <= 'z', digit = b >= '0' && b <= '9';
+            if (!t->pend && (alpha || digit) && !t->taint_word) {
+                size_t j = i + 1;
+                while (j < n && j - i <= KT__ORIG_MAX && is_alnum((unsigned char)p[j])) j++;
+                if (j < n && ends_word((unsigned char)p[j])) {
+                    word_whole(t, p + i, j - i);
+                    i = j - 1;
+                    continue;
+                }
+            }
             if (t->pend == 1 && (alpha || digit)) {
                 word_fast(t, b, alpha);
                 continue;
