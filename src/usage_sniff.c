@@ -79,9 +79,25 @@ static size_t capture(kt_usage_sniff *u, const char *d, size_t n)
 
 static const char kt__key[] = "\"usage\"";
 
+static void keep_tail(kt_usage_sniff *u, const char *data, size_t len)
+{
+    const size_t keep = sizeof kt__key - 2;   /* a key split across reads has at most this much
+                                                 on the earlier side */
+    if (len >= keep) {
+        memcpy(u->tail, data + len - keep, keep);
+        u->tlen = keep;
+        return;
+    }
+    size_t old = KT_MIN(u->tlen, keep - len);
+    memmove(u->tail, u->tail + u->tlen - old, old);
+    memcpy(u->tail + old, data, len);
+    u->tlen = old + len;
+}
+
 void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len)
 {
     const size_t kl = sizeof kt__key - 1;
+    const char *orig = data;
     /* A key split across two reads: look at the previous tail joined with this head. */
     if (!u->active && u->tlen && len) {
         char j[16];
@@ -96,10 +112,15 @@ void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len)
             len -= skip;
         }
     }
-    size_t off = 0;
+    size_t off = 0, free_from = 0;   /* bytes before free_from were inside a usage window */
+    bool captured = false;
     while (off < len) {
         if (u->active) {
             off += capture(u, data + off, len - off);
+            if (!u->active) {
+                free_from = off;
+                captured = true;
+            }
             continue;
         }
         const char *m = memmem(data + off, len - off, kt__key, kl);
@@ -107,9 +128,8 @@ void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len)
         u->active = true;
         off = (size_t)(m - data) + kl;
     }
-    size_t t = KT_MIN(len, kl - 1);
-    if (t) {
-        memcpy(u->tail, data + len - t, t);
-        u->tlen = t;
-    }
+    /* The tail only ever holds bytes outside usage windows, so a split key is found exactly
+     * where one read would have found it. */
+    if (u->active || captured || data != orig) u->tlen = 0;
+    if (!u->active) keep_tail(u, data + free_from, len - free_from);
 }

@@ -1,0 +1,428 @@
+/* Decision events: the byte-bounded ring (drop oldest, exact counts), event JSON (contract
+ * fields, entity counts, never the matched text), usage sniffing across read splits, the spool,
+ * metrics exposition and cardinality, and gateway.events / gateway.metrics validation. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/event_priv.h"
+#include "kt/config.h"
+#include "kt/events.h"
+#include "kt/metrics.h"
+#include "kt/policy.h"
+#include "kt_test.h"
+
+static const char *no_env(void *ud, const char *name)
+{
+    (void)ud;
+    return strcmp(name, "OPENAI_API_KEY") == 0 ? "sk-test-unit-key-123456" : NULL;
+}
+
+static kt_config *load(const char *src, kt_diag *d)
+{
+    kt_config *c = NULL;
+    kt_env env = { no_env, NULL };
+    kt_diag_init(d, "t.yaml");
+    if (kt_config_parse("t.yaml", src, strlen(src), env, &c, d)) return NULL;
+    return c;
+}
+
+/* ---- ring ---------------------------------------------------------------------------------- */
+
+KT_TEST(ring_bounded_in_bytes_drops_oldest)
+{
+    kt_event_ring r;
+    size_t per = 100 + KT_EVENT_REC_OVERHEAD;
+    kt_event_ring_init(&r, per * 10);
+    char ev[101];
+    for (int i = 0; i < 25; i++) {
+        memset(ev, 'a', 100);
+        snprintf(ev, sizeof ev, "%03d", i);
+        ev[3] = 'x';
+        KT_ASSERT_EQ_INT(kt_event_ring_push(&r, ev, 100), KT_OK);
+        KT_ASSERT(r.bytes <= r.max_bytes);
+    }
+    KT_ASSERT_EQ_INT(r.count, 10);
+    KT_ASSERT_EQ_INT(r.bytes, per * 10);
+    KT_ASSERT_EQ_INT(r.dropped, 15);
+    KT_ASSERT_EQ_INT(r.dropped_unreported, 15);
+    kt_event_rec *e = kt_event_ring_pop(&r);   /* the oldest kept is #15 */
+    KT_ASSERT(e && memcmp(e->data, "015", 3) == 0 && e->len == 100);
+    free(e);
+    KT_ASSERT_EQ_INT(r.count, 9);
+    KT_ASSERT_EQ_INT(r.bytes, per * 9);
+    /* variable sizes: a big one pushes out as many small ones as needed, exactly counted */
+    char big[500];
+    memset(big, 'b', sizeof big);
+    KT_ASSERT_EQ_INT(kt_event_ring_push(&r, big, sizeof big), KT_OK);
+    KT_ASSERT(r.bytes <= r.max_bytes);
+    KT_ASSERT_EQ_INT(r.dropped, 15 + (9 - (r.count - 1)));
+    /* one event alone bigger than the ring: refused and counted */
+    char *huge = calloc(1, per * 11);
+    uint64_t d0 = r.dropped;
+    KT_ASSERT_EQ_INT(kt_event_ring_push(&r, huge, per * 11), KT_ELIMIT);
+    KT_ASSERT_EQ_INT(r.dropped, d0 + 1);
+    free(huge);
+    kt_event_ring_free(&r);
+    KT_ASSERT_EQ_INT(r.count, 0);
+    KT_ASSERT_EQ_INT(r.bytes, 0);
+}
+
+KT_TEST(ring_fifo_and_unshift)
+{
+    kt_event_ring r;
+    kt_event_ring_init(&r, 1 << 20);
+    kt_event_ring_push(&r, "a", 1);
+    kt_event_ring_push(&r, "b", 1);
+    kt_event_ring_push(&r, "c", 1);
+    kt_event_rec *a = kt_event_ring_pop(&r), *b = kt_event_ring_pop(&r);
+    KT_ASSERT(a && b && a->data[0] == 'a' && b->data[0] == 'b');
+    a->next = b;
+    kt_event_ring_unshift(&r, a);
+    KT_ASSERT_EQ_INT(r.count, 3);
+    const char want[] = "abc";
+    for (int i = 0; i < 3; i++) {
+        kt_event_rec *e = kt_event_ring_pop(&r);
+        KT_ASSERT(e && e->data[0] == want[i]);
+        free(e);
+    }
+    KT_ASSERT(kt_event_ring_pop(&r) == NULL);
+    KT_ASSERT(!kt_event_ring_drop_oldest(&r));
+    KT_ASSERT_EQ_INT(r.bytes, 0);
+    kt_event_ring_free(&r);
+}
+
+/* ---- event JSON -------------------------------------------------------------------------- */
+
+static const char *policy_cfg =
+    "pack: {name: unit, version: 3.0.1}\n"
+    "policies: {chain: [pii-detector, dlp-filter]}\n"
+    "policy:\n"
+    "  pii-detector: {action: redact, entities: [email, ssn]}\n"
+    "  dlp-filter: {action: block, keywords: [bluebird]}\n"
+    "providers:\n"
+    "  targets:\n"
+    "    - {id: main, provider: openai, model: gpt-4o-mini, base_url: 'https://api.example.com',\n"
+    "       secret_key_ref: {env: OPENAI_API_KEY}}\n";
+
+static void event_for(kt_config *c, const char *body, kt_buf *json, kt_decision *d)
+{
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    bool changed = false;
+    kt_decision_init(d, c);
+    KT_ASSERT_EQ_INT(kt_policy_json(c, KT_DIR_INPUT, body, strlen(body), &out, &changed, d), 0);
+    kt_buf_free(&out);
+    kt_event_info ev = { .decision = d, .model = "gpt-4o-mini", .provider = "openai",
+                         .target = "main", .api = "chat", .cfg = c, .input_tokens = 12,
+                         .output_tokens = -1, .cost_usd = -1, .status = 200, .latency_ms = 42,
+                         .unix_ms = 1700000000123ull, .trace_id = NULL };
+    KT_ASSERT_EQ_INT(kt_uuid4(NULL, ev.id), 0);
+    KT_ASSERT_EQ_INT(kt_event_json(&ev, json), 0);
+}
+
+KT_TEST(event_json_redact_counts_no_pii)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    const char *body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"mail bob.jones@example.com and bob.jones@example.com, ssn 123-45-6789,"
+                       " ok\"}]}";
+    kt_buf json;
+    kt_buf_init(&json, 1 << 16);
+    kt_decision dec;
+    event_for(c, body, &json, &dec);
+    KT_ASSERT(strstr(json.p, "bob.jones") == NULL);
+    KT_ASSERT(strstr(json.p, "example.com") == NULL);
+    KT_ASSERT(strstr(json.p, "123-45-6789") == NULL);
+    KT_ASSERT(strstr(json.p, "sk-test-unit-key") == NULL);
+    cJSON *o = cJSON_Parse(json.p);
+    KT_ASSERT(o != NULL);
+    if (o) {
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "event_type")->valuestring, "decision");
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "verdict")->valuestring, "redact");
+        KT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "reason_code")));
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "timestamp")->valuestring, "2023-11-14T22:13:20.123Z");
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "config_version")->valuestring, "unit@3.0.1");
+        KT_ASSERT_EQ_INT(cJSON_GetObjectItem(o, "input_tokens")->valueint, 12);
+        KT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "output_tokens")));
+        KT_ASSERT(cJSON_IsNull(cJSON_GetObjectItem(o, "cost_usd")));
+        KT_ASSERT_EQ_INT(cJSON_GetObjectItem(o, "status")->valueint, 200);
+        KT_ASSERT_EQ_INT(strlen(cJSON_GetObjectItem(o, "id")->valuestring), 36);
+        cJSON *pe = cJSON_GetObjectItem(o, "policies_evaluated");
+        KT_ASSERT_EQ_INT(cJSON_GetArraySize(pe), 2);
+        cJSON *p0 = cJSON_GetArrayItem(pe, 0);
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(p0, "name")->valuestring, "pii-detector");
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(p0, "result")->valuestring, "redact");
+        KT_ASSERT(cJSON_IsNumber(cJSON_GetObjectItem(p0, "latency_us")));
+        cJSON *ent = cJSON_GetObjectItem(p0, "entities_found");
+        KT_ASSERT_EQ_INT(cJSON_GetObjectItem(ent, "email")->valueint, 2);
+        KT_ASSERT_EQ_INT(cJSON_GetObjectItem(ent, "ssn")->valueint, 1);
+        cJSON_Delete(o);
+    }
+    kt_decision_free(&dec);
+    kt_buf_free(&json);
+    kt_config_release(&c);
+}
+
+KT_TEST(event_json_block_reason)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    if (!c) return;
+    kt_buf json;
+    kt_buf_init(&json, 1 << 16);
+    kt_decision dec;
+    event_for(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"about bluebird, key "
+                 "sk-test-unit-key-123456\"}]}", &json, &dec);
+    KT_ASSERT(strstr(json.p, "sk-test-unit-key") == NULL);
+    cJSON *o = cJSON_Parse(json.p);
+    KT_ASSERT(o != NULL);
+    if (o) {
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "verdict")->valuestring, "block");
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "reason_code")->valuestring, "input_blocked");
+        KT_ASSERT_EQ_STR(cJSON_GetObjectItem(o, "block_policy")->valuestring, "dlp-filter");
+        cJSON_Delete(o);
+    }
+    KT_ASSERT(strstr(json.p, "bluebird") == NULL);
+    kt_decision_free(&dec);
+    kt_buf_free(&json);
+    kt_config_release(&c);
+}
+
+KT_TEST(event_helpers)
+{
+    char id[37], id2[37], t[33];
+    KT_ASSERT_EQ_INT(kt_uuid4(NULL, id), 0);
+    KT_ASSERT_EQ_INT(kt_uuid4(NULL, id2), 0);
+    KT_ASSERT(strcmp(id, id2) != 0);
+    KT_ASSERT(id[8] == '-' && id[14] == '4' && strchr("89ab", id[19]));
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    KT_ASSERT(kt_traceparent_id(tp, strlen(tp), t));
+    KT_ASSERT_EQ_STR(t, "4bf92f3577b34da6a3ce929d0e0e4736");
+    const char *bad = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+    KT_ASSERT(!kt_traceparent_id(bad, strlen(bad), t));
+    KT_ASSERT(!kt_traceparent_id("00-abc", 6, t));
+    KT_ASSERT(kt_price_usd("gpt-4o-mini-2024-07-18", 1000000, 1000000) == 0.15 + 0.60);
+    KT_ASSERT(kt_price_usd("gpt-4o", 1000000, 0) == 2.50);
+    KT_ASSERT(kt_price_usd("mystery-model", 10, 10) < 0);
+    KT_ASSERT(kt_price_usd("gpt-4o", -1, -1) < 0);
+    KT_ASSERT_EQ_STR(kt_event_verdict(NULL), "allow");
+}
+
+/* ---- usage sniffing ---------------------------------------------------------------------- */
+
+static void sniff_all_splits(const char *body, int64_t in, int64_t out)
+{
+    size_t n = strlen(body);
+    for (size_t cut = 0; cut <= n; cut++) {
+        kt_usage_sniff u;
+        kt_usage_init(&u);
+        kt_usage_feed(&u, body, cut);
+        kt_usage_feed(&u, body + cut, n - cut);
+        if (u.input != in || u.output != out) {
+            KT_FAILF("split at %zu: %lld/%lld, want %lld/%lld", cut, (long long)u.input,
+                     (long long)u.output, (long long)in, (long long)out);
+            return;
+        }
+    }
+    kt_usage_sniff u;   /* byte by byte */
+    kt_usage_init(&u);
+    for (size_t i = 0; i < n; i++) kt_usage_feed(&u, body + i, 1);
+    KT_ASSERT_EQ_INT(u.input, in);
+    KT_ASSERT_EQ_INT(u.output, out);
+}
+
+KT_TEST(usage_openai_anthropic_responses_streams)
+{
+    sniff_all_splits("{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":\"usage is {}\"}}],"
+                     "\"usage\": {\"prompt_tokens\": 9, \"completion_tokens\": 5, "
+                     "\"total_tokens\": 14, \"prompt_tokens_details\": {\"cached_tokens\": 0}}}",
+                     9, 5);
+    sniff_all_splits("{\"type\":\"message\",\"usage\":{\"input_tokens\":12,\"output_tokens\":7}}",
+                     12, 7);
+    /* OpenAI stream: usage null in every chunk, then the final usage chunk */
+    sniff_all_splits("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n"
+                     "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":8}}\n\n"
+                     "data: [DONE]\n\n", 3, 8);
+    /* Anthropic stream: message_start then message_delta (last wins) */
+    sniff_all_splits("event: message_start\ndata: {\"message\":{\"usage\":{\"input_tokens\":9,"
+                     "\"output_tokens\":1}}}\n\nevent: message_delta\ndata: {\"delta\":{},"
+                     "\"usage\":{\"output_tokens\":15}}\n\n", 9, 15);
+    /* responses API */
+    sniff_all_splits("data: {\"type\":\"response.completed\",\"response\":{\"usage\":"
+                     "{\"input_tokens\":4,\"output_tokens\":6,\"total_tokens\":10}}}\n\n", 4, 6);
+    sniff_all_splits("{\"no\":\"usage here\"}", -1, -1);
+}
+
+/* ---- spool ------------------------------------------------------------------------------- */
+
+static size_t segs_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, ".jsonl") && !strstr(e->d_name, ".tmp")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+KT_TEST(spool_write_reopen_read_bound)
+{
+    char dir[] = "/tmp/kt-spool-XXXXXX";
+    KT_ASSERT(mkdtemp(dir) != NULL);
+    char sub[64];
+    snprintf(sub, sizeof sub, "%s/s", dir);
+    kt_spool s;
+    char err[200];
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, sub, 64 * 1024, err, sizeof err), 0);
+    kt_event_ring r;
+    kt_event_ring_init(&r, 1 << 20);
+    char ev[64];
+    for (int i = 0; i < 7; i++) {
+        int n = snprintf(ev, sizeof ev, "{\"id\":\"e%d\"}", i);
+        kt_event_ring_push(&r, ev, (size_t)n);
+    }
+    uint64_t dropped = 0;
+    KT_ASSERT_EQ_INT(kt_spool_write(&s, r.head, 4, &dropped), 4);
+    for (int i = 0; i < 4; i++) free(kt_event_ring_pop(&r));
+    KT_ASSERT_EQ_INT(kt_spool_write(&s, r.head, 4, &dropped), 3);
+    KT_ASSERT_EQ_INT(dropped, 0);
+    KT_ASSERT_EQ_INT(segs_in(sub), 2);
+    kt_spool_close(&s);
+    /* a restart: both segments found, oldest first */
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, sub, 64 * 1024, err, sizeof err), 0);
+    KT_ASSERT_EQ_INT(s.n, 2);
+    kt_buf b;
+    kt_buf_init(&b, 1 << 20);
+    uint64_t seq;
+    uint32_t count;
+    KT_ASSERT_EQ_INT(kt_spool_read_oldest(&s, &b, &seq, &count), 0);
+    KT_ASSERT_EQ_INT(count, 4);
+    KT_ASSERT_EQ_STR(b.p, "{\"id\":\"e0\"},{\"id\":\"e1\"},{\"id\":\"e2\"},{\"id\":\"e3\"}");
+    kt_spool_remove(&s, seq);
+    KT_ASSERT_EQ_INT(segs_in(sub), 1);
+    /* bound: writing past max_bytes evicts the oldest segment and counts its events */
+    kt_spool_close(&s);
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, sub, 64 * 1024, err, sizeof err), 0);
+    s.max_bytes = s.bytes + 10;
+    KT_ASSERT_EQ_INT(kt_spool_write(&s, r.head, 1, &dropped), 1);
+    KT_ASSERT_EQ_INT(dropped, 3);
+    KT_ASSERT_EQ_INT(s.n, 1);
+    kt_buf_reset(&b);
+    KT_ASSERT_EQ_INT(kt_spool_read_oldest(&s, &b, &seq, &count), 0);
+    KT_ASSERT_EQ_STR(b.p, "{\"id\":\"e4\"}");
+    kt_spool_remove(&s, seq);
+    kt_spool_close(&s);
+    kt_buf_free(&b);
+    kt_event_ring_free(&r);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+/* ---- metrics ----------------------------------------------------------------------------- */
+
+KT_TEST(metrics_cardinality_and_render)
+{
+    kt_metrics m;
+    kt_metrics_init(&m);
+    char name[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "model-%d", i);
+        const char *v = kt_metrics_bound(&m.models, name);
+        if (i < KT_METRIC_LABEL_VALUES) KT_ASSERT_EQ_STR(v, name);
+        else KT_ASSERT_EQ_STR(v, "other");
+        const char *n[] = { "model" }, *vv[] = { v };
+        kt_metrics_add(&m, &m.cost, n, vv, 1, 0.5);
+    }
+    KT_ASSERT_EQ_INT(m.cost.n, KT_METRIC_LABEL_VALUES + 1);
+    const char *n[] = { "entity" }, *v[] = { "we\"ird\\\nname" };
+    kt_metrics_add(&m, &m.redactions, n, v, 1, 3);
+    kt_hist_observe(&m.duration, 0.003);
+    kt_hist_observe(&m.duration, 100);
+    kt_metrics_config_reload(&m, false);
+    kt_metrics_gauges g = { .connections = 2, .version = "t", .rss_bytes = kt_metrics_rss_bytes() };
+    KT_ASSERT(g.rss_bytes > 0);
+    kt_buf b;
+    kt_buf_init(&b, 1 << 20);
+    KT_ASSERT_EQ_INT(kt_metrics_render(&m, &g, &b), 0);
+    KT_ASSERT(strstr(b.p, "keeptrusts_cost_usd_total{model=\"other\"} 18") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"we\\\"ird\\\\_name\"} 3") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_request_duration_seconds_bucket{le=\"0.005\"} 1\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_request_duration_seconds_bucket{le=\"60\"} 1\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_request_duration_seconds_bucket{le=\"+Inf\"} 2\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_request_duration_seconds_count 2\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_config_reloads_total{result=\"failure\"} 1\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_active_connections 2\n") != NULL);
+    kt_buf_free(&b);
+    kt_metrics_free(&m);
+}
+
+/* ---- config ------------------------------------------------------------------------------ */
+
+KT_TEST(config_events_and_metrics)
+{
+    kt_diag d;
+    kt_config *c = load("gateway:\n  events:\n    enabled: false\n    batch_size: 7\n"
+                        "    flush_interval: 250ms\n    ring_bytes: 64KiB\n    spool_dir: /tmp/x\n"
+                        "    spool_max_bytes: 1MiB\n    timeout: 3s\n    max_backoff: 2s\n"
+                        "  metrics: {enabled: false}\n", &d);
+    KT_ASSERT(c != NULL);
+    if (c) {
+        const kt_events_opts *o = &c->gateway.events;
+        KT_ASSERT(!o->enabled);
+        KT_ASSERT_EQ_INT(o->batch_size, 7);
+        KT_ASSERT_EQ_INT(o->flush_interval_ms, 250);
+        KT_ASSERT_EQ_INT(o->ring_bytes, 64 * 1024);
+        KT_ASSERT_EQ_STR(o->spool_dir, "/tmp/x");
+        KT_ASSERT_EQ_INT(o->spool_max_bytes, 1 << 20);
+        KT_ASSERT_EQ_INT(o->timeout_ms, 3000);
+        KT_ASSERT_EQ_INT(o->max_backoff_ms, 2000);
+        KT_ASSERT(!c->gateway.metrics_enabled);
+        kt_config_release(&c);
+    }
+    c = load("gateway: {}\n", &d);
+    KT_ASSERT(c != NULL);
+    if (c) {
+        KT_ASSERT(c->gateway.events.enabled && c->gateway.metrics_enabled);
+        KT_ASSERT_EQ_INT(c->gateway.events.batch_size, 100);
+        KT_ASSERT_EQ_INT(c->gateway.events.flush_interval_ms, 1000);
+        KT_ASSERT_EQ_INT(c->gateway.events.ring_bytes, 2 * 1024 * 1024);
+        KT_ASSERT(c->gateway.events.spool_dir == NULL);
+        kt_config_release(&c);
+    }
+    c = load("gateway:\n  events:\n    url: http://x\n    batch_size: 0\n  metrics:\n    path: /m\n",
+             &d);
+    KT_ASSERT(c == NULL);
+    KT_ASSERT_EQ_INT(d.count, 3);
+    KT_ASSERT_EQ_INT(d.items[0].line, 3);
+    KT_ASSERT_EQ_INT(d.items[0].col, 5);
+    KT_ASSERT(strstr(d.items[0].msg, "url") != NULL);
+    KT_ASSERT_EQ_INT(d.items[1].line, 4);
+    KT_ASSERT(strstr(d.items[1].msg, "batch_size") != NULL);
+    KT_ASSERT_EQ_INT(d.items[2].line, 6);
+    KT_ASSERT(strstr(d.items[2].msg, "path") != NULL);
+    c = load("gateway:\n  events: [1]\n", &d);
+    KT_ASSERT(c == NULL);
+    KT_ASSERT_EQ_INT(d.items[0].line, 2);
+}
+
+int main(void)
+{
+    KT_RUN(ring_bounded_in_bytes_drops_oldest);
+    KT_RUN(ring_fifo_and_unshift);
+    KT_RUN(event_json_redact_counts_no_pii);
+    KT_RUN(event_json_block_reason);
+    KT_RUN(event_helpers);
+    KT_RUN(usage_openai_anthropic_responses_streams);
+    KT_RUN(spool_write_reopen_read_bound);
+    KT_RUN(metrics_cardinality_and_render);
+    KT_RUN(config_events_and_metrics);
+    return KT_DONE();
+}
