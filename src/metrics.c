@@ -186,39 +186,88 @@ static int hist_series(kt_buf *b, const char *name, const char *label, const kt_
     return rc;
 }
 
-int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b)
+typedef struct scalar_spec {
+    const char *name, *type, *help;
+    double v;
+} scalar_spec;
+
+static int families(const kt_metrics *m, kt_buf *b)
+{
+    const struct {
+        const char *name, *help;
+        const kt_mfamily *f;
+    } fams[] = {
+        { "keeptrusts_requests_total", "Requests by target, model and status.", &m->requests },
+        { "keeptrusts_policy_evaluations_total", "Policy evaluations by policy and result.",
+          &m->policy_evals },
+        { "keeptrusts_redactions_total", "Redacted entities by entity type.", &m->redactions },
+        { "keeptrusts_blocks_total", "Blocked requests and responses by reason and policy.",
+          &m->blocks },
+        { "keeptrusts_tokens_total", "Tokens by direction and model, from provider usage.",
+          &m->tokens },
+        { "keeptrusts_cost_usd_total", "Estimated cost in US dollars by model.", &m->cost },
+    };
+    int rc = 0;
+    for (size_t i = 0; i < KT_ARRAY_LEN(fams) && !rc; i++)
+        rc = family(b, fams[i].name, fams[i].help, fams[i].f);
+    return rc;
+}
+
+static int histograms(const kt_metrics *m, kt_buf *b)
 {
     static const char *const phases[KT_UP_PHASES] = { "phase=\"connect\"", "phase=\"tls\"",
                                                       "phase=\"first_byte\"" };
-    int rc = head(b, "keeptrusts_build_info", "gauge", "Version of the running kt.");
-    if (!rc) rc = kt_buf_printf(b, "keeptrusts_build_info{version=\"%s\"} 1\n", g->version);
-    if (!rc) rc = family(b, "keeptrusts_requests_total", "Requests by target, model and status.", &m->requests);
-    if (!rc) rc = family(b, "keeptrusts_policy_evaluations_total", "Policy evaluations by policy and result.", &m->policy_evals);
-    if (!rc) rc = family(b, "keeptrusts_redactions_total", "Redacted entities by entity type.", &m->redactions);
-    if (!rc) rc = family(b, "keeptrusts_blocks_total", "Blocked requests and responses by reason and policy.", &m->blocks);
-    if (!rc) rc = family(b, "keeptrusts_tokens_total", "Tokens by direction and model, from provider usage.", &m->tokens);
-    if (!rc) rc = family(b, "keeptrusts_cost_usd_total", "Estimated cost in US dollars by model.", &m->cost);
-    if (!rc) rc = head(b, "keeptrusts_request_duration_seconds", "histogram", "Request duration from dispatch to the end of the response.");
+    int rc = head(b, "keeptrusts_request_duration_seconds", "histogram",
+                  "Request duration from dispatch to the end of the response.");
     if (!rc) rc = hist_series(b, "keeptrusts_request_duration_seconds", NULL, &m->duration);
-    if (!rc) rc = head(b, "keeptrusts_gateway_overhead_seconds", "histogram", "Time spent in kt itself: request duration minus time waiting on the upstream.");
+    if (!rc)
+        rc = head(b, "keeptrusts_gateway_overhead_seconds", "histogram",
+                  "Time spent in kt itself: request duration minus time waiting on the upstream.");
     if (!rc) rc = hist_series(b, "keeptrusts_gateway_overhead_seconds", NULL, &m->overhead);
-    if (!rc) rc = head(b, "keeptrusts_upstream_latency_seconds", "histogram", "Upstream connect, TLS handshake and first-byte latency.");
+    if (!rc)
+        rc = head(b, "keeptrusts_upstream_latency_seconds", "histogram",
+                  "Upstream TCP connect, TLS handshake and first-byte latency.");
     for (int i = 0; i < KT_UP_PHASES && !rc; i++)
         rc = hist_series(b, "keeptrusts_upstream_latency_seconds", phases[i], &m->upstream[i]);
-    if (!rc) rc = scalar(b, "keeptrusts_active_connections", "gauge", "Open client connections.", g->connections);
-    if (!rc) rc = scalar(b, "keeptrusts_active_requests", "gauge", "Requests in progress.", g->requests);
-    if (!rc) rc = scalar(b, "keeptrusts_active_streams", "gauge", "Event-stream responses in progress.", g->streams);
-    if (!rc) rc = scalar(b, "keeptrusts_events_queued", "gauge", "Decision events waiting to be delivered.", (double)g->events_queued);
-    if (!rc) rc = scalar(b, "keeptrusts_events_queued_bytes", "gauge", "Bytes of decision events waiting to be delivered.", (double)g->events_queued_bytes);
-    if (!rc) rc = scalar(b, "keeptrusts_events_sent_total", "counter", "Decision events delivered.", (double)m->events_sent);
-    if (!rc) rc = scalar(b, "keeptrusts_events_dropped_total", "counter", "Decision events dropped (queue full, spool full or undeliverable).", (double)m->events_dropped);
-    if (!rc) rc = scalar(b, "keeptrusts_events_retries_total", "counter", "Event batch delivery retries.", (double)m->events_retries);
-    if (!rc) rc = scalar(b, "keeptrusts_events_spooled_total", "counter", "Decision events written to the spool.", (double)m->events_spooled);
-    if (!rc) rc = head(b, "keeptrusts_config_reloads_total", "counter", "Configuration reload attempts by result.");
-    if (!rc) rc = kt_buf_printf(b, "keeptrusts_config_reloads_total{result=\"success\"} %llu\n"
-                                   "keeptrusts_config_reloads_total{result=\"failure\"} %llu\n",
-                                (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
-    if (!rc) rc = scalar(b, "keeptrusts_resident_memory_bytes", "gauge", "Resident memory of the kt process.", (double)g->rss_bytes);
-    if (!rc) rc = scalar(b, "keeptrusts_uptime_seconds", "gauge", "Seconds since kt started.", g->uptime_seconds);
+    return rc;
+}
+
+int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b)
+{
+    const scalar_spec scalars[] = {
+        { "keeptrusts_active_connections", "gauge", "Open client connections.", g->connections },
+        { "keeptrusts_active_requests", "gauge", "Requests in progress.", g->requests },
+        { "keeptrusts_active_streams", "gauge", "Event-stream responses in progress.", g->streams },
+        { "keeptrusts_events_queued", "gauge", "Decision events waiting to be delivered.",
+          (double)g->events_queued },
+        { "keeptrusts_events_queued_bytes", "gauge",
+          "Bytes of decision events waiting to be delivered.", (double)g->events_queued_bytes },
+        { "keeptrusts_events_sent_total", "counter", "Decision events delivered.",
+          (double)m->events_sent },
+        { "keeptrusts_events_dropped_total", "counter",
+          "Decision events dropped (queue full, spool full or undeliverable).",
+          (double)m->events_dropped },
+        { "keeptrusts_events_retries_total", "counter", "Event batch delivery retries.",
+          (double)m->events_retries },
+        { "keeptrusts_events_spooled_total", "counter", "Decision events written to the spool.",
+          (double)m->events_spooled },
+        { "keeptrusts_resident_memory_bytes", "gauge", "Resident memory of the kt process.",
+          (double)g->rss_bytes },
+        { "keeptrusts_uptime_seconds", "gauge", "Seconds since kt started.", g->uptime_seconds },
+    };
+    int rc = head(b, "keeptrusts_build_info", "gauge", "Version of the running kt.");
+    if (!rc) rc = kt_buf_printf(b, "keeptrusts_build_info{version=\"%s\"} 1\n", g->version);
+    if (!rc) rc = families(m, b);
+    if (!rc) rc = histograms(m, b);
+    for (size_t i = 0; i < KT_ARRAY_LEN(scalars) && !rc; i++)
+        rc = scalar(b, scalars[i].name, scalars[i].type, scalars[i].help, scalars[i].v);
+    if (!rc)
+        rc = head(b, "keeptrusts_config_reloads_total", "counter",
+                  "Configuration reload attempts by result.");
+    if (!rc)
+        rc = kt_buf_printf(b, "keeptrusts_config_reloads_total{result=\"success\"} %llu\n"
+                              "keeptrusts_config_reloads_total{result=\"failure\"} %llu\n",
+                           (unsigned long long)m->reloads_ok,
+                           (unsigned long long)m->reloads_failed);
     return rc;
 }

@@ -50,7 +50,8 @@ static const char *consumer_of(kt_conn *c, char *out, size_t n, kt_buf *scratch)
     mbedtls_sha256_ret((const unsigned char *)scratch->p, scratch->len, h, 0);
 #endif
     int k = snprintf(out, n, "user-sha256:");
-    for (int i = 0; i < 8 && (size_t)k + 2 < n; i++) k += snprintf(out + k, n - (size_t)k, "%02x", h[i]);
+    for (int i = 0; i < 8 && (size_t)k + 2 < n; i++)
+        k += snprintf(out + k, n - (size_t)k, "%02x", h[i]);
     return out;
 }
 
@@ -61,15 +62,8 @@ static uint64_t wall_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
+static void observe_policies(kt_metrics *m, const kt_decision *d)
 {
-    char status[16];
-    snprintf(status, sizeof status, "%d", ev->status);
-    const char *model = kt_metrics_bound(&m->models, ev->model);
-    const char *target = kt_metrics_bound(&m->targets, ev->target);
-    const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
-    kt_metrics_add(m, &m->requests, rn, rv, 3, 1);
-    const kt_decision *d = ev->decision;
     for (size_t i = 0; d && i < d->npolicies; i++) {
         const kt_policy_eval *e = &d->evals[i];
         if (!e->ran) continue;
@@ -80,8 +74,8 @@ static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o,
         if (e->result != KT_ACT_REDACT) continue;
         for (uint8_t k = 0; k < e->nlabels; k++) {
             const char *en[] = { "entity" };
-            const char *evv[] = { kt_metrics_bound(&m->entities,
-                                                   kt_decision_label(d, (uint16_t)i, e->labels[k])) };
+            const char *l = kt_decision_label(d, (uint16_t)i, e->labels[k]);
+            const char *evv[] = { kt_metrics_bound(&m->entities, l) };
             kt_metrics_add(m, &m->redactions, en, evv, 1, e->counts[k]);
         }
     }
@@ -91,6 +85,31 @@ static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o,
                              kt_metrics_bound(&m->policies, d->cfg->chain[d->block_policy].name) };
         kt_metrics_add(m, &m->blocks, bn, bv, 2, 1);
     }
+}
+
+static void observe_times(kt_metrics *m, const kt_req_obs *o, uint64_t now)
+{
+    uint64_t total = now - o->t0_ns, wait = 0;
+    if (o->up_start_ns) wait = (o->up_end_ns ? o->up_end_ns : now) - o->up_start_ns;
+    kt_hist_observe(&m->duration, (double)total / 1e9);
+    kt_hist_observe(&m->overhead, (double)(total > wait ? total - wait : 0) / 1e9);
+    if (o->connect_ns)
+        kt_hist_observe(&m->upstream[KT_UP_PHASE_CONNECT], (double)o->connect_ns / 1e9);
+    if (o->tls_ns) kt_hist_observe(&m->upstream[KT_UP_PHASE_TLS], (double)o->tls_ns / 1e9);
+    if (o->up_head_ns && o->up_sent_ns && o->up_head_ns >= o->up_sent_ns)
+        kt_hist_observe(&m->upstream[KT_UP_PHASE_FIRST_BYTE],
+                        (double)(o->up_head_ns - o->up_sent_ns) / 1e9);
+}
+
+static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
+{
+    char status[16];
+    snprintf(status, sizeof status, "%d", ev->status);
+    const char *model = kt_metrics_bound(&m->models, ev->model);
+    const char *target = kt_metrics_bound(&m->targets, ev->target);
+    const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
+    kt_metrics_add(m, &m->requests, rn, rv, 3, 1);
+    observe_policies(m, ev->decision);
     const char *tn[] = { "direction", "model" };
     if (ev->input_tokens > 0) {
         const char *tv[] = { "input", model };
@@ -104,15 +123,7 @@ static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o,
         const char *cn[] = { "model" }, *cv[] = { model };
         kt_metrics_add(m, &m->cost, cn, cv, 1, ev->cost_usd);
     }
-    uint64_t total = now - o->t0_ns, wait = 0;
-    if (o->up_start_ns) wait = (o->up_end_ns ? o->up_end_ns : now) - o->up_start_ns;
-    kt_hist_observe(&m->duration, (double)total / 1e9);
-    kt_hist_observe(&m->overhead, (double)(total > wait ? total - wait : 0) / 1e9);
-    if (o->connect_ns) kt_hist_observe(&m->upstream[KT_UP_PHASE_CONNECT], (double)o->connect_ns / 1e9);
-    if (o->tls_ns) kt_hist_observe(&m->upstream[KT_UP_PHASE_TLS], (double)o->tls_ns / 1e9);
-    if (o->up_head_ns && o->up_sent_ns && o->up_head_ns >= o->up_sent_ns)
-        kt_hist_observe(&m->upstream[KT_UP_PHASE_FIRST_BYTE],
-                        (double)(o->up_head_ns - o->up_sent_ns) / 1e9);
+    observe_times(m, o, now);
 }
 
 void kt_events_request_done(kt_gateway *gw, kt_conn *c)
@@ -127,7 +138,8 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     kt_buf_init(&model, 256);
     kt_buf_init(&scratch, 4096);
     char consumer[160], trace[33];
-    if (kt_uuid4(&gw->tls.drbg, ev.id)) snprintf(ev.id, sizeof ev.id, "00000000-0000-4000-8000-000000000000");
+    if (kt_uuid4(&gw->tls.drbg, ev.id) && kt_uuid4(NULL, ev.id))
+        snprintf(ev.id, sizeof ev.id, "00000000-0000-4000-8000-000000000000");
     ev.unix_ms = wall_ms();
     ev.decision = c->has_decision ? &c->decision : NULL;
     bool aborted = c->state == KT_CONN_CLOSING;
@@ -156,7 +168,8 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     if (gw->events) {
         kt_buf_reset(&scratch);
         scratch.max = 64 * 1024;
-        if (kt_event_json(&ev, &scratch) == KT_OK) kt_events_push(gw->events, scratch.p, scratch.len);
+        if (kt_event_json(&ev, &scratch) == KT_OK)
+            kt_events_push(gw->events, scratch.p, scratch.len);
     }
     kt_buf_free(&model);
     kt_buf_free(&scratch);

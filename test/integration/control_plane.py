@@ -60,6 +60,7 @@ class ControlPlane:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.cp = self
+        self.httpd.handle_error = lambda request, address: None   # kt timed out and hung up
         if self.cert:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.cert, self.key)

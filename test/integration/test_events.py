@@ -257,6 +257,37 @@ class TestOutageLosesNothing(_Base):
                         % (p50_during * 1e3, p50_before * 1e3))
 
 
+class TestRetryAfterAndTimeout(_Base):
+    events = {"batch_size": 1, "flush_interval": "50ms", "max_backoff": "200ms", "timeout": "500ms"}
+
+    def test_retry_after_honoured(self):
+        self.cp.set_mode("down", retry_after=2)
+        with self.cp.lock:
+            a0 = self.cp.attempts
+        self.assertEqual(send(self.kt, 1)[0], 200)
+        time.sleep(1.5)
+        with self.cp.lock:
+            tries = self.cp.attempts - a0
+        # Without Retry-After, a 200 ms backoff cap would mean ~8+ attempts in 1.5 s.
+        self.assertEqual(tries, 1, "Retry-After: 2 not honoured (%d attempts)" % tries)
+        self.cp.set_mode("ok")
+        self.assertIn(traceparent(1)[1], by_trace(self.cp.wait_events(1, timeout=5)))
+
+    def test_slow_control_plane_times_out_and_requests_stay_fast(self):
+        n0 = len(self.cp.events())
+        self.cp.hang_seconds = 3.0
+        self.cp.set_mode("hang")
+        lat = [send(self.kt, 50 + i)[2] for i in range(10)]
+        self.assertLess(max(lat), 0.5, "a request waited on the control plane")
+        time.sleep(1.2)
+        with self.cp.lock:
+            tries = self.cp.attempts
+        self.cp.set_mode("ok")
+        got = by_trace(self.cp.wait_events(n0 + 10, timeout=10))
+        self.assertTrue({traceparent(50 + i)[1] for i in range(10)} <= set(got))
+        self.assertGreaterEqual(tries, 2, "no retry after the per-attempt timeout")
+
+
 class TestSmallRingDropsOldest(_Base):
     events = {"batch_size": 5, "flush_interval": "50ms", "ring_bytes": "8KiB",
               "max_backoff": "300ms", "timeout": "1s"}
