@@ -125,6 +125,7 @@ void kt_hist_observe(kt_hist *h, double seconds)
 
 void kt_metrics_config_reload(kt_metrics *m, bool ok)
 {
+    if (!m) return;   /* metrics disabled */
     if (ok) m->reloads_ok++;
     else m->reloads_failed++;
 }

@@ -170,6 +170,8 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
         scratch.max = 64 * 1024;
         if (kt_event_json(&ev, &scratch) == KT_OK)
             kt_events_push(gw->events, scratch.p, scratch.len);
+        else if (gw->metrics)
+            gw->metrics->events_dropped++;   /* over 64 KiB: cannot happen with sane names */
     }
     kt_buf_free(&model);
     kt_buf_free(&scratch);

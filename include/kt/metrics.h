@@ -63,7 +63,7 @@ void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
 const char *kt_metrics_bound(kt_mlabel_set *s, const char *v);
 void kt_hist_observe(kt_hist *h, double seconds);
 
-/* The reload engine calls this once per reload attempt. */
+/* The reload engine calls this once per reload attempt (m may be NULL: metrics disabled). */
 void kt_metrics_config_reload(kt_metrics *m, bool ok);
 
 /* Gauges sampled at scrape time. */

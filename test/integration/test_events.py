@@ -96,6 +96,7 @@ class _Base(unittest.TestCase):
             if cls.kt:
                 cls.kt.stop()
                 assert TOKEN not in cls.kt.stderr(), "gateway token in kt's stderr"
+                assert "loop_close" not in cls.kt.stderr(), "handles left open at exit"
         finally:
             cls.cp.stop()
             cls.mock.stop()
@@ -341,6 +342,8 @@ class TestSpoolSurvivesRestart(_Base):
         for i in range(n):
             self.assertEqual(send(self.kt, i)[0], 200)
         self.kt.stop()          # SIGTERM mid-outage: what is queued goes to the spool
+        self.assertNotIn("loop_close", self.kt.stderr())
+        self.assertNotIn("events_lost", self.kt.stderr())
         spool = os.path.join(self.dir, "spool")
         segs = [f for f in os.listdir(spool) if f.endswith(".jsonl")]
         self.assertTrue(segs, "nothing spooled")
@@ -374,6 +377,7 @@ class TestSigtermFlushes(_Base):
         self.assertEqual(self.cp.events(), [], "sent before the batch or interval was reached")
         self.kt.stop()
         self.assertEqual(len(self.cp.events()), 7)
+        self.assertNotIn("loop_close", self.kt.stderr())
         type(self).kt = None
 
 
