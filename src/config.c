@@ -47,6 +47,8 @@ static void config_free(kt_config *c)
     free(c->chain);
     free(c->gateway.listen);
     free(c->gateway.events.spool_dir);
+    for (size_t i = 0; i < c->gateway.events.nprices; i++) free(c->gateway.events.prices[i].model);
+    free(c->gateway.events.prices);
     free(c->source);
     free(c->pack_name);
     free(c->pack_version);

@@ -1,5 +1,6 @@
 /* The `gateway:` section: listen address, reload settings and every limit and timeout. */
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -152,11 +153,54 @@ void kt_events_opts_defaults(kt_events_opts *o)
     o->max_backoff_ms = 30 * 1000;
 }
 
+static bool price_value(kt__cfgctx *x, const kt_ynode *n, const char *where, double *out)
+{
+    const char *s = kt__cfg_want_str(x, n, where);
+    if (!s) return false;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= 0 && v <= 1e6)) {
+        kt__cfg_err(x, n, "%s must be a number of US dollars per million tokens (0-1000000)",
+                    where);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* prices: {model-prefix: {input: USD per 1M tokens, output: USD per 1M tokens}} */
+static void set_prices(kt__cfgctx *x, const kt_ynode *p)
+{
+    static const char *const keys[] = { "input", "output", NULL };
+    kt_events_opts *o = &x->cfg->gateway.events;
+    if (!kt__cfg_want_map(x, p, "gateway.events.prices") || !p->n) return;
+    o->prices = kt_calloc(p->n, sizeof *o->prices);
+    if (!o->prices) {
+        kt__cfg_err(x, p, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const kt_ynode *v = p->vals[i];
+        if (!kt__cfg_want_map(x, v, "gateway.events.prices.<model>")) continue;
+        kt__cfg_check_keys(x, v, keys, "gateway.events.prices.<model>");
+        kt_price pr = { NULL, 0, 0 };
+        const kt_ynode *in = kt_ymap_get(v, "input"), *out = kt_ymap_get(v, "output");
+        if (!in || !out) {
+            kt__cfg_err(x, v, "a price needs both input and output (USD per million tokens)");
+            continue;
+        }
+        if (!price_value(x, in, "input", &pr.input) || !price_value(x, out, "output", &pr.output))
+            continue;
+        pr.model = kt__cfg_dup(x, p->keys[i]->str);
+        if (pr.model) o->prices[o->nprices++] = pr;
+    }
+}
+
 static void set_events(kt__cfgctx *x, const kt_ynode *ev)
 {
     static const char *const keys[] = { "enabled", "batch_size", "flush_interval", "ring_bytes",
                                         "spool_dir", "spool_max_bytes", "timeout", "max_backoff",
-                                        NULL };
+                                        "prices", NULL };
     kt_events_opts *o = &x->cfg->gateway.events;
     if (kt__y_is_null(ev) || !kt__cfg_want_map(x, ev, "gateway.events")) return;
     kt__cfg_check_keys(x, ev, keys, "gateway.events");
@@ -181,6 +225,7 @@ static void set_events(kt__cfgctx *x, const kt_ynode *ev)
     if ((v = kt_ymap_get(ev, "max_backoff")) &&
         !kt__cfg_duration(x, v, "gateway.events.max_backoff", 1, 1 * HOUR, &u))
         o->max_backoff_ms = (uint32_t)u;
+    if ((v = kt_ymap_get(ev, "prices"))) set_prices(x, v);
     if ((v = kt_ymap_get(ev, "spool_dir"))) {
         const char *s = kt__cfg_want_str(x, v, "gateway.events.spool_dir");
         if (s && !*s) kt__cfg_err(x, v, "gateway.events.spool_dir must not be empty");

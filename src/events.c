@@ -169,9 +169,27 @@ static const struct {
     { "claude-opus-4", 15.00, 75.00 },
 };
 
-double kt_price_usd(const char *model, int64_t in, int64_t out)
+static double cost(double in_price, double out_price, int64_t in, int64_t out)
+{
+    double usd = 0;
+    if (in > 0) usd += (double)in * in_price / 1e6;
+    if (out > 0) usd += (double)out * out_price / 1e6;
+    return usd;
+}
+
+double kt_price_usd(const kt_events_opts *o, const char *model, int64_t in, int64_t out)
 {
     if (!model || (in < 0 && out < 0)) return -1;
+    const kt_price *cp = NULL;
+    size_t cplen = 0;
+    for (size_t i = 0; o && i < o->nprices; i++) {
+        size_t n = strlen(o->prices[i].model);
+        if (n > cplen && strncmp(model, o->prices[i].model, n) == 0) {
+            cp = &o->prices[i];
+            cplen = n;
+        }
+    }
+    if (cp) return cost(cp->input, cp->output, in, out);
     size_t best = SIZE_MAX, blen = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(kt__prices); i++) {
         size_t n = strlen(kt__prices[i].prefix);
@@ -181,10 +199,7 @@ double kt_price_usd(const char *model, int64_t in, int64_t out)
         }
     }
     if (best == SIZE_MAX) return -1;
-    double usd = 0;
-    if (in > 0) usd += (double)in * kt__prices[best].in / 1e6;
-    if (out > 0) usd += (double)out * kt__prices[best].out / 1e6;
-    return usd;
+    return cost(kt__prices[best].in, kt__prices[best].out, in, out);
 }
 
 static bool is_hex(const char *s, size_t n)

@@ -153,14 +153,14 @@ static int family(kt_buf *b, const char *name, const char *help, const kt_mfamil
 {
     int rc = head(b, name, "counter", help);
     for (size_t i = 0; i < f->n && !rc; i++)
-        rc = kt_buf_printf(b, "%s{%s} %.17g\n", name, f->v[i].labels, f->v[i].v);
+        rc = kt_buf_printf(b, "%s{%s} %.15g\n", name, f->v[i].labels, f->v[i].v);
     return rc;
 }
 
 static int scalar(kt_buf *b, const char *name, const char *type, const char *help, double v)
 {
     int rc = head(b, name, type, help);
-    if (!rc) rc = kt_buf_printf(b, "%s %.17g\n", name, v);
+    if (!rc) rc = kt_buf_printf(b, "%s %.15g\n", name, v);
     return rc;
 }
 

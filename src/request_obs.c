@@ -155,7 +155,7 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     ev.cfg = c->cfg;
     ev.input_tokens = o->usage.input;
     ev.output_tokens = o->usage.output;
-    ev.cost_usd = kt_price_usd(ev.model, ev.input_tokens, ev.output_tokens);
+    ev.cost_usd = kt_price_usd(c->cfg ? &c->cfg->gateway.events : NULL, ev.model, ev.input_tokens, ev.output_tokens);
     ev.status = c->resp_status ? c->resp_status : 499;
     ev.latency_ms = (now - o->t0_ns) / 1000000;
     int ti = kt_headers_find(&c->in.headers, "traceparent", 0);

@@ -137,6 +137,12 @@ typedef struct kt_limits {
     uint32_t max_response_buffer;    /* 256 KiB: client write backlog before pausing upstream reads */
 } kt_limits;
 
+/* gateway.events.prices: USD per million tokens for models whose name starts with `model`. */
+typedef struct kt_price {
+    char *model;
+    double input, output;
+} kt_price;
+
 /* gateway.events: decision events to the control plane. */
 typedef struct kt_events_opts {
     bool enabled;                    /* default true (stderr JSON lines without KEEPTRUSTS_API_URL) */
@@ -147,6 +153,8 @@ typedef struct kt_events_opts {
     uint64_t spool_max_bytes;        /* 64 MiB */
     uint32_t timeout_ms;             /* 10 s per attempt */
     uint32_t max_backoff_ms;         /* 30 s */
+    kt_price *prices;                /* gateway.events.prices (before the built-in table) */
+    size_t nprices;
 } kt_events_opts;
 
 void kt_events_opts_defaults(kt_events_opts *o);

@@ -80,8 +80,9 @@ const char *kt_event_verdict(const kt_decision *d);
 int kt_event_json(const kt_event_info *ev, kt_buf *out);
 /* A random UUID v4 (36 chars + NUL) from the given DRBG; /dev/urandom when drbg is NULL. */
 int kt_uuid4(mbedtls_ctr_drbg_context *drbg, char out[37]);
-/* USD for the tokens at the built-in price of the model (longest prefix match), or -1. */
-double kt_price_usd(const char *model, int64_t in, int64_t out);
+/* USD for the tokens at the price of the model (longest prefix match: the configured `prices`
+ * first, then the built-in table), or -1 when no price is known. `o` may be NULL. */
+double kt_price_usd(const kt_events_opts *o, const char *model, int64_t in, int64_t out);
 /* The 32-hex trace id of a W3C traceparent value, or false. */
 bool kt_traceparent_id(const char *v, size_t n, char out[33]);
 

@@ -208,10 +208,10 @@ KT_TEST(event_helpers)
     const char *bad = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
     KT_ASSERT(!kt_traceparent_id(bad, strlen(bad), t));
     KT_ASSERT(!kt_traceparent_id("00-abc", 6, t));
-    KT_ASSERT(kt_price_usd("gpt-4o-mini-2024-07-18", 1000000, 1000000) == 0.15 + 0.60);
-    KT_ASSERT(kt_price_usd("gpt-4o", 1000000, 0) == 2.50);
-    KT_ASSERT(kt_price_usd("mystery-model", 10, 10) < 0);
-    KT_ASSERT(kt_price_usd("gpt-4o", -1, -1) < 0);
+    KT_ASSERT(kt_price_usd(NULL, "gpt-4o-mini-2024-07-18", 1000000, 1000000) == 0.15 + 0.60);
+    KT_ASSERT(kt_price_usd(NULL, "gpt-4o", 1000000, 0) == 2.50);
+    KT_ASSERT(kt_price_usd(NULL, "mystery-model", 10, 10) < 0);
+    KT_ASSERT(kt_price_usd(NULL, "gpt-4o", -1, -1) < 0);
     KT_ASSERT_EQ_STR(kt_event_verdict(NULL), "allow");
 }
 
@@ -372,6 +372,8 @@ KT_TEST(config_events_and_metrics)
     kt_config *c = load("gateway:\n  events:\n    enabled: false\n    batch_size: 7\n"
                         "    flush_interval: 250ms\n    ring_bytes: 64KiB\n    spool_dir: /tmp/x\n"
                         "    spool_max_bytes: 1MiB\n    timeout: 3s\n    max_backoff: 2s\n"
+                        "    prices:\n      my-llm: {input: 1.5, output: 4}\n"
+                        "      gpt-4o-mini: {input: '9', output: 0}\n"
                         "  metrics: {enabled: false}\n", &d);
     KT_ASSERT(c != NULL);
     if (c) {
@@ -385,6 +387,10 @@ KT_TEST(config_events_and_metrics)
         KT_ASSERT_EQ_INT(o->timeout_ms, 3000);
         KT_ASSERT_EQ_INT(o->max_backoff_ms, 2000);
         KT_ASSERT(!c->gateway.metrics_enabled);
+        KT_ASSERT_EQ_INT(o->nprices, 2);
+        KT_ASSERT(kt_price_usd(o, "my-llm-v2", 1000000, 2000000) == 1.5 + 2 * 4);
+        KT_ASSERT(kt_price_usd(o, "gpt-4o-mini", 1000000, 0) == 9);   /* config overrides */
+        KT_ASSERT(kt_price_usd(o, "gpt-4o", 1000000, 0) == 2.5);       /* built-in */
         kt_config_release(&c);
     }
     c = load("gateway: {}\n", &d);
@@ -408,6 +414,10 @@ KT_TEST(config_events_and_metrics)
     KT_ASSERT(strstr(d.items[1].msg, "batch_size") != NULL);
     KT_ASSERT_EQ_INT(d.items[2].line, 6);
     KT_ASSERT(strstr(d.items[2].msg, "path") != NULL);
+    c = load("gateway:\n  events:\n    prices:\n      m: {input: x, output: 1, extra: 2}\n", &d);
+    KT_ASSERT(c == NULL);
+    KT_ASSERT_EQ_INT(d.count, 2);
+    KT_ASSERT_EQ_INT(d.items[0].line, 4);
     c = load("gateway:\n  events: [1]\n", &d);
     KT_ASSERT(c == NULL);
     KT_ASSERT_EQ_INT(d.items[0].line, 2);
