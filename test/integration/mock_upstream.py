@@ -517,8 +517,8 @@ class MockUpstream:
             if gz:
                 events = [gzip.compress(b"".join(events))]
             if split != "event":
-                return self._send_split(s, rec, events, split, float(
-                    rec.header("x-mock-interval") or 0.002))
+                iv = rec.header("x-mock-interval")
+                return self._send_split(s, rec, events, split, 0.002 if iv is None else float(iv))
         elif gz:
             words = ["w%d " % i for i in range(nevents)]
             events = [gzip.compress("".join(_gen_events(route, req, words)).encode())]
