@@ -114,8 +114,13 @@ demo: $(B)/kt
 	@sh mk/test-deps.sh
 	@python3 test/demo.py --kt $(B)/kt
 
-bench: $(B)/kt
+$(B)/detect_bench: bench/detect_bench.c $(B)/libkt.a
+	$(CC) $(REL_CFLAGS) -std=c11 -D_GNU_SOURCE $(INC) -o $@ $< $(B)/libkt.a $(LIBS)
+
+bench: $(B)/kt $(B)/detect_bench
 	@sh mk/test-deps.sh nginx wrk
+	@echo "== detector scanning throughput (built-in PII + DLP set, one core)"
+	@taskset -c 0 $(B)/detect_bench 50 || $(B)/detect_bench 50
 	@sh bench/run.sh $(B)/kt
 
 install: $(B)/kt

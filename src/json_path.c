@@ -152,3 +152,36 @@ int kt_json_top_bool(const char *buf, size_t len, const char *key, int *out)
     *out = v.type == KT_JSON_TRUE;
     return KT_OK;
 }
+
+int kt_json_path_sig(const kt_json_path *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < p->depth; i++) {
+        const kt_json_path_elem *e = &p->el[i];
+        if (e->is_index) {
+            if (n + 3 >= cap) return -1;
+            memcpy(out + n, "[*]", 3);
+            n += 3;
+            continue;
+        }
+        const char *k = p->buf + e->key_start;
+        if (memchr(k, '\\', e->key_len)) return -1;
+        if (n + e->key_len + 1 >= cap) return -1;
+        if (i) out[n++] = '.';
+        memcpy(out + n, k, e->key_len);
+        n += e->key_len;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+int kt_json_sig_match(const char *sig, size_t n, const char *pattern)
+{
+    if (n && pattern[0] != sig[0]) return 0;   /* most patterns differ at once */
+    size_t pl = strlen(pattern);
+    if (pl >= 3 && memcmp(pattern + pl - 3, ".**", 3) == 0) {
+        size_t pre = pl - 3;   /* "a.b.**" matches "a.b" and everything below it */
+        return n >= pre && memcmp(sig, pattern, pre) == 0 && (n == pre || sig[pre] == '.' || sig[pre] == '[');
+    }
+    return n == pl && memcmp(sig, pattern, n) == 0;
+}

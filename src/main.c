@@ -114,6 +114,7 @@ static int run_policy_test(kt_config *cfg, kt_dir dir, const kt_buf *in)
     int rc = kt_decision_init(&d, cfg);
     const char *text = in->p ? in->p : "";
     if (!rc) rc = kt_chain_scan(cfg, dir, text, in->len, 0, &f, &d);
+    if (!rc) kt_chain_note(&d, &f, in->len, dir);
     if (!rc && d.verdict != KT_ACT_BLOCK) rc = kt_chain_render(cfg, text, 0, in->len, &f, false, &out);
     if (!rc) {
         fwrite(out.p ? out.p : "", 1, out.len, stdout);

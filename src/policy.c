@@ -9,9 +9,11 @@
 #include "config_priv.h"
 #include "kt/policy.h"
 
-extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_audit;
+extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
+    kt_policy_audit;
 
 static const kt_policy_kind *const kt__kinds[] = { &kt_policy_pii, &kt_policy_dlp,
+                                                   &kt_policy_safety, &kt_policy_injection,
                                                    &kt_policy_audit };
 
 const char *kt_action_name(kt_action a)
@@ -40,6 +42,12 @@ void kt_findings_free(kt_findings *f)
 int kt_findings_add(kt_findings *f, size_t start, size_t end, uint16_t policy, uint16_t label,
                     kt_action action)
 {
+    return kt_findings_add_weighted(f, start, end, policy, label, action, 0);
+}
+
+int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t policy,
+                             uint16_t label, kt_action action, unsigned weight)
+{
     if (f->n == KT_FINDINGS_MAX) {
         f->truncated = true;
         return KT_ELIMIT;
@@ -51,7 +59,8 @@ int kt_findings_add(kt_findings *f, size_t start, size_t end, uint16_t policy, u
         f->v = nv;
         f->cap = ncap;
     }
-    f->v[f->n++] = (kt_finding){ start, end, policy, label, (uint8_t)action };
+    f->v[f->n++] = (kt_finding){ start, end, policy, label, (uint8_t)action,
+                                 (uint8_t)(weight > 255 ? 255 : weight) };
     return KT_OK;
 }
 
@@ -118,27 +127,46 @@ void kt_decision_free(kt_decision *d)
     d->evals = NULL;
 }
 
+static int label_slot(kt_policy_eval *e, uint16_t label)
+{
+    for (uint8_t i = 0; i < e->nlabels; i++)
+        if (e->labels[i] == label) return i;
+    if (e->nlabels == KT_DECISION_LABELS) return -1;
+    e->labels[e->nlabels] = label;
+    e->counts[e->nlabels] = e->weights[e->nlabels] = 0;
+    return e->nlabels++;
+}
+
 void kt_decision_note(kt_decision *d, const kt_finding *f, kt_dir dir)
 {
     if (f->policy >= d->npolicies) return;
     kt_policy_eval *e = &d->evals[f->policy];
+    const kt_policy_cfg *pc = &d->cfg->chain[f->policy];
     e->found++;
-    if (f->action > e->result) e->result = f->action;
-    if (f->action > d->verdict) d->verdict = f->action;
-    if (f->action == KT_ACT_BLOCK && d->block_policy < 0) {
+    int slot = label_slot(e, f->label);
+    if (slot >= 0) e->counts[slot]++;
+    kt_action act = (kt_action)f->action;
+    if (f->weight && pc->impl && pc->impl->threshold) {
+        /* A weak signal acts only once enough of them were seen in this request. */
+        e->weight += f->weight;
+        uint32_t sum = e->weight;
+        if (pc->impl->per_label && slot >= 0) sum = e->weights[slot] += f->weight;
+        if (sum < pc->impl->threshold(pc->state)) act = KT_ACT_ALLOW;
+    }
+    if (act > e->result) e->result = act;
+    if (act > d->verdict) d->verdict = act;
+    if (act == KT_ACT_BLOCK && d->block_policy < 0) {
         d->block_policy = f->policy;
         d->block_label = f->label;
         d->block_dir = dir;
     }
-    for (uint8_t i = 0; i < e->nlabels; i++)
-        if (e->labels[i] == f->label) {
-            e->counts[i]++;
-            return;
-        }
-    if (e->nlabels < KT_DECISION_LABELS) {
-        e->labels[e->nlabels] = f->label;
-        e->counts[e->nlabels++] = 1;
-    }
+}
+
+void kt_chain_note(kt_decision *d, const kt_findings *f, size_t upto, kt_dir dir)
+{
+    if (!d) return;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].end <= upto) kt_decision_note(d, &f->v[i], dir);
 }
 
 const char *kt_decision_label(const kt_decision *d, uint16_t policy, uint16_t label)
@@ -197,17 +225,15 @@ int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len
     for (size_t i = 0; i < cfg->nchain; i++) {
         const kt_policy_cfg *pc = &cfg->chain[i];
         if (!pc->impl || !pc->impl->scan || !(pc->dirs & dir)) continue;
-        size_t before = f->n;
         uint64_t t0 = now_ns();
         int rc = pc->impl->scan(pc->state, text, len, from, (uint16_t)i, f);
         if (d && i < d->npolicies) {
             d->evals[i].ran = true;
             d->evals[i].ns += now_ns() - t0;
-            for (size_t k = before; k < f->n; k++) kt_decision_note(d, &f->v[k], dir);
         }
         if (rc == KT_ELIMIT || f->truncated) {
             /* Too many findings to redact faithfully: refuse rather than let some through. */
-            kt_finding blk = { from, len, (uint16_t)i, 0, KT_ACT_BLOCK };
+            kt_finding blk = { from, len, (uint16_t)i, 0, KT_ACT_BLOCK, 0 };
             if (d) kt_decision_note(d, &blk, dir);
             return KT_OK;
         }

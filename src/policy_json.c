@@ -87,10 +87,17 @@ typedef struct json_ctx {
     int err;
 } json_ctx;
 
+/* The path's signature is built once per string and compared with every pattern as a string;
+ * only a key with an escape in it takes the slower general matcher. */
 static bool wanted(const json_ctx *x, const kt_json_path *path)
 {
-    for (size_t i = 0; x->paths[i]; i++)
-        if (kt_json_path_match(path, x->paths[i])) return true;
+    char sig[256];
+    int n = kt_json_path_sig(path, sig, sizeof sig);
+    for (size_t i = 0; x->paths[i]; i++) {
+        bool m = n >= 0 ? kt_json_sig_match(sig, (size_t)n, x->paths[i])
+                        : kt_json_path_match(path, x->paths[i]);
+        if (m) return true;
+    }
     return false;
 }
 
@@ -129,6 +136,7 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     x->f.n = 0;
     rc = kt_chain_scan(x->cfg, x->dir, x->text.p, x->text.len, 0, &x->f, x->d);
     if (rc) return x->err = rc;
+    kt_chain_note(x->d, &x->f, x->text.len, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
     x->raw_start = start;
     rc = kt_chain_each_redaction(x->cfg, &x->f, 0, x->text.len, add_edit, x);

@@ -149,7 +149,6 @@ static int key_advance(kt_stream_filter *f, kt_stream_key *k, bool final, kt_buf
     f->f.n = 0;
     int rc = kt_chain_scan(f->cfg, KT_DIR_OUTPUT, t, len, k->ctx, &f->f, f->d);
     if (rc) return rc;
-    if (f->d->verdict == KT_ACT_BLOCK) return 1;
     size_t n = final ? len : kt_chain_stable(f->cfg, KT_DIR_OUTPUT, t, len, k->ctx);
     for (bool moved = true; moved && !final;) {   /* never cut through a finding */
         moved = false;
@@ -159,6 +158,9 @@ static int key_advance(kt_stream_filter *f, kt_stream_key *k, bool final, kt_buf
                 moved = true;
             }
     }
+    /* What goes out now is decided now, and counted once: held text is scanned again later. */
+    kt_chain_note(f->d, &f->f, n, KT_DIR_OUTPUT);
+    if (f->d->verdict == KT_ACT_BLOCK) return 1;
     rc = kt_chain_render(f->cfg, t, k->ctx, n, &f->f, true, out);
     if (rc) return rc;
     size_t keep = n < KT_STREAM_CONTEXT ? n : KT_STREAM_CONTEXT;
@@ -372,6 +374,7 @@ static int process_cand(kt_stream_filter *f, const ev_scan *s, const cand *c, kt
         f->f.n = 0;
         rc = kt_chain_scan(f->cfg, KT_DIR_OUTPUT, f->text.p, f->text.len, 0, &f->f, f->d);
         if (rc) return rc;
+        kt_chain_note(f->d, &f->f, f->text.len, KT_DIR_OUTPUT);
         if (f->d->verdict == KT_ACT_BLOCK) return 1;
         rc = kt_chain_render(f->cfg, f->text.p, 0, f->text.len, &f->f, true, reps);
     } else {
@@ -463,7 +466,7 @@ static int on_event(void *ud, const kt_sse_event *ev)
     int rc = process_event(f, ev);
     if (rc < 0) {
         /* Cannot check this event (too large, too many keys): fail closed. */
-        kt_finding blk = { 0, 0, 0, 0, KT_ACT_BLOCK };
+        kt_finding blk = { 0, 0, 0, 0, KT_ACT_BLOCK, 0 };
         if (f->d->npolicies) kt_decision_note(f->d, &blk, KT_DIR_OUTPUT);
         f->err = rc;
         emit_block(f);
@@ -476,7 +479,7 @@ int kt_stream_filter_feed(kt_stream_filter *f, const char *data, size_t len)
     if (f->blocked) return KT_OK;
     int rc = kt_sse_feed(&f->sse, data, len);
     if (rc && !f->blocked) {   /* an event larger than the cap */
-        kt_finding blk = { 0, 0, 0, 0, KT_ACT_BLOCK };
+        kt_finding blk = { 0, 0, 0, 0, KT_ACT_BLOCK, 0 };
         if (f->d->npolicies) kt_decision_note(f->d, &blk, KT_DIR_OUTPUT);
         emit_block(f);
     }

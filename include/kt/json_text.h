@@ -82,6 +82,13 @@ int kt_json_validate(const char *buf, size_t len);
  * `choices[*].delta.content`, `input[*]`, `tools.**`.
  * Returns 1 on a match, 0 otherwise; a malformed pattern never matches. */
 int kt_json_path_match(const kt_json_path *p, const char *pattern);
+/* Fast matching for many patterns against one path: the path's signature is its keys joined by
+ * '.', each array step written "[*]" (e.g. "messages[*].content[*].text"). Returns the length
+ * written to `out` (NUL-terminated), or -1 when a key needs decoding (an escape) or the signature
+ * does not fit: then use kt_json_path_match. kt_json_sig_match compares a signature with a
+ * pattern that uses only plain keys, "[*]" and an optional final ".**". */
+int kt_json_path_sig(const kt_json_path *p, char *out, size_t cap);
+int kt_json_sig_match(const char *sig, size_t n, const char *pattern);
 /* 1 when `pattern` is well formed, 0 otherwise (for config validation). */
 int kt_json_path_pattern_valid(const char *pattern);
 /* Compares a raw key span (escapes encoded) with a plain string after decoding: 1 when equal. */

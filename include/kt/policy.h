@@ -28,6 +28,8 @@ typedef struct kt_finding {
     uint16_t policy;     /* index in the chain */
     uint16_t label;      /* kind-specific: entity, category, rule */
     uint8_t action;      /* kt_action */
+    uint8_t weight;      /* 0: act at once; else the action applies once the request's summed
+                          * weight (per label or per policy, see the kind) reaches its threshold */
 } kt_finding;
 
 #define KT_FINDINGS_MAX 4096
@@ -41,6 +43,8 @@ typedef struct kt_findings {
 void kt_findings_free(kt_findings *f);
 int kt_findings_add(kt_findings *f, size_t start, size_t end, uint16_t policy, uint16_t label,
                     kt_action action);
+int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t policy,
+                             uint16_t label, kt_action action, unsigned weight);
 
 /* One policy kind. `from` is the streaming left context: text[0..from) was already emitted and is
  * only looked at (word boundaries); findings start at or after it. */
@@ -59,6 +63,9 @@ typedef struct kt_policy_kind {
     int (*marker)(const void *state, uint16_t label, kt_buf *out);
     /* Optional: a request that must be audited in full (audit-logger). */
     bool audit;
+    /* Weighted findings: the threshold, and whether weights add up per label or per policy. */
+    unsigned (*threshold)(const void *state);
+    bool per_label;
 } kt_policy_kind;
 
 const kt_policy_kind *kt_policy_kind_by_name(const char *name);
@@ -80,6 +87,8 @@ typedef struct kt_policy_eval {
     uint32_t found;          /* findings */
     uint16_t labels[KT_DECISION_LABELS];
     uint32_t counts[KT_DECISION_LABELS];
+    uint32_t weights[KT_DECISION_LABELS];
+    uint32_t weight;         /* summed weight of this policy's weighted findings */
     uint8_t nlabels;
 } kt_policy_eval;
 
@@ -104,10 +113,13 @@ int kt_decision_json(const kt_decision *d, kt_buf *out);
 
 /* ---- running the chain over text ----------------------------------------------------------- */
 
-/* Runs every policy of `dir` over text[from..len) (with left context), appending findings and
- * noting them in the decision. */
+/* Runs every policy of `dir` over text[from..len) (with left context), appending findings. The
+ * decision gets the time spent; findings are noted with kt_chain_note, once each. */
 int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len, size_t from,
                   kt_findings *f, kt_decision *d);
+/* Notes in the decision the findings that end at or before `upto` (weights add up, thresholds
+ * escalate). Streaming notes only what it emits, so held text is counted once. */
+void kt_chain_note(kt_decision *d, const kt_findings *f, size_t upto, kt_dir dir);
 /* Longest stable prefix over every policy of `dir`. */
 size_t kt_chain_stable(const kt_config *cfg, kt_dir dir, const char *text, size_t len,
                        size_t from);

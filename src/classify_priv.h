@@ -1,0 +1,203 @@
+/* Internal to the text classifiers (src/safety*.c, src/injection*.c): character folding, the
+ * folding tokenizer and a word-level Aho-Corasick automaton, shared by both detectors.
+ *
+ * Pipeline: UTF-8 bytes -> code points -> folded classes (textfold.c) -> tokens (tokenize.c) ->
+ * word ids -> automaton states (wordac.c) -> hits (lexscan.c). Every stage is one pass over its
+ * input with bounded state, so a scan is linear in the text whatever the lexicon size. */
+#ifndef KT_CLASSIFY_PRIV_H
+#define KT_CLASSIFY_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kt/common.h"
+
+/* ---- limits ------------------------------------------------------------------------------- */
+#define KT__WORD_MAX 32        /* folded bytes in a matchable token */
+#define KT__TOK_MAXCH 40       /* characters kept for a pending token */
+#define KT__ORIG_MAX 256       /* original bytes in a matchable token (invisible chars included) */
+#define KT__SEP_MAX 64         /* a separator run longer than this ends every phrase in progress */
+#define KT__IGN_MAX 32         /* a run of invisible characters longer than this is a separator */
+#define KT__SKIP_MAX 2         /* transparent tokens tolerated inside a phrase (injection) */
+#define KT__MAXDEPTH 24        /* tokens in one phrase */
+#define KT__RING 32            /* > KT__MAXDEPTH */
+#define KT__LOOKBACK 8         /* bytes of left context examined at `from` */
+
+/* ---- character folding (textfold.c) ------------------------------------------------------- */
+enum {
+    KT__FC_SEP,      /* whitespace, punctuation, symbols, emoji, CJK: separates words */
+    KT__FC_IGNORE,   /* zero-width, soft hyphen, combining marks, variation selectors */
+    KT__FC_NEWLINE,  /* '\n', U+2028, U+2029 */
+    KT__FC_PUNCT,    /* one of < > | [ ] / # ` : (a token of its own for role markers) */
+    KT__FC_LETTER,   /* Latin letter, folded to lower-case ASCII (1-3 bytes) */
+    KT__FC_DIGIT,
+    KT__FC_LEET,     /* '@' or '$' */
+    KT__FC_CONF,     /* Greek/Cyrillic look-alike of a Latin letter */
+    KT__FC_OTHER,    /* a letter of another script: part of a word that never matches */
+};
+
+#define KT__FF_TAGS 1u /* decode Unicode tag characters (U+E0020..E007E) to ASCII */
+
+/* Classifies `cp` and writes its folded ASCII form (NUL-terminated, <= 3 bytes) to out. */
+int kt__fold_cp(uint32_t cp, unsigned flags, char out[4]);
+
+/* ---- tokenizer (tokenize.c) ---------------------------------------------------------------- */
+enum {
+    KT__TF_LEET = 1u,       /* 0 1 3 4 5 -> o i e a s, inner @ $ -> a s, in words with letters */
+    KT__TF_CONF_MIXED = 2u, /* fold look-alikes in words that also have Latin letters */
+    KT__TF_CONF_ALL = 4u,   /* fold look-alikes everywhere */
+    KT__TF_PUNCT = 8u,      /* emit role-marker punctuation as tokens */
+    KT__TF_LINES = 16u,     /* emit a LINE token at the start and after every newline */
+    KT__TF_TAGS = 32u,      /* decode tag characters */
+};
+
+typedef enum { KT__TK_WORD, KT__TK_PUNCT, KT__TK_LINE, KT__TK_DEAD, KT__TK_BREAK } kt__tk_kind;
+
+typedef struct kt__token {
+    kt__tk_kind kind;
+    const char *s;      /* folded text (WORD, PUNCT, LINE) */
+    size_t n;
+    size_t start, end;  /* original byte span */
+} kt__token;
+
+typedef void (*kt__token_fn)(void *ud, const kt__token *t);
+
+typedef struct kt__tchar {
+    uint8_t cls;
+    uint8_t nout;
+    char out[3];
+    size_t start, end;
+} kt__tchar;
+
+typedef struct kt__tok {
+    unsigned flags;
+    kt__token_fn fn;
+    void *ud;
+    size_t pos;           /* offset of the next byte */
+    uint32_t cp;          /* UTF-8 assembly */
+    unsigned need, have;
+    uint32_t min;
+    size_t cstart;
+    int pend;             /* 0 none, 1 word, 2 punct */
+    int dead;
+    uint32_t pcp;
+    size_t tstart, tend;
+    unsigned nch;
+    size_t ign_run, sep_run;
+    int broke;
+    int taint_word;       /* the text at `from` continues a word */
+    uint32_t taint_punct; /* ... or a run of this punctuation character */
+    kt__tchar ch[KT__TOK_MAXCH]; /* last: kt__tok_begin clears everything before it */
+} kt__tok;
+
+/* Starts tokenizing text at `from`; text[0..from) is only looked at (word and line context). */
+void kt__tok_begin(kt__tok *t, unsigned flags, const char *text, size_t from, kt__token_fn fn,
+                   void *ud);
+void kt__tok_feed(kt__tok *t, const char *p, size_t n);
+/* End of text: flushes a partial UTF-8 sequence and the pending token. */
+void kt__tok_finish(kt__tok *t);
+/* Without finishing: the first offset whose tokenization more text could still change. */
+size_t kt__tok_hold(const kt__tok *t);
+
+/* ---- word-level Aho-Corasick (wordac.c) ----------------------------------------------------- */
+#define KT__NOTAG UINT32_MAX
+
+typedef struct kt__lex {
+    /* vocabulary: folded words -> ids 1..nwords (0 = not in any phrase) */
+    char *vstr;
+    size_t vlen, vcap;
+    uint32_t *voff;
+    uint8_t *vn;
+    uint32_t nwords, wcap;
+    uint32_t *vtab;       /* open addressing: id or 0 */
+    uint32_t vmask;
+    /* trie */
+    uint32_t nnodes, ncap;
+    uint32_t *fail, *dict, *tag;
+    uint8_t *depth;
+    uint64_t *ekey;       /* open addressing: (node << 32 | word), 0 = empty */
+    uint32_t *eval;
+    uint32_t emask, nedges;
+    unsigned maxdepth;
+    int built;
+} kt__lex;
+
+int kt__lex_init(kt__lex *x);
+void kt__lex_free(kt__lex *x);
+int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id);
+uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n);
+/* Adds a phrase of word ids with `tag`; the first tag given to a phrase is kept. */
+int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag);
+int kt__lex_build(kt__lex *x);
+uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w);
+
+/* ---- scanning driver (lexscan.c) ------------------------------------------------------------ */
+typedef struct kt__ringent {
+    size_t start, end;
+    int line;
+} kt__ringent;
+
+typedef struct kt__lexrun {
+    const kt__lex *lex;
+    unsigned skip_kinds; /* bit (1u << kind): tokens this lexicon looks through */
+    uint32_t state;
+    unsigned skip;
+    size_t ntok;
+    kt__ringent ring[KT__RING];
+} kt__lexrun;
+
+/* Called for each phrase that ends at the current token, longest first. */
+typedef void (*kt__hit_fn)(void *ud, int run, uint32_t tag, size_t start, size_t end);
+
+typedef struct kt__scan {
+    kt__tok tok;
+    kt__lexrun run[2];
+    int nrun;
+    kt__hit_fn on_hit;
+    void *ud;
+} kt__scan;
+
+void kt__scan_begin(kt__scan *sc, kt__hit_fn on_hit, void *ud);
+void kt__scan_add_lex(kt__scan *sc, const kt__lex *lex, unsigned skip_kinds);
+/* kt__scan_begin feeds nothing: call kt__scan_add_lex, then this, then feed/finish. */
+void kt__scan_start(kt__scan *sc, unsigned tflags, const char *text, size_t from);
+/* The first offset a match in progress (or a pending token) could still cover. */
+size_t kt__scan_hold(const kt__scan *sc);
+
+/* Tokenizes `text` like scanned text and adds it as one phrase (tokens of `skip_kinds` dropped).
+ * KT_EINVAL when it has no token, an unmatchable word or more than KT__MAXDEPTH tokens. */
+int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *text,
+                     size_t len, uint32_t tag);
+
+/* Bytes a phrase in progress can span at most (see max_holdback in the public headers). */
+size_t kt__holdback_bound(unsigned maxdepth, unsigned skip_max);
+
+/* ---- scoring: hits inside another hit of the same group do not count ------------------------ */
+typedef struct kt__tally {
+    size_t s[KT__RING], e[KT__RING];
+    unsigned w[KT__RING];
+    unsigned n, top;
+    unsigned long sum;
+    unsigned count;
+} kt__tally;
+
+/* Hits must arrive by non-decreasing end, the longer first at one end (the scan order). */
+void kt__tally_add(kt__tally *t, size_t s, size_t e, unsigned w);
+/* [s, e) lies inside [s2, e2) and is not the same span. */
+int kt__contained(size_t s, size_t e, size_t s2, size_t e2);
+
+/* ---- injection rules (injection_rules.c) ---------------------------------------------------- */
+typedef struct kt__inj_rule {
+    const char *name;
+    unsigned weight;
+    int marker;                /* 0: phrase templates, 1: literal marker token sequences */
+    const char *const *pats;   /* NULL-terminated */
+} kt__inj_rule;
+
+const kt__inj_rule *kt__inj_rules(size_t *n);
+
+typedef int (*kt__expand_fn)(void *ud, const char *s, size_t n);
+/* Calls fn for every expansion of the template; *budget caps the number (KT_ELIMIT). */
+int kt__expand(const char *tpl, kt__expand_fn fn, void *ud, size_t *budget);
+
+#endif

@@ -1,0 +1,363 @@
+/* The `prompt-injection` classifier: rule loading, scanning (plain text and decoded base64 runs),
+ * scoring and the streaming hold. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify_priv.h"
+#include "kt/injection.h"
+
+#define KT__INJ_SKIP ((1u << KT__TK_PUNCT) | (1u << KT__TK_LINE))
+#define KT__INJ_B64_MIN 24
+#define KT__INJ_EXPAND_MAX 100000
+
+static size_t nbuiltin(void)
+{
+    size_t n;
+    (void)kt__inj_rules(&n);
+    return n;
+}
+
+int kt_injection_rule_count(void) { return (int)nbuiltin() + 1; }
+
+const char *kt_injection_rule_name(int id)
+{
+    size_t n;
+    const kt__inj_rule *r = kt__inj_rules(&n);
+    if (id < 0 || (size_t)id > n) return NULL;
+    return (size_t)id == n ? "custom" : r[id].name;
+}
+
+int kt_injection_rule_from_name(const char *s, size_t n)
+{
+    for (int id = 0; id < kt_injection_rule_count(); id++)
+        if (kt_str_eq_ci((kt_str){ s, n }, kt_injection_rule_name(id))) return id;
+    return -1;
+}
+
+unsigned kt_injection_rule_weight(const kt_injection *d, int id)
+{
+    size_t n;
+    const kt__inj_rule *r = kt__inj_rules(&n);
+    if (id < 0 || (size_t)id > n) return 0;
+    return (size_t)id == n ? d->extra_weight : r[id].weight;
+}
+
+void kt_injection_opts_default(kt_injection_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->normalize_unicode = 1;
+    o->decode_base64 = 1;
+    o->threshold = KT_INJ_DEFAULT_THRESHOLD;
+    o->extra_weight = KT_INJ_STRONG;
+    o->max_b64_runs = 64;
+    o->max_b64_decoded = 65536;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+typedef struct kt__load {
+    kt__lex *x;
+    unsigned tflags, skip;
+    uint32_t tag;
+} kt__load;
+
+static int load_one(void *ud, const char *s, size_t n)
+{
+    kt__load *l = ud;
+    return kt__lex_add_text(l->x, l->tflags, l->skip, s, n, l->tag);
+}
+
+static int load_rules(kt_injection *d, const kt_injection_opts *o)
+{
+    size_t nr;
+    const kt__inj_rule *r = kt__inj_rules(&nr);
+    for (size_t id = 0; id <= nr; id++) {
+        const char *const *pats = id < nr ? r[id].pats : o->extra_phrases;
+        size_t np = id < nr ? SIZE_MAX : o->n_extra;
+        int marker = id < nr && r[id].marker;
+        kt__load l = { marker ? d->markers : d->phrases, d->tflags, marker ? 0 : KT__INJ_SKIP,
+                       (uint32_t)id };
+        for (size_t k = 0; k < np && pats && pats[k]; k++) {
+            size_t budget = KT__INJ_EXPAND_MAX;
+            int rc = marker ? load_one(&l, pats[k], strlen(pats[k]))
+                            : kt__expand(pats[k], load_one, &l, &budget);
+            if (rc) return rc;
+        }
+    }
+    return KT_OK;
+}
+
+int kt_injection_init(kt_injection *d, const kt_injection_opts *opts)
+{
+    int rc = KT_ENOMEM;
+    kt_injection_opts o;
+    kt_injection_opts_default(&o);
+    if (opts) {
+        o = *opts;
+        if (!o.threshold) o.threshold = KT_INJ_DEFAULT_THRESHOLD;
+        if (!o.extra_weight) o.extra_weight = KT_INJ_STRONG;
+        if (!o.max_b64_runs) o.max_b64_runs = 64;
+        if (!o.max_b64_decoded) o.max_b64_decoded = 65536;
+    }
+    memset(d, 0, sizeof *d);
+    d->tflags = KT__TF_LEET | KT__TF_PUNCT | KT__TF_LINES |
+                (o.normalize_unicode ? KT__TF_CONF_ALL | KT__TF_TAGS : 0);
+    d->decode_base64 = o.decode_base64;
+    d->threshold = o.threshold;
+    d->extra_weight = o.extra_weight;
+    d->max_b64_runs = o.max_b64_runs;
+    d->max_b64_decoded = o.max_b64_decoded;
+    d->phrases = kt_calloc(1, sizeof *d->phrases);
+    d->markers = kt_calloc(1, sizeof *d->markers);
+    if (!d->phrases || !d->markers) goto fail;
+    if ((rc = kt__lex_init(d->phrases)) || (rc = kt__lex_init(d->markers))) goto fail;
+    if ((rc = load_rules(d, &o))) goto fail;
+    if ((rc = kt__lex_build(d->phrases)) || (rc = kt__lex_build(d->markers))) goto fail;
+    return KT_OK;
+fail:
+    kt_injection_free(d);
+    return rc;
+}
+
+void kt_injection_free(kt_injection *d)
+{
+    if (d->phrases) kt__lex_free(d->phrases);
+    if (d->markers) kt__lex_free(d->markers);
+    free(d->phrases);
+    free(d->markers);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- scanning ----------------------------------------------------------------------------- */
+
+typedef struct kt__ictx {
+    const kt_injection *d;
+    kt_injection_hit *hits;
+    size_t max, n;
+    int truncated;
+    unsigned long score;   /* base64 hits; the others are in tally */
+    kt__tally *tally;      /* per rule, when counting without a hit array */
+    uint64_t seen;         /* rules reported in the current base64 run */
+    int b64;
+    size_t rs, re;
+} kt__ictx;
+
+static void record(kt__ictx *c, int rule, size_t start, size_t end, unsigned flags)
+{
+    unsigned w = kt_injection_rule_weight(c->d, rule);
+    if (!c->hits) {
+        if (flags & KT_INJ_HIT_BASE64) c->score += w;
+        else if (c->tally) kt__tally_add(&c->tally[rule], start, end, w);
+        return;
+    }
+    if (c->n == c->max) {
+        c->truncated = 1;
+        return;
+    }
+    c->hits[c->n++] = (kt_injection_hit){ start, end, rule, w, flags };
+}
+
+static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
+{
+    kt__ictx *c = ud;
+    (void)run;
+    if (c->b64) {
+        uint64_t bit = 1ull << (tag & 63);
+        if (c->seen & bit) return;
+        c->seen |= bit;
+        record(c, (int)tag, c->rs, c->re, KT_INJ_HIT_BASE64);
+        return;
+    }
+    record(c, (int)tag, start, end, 0);
+}
+
+static void scan_setup(const kt_injection *d, kt__scan *sc, kt__hit_fn fn, void *ud,
+                       const char *text, size_t from)
+{
+    kt__scan_begin(sc, fn, ud);
+    kt__scan_add_lex(sc, d->phrases, KT__INJ_SKIP);
+    kt__scan_add_lex(sc, d->markers, 0);
+    kt__scan_start(sc, d->tflags, text, from);
+}
+
+static int is_b64(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '-' || c == '_' || c == '=';
+}
+
+static unsigned b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26u;
+    if (c >= '0' && c <= '9') return c - '0' + 52u;
+    return c == '+' || c == '-' ? 62u : 63u;
+}
+
+/* Characters of a run that are decoded at most. */
+static size_t b64_window(const kt_injection *d) { return (d->max_b64_decoded + 2) / 3 * 4; }
+
+static void decode_run(const kt_injection *d, const char *text, size_t rs, size_t re, kt__ictx *c)
+{
+    size_t wend = rs + KT_MIN(re - rs, b64_window(d)), produced = 0;
+    kt__scan sc;
+    c->b64 = 1;
+    c->rs = rs;
+    c->re = wend;
+    c->seen = 0;
+    scan_setup(d, &sc, on_hit, c, "", 0);
+    unsigned char out[256];
+    size_t no = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    for (size_t i = rs; i < wend && produced < d->max_b64_decoded; i++) {
+        if (text[i] == '=') continue;
+        acc = (acc << 6) | b64_val((unsigned char)text[i]);
+        bits += 6;
+        if (bits < 8) continue;
+        bits -= 8;
+        out[no++] = (unsigned char)(acc >> bits);
+        acc &= (1u << bits) - 1;
+        produced++;
+        if (no == sizeof out) {
+            kt__tok_feed(&sc.tok, (const char *)out, no);
+            no = 0;
+        }
+    }
+    kt__tok_feed(&sc.tok, (const char *)out, no);
+    kt__tok_finish(&sc.tok);
+    c->b64 = 0;
+}
+
+static void b64_pass(const kt_injection *d, const char *text, size_t len, size_t from, kt__ictx *c)
+{
+    size_t i = from, runs = 0;
+    if (from > 0 && is_b64((unsigned char)text[from - 1]))
+        while (i < len && is_b64((unsigned char)text[i])) i++;
+    while (i < len && runs < d->max_b64_runs) {
+        if (!is_b64((unsigned char)text[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && is_b64((unsigned char)text[j])) j++;
+        if (j - i >= KT__INJ_B64_MIN) {
+            runs++;
+            decode_run(d, text, i, j, c);
+        }
+        i = j;
+    }
+}
+
+static void run_scan(const kt_injection *d, const char *text, size_t len, size_t from, kt__ictx *c)
+{
+    kt__scan sc;
+    scan_setup(d, &sc, on_hit, c, text, from);
+    kt__tok_feed(&sc.tok, text + from, len - from);
+    kt__tok_finish(&sc.tok);
+    if (d->decode_base64) b64_pass(d, text, len, from, c);
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const kt_injection_hit *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return x->rule - y->rule;
+}
+
+size_t kt_injection_scan_ctx(const kt_injection *d, const char *text, size_t len, size_t from,
+                             kt_injection_hit *hits, size_t max, int *truncated)
+{
+    kt__ictx c = { .d = d, .hits = hits, .max = max };
+    if (d->phrases && from <= len) {
+        run_scan(d, text, len, from, &c);
+        qsort(hits, c.n, sizeof *hits, hit_cmp);
+    }
+    if (truncated) *truncated = c.truncated;
+    return c.n;
+}
+
+size_t kt_injection_scan(const kt_injection *d, const char *text, size_t len,
+                         kt_injection_hit *hits, size_t max, int *truncated)
+{
+    return kt_injection_scan_ctx(d, text, len, 0, hits, max, truncated);
+}
+
+int kt_injection_verdict(const kt_injection *d, const kt_injection_hit *hits, size_t n,
+                         unsigned *score)
+{
+    unsigned long sc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int inside = 0;
+        for (size_t j = 0; j < n && !inside && !(hits[i].flags & KT_INJ_HIT_BASE64); j++)
+            inside = hits[j].rule == hits[i].rule && !(hits[j].flags & KT_INJ_HIT_BASE64) &&
+                     kt__contained(hits[i].start, hits[i].end, hits[j].start, hits[j].end);
+        if (!inside) sc += hits[i].weight;
+    }
+    unsigned s = (unsigned)KT_MIN(sc, (unsigned long)UINT32_MAX);
+    if (score) *score = s;
+    return s >= d->threshold;
+}
+
+int kt_injection_eval(const kt_injection *d, const char *text, size_t len, unsigned *score)
+{
+    if (score) *score = 0;
+    if (!d->phrases) return KT_EINVAL;
+    kt__ictx c = { .d = d };
+    c.tally = kt_calloc((size_t)kt_injection_rule_count(), sizeof *c.tally);
+    if (!c.tally) return KT_ENOMEM;
+    run_scan(d, text, len, 0, &c);
+    unsigned long sc = c.score;
+    for (int r = 0; r < kt_injection_rule_count(); r++) sc += c.tally[r].sum;
+    free(c.tally);
+    unsigned s = (unsigned)KT_MIN(sc, (unsigned long)UINT32_MAX);
+    if (score) *score = s;
+    return s >= d->threshold;
+}
+
+/* ---- streaming ---------------------------------------------------------------------------- */
+
+static void ignore_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
+{
+    (void)ud, (void)run, (void)tag, (void)start, (void)end;
+}
+
+/* A base64 run that ends the text may still grow and decode to more: it is held whole while it is
+ * shorter than its decode window (longer, its decoded part is final). */
+static size_t b64_hold(const kt_injection *d, const char *text, size_t len, size_t from, size_t h)
+{
+    size_t win = b64_window(d), rs = len;
+    while (rs > from && len - rs <= win && is_b64((unsigned char)text[rs - 1])) rs--;
+    if (rs == len || len - rs > win) return h;
+    if (rs == from && from > 0 && is_b64((unsigned char)text[from - 1])) return h;
+    return KT_MIN(h, rs);
+}
+
+size_t kt_injection_stable_prefix_ctx(const kt_injection *d, const char *text, size_t len,
+                                      size_t from)
+{
+    if (from > len) return len;
+    if (!d->phrases) return from;
+    kt__scan sc;
+    scan_setup(d, &sc, ignore_hit, NULL, text, from);
+    kt__tok_feed(&sc.tok, text + from, len - from);
+    size_t h = kt__scan_hold(&sc);
+    if (h < from) h = from;
+    if (d->decode_base64) h = b64_hold(d, text, len, from, h);
+    return h;
+}
+
+size_t kt_injection_stable_prefix(const kt_injection *d, const char *text, size_t len)
+{
+    return kt_injection_stable_prefix_ctx(d, text, len, 0);
+}
+
+size_t kt_injection_max_holdback(const kt_injection *d)
+{
+    unsigned depth = 1;
+    if (d->phrases && d->phrases->maxdepth > depth) depth = d->phrases->maxdepth;
+    if (d->markers && d->markers->maxdepth > depth) depth = d->markers->maxdepth;
+    size_t t = kt__holdback_bound(depth, KT__SKIP_MAX);
+    return d->decode_base64 ? KT_MAX(t, b64_window(d) + 1) : t;
+}

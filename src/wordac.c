@@ -1,0 +1,264 @@
+/* A word-level Aho-Corasick automaton: phrases are sequences of word ids, the text is a sequence
+ * of tokens, and one step per token (amortised O(1) through failure links) finds every phrase
+ * that ends there. Words and trie edges live in open-addressing hash tables, so memory is
+ * proportional to the lexicon and a token costs one hash lookup whatever the vocabulary size. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify_priv.h"
+
+#define KT__LEX_MAX_NODES (1u << 22)
+
+static uint32_t hash_str(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t hash_edge(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (uint32_t)k;
+}
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap) return KT_OK;
+    uint32_t nc = *cap ? *cap : 64;
+    while (nc < need) nc *= 2;
+    void *np = realloc(*p, (size_t)nc * elem);
+    if (!np) return KT_ENOMEM;
+    *p = np;
+    *cap = nc;
+    return KT_OK;
+}
+
+static int new_node(kt__lex *x, unsigned depth, uint32_t *id)
+{
+    if (x->nnodes >= KT__LEX_MAX_NODES) return KT_ELIMIT;
+    if (x->nnodes == x->ncap) {
+        uint32_t nc = x->ncap ? x->ncap * 2 : 256;
+        uint32_t *f = realloc(x->fail, nc * sizeof *f);
+        if (f) x->fail = f;
+        uint32_t *d = realloc(x->dict, nc * sizeof *d);
+        if (d) x->dict = d;
+        uint32_t *t = realloc(x->tag, nc * sizeof *t);
+        if (t) x->tag = t;
+        uint8_t *dp = realloc(x->depth, nc);
+        if (dp) x->depth = dp;
+        if (!f || !d || !t || !dp) return KT_ENOMEM;
+        x->ncap = nc;
+    }
+    uint32_t n = x->nnodes++;
+    x->fail[n] = x->dict[n] = 0;
+    x->tag[n] = KT__NOTAG;
+    x->depth[n] = (uint8_t)depth;
+    *id = n;
+    return KT_OK;
+}
+
+int kt__lex_init(kt__lex *x)
+{
+    memset(x, 0, sizeof *x);
+    uint32_t root;
+    return new_node(x, 0, &root);
+}
+
+void kt__lex_free(kt__lex *x)
+{
+    free(x->vstr);
+    free(x->voff);
+    free(x->vn);
+    free(x->vtab);
+    free(x->fail);
+    free(x->dict);
+    free(x->tag);
+    free(x->depth);
+    free(x->ekey);
+    free(x->eval);
+    memset(x, 0, sizeof *x);
+}
+
+uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
+{
+    if (!x->vtab || n == 0 || n > KT__WORD_MAX) return 0;
+    for (uint32_t i = hash_str(s, n) & x->vmask;; i = (i + 1) & x->vmask) {
+        uint32_t id = x->vtab[i];
+        if (!id) return 0;
+        if (x->vn[id] == n && !memcmp(x->vstr + x->voff[id], s, n)) return id;
+    }
+}
+
+static int vtab_rehash(kt__lex *x, uint32_t size)
+{
+    uint32_t *tab = calloc(size, sizeof *tab);
+    if (!tab) return KT_ENOMEM;
+    for (uint32_t id = 1; id <= x->nwords; id++) {
+        uint32_t i = hash_str(x->vstr + x->voff[id], x->vn[id]) & (size - 1);
+        while (tab[i]) i = (i + 1) & (size - 1);
+        tab[i] = id;
+    }
+    free(x->vtab);
+    x->vtab = tab;
+    x->vmask = size - 1;
+    return KT_OK;
+}
+
+int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id)
+{
+    if (n == 0 || n > KT__WORD_MAX) return KT_EINVAL;
+    if ((*id = kt__lex_word(x, s, n))) return KT_OK;
+    uint32_t w = x->nwords + 1;
+    uint32_t cap = x->wcap;
+    int rc = grow((void **)&x->voff, &cap, w + 1, sizeof *x->voff);
+    if (rc) return rc;
+    if (cap != x->wcap) {
+        uint8_t *vn = realloc(x->vn, cap);
+        if (!vn) return KT_ENOMEM;
+        x->vn = vn;
+        x->wcap = cap;
+    }
+    if (x->vlen + n > x->vcap) {
+        size_t nc = x->vcap ? x->vcap * 2 : 1024;
+        while (nc < x->vlen + n) nc *= 2;
+        char *p = realloc(x->vstr, nc);
+        if (!p) return KT_ENOMEM;
+        x->vstr = p;
+        x->vcap = nc;
+    }
+    memcpy(x->vstr + x->vlen, s, n);
+    x->voff[w] = (uint32_t)x->vlen;
+    x->vn[w] = (uint8_t)n;
+    x->vlen += n;
+    x->nwords = w;
+    if (!x->vtab || (uint64_t)w * 2 > x->vmask) {
+        rc = vtab_rehash(x, x->vtab ? (x->vmask + 1) * 2 : 256);
+        if (rc) return rc;
+    } else {
+        uint32_t i = hash_str(s, n) & x->vmask;
+        while (x->vtab[i]) i = (i + 1) & x->vmask;
+        x->vtab[i] = w;
+    }
+    *id = w;
+    return KT_OK;
+}
+
+static uint32_t edge_get(const kt__lex *x, uint32_t node, uint32_t w)
+{
+    if (!x->ekey) return 0;
+    uint64_t k = ((uint64_t)node << 32) | w;
+    for (uint32_t i = hash_edge(k) & x->emask;; i = (i + 1) & x->emask) {
+        if (x->ekey[i] == k) return x->eval[i];
+        if (!x->ekey[i]) return 0;
+    }
+}
+
+static void edge_put_raw(uint64_t *keys, uint32_t *vals, uint32_t mask, uint64_t k, uint32_t v)
+{
+    uint32_t i = hash_edge(k) & mask;
+    while (keys[i]) i = (i + 1) & mask;
+    keys[i] = k;
+    vals[i] = v;
+}
+
+static int edge_put(kt__lex *x, uint32_t node, uint32_t w, uint32_t child)
+{
+    if (!x->ekey || (uint64_t)(x->nedges + 1) * 2 > x->emask) {
+        uint32_t size = x->ekey ? (x->emask + 1) * 2 : 1024;
+        uint64_t *keys = calloc(size, sizeof *keys);
+        uint32_t *vals = calloc(size, sizeof *vals);
+        if (!keys || !vals) {
+            free(keys);
+            free(vals);
+            return KT_ENOMEM;
+        }
+        for (uint32_t i = 0; x->ekey && i <= x->emask; i++)
+            if (x->ekey[i]) edge_put_raw(keys, vals, size - 1, x->ekey[i], x->eval[i]);
+        free(x->ekey);
+        free(x->eval);
+        x->ekey = keys;
+        x->eval = vals;
+        x->emask = size - 1;
+    }
+    edge_put_raw(x->ekey, x->eval, x->emask, ((uint64_t)node << 32) | w, child);
+    x->nedges++;
+    return KT_OK;
+}
+
+int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag)
+{
+    if (n == 0 || n > KT__MAXDEPTH) return KT_EINVAL;
+    uint32_t s = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i]) return KT_EINVAL;
+        uint32_t c = edge_get(x, s, w[i]);
+        if (!c) {
+            int rc = new_node(x, (unsigned)i + 1, &c);
+            if (!rc) rc = edge_put(x, s, w[i], c);
+            if (rc) return rc;
+        }
+        s = c;
+    }
+    if (x->tag[s] == KT__NOTAG) x->tag[s] = tag;
+    if (n > x->maxdepth) x->maxdepth = (unsigned)n;
+    x->built = 0;
+    return KT_OK;
+}
+
+uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w)
+{
+    if (!w) return 0;
+    for (;;) {
+        uint32_t c = edge_get(x, s, w);
+        if (c) return c;
+        if (!s) return 0;
+        s = x->fail[s];
+    }
+}
+
+/* Breadth-first order over the trie: children lists from the edge table (counting sort). */
+int kt__lex_build(kt__lex *x)
+{
+    int rc = KT_ENOMEM;
+    uint32_t nn = x->nnodes;
+    uint32_t *first = calloc((size_t)nn + 1, sizeof *first);
+    uint32_t *kids = malloc(((size_t)x->nedges + 1) * sizeof *kids);
+    uint32_t *kword = malloc(((size_t)x->nedges + 1) * sizeof *kword);
+    uint32_t *queue = malloc((size_t)nn * sizeof *queue);
+    if (!first || !kids || !kword || !queue) goto fail;
+    for (uint32_t i = 0; x->ekey && i <= x->emask; i++)
+        if (x->ekey[i]) first[(x->ekey[i] >> 32) + 1]++;
+    for (uint32_t i = 0; i < nn; i++) first[i + 1] += first[i];
+    for (uint32_t i = 0; x->ekey && i <= x->emask; i++) {
+        if (!x->ekey[i]) continue;
+        uint32_t p = (uint32_t)(x->ekey[i] >> 32);
+        kids[first[p]] = x->eval[i];
+        kword[first[p]++] = (uint32_t)x->ekey[i];
+    }
+    for (uint32_t i = nn; i > 0; i--) first[i] = first[i - 1];
+    first[0] = 0;
+    uint32_t qh = 0, qt = 0;
+    queue[qt++] = 0;
+    x->fail[0] = x->dict[0] = 0;
+    while (qh < qt) {
+        uint32_t u = queue[qh++];
+        for (uint32_t k = first[u]; k < first[u + 1]; k++) {
+            uint32_t v = kids[k], f = 0;
+            if (u) f = kt__lex_step(x, x->fail[u], kword[k]);
+            x->fail[v] = f;
+            x->dict[v] = x->tag[f] != KT__NOTAG ? f : x->dict[f];
+            queue[qt++] = v;
+        }
+    }
+    x->built = 1;
+    rc = KT_OK;
+fail:
+    free(first);
+    free(kids);
+    free(kword);
+    free(queue);
+    return rc;
+}
