@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import tempfile
 import threading
@@ -327,6 +328,47 @@ class TestEmbeddedDefault(unittest.TestCase):
             self.assertIn("embedded default", r["error"])
         finally:
             kt.stop()
+
+
+def local_non_loopback_ip():
+    """An address of this host that is not loopback (no packet is sent), or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("10.255.255.255", 1))
+        ip = s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
+
+
+class TestReloadForbiddenOffLoopback(ReloadBase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ip = local_non_loopback_ip()
+        if not cls.ip:
+            raise unittest.SkipTest("no non-loopback address (the predicate is unit-tested)")
+        path = os.path.join(cls.tmp, "policy-config.yaml")
+        with open(path, "w") as f:
+            f.write(pack_cfg(cls.mock, "f0"))
+        kt = Kt(None)
+        kt.config_path = path
+        base = kt.argv
+        kt.argv = lambda: [a.replace("127.0.0.1:", "0.0.0.0:") for a in base()]
+        cls.kt = kt.start()
+
+    def test_forbidden_from_another_address(self):
+        c = http.client.HTTPConnection(self.ip, self.kt.port, timeout=5)
+        c.request("POST", "/keeptrusts/config/reload")
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        self.assertEqual(r.status, 403, body)
+        self.assertEqual(json.loads(body)["error"]["code"], "forbidden")
+        st, _, body = self.kt.request("POST", "/keeptrusts/config/reload")
+        self.assertEqual(st, 200, body)
 
 
 class TestStreamSpansReload(ReloadBase):
