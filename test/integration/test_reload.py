@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -369,6 +370,35 @@ class TestReloadForbiddenOffLoopback(ReloadBase):
         self.assertEqual(json.loads(body)["error"]["code"], "forbidden")
         st, _, body = self.kt.request("POST", "/keeptrusts/config/reload")
         self.assertEqual(st, 200, body)
+
+
+class TestSubPathWarning(ReloadBase):
+    """A file bind-mounted on its own (Kubernetes subPath) never updates: kt says so."""
+
+    def test_single_file_mount_is_reported(self):
+        if shutil.which("unshare") is None or subprocess.run(
+                ["unshare", "-m", "true"], capture_output=True).returncode != 0:
+            self.skipTest("cannot make a mount namespace here (the parser is unit-tested)")
+        src = os.path.join(self.tmp, "src.yaml")
+        dst_dir = os.path.join(self.tmp, "etc")
+        os.mkdir(dst_dir)
+        dst = os.path.join(dst_dir, "policy-config.yaml")
+        with open(src, "w") as f:
+            f.write(pack_cfg(self.mock, "sub0"))
+        open(dst, "w").close()
+        kt = Kt(None)
+        kt.config_path = dst
+        base = kt.argv
+        kt.argv = lambda: ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$1" && shift && exec "$@"',
+                           src, dst] + base()
+        kt.start()
+        try:
+            self.assertEqual(active(kt)["pack"]["version"], "sub0")
+            warn = [l for l in kt.log_lines() if l.get("event") == "config_single_file_mount"]
+            self.assertEqual(len(warn), 1, kt.stderr()[-2000:])
+            self.assertIn("never be updated", warn[0]["msg"])
+        finally:
+            kt.stop()
 
 
 class TestStreamSpansReload(ReloadBase):
