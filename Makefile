@@ -26,7 +26,7 @@ LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 $(LLH
 REL_CFLAGS := -O2 -g -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CC    := clang
-FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
 SRCS      := $(sort $(wildcard src/*.c))
 LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
@@ -91,9 +91,11 @@ $(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(INC) $(LLHTTP_SRC_CFLAGS) -c $< -o $@
 $(B)/fuzz/libkt.a: $(call objs,$(B)/fuzz,$(LIB_SRCS)) $(call LLHTTP_OBJS,$(B)/fuzz)
 	rm -f $@ && ar rcs $@ $^
-$(B)/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(B)/fuzz/libkt.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INC) -MMD -MP -o $@ $^ $(LIBS)
--include $(wildcard $(B)/fuzz/fuzz_*.d)
+$(B)/fuzz/obj/fuzz_%.o: test/fuzz/fuzz_%.c $(B)/config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/fuzz_%.o $(B)/fuzz/libkt.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz:
 	@sh mk/test-deps.sh clang
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

@@ -58,6 +58,8 @@ typedef struct kt__token {
     const char *s;      /* folded text (WORD, PUNCT, LINE) */
     size_t n;
     size_t start, end;  /* original byte span */
+    size_t cut;         /* where a rescan must start to see this token in the same context:
+                           the start, or the end of the line break before a line's first token */
 } kt__token;
 
 typedef void (*kt__token_fn)(void *ud, const kt__token *t);
@@ -66,7 +68,7 @@ typedef struct kt__tchar {
     uint8_t cls;
     uint8_t nout;
     char out[3];
-    size_t start, end;
+    uint16_t start, end;  /* relative to the token start (a token spans <= KT__ORIG_MAX bytes) */
 } kt__tchar;
 
 typedef struct kt__tok {
@@ -85,6 +87,8 @@ typedef struct kt__tok {
     unsigned nch;
     size_t ign_run, sep_run;
     int broke;
+    int at_line;          /* no visible token since the last line break */
+    size_t line_end;
     int taint_word;       /* the text at `from` continues a word */
     uint32_t taint_punct; /* ... or a run of this punctuation character */
     kt__tchar ch[KT__TOK_MAXCH]; /* last: kt__tok_begin clears everything before it */
@@ -115,11 +119,14 @@ typedef struct kt__lex {
     uint32_t nnodes, ncap;
     uint32_t *fail, *dict, *tag;
     uint8_t *depth;
+    uint8_t *hold;        /* depth of the longest suffix state that can still grow */
     uint64_t *ekey;       /* open addressing: (node << 32 | word), 0 = empty */
     uint32_t *eval;
     uint32_t emask, nedges;
     unsigned maxdepth;
     int built;
+    uint64_t lenmask;     /* bit n: a word of n bytes exists (quick reject) */
+    uint64_t first[4];    /* bit c: a word starts with byte c */
 } kt__lex;
 
 int kt__lex_init(kt__lex *x);
@@ -133,7 +140,7 @@ uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w);
 
 /* ---- scanning driver (lexscan.c) ------------------------------------------------------------ */
 typedef struct kt__ringent {
-    size_t start, end;
+    size_t start, end, cut;
     int line;
 } kt__ringent;
 

@@ -22,6 +22,7 @@ static void run_token(kt__scan *sc, int ri, const kt__token *t)
     kt__ringent *e = &r->ring[r->ntok % KT__RING];
     e->start = t->start;
     e->end = t->end;
+    e->cut = t->cut;
     e->line = t->kind == KT__TK_LINE;
     r->ntok++;
     r->state = kt__lex_step(r->lex, r->state, w);
@@ -68,11 +69,10 @@ size_t kt__scan_hold(const kt__scan *sc)
     size_t h = kt__tok_hold(&sc->tok);
     for (int i = 0; i < sc->nrun; i++) {
         const kt__lexrun *r = &sc->run[i];
-        size_t d = r->lex->depth[r->state];
+        size_t d = r->lex->hold[r->state];
         if (!d) continue;
         const kt__ringent *a = &r->ring[(r->ntok - d) % KT__RING];
-        size_t b = a->line ? a->end : a->start;
-        if (b < h) h = b;
+        if (a->cut < h) h = a->cut;
     }
     return h;
 }

@@ -160,7 +160,7 @@ int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t le
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */
     if (!rc && x.edits.n && d->verdict != KT_ACT_BLOCK) {
         for (size_t i = 0; i < x.edits.n; i++)
-            x.edits.v[i].rep = x.edits.reps.p + (uintptr_t)x.edits.v[i].rep;
+            x.edits.v[i].rep = x.edits.reps.p ? x.edits.reps.p + (uintptr_t)x.edits.v[i].rep : "";
         rc = kt_json_splice(body, len, x.edits.v, x.edits.n, out);
         *changed = rc == KT_OK;
     }

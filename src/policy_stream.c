@@ -446,7 +446,8 @@ static int process_event(kt_stream_filter *f, const kt_sse_event *ev)
     } else if (rc == 0 && s.nc == 0) {
         rc = kt_buf_append(f->out, ev->raw.p, ev->raw.n);
     } else if (rc == 0) {
-        for (size_t i = 0; i < s.nc; i++) edits[i].rep = reps.p + (uintptr_t)edits[i].rep;
+        for (size_t i = 0; i < s.nc; i++)
+            edits[i].rep = reps.p ? reps.p + (uintptr_t)edits[i].rep : "";
         kt_buf_reset(&f->scratch);
         rc = kt_json_splice(s.data, data.len, edits, s.nc, &f->scratch);
         bool named = ev->event.n && !(ev->event.n == 7 && memcmp(ev->event.p, "message", 7) == 0);

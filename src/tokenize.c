@@ -9,10 +9,26 @@
 
 #include "classify_priv.h"
 
+/* `from` is where the token's characters begin (a may be later: a dropped leading '@'). */
+static void emit_at(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b,
+                    size_t from)
+{
+    size_t cut = from;
+    if (kind == KT__TK_LINE) cut = b;
+    else if (t->at_line && kind != KT__TK_BREAK) cut = t->line_end;
+    kt__token tk = { kind, s, n, a, b, cut };
+    t->fn(t->ud, &tk);
+    if (kind == KT__TK_LINE) {
+        t->at_line = 1;
+        t->line_end = b;
+    } else {
+        t->at_line = 0;
+    }
+}
+
 static void emit(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b)
 {
-    kt__token tk = { kind, s, n, a, b };
-    t->fn(t->ud, &tk);
+    emit_at(t, kind, s, n, a, b, a);
 }
 
 static char leet(char c)
@@ -55,9 +71,9 @@ static size_t fold_word(const kt__tok *t, char *buf, size_t *a, size_t *b)
         buf[n] = o;
         if (c->nout > 1) memcpy(buf + n + 1, c->out + 1, c->nout - 1u);
         n += c->nout;
-        if (first) *a = c->start;
+        if (first) *a = t->tstart + c->start;
         first = 0;
-        *b = c->end;
+        *b = t->tstart + c->end;
     }
     return n;
 }
@@ -79,7 +95,7 @@ static void flush(kt__tok *t)
     char buf[KT__WORD_MAX];
     size_t a = t->tstart, b = t->tend;
     size_t n = fold_word(t, buf, &a, &b);
-    if (n) emit(t, KT__TK_WORD, buf, n, a, b);
+    if (n) emit_at(t, KT__TK_WORD, buf, n, a, b, t->tstart);
     else if (t->nch) emit(t, KT__TK_DEAD, NULL, 0, t->tstart, t->tend);
 }
 
@@ -118,12 +134,32 @@ static void word_char(kt__tok *t, int cls, const char *out, size_t cs, size_t ce
         return;
     }
     kt__tchar *c = &t->ch[t->nch++];
-    size_t n = strlen(out);
+    size_t n = !out[1] ? 1 : !out[2] ? 2 : 3;
     c->cls = (uint8_t)cls;
     c->nout = (uint8_t)n;
     memcpy(c->out, out, n);
-    c->start = cs;
-    c->end = ce;
+    c->start = (uint16_t)(cs - t->tstart);
+    c->end = (uint16_t)(ce - t->tstart);
+}
+
+/* word_char for an ASCII letter or digit continuing a word. */
+static void word_fast(kt__tok *t, unsigned char b, int alpha)
+{
+    t->ign_run = 0;
+    t->sep_run = 0;
+    t->broke = 0;
+    t->tend = t->pos;
+    if (t->dead) return;
+    if (t->nch == KT__TOK_MAXCH || t->tend - t->tstart > KT__ORIG_MAX) {
+        t->dead = 1;
+        return;
+    }
+    kt__tchar *c = &t->ch[t->nch++];
+    c->cls = alpha ? KT__FC_LETTER : KT__FC_DIGIT;
+    c->nout = 1;
+    c->out[0] = (char)(alpha ? (b | 0x20) : b);
+    c->start = (uint16_t)(t->cstart - t->tstart);
+    c->end = (uint16_t)(t->pos - t->tstart);
 }
 
 static void punct_char(kt__tok *t, uint32_t cp, size_t cs, size_t ce)
@@ -197,6 +233,9 @@ static int prev_char(const char *text, size_t lo, size_t end, uint32_t *cp, size
     if (end - i != need + 1u) return 0;
     uint32_t v = need ? (c & (0x3Fu >> need)) : c;
     for (size_t j = i + 1; j < end; j++) v = (v << 6) | ((unsigned char)text[j] & 0x3Fu);
+    static const uint32_t min[4] = { 0, 0x80, 0x800, 0x10000 };
+    /* what the forward decoder makes of an overlong, surrogate or out-of-range sequence */
+    if (v < min[need] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || c > 0xF4) v = 0xFFFD;
     *cp = v;
     *start = i;
     return 1;
@@ -224,6 +263,7 @@ static void look_back(kt__tok *t, const char *text, size_t from)
         break;
     }
     if (line && (t->flags & KT__TF_LINES)) emit(t, KT__TK_LINE, "\n", 1, from, from);
+    else t->at_line = 0;
 }
 
 void kt__tok_begin(kt__tok *t, unsigned flags, const char *text, size_t from, kt__token_fn fn,
@@ -241,6 +281,37 @@ static void bad_seq(kt__tok *t)
 {
     t->need = 0;
     on_char(t, 0xFFFD, t->cstart, t->pos);
+}
+
+static int is_alnum(unsigned char c)
+{
+    return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* An ASCII byte that ends a word whatever the flags (not a letter, digit, '@' or '$'). */
+static int ends_word(unsigned char c) { return c < 0x80 && !is_alnum(c) && c != '@' && c != '$'; }
+
+/* Fast path for a whole ASCII word (no token pending, the next byte ends it): the same token
+ * the per-character path would emit. */
+static void word_whole(kt__tok *t, const char *s, size_t len)
+{
+    size_t a = t->cstart, b = a + len;
+    on_visible(t);
+    t->taint_punct = 0;
+    t->pos = b;
+    if (len > KT__WORD_MAX) {
+        emit(t, KT__TK_DEAD, NULL, 0, a, b);
+        return;
+    }
+    char buf[KT__WORD_MAX];
+    int letter = 0;
+    for (size_t k = 0; k < len; k++) letter |= (s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z';
+    int lt = (t->flags & KT__TF_LEET) && letter;
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k];
+        buf[k] = c >= '0' && c <= '9' ? (lt ? leet(c) : c) : (char)(c | 0x20);
+    }
+    emit_at(t, KT__TK_WORD, buf, len, a, b, a);
 }
 
 void kt__tok_feed(kt__tok *t, const char *p, size_t n)
@@ -261,6 +332,20 @@ void kt__tok_feed(kt__tok *t, const char *p, size_t n)
         }
         t->cstart = t->pos++;
         if (b < 0x80) {
+            int alpha = (b | 0x20) >= 'a' && (b | 0x20) <= 'z', digit = b >= '0' && b <= '9';
+            if (!t->pend && (alpha || digit) && !t->taint_word) {
+                size_t j = i + 1;
+                while (j < n && j - i <= KT__ORIG_MAX && is_alnum((unsigned char)p[j])) j++;
+                if (j < n && ends_word((unsigned char)p[j])) {
+                    word_whole(t, p + i, j - i);
+                    i = j - 1;
+                    continue;
+                }
+            }
+            if (t->pend == 1 && (alpha || digit)) {
+                word_fast(t, b, alpha);
+                continue;
+            }
             on_char(t, b, t->cstart, t->pos);
         } else if (b >= 0xC2 && b <= 0xDF) {
             t->need = 1, t->cp = b & 0x1Fu, t->min = 0x80;
@@ -284,7 +369,7 @@ size_t kt__tok_hold(const kt__tok *t)
 {
     size_t h = t->need ? t->cstart : t->pos;
     if (t->pend) {
-        size_t b = t->dead ? t->tend : t->tstart;
+        size_t b = t->dead ? t->tend : t->at_line ? t->line_end : t->tstart;
         if (b < h) h = b;
     }
     return h;

@@ -49,13 +49,16 @@ static int new_node(kt__lex *x, unsigned depth, uint32_t *id)
         if (t) x->tag = t;
         uint8_t *dp = realloc(x->depth, nc);
         if (dp) x->depth = dp;
-        if (!f || !d || !t || !dp) return KT_ENOMEM;
+        uint8_t *hd = realloc(x->hold, nc);
+        if (hd) x->hold = hd;
+        if (!f || !d || !t || !dp || !hd) return KT_ENOMEM;
         x->ncap = nc;
     }
     uint32_t n = x->nnodes++;
     x->fail[n] = x->dict[n] = 0;
     x->tag[n] = KT__NOTAG;
     x->depth[n] = (uint8_t)depth;
+    x->hold[n] = 0;
     *id = n;
     return KT_OK;
 }
@@ -77,6 +80,7 @@ void kt__lex_free(kt__lex *x)
     free(x->dict);
     free(x->tag);
     free(x->depth);
+    free(x->hold);
     free(x->ekey);
     free(x->eval);
     memset(x, 0, sizeof *x);
@@ -85,6 +89,8 @@ void kt__lex_free(kt__lex *x)
 uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
 {
     if (!x->vtab || n == 0 || n > KT__WORD_MAX) return 0;
+    unsigned char c0 = (unsigned char)s[0];
+    if (!(x->lenmask >> n & 1) || !(x->first[c0 >> 6] >> (c0 & 63) & 1)) return 0;
     for (uint32_t i = hash_str(s, n) & x->vmask;; i = (i + 1) & x->vmask) {
         uint32_t id = x->vtab[i];
         if (!id) return 0;
@@ -133,6 +139,8 @@ int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id)
     x->voff[w] = (uint32_t)x->vlen;
     x->vn[w] = (uint8_t)n;
     x->vlen += n;
+    x->lenmask |= 1ull << n;
+    x->first[(unsigned char)s[0] >> 6] |= 1ull << ((unsigned char)s[0] & 63);
     x->nwords = w;
     if (!x->vtab || (uint64_t)w * 2 > x->vmask) {
         rc = vtab_rehash(x, x->vtab ? (x->vmask + 1) * 2 : 256);
@@ -243,8 +251,10 @@ int kt__lex_build(kt__lex *x)
     uint32_t qh = 0, qt = 0;
     queue[qt++] = 0;
     x->fail[0] = x->dict[0] = 0;
+    x->hold[0] = 0;
     while (qh < qt) {
         uint32_t u = queue[qh++];
+        if (u) x->hold[u] = first[u + 1] > first[u] ? x->depth[u] : x->hold[x->fail[u]];
         for (uint32_t k = first[u]; k < first[u + 1]; k++) {
             uint32_t v = kids[k], f = 0;
             if (u) f = kt__lex_step(x, x->fail[u], kword[k]);

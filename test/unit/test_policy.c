@@ -1,0 +1,284 @@
+/* The policy engine: JSON splicing keeps every untouched byte, decisions and thresholds, and the
+ * streaming filter never lets a fragment of a PII value out, wherever the stream is split. */
+#include <stdlib.h>
+
+#include "kt/policy.h"
+#include "kt/policy_stream.h"
+#include "kt_test.h"
+
+static const char *no_env(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return NULL;
+}
+
+static kt_config *load(const char *yaml)
+{
+    kt_env env = { no_env, NULL };
+    kt_diag d = { .file = "test" };
+    kt_config *c = NULL;
+    if (kt_config_parse("test", yaml, strlen(yaml), env, &c, &d)) {
+        for (int i = 0; i < d.count && i < KT_DIAG_MAX; i++)
+            printf("#   config: %d:%d: %s\n", d.items[i].line, d.items[i].col, d.items[i].msg);
+        return NULL;
+    }
+    return c;
+}
+
+static const char kt__pii_cfg[] =
+    "pack: {name: t, version: 1.0.0}\n"
+    "policies: {chain: [pii-detector, dlp-filter, safety-filter]}\n"
+    "policy:\n"
+    "  pii-detector: {action: redact}\n"
+    "  dlp-filter: {action: redact}\n"
+    "  safety-filter: {action: block}\n";
+
+KT_TEST(json_splice_keeps_untouched_bytes)
+{
+    kt_config *c = load(kt__pii_cfg);
+    KT_ASSERT(c != NULL);
+    if (!c) return;
+    const char *body = "{\"seed\": 12345678901234567890, \"x\":1.0e+10,\n \"model\":\"gpt\",\"messages\":"
+                       "[{\"role\":\"user\",\"content\":\"mail jane.doe\\u0040example.com now\"},"
+                       "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"ssn 123-45-6789\"}]}],"
+                       "\"user\":\"jane.doe@example.com\"}";
+    const char *want = "{\"seed\": 12345678901234567890, \"x\":1.0e+10,\n \"model\":\"gpt\",\"messages\":"
+                       "[{\"role\":\"user\",\"content\":\"mail [REDACTED:EMAIL] now\"},"
+                       "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"ssn [REDACTED:SSN]\"}]}],"
+                       "\"user\":\"jane.doe@example.com\"}";
+    kt_decision d;
+    kt_decision_init(&d, c);
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    bool changed = false;
+    KT_ASSERT_EQ_INT(kt_policy_json(c, KT_DIR_INPUT, body, strlen(body), &out, &changed, &d), 0);
+    KT_ASSERT(changed);
+    KT_ASSERT_EQ_STR(out.p, want);
+    KT_ASSERT_EQ_INT(d.verdict, KT_ACT_REDACT);
+    KT_ASSERT_EQ_INT(d.evals[0].found, 2);
+    kt_buf_free(&out);
+    kt_decision_free(&d);
+    kt_config_release(&c);
+}
+
+KT_TEST(json_block_and_invalid)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"I want to kill myself\"}]}";
+    kt_decision d;
+    kt_decision_init(&d, c);
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    bool changed = false;
+    KT_ASSERT_EQ_INT(kt_policy_json(c, KT_DIR_INPUT, body, strlen(body), &out, &changed, &d), 0);
+    KT_ASSERT_EQ_INT(d.verdict, KT_ACT_BLOCK);
+    KT_ASSERT_EQ_INT(d.block_policy, 2);
+    KT_ASSERT_EQ_STR(kt_decision_label(&d, 2, d.block_label), "self_harm");
+    kt_decision_free(&d);
+    kt_decision_init(&d, c);
+    KT_ASSERT_EQ_INT(kt_policy_json(c, KT_DIR_INPUT, "{\"a\":", 5, &out, &changed, &d), KT_EPARSE);
+    kt_buf_free(&out);
+    kt_decision_free(&d);
+    kt_config_release(&c);
+}
+
+KT_TEST(weak_signals_need_threshold)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    kt_decision d;
+    kt_decision_init(&d, c);
+    kt_findings f = { 0 };
+    const char *t = "the patient's self-harm risk was assessed";
+    KT_ASSERT_EQ_INT(kt_chain_scan(c, KT_DIR_INPUT, t, strlen(t), 0, &f, &d), 0);
+    kt_chain_note(&d, &f, strlen(t), KT_DIR_INPUT);
+    KT_ASSERT_EQ_INT(d.verdict, KT_ACT_ALLOW);
+    KT_ASSERT(d.evals[2].found >= 1);
+    kt_findings_free(&f);
+    kt_decision_free(&d);
+    kt_config_release(&c);
+}
+
+/* One chat chunk event carrying `piece` as delta content. */
+static void chat_event(kt_buf *out, const char *piece, size_t n, const char *finish)
+{
+    kt_buf_puts(out, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+                     "\"delta\":{\"content\":\"");
+    kt_buf_append(out, piece, n);
+    kt_buf_printf(out, "\"},\"finish_reason\":%s}]}\n\n", finish ? finish : "null");
+}
+
+/* Concatenates the delta contents of a filtered stream (pieces have no escapes). */
+static void collect(const char *s, kt_buf *text, int *blocked)
+{
+    const char *key = "\"content\":\"";
+    for (const char *p = strstr(s, key); p; p = strstr(p, key)) {
+        p += strlen(key);
+        const char *e = strchr(p, '"');
+        if (!e) break;
+        kt_buf_append(text, p, (size_t)(e - p));
+        p = e;
+    }
+    if (strstr(s, "output_blocked")) *blocked = 1;
+}
+
+KT_TEST(stream_split_at_every_boundary_never_leaks)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    static const char *const texts[] = {
+        "contact jane.doe@example.com today",
+        "ssn 123-45-6789 ok",
+        "card 4111 1111 1111 1111 thanks",
+        "key sk-proj-abcdefghijklmnopqrstuvwx123456 end",
+        "call +1 (415) 555-2671 now",
+        "iban DE89 3704 0044 0532 0130 00 done",
+    };
+    static const char *const secrets[] = { "jane.doe", "6789", "1111 1111", "abcdefghij", "555-2671",
+                                           "0532" };
+    for (size_t ti = 0; ti < KT_ARRAY_LEN(texts); ti++) {
+        const char *t = texts[ti];
+        size_t n = strlen(t);
+        /* The reference: the whole text redacted at once. */
+        kt_findings f = { 0 };
+        kt_buf ref;
+        kt_buf_init(&ref, 4096);
+        kt_chain_scan(c, KT_DIR_OUTPUT, t, n, 0, &f, NULL);
+        kt_chain_render(c, t, 0, n, &f, false, &ref);
+        kt_findings_free(&f);
+        for (size_t a = 0; a <= n; a++) {
+            for (size_t b = a; b <= n; b += (b < a + 3 ? 1 : 5)) {
+                kt_buf in, out, text;
+                kt_buf_init(&in, 1 << 16);
+                kt_buf_init(&out, 1 << 20);
+                kt_buf_init(&text, 1 << 16);
+                chat_event(&in, t, a, NULL);
+                chat_event(&in, t + a, b - a, NULL);
+                chat_event(&in, t + b, n - b, "\"stop\"");
+                kt_buf_puts(&in, "data: [DONE]\n\n");
+                kt_decision d;
+                kt_decision_init(&d, c);
+                kt_stream_filter sf;
+                kt_stream_filter_init(&sf, c, KT_API_CHAT, &d, &out);
+                /* Fed in 7-byte reads: events split across reads too. */
+                for (size_t off = 0; off < in.len; off += 7)
+                    kt_stream_filter_feed(&sf, in.p + off, KT_MIN(7, in.len - off));
+                kt_stream_filter_finish(&sf);
+                int blocked = 0;
+                collect(out.p ? out.p : "", &text, &blocked);
+                if (blocked || !text.p || strcmp(text.p, ref.p) != 0)
+                    KT_FAILF("text %zu split %zu/%zu: got \"%s\" want \"%s\"", ti, a, b,
+                             text.p ? text.p : "", ref.p);
+                if (out.p && strstr(out.p, secrets[ti]))
+                    KT_FAILF("text %zu split %zu/%zu leaked \"%s\"", ti, a, b, secrets[ti]);
+                if (!out.p || !strstr(out.p, "data: [DONE]"))
+                    KT_FAILF("text %zu split %zu/%zu: no [DONE]", ti, a, b);
+                kt_stream_filter_free(&sf);
+                kt_decision_free(&d);
+                kt_buf_free(&in);
+                kt_buf_free(&out);
+                kt_buf_free(&text);
+            }
+        }
+        kt_buf_free(&ref);
+    }
+    kt_config_release(&c);
+}
+
+KT_TEST(stream_without_findings_is_byte_identical)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    kt_buf in, out;
+    kt_buf_init(&in, 1 << 16);
+    kt_buf_init(&out, 1 << 16);
+    kt_buf_puts(&in, ": keep-alive\n\n");
+    chat_event(&in, "Hello ", 6, NULL);
+    chat_event(&in, "there. ", 7, NULL);
+    chat_event(&in, "", 0, "\"stop\"");
+    kt_buf_puts(&in, "data: [DONE]\n\n");
+    kt_decision d;
+    kt_decision_init(&d, c);
+    kt_stream_filter sf;
+    kt_stream_filter_init(&sf, c, KT_API_CHAT, &d, &out);
+    kt_stream_filter_feed(&sf, in.p, in.len);
+    kt_stream_filter_finish(&sf);
+    KT_ASSERT_EQ_STR(out.p, in.p);
+    kt_stream_filter_free(&sf);
+    kt_decision_free(&d);
+    kt_buf_free(&in);
+    kt_buf_free(&out);
+    kt_config_release(&c);
+}
+
+KT_TEST(stream_block_ends_with_error_event)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    kt_buf in, out;
+    kt_buf_init(&in, 1 << 16);
+    kt_buf_init(&out, 1 << 16);
+    chat_event(&in, "I will kill ", 12, NULL);
+    chat_event(&in, "myself now", 10, NULL);
+    chat_event(&in, "", 0, "\"stop\"");
+    kt_buf_puts(&in, "data: [DONE]\n\n");
+    kt_decision d;
+    kt_decision_init(&d, c);
+    kt_stream_filter sf;
+    kt_stream_filter_init(&sf, c, KT_API_CHAT, &d, &out);
+    kt_stream_filter_feed(&sf, in.p, in.len);
+    kt_stream_filter_finish(&sf);
+    KT_ASSERT(sf.blocked);
+    KT_ASSERT(out.p && strstr(out.p, "\"code\":\"output_blocked\"") != NULL);
+    KT_ASSERT(out.p && strstr(out.p, "[DONE]") == NULL);
+    KT_ASSERT(out.p && strstr(out.p, "myself") == NULL);
+    kt_stream_filter_free(&sf);
+    kt_decision_free(&d);
+    kt_buf_free(&in);
+    kt_buf_free(&out);
+    kt_config_release(&c);
+}
+
+KT_TEST(anthropic_stream_tail_flushed_before_block_stop)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    const char *in =
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"mail jane.d\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"oe@example.com\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    kt_buf out;
+    kt_buf_init(&out, 1 << 16);
+    kt_decision d;
+    kt_decision_init(&d, c);
+    kt_stream_filter sf;
+    kt_stream_filter_init(&sf, c, KT_API_MESSAGES, &d, &out);
+    kt_stream_filter_feed(&sf, in, strlen(in));
+    kt_stream_filter_finish(&sf);
+    const char *o = out.p ? out.p : "";
+    KT_ASSERT(strstr(o, "jane") == NULL);
+    const char *m = strstr(o, "[REDACTED:EMAIL]");
+    const char *stop = strstr(o, "content_block_stop");
+    KT_ASSERT(m != NULL && stop != NULL && m < stop);
+    KT_ASSERT(strstr(o, "event: content_block_delta\ndata: ") != NULL);
+    kt_stream_filter_free(&sf);
+    kt_decision_free(&d);
+    kt_buf_free(&out);
+    kt_config_release(&c);
+}
+
+int main(void)
+{
+    KT_RUN(json_splice_keeps_untouched_bytes);
+    KT_RUN(json_block_and_invalid);
+    KT_RUN(weak_signals_need_threshold);
+    KT_RUN(stream_split_at_every_boundary_never_leaks);
+    KT_RUN(stream_without_findings_is_byte_identical);
+    KT_RUN(stream_block_ends_with_error_event);
+    KT_RUN(anthropic_stream_tail_flushed_before_block_stop);
+    return KT_DONE();
+}
