@@ -274,7 +274,8 @@ int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt
         rc = KT_EINVAL;
         goto done;
     }
-    rc = kt_config_parse(gw->config_path, text.p ? text.p : "", text.len, gw->env, &nw, &diag);
+    rc = kt_config_parse_reuse(gw->config_path, text.p ? text.p : "", text.len, gw->env, gw->cfg,
+                               &nw, &diag);
     if (rc == KT_OK) check_keys(gw->cfg, nw, &diag);
     if (rc || diag.count) {
         memcpy(gw->last_reload.failed_hash, hash, sizeof hash);
