@@ -162,6 +162,12 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
 int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,
                     kt_diag *diag)
 {
+    return kt_config_parse_reuse(name, buf, len, env, NULL, out, diag);
+}
+
+int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env env,
+                          const kt_config *prev, kt_config **out, kt_diag *diag)
+{
     kt_diag local;
     if (!diag) {
         kt_diag_init(&local, name);
@@ -173,6 +179,7 @@ int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, k
     memset(&x, 0, sizeof x);
     x.diag = diag;
     x.env = env;
+    x.prev = prev;
     *out = NULL;
     if (len > KT__CFG_MAX_BYTES) {
         kt_diag_add(diag, 0, 0, "config is larger than %d bytes", KT__CFG_MAX_BYTES);

@@ -123,13 +123,6 @@ void kt_hist_observe(kt_hist *h, double seconds)
     h->sum += seconds;
 }
 
-void kt_metrics_config_reload(kt_metrics *m, bool ok)
-{
-    if (!m) return;   /* metrics disabled */
-    if (ok) m->reloads_ok++;
-    else m->reloads_failed++;
-}
-
 uint64_t kt_metrics_rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -267,8 +260,10 @@ int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b
                   "Configuration reload attempts by result.");
     if (!rc)
         rc = kt_buf_printf(b, "keeptrusts_config_reloads_total{result=\"success\"} %llu\n"
-                              "keeptrusts_config_reloads_total{result=\"failure\"} %llu\n",
-                           (unsigned long long)m->reloads_ok,
-                           (unsigned long long)m->reloads_failed);
+                              "keeptrusts_config_reloads_total{result=\"failure\"} %llu\n"
+                              "keeptrusts_config_reloads_total{result=\"unchanged\"} %llu\n",
+                           (unsigned long long)g->reloads_ok,
+                           (unsigned long long)g->reloads_failed,
+                           (unsigned long long)g->reloads_unchanged);
     return rc;
 }

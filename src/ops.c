@@ -4,6 +4,7 @@
 
 #include "kt/conn.h"
 #include "kt/metrics.h"
+#include "kt/ops_config.h"
 
 static bool path_is(kt_str path, const char *lit)
 {
@@ -14,7 +15,7 @@ static void health(kt_conn *c)
 {
     kt_gateway *gw = c->gw;
     const kt_config *cfg = c->cfg;
-    char mem[1024];
+    char mem[2048];
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     kt_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%llu,"
                       "\"policies_loaded\":%zu,\"config_version\":",
@@ -23,8 +24,11 @@ static void health(kt_conn *c)
     char ver[200];
     snprintf(ver, sizeof ver, "%s@%s", cfg->pack_name, cfg->pack_version);
     kt_buf_json_str(&b, ver, strlen(ver));
-    kt_buf_printf(&b, ",\"config_hash\":\"sha256:%s\",\"targets\":%zu,\"connections\":%u}",
+    kt_buf_printf(&b, ",\"config_hash\":\"sha256:%s\",\"targets\":%zu,\"connections\":%u",
                   cfg->hash, cfg->ntargets, gw->nconns);
+    kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
+    kt_reload_state_json(&gw->last_reload, &b);
+    kt_buf_puts(&b, "}");
     kt_conn_respond(c, 200, "application/json", b.p, b.len, NULL);
 }
 
@@ -34,6 +38,9 @@ static void metrics(kt_conn *c)
     kt_metrics_gauges g = { .connections = gw->nconns, .requests = gw->stats.active_requests,
                             .rss_bytes = kt_metrics_rss_bytes(), .version = KT_VERSION };
     g.uptime_seconds = (double)(uv_now(&gw->loop) - gw->started_ms) / 1000.0;
+    g.reloads_ok = gw->last_reload.ok;
+    g.reloads_failed = gw->last_reload.failed;
+    g.reloads_unchanged = gw->last_reload.unchanged;
     for (kt_conn *k = gw->conns; k; k = k->next)
         if (k->state == KT_CONN_BUSY && k->obs.stream && k->resp_started) g.streams++;
     kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);
@@ -50,6 +57,7 @@ static void metrics(kt_conn *c)
 
 bool kt_ops_handle(kt_conn *c, kt_str path)
 {
+    if (kt_ops_config_handle(c, path)) return true;   /* /keeptrusts/config[/reload] */
     bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz") ||
                  (path_is(path, "/metrics") && c->gw->metrics);
     if (!known) return false;

@@ -1,8 +1,8 @@
 /* Routing: which target serves a request, and the upstream request head for it. */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "kt/json_text.h"
 #include "kt/router.h"
 
 static bool any_model(const kt_config *cfg)
@@ -15,15 +15,13 @@ static bool any_model(const kt_config *cfg)
 static const kt_target *by_model(const kt_config *cfg, const char *body, size_t blen)
 {
     if (!blen || !any_model(cfg)) return NULL;
-    cJSON *doc = cJSON_ParseWithLength(body, blen);
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "model");
-    const kt_target *found = NULL;
-    if (cJSON_IsString(m))
-        for (size_t i = 0; i < cfg->ntargets && !found; i++)
-            if (cfg->targets[i].model && strcmp(cfg->targets[i].model, m->valuestring) == 0)
-                found = &cfg->targets[i];
-    cJSON_Delete(doc);
-    return found;
+    char mem[256];
+    kt_buf model = { mem, 0, sizeof mem, sizeof mem - 1 };   /* a model name is short */
+    if (kt_json_top_string(body, blen, "model", &model)) return NULL;
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (cfg->targets[i].model && strcmp(cfg->targets[i].model, model.p) == 0)
+            return &cfg->targets[i];
+    return NULL;
 }
 
 const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *body,

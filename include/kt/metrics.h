@@ -48,7 +48,6 @@ typedef struct kt_metrics {
     kt_hist duration, overhead;
     kt_hist upstream[KT_UP_PHASES];
     uint64_t events_sent, events_dropped, events_retries, events_spooled, events_failed_batches;
-    uint64_t reloads_ok, reloads_failed;
 } kt_metrics;
 
 void kt_metrics_init(kt_metrics *m);
@@ -63,15 +62,13 @@ void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
 const char *kt_metrics_bound(kt_mlabel_set *s, const char *v);
 void kt_hist_observe(kt_hist *h, double seconds);
 
-/* The reload engine calls this once per reload attempt (m may be NULL: metrics disabled). */
-void kt_metrics_config_reload(kt_metrics *m, bool ok);
-
 /* Gauges sampled at scrape time. */
 typedef struct kt_metrics_gauges {
     uint32_t connections, requests, streams;
     uint64_t events_queued, events_queued_bytes;
     uint64_t rss_bytes;
     double uptime_seconds;
+    uint64_t reloads_ok, reloads_failed, reloads_unchanged;   /* the reload engine's counters */
     const char *version;
 } kt_metrics_gauges;
 

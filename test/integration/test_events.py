@@ -197,9 +197,12 @@ class TestEventsDelivery(_Base):
         send(self.kt, 301, "reach %s" % EMAIL)
         send(self.kt, 302, KEYWORD)
         send(self.kt, 303, "x", headers={"x-keeptrusts-target": "dead"})
+        st, _, _ = self.kt.request("POST", "/keeptrusts/config/reload")
+        self.assertEqual(st, 200)
         st, hdrs, body = self.kt.request("GET", "/metrics")
         self.assertEqual(st, 200)
         self.assertTrue(hdrs["content-type"].startswith("text/plain"))
+        self.assertIn('keeptrusts_config_reloads_total{result="unchanged"} 1', body.decode())
         text = body.decode()
         r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
         self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
@@ -215,6 +218,7 @@ class TestEventsDelivery(_Base):
                      'keeptrusts_upstream_latency_seconds_count{phase="tls"}',
                      'keeptrusts_events_sent_total', 'keeptrusts_events_dropped_total 0',
                      'keeptrusts_config_reloads_total{result="failure"} 0',
+                     'keeptrusts_active_streams', 'keeptrusts_events_queued_bytes',
                      'keeptrusts_resident_memory_bytes', 'keeptrusts_active_connections'):
             self.assertIn(want, text)
         for s in ALL_SECRETS + (EMAIL, KEYWORD, TOKEN):
