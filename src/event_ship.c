@@ -95,7 +95,11 @@ static void kick(kt_events *ev)
 
 void kt_events_push(kt_events *ev, const char *json, size_t len)
 {
-    if (!ev || ev->state == EV_CLOSED) return;
+    if (!ev) return;
+    if (ev->state == EV_CLOSED) {   /* after the final flush: nothing can carry it any more */
+        if (ev->m) ev->m->events_dropped++;
+        return;
+    }
     if (ev->to_stderr) {
         fprintf(stderr, "%.*s\n", (int)len, json);
         if (ev->m) ev->m->events_sent++;

@@ -25,7 +25,10 @@ static void maybe_finish(kt_gateway *gw)
     gw->closed = true;
     KT_INFO("stopped", "all connections closed; exiting");
     kt_pools_close(&gw->pools);
-    kt_events_shutdown(gw->events, gw->limits.shutdown_deadline_ms);   /* flush, then close */
+    /* Queued events get what is left of the shutdown deadline (at least 1 s), then the spool. */
+    uint64_t left = uv_is_active((uv_handle_t *)&gw->deadline_timer)
+                        ? uv_timer_get_due_in(&gw->deadline_timer) : 0;
+    kt_events_shutdown(gw->events, (uint32_t)KT_MAX(left, 1000));
     uv_close((uv_handle_t *)&gw->sig_term, close_cb_noop);
     uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
