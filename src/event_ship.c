@@ -100,9 +100,16 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
         if (ev->m) ev->m->events_dropped++;
         return;
     }
-    if (ev->to_stderr) {
-        fprintf(stderr, "%.*s\n", (int)len, json);
+    if (ev->to_stderr) {   /* gathered: one write per loop iteration, not one per request */
+        if (kt_buf_reserve(&ev->body, len + 1)) {
+            if (ev->m) ev->m->events_dropped++;
+            return;
+        }
+        kt_buf_append(&ev->body, json, len);
+        kt_buf_append(&ev->body, "\n", 1);
         if (ev->m) ev->m->events_sent++;
+        if (!uv_is_active((uv_handle_t *)&ev->timer))
+            uv_timer_start(&ev->timer, on_flush_timer, 0, 0);
         return;
     }
     size_t cost = len + KT_EVENT_REC_OVERHEAD;
@@ -387,9 +394,22 @@ static void on_backoff_done(uv_timer_t *t)
     start_batch(ev);
 }
 
+static void write_stderr(kt_events *ev)
+{
+    if (!ev->body.len) return;
+    fwrite(ev->body.p, 1, ev->body.len, stderr);
+    fflush(stderr);
+    kt_buf_reset(&ev->body);
+    if (ev->body.cap > 256 * 1024) kt_buf_free(&ev->body);
+}
+
 static void on_flush_timer(uv_timer_t *t)
 {
     kt_events *ev = t->data;
+    if (ev->to_stderr) {
+        write_stderr(ev);
+        return;
+    }
     if (ev->state == EV_BACKOFF) {
         on_backoff_done(t);
         return;
@@ -444,6 +464,7 @@ static void spool_rest(kt_events *ev)
 static void finish_shutdown(kt_events *ev)
 {
     if (ev->state == EV_CLOSED) return;
+    if (ev->to_stderr) write_stderr(ev);
     if (ev->up) {
         kt_upconn *up = ev->up;
         ev->up = NULL;
