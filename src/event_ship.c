@@ -62,6 +62,14 @@ static void count_drops(kt_events *ev, uint64_t before)
     if (ev->m) ev->m->events_dropped += ev->ring.dropped - before;
 }
 
+/* Events the spool had to evict to stay within spool_max_bytes: reported like ring drops. */
+static void spool_drops(kt_events *ev, uint64_t n)
+{
+    ev->ring.dropped += n;
+    ev->ring.dropped_unreported += n;
+    if (ev->m) ev->m->events_dropped += n;
+}
+
 /* ---- queueing -------------------------------------------------------------------------------- */
 
 static void spill(kt_events *ev, size_t want_bytes)
@@ -70,7 +78,7 @@ static void spill(kt_events *ev, size_t want_bytes)
     while (ev->ring.head && ev->ring.bytes + want_bytes > ev->ring.max_bytes / 2) {
         uint64_t dropped = 0;
         int n = kt_spool_write(&ev->spool, ev->ring.head, ev->o.batch_size, &dropped);
-        if (ev->m) ev->m->events_dropped += dropped;
+        spool_drops(ev, dropped);
         if (n <= 0) {
             KT_WARN("events_spool", "cannot write the event spool; dropping the oldest instead");
             return;
@@ -100,7 +108,7 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
         if (ev->m) ev->m->events_dropped++;
         return;
     }
-    if (ev->to_stderr) {   /* gathered: one write per loop iteration, not one per request */
+    if (ev->to_stderr) {   /* gathered: one write per 100 ms or 64 KiB, not one per request */
         if (kt_buf_reserve(&ev->body, len + 1)) {
             if (ev->m) ev->m->events_dropped++;
             return;
@@ -108,8 +116,9 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
         kt_buf_append(&ev->body, json, len);
         kt_buf_append(&ev->body, "\n", 1);
         if (ev->m) ev->m->events_sent++;
-        if (!uv_is_active((uv_handle_t *)&ev->timer))
-            uv_timer_start(&ev->timer, on_flush_timer, 0, 0);
+        if (ev->body.len >= 64 * 1024) uv_timer_start(&ev->timer, on_flush_timer, 0, 0);
+        else if (!uv_is_active((uv_handle_t *)&ev->timer))
+            uv_timer_start(&ev->timer, on_flush_timer, 100, 0);
         return;
     }
     size_t cost = len + KT_EVENT_REC_OVERHEAD;

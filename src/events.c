@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kt/events.h"
+#include "kt/json_text.h"
 
 const char *kt_event_verdict(const kt_decision *d)
 {
@@ -16,10 +17,15 @@ const char *kt_event_verdict(const kt_decision *d)
     return "allow";   /* allow and flag: a flag is visible in policies_evaluated */
 }
 
+/* Client-supplied values (model) may hold invalid UTF-8: kt_json_escape_into writes it as \ufffd,
+ * so an event is always valid JSON. */
 static int json_str_or_null(kt_buf *b, const char *s)
 {
     if (!s || !*s) return kt_buf_puts(b, "null");
-    return kt_buf_json_str(b, s, strlen(s));
+    int rc = kt_buf_append(b, "\"", 1);
+    if (!rc) rc = kt_json_escape_into(b, s, strlen(s));
+    if (!rc) rc = kt_buf_append(b, "\"", 1);
+    return rc;
 }
 
 static int int_or_null(kt_buf *b, int64_t v)
@@ -28,14 +34,29 @@ static int int_or_null(kt_buf *b, int64_t v)
     return kt_buf_append_u64(b, (uint64_t)v);
 }
 
+static void digits(char *p, unsigned v, int n)
+{
+    while (n--) {
+        p[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" without printf (this runs once per request). */
 static int timestamp(kt_buf *b, uint64_t unix_ms)
 {
     time_t s = (time_t)(unix_ms / 1000);
     struct tm tm;
-    if (!gmtime_r(&s, &tm)) return KT_EINVAL;
-    return kt_buf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\"", tm.tm_year + 1900,
-                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                         (unsigned)(unix_ms % 1000));
+    if (!gmtime_r(&s, &tm) || tm.tm_year + 1900 > 9999) return KT_EINVAL;
+    char t[] = "\"0000-00-00T00:00:00.000Z\"";
+    digits(t + 1, (unsigned)tm.tm_year + 1900, 4);
+    digits(t + 6, (unsigned)tm.tm_mon + 1, 2);
+    digits(t + 9, (unsigned)tm.tm_mday, 2);
+    digits(t + 12, (unsigned)tm.tm_hour, 2);
+    digits(t + 15, (unsigned)tm.tm_min, 2);
+    digits(t + 18, (unsigned)tm.tm_sec, 2);
+    digits(t + 21, (unsigned)(unix_ms % 1000), 3);
+    return kt_buf_append(b, t, sizeof t - 1);
 }
 
 static int policies_json(const kt_decision *d, kt_buf *b)
@@ -48,15 +69,17 @@ static int policies_json(const kt_decision *d, kt_buf *b)
         if (!rc) rc = kt_buf_json_str(b, pc->name, strlen(pc->name));
         if (!rc) rc = kt_buf_puts(b, ",\"kind\":");
         if (!rc) rc = kt_buf_json_str(b, pc->kind, strlen(pc->kind));
-        if (!rc)
-            rc = kt_buf_printf(b, ",\"result\":\"%s\",\"latency_us\":%llu,\"entities_found\":{",
-                               e->ran ? kt_action_name((kt_action)e->result) : "skipped",
-                               (unsigned long long)(e->ns / 1000));
+        if (!rc) rc = kt_buf_puts(b, ",\"result\":\"");
+        if (!rc) rc = kt_buf_puts(b, e->ran ? kt_action_name((kt_action)e->result) : "skipped");
+        if (!rc) rc = kt_buf_puts(b, "\",\"latency_us\":");
+        if (!rc) rc = kt_buf_append_u64(b, e->ns / 1000);
+        if (!rc) rc = kt_buf_puts(b, ",\"entities_found\":{");
         for (uint8_t k = 0; k < e->nlabels && !rc; k++) {
             const char *l = kt_decision_label(d, (uint16_t)i, e->labels[k]);
             if (k) rc = kt_buf_puts(b, ",");
             if (!rc) rc = kt_buf_json_str(b, l, strlen(l));
-            if (!rc) rc = kt_buf_printf(b, ":%u", e->counts[k]);
+            if (!rc) rc = kt_buf_append(b, ":", 1);
+            if (!rc) rc = kt_buf_append_u64(b, e->counts[k]);
         }
         if (!rc) rc = kt_buf_puts(b, "}}");
     }
@@ -67,12 +90,15 @@ static int policies_json(const kt_decision *d, kt_buf *b)
 static int config_version(const kt_config *cfg, kt_buf *b)
 {
     if (!cfg) return kt_buf_puts(b, ",\"config_version\":null,\"config_hash\":null");
-    char ver[256];
-    snprintf(ver, sizeof ver, "%s@%s", cfg->pack_name ? cfg->pack_name : "default",
-             cfg->pack_version ? cfg->pack_version : "0.0.0");
-    int rc = kt_buf_puts(b, ",\"config_version\":");
-    if (!rc) rc = kt_buf_json_str(b, ver, strlen(ver));
-    if (!rc) rc = kt_buf_printf(b, ",\"config_hash\":\"sha256:%s\"", cfg->hash);
+    const char *name = cfg->pack_name ? cfg->pack_name : "default";
+    const char *ver = cfg->pack_version ? cfg->pack_version : "0.0.0";
+    int rc = kt_buf_puts(b, ",\"config_version\":\"");
+    if (!rc) rc = kt_json_escape_into(b, name, strlen(name));
+    if (!rc) rc = kt_buf_append(b, "@", 1);
+    if (!rc) rc = kt_json_escape_into(b, ver, strlen(ver));
+    if (!rc) rc = kt_buf_puts(b, "\",\"config_hash\":\"sha256:");
+    if (!rc) rc = kt_buf_puts(b, cfg->hash);
+    if (!rc) rc = kt_buf_append(b, "\"", 1);
     return rc;
 }
 
@@ -84,7 +110,9 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     if (!rc) rc = kt_buf_json_str(out, ev->id, strlen(ev->id));
     if (!rc) rc = kt_buf_puts(out, ",\"event_type\":\"decision\",\"timestamp\":");
     if (!rc) rc = timestamp(out, ev->unix_ms);
-    if (!rc) rc = kt_buf_printf(out, ",\"verdict\":\"%s\",\"reason_code\":", kt_event_verdict(d));
+    if (!rc) rc = kt_buf_puts(out, ",\"verdict\":\"");
+    if (!rc) rc = kt_buf_puts(out, kt_event_verdict(d));
+    if (!rc) rc = kt_buf_puts(out, "\",\"reason_code\":");
     const char *reason = ev->reason_code;
     if (d && d->verdict == KT_ACT_BLOCK && d->block_policy >= 0)
         reason = d->block_dir == KT_DIR_INPUT ? "input_blocked" : "output_blocked";
@@ -114,8 +142,11 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     if (!rc) rc = int_or_null(out, ev->output_tokens);
     if (!rc) rc = ev->cost_usd < 0 ? kt_buf_puts(out, ",\"cost_usd\":null")
                                    : kt_buf_printf(out, ",\"cost_usd\":%.8f", ev->cost_usd);
-    if (!rc) rc = kt_buf_printf(out, ",\"status\":%d,\"latency_ms\":%llu,\"trace_id\":", ev->status,
-                                (unsigned long long)ev->latency_ms);
+    if (!rc) rc = kt_buf_puts(out, ",\"status\":");
+    if (!rc) rc = kt_buf_append_u64(out, ev->status > 0 ? (uint64_t)ev->status : 0);
+    if (!rc) rc = kt_buf_puts(out, ",\"latency_ms\":");
+    if (!rc) rc = kt_buf_append_u64(out, ev->latency_ms);
+    if (!rc) rc = kt_buf_puts(out, ",\"trace_id\":");
     if (!rc) rc = json_str_or_null(out, ev->trace_id);
     if (!rc) rc = kt_buf_puts(out, ",\"consumer\":");
     if (!rc) rc = json_str_or_null(out, ev->consumer);

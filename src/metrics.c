@@ -60,8 +60,10 @@ static uint32_t fnv(const char *s)
  * anything outside printable ASCII become '_'. */
 static int put_label_value(kt_buf *b, const char *v)
 {
-    int rc = 0;
-    for (; *v && !rc; v++) {
+    size_t plain = 0;
+    while (v[plain] >= 0x20 && v[plain] < 0x7f && v[plain] != '\\' && v[plain] != '"') plain++;
+    int rc = kt_buf_append(b, v, plain);
+    for (v += plain; *v && !rc; v++) {
         unsigned char ch = (unsigned char)*v;
         if (ch == '\\') rc = kt_buf_append(b, "\\\\", 2);
         else if (ch == '"') rc = kt_buf_append(b, "\\\"", 2);
@@ -98,7 +100,9 @@ void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
     mem[0] = '\0';
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        rc = kt_buf_printf(&b, "%s%s=\"", i ? "," : "", names[i]);
+        if (i) rc = kt_buf_append(&b, ",", 1);
+        if (!rc) rc = kt_buf_puts(&b, names[i]);
+        if (!rc) rc = kt_buf_append(&b, "=\"", 2);
         if (!rc) rc = put_label_value(&b, fam->n >= KT_METRIC_SERIES_MAX ? "other" : values[i]);
         if (!rc) rc = kt_buf_append(&b, "\"", 1);
     }

@@ -103,8 +103,12 @@ static void observe_times(kt_metrics *m, const kt_req_obs *o, uint64_t now)
 
 static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
 {
-    char status[16];
-    snprintf(status, sizeof status, "%d", ev->status);
+    char status[4] = "000";
+    if (ev->status >= 100 && ev->status <= 999) {
+        status[0] = (char)('0' + ev->status / 100);
+        status[1] = (char)('0' + ev->status / 10 % 10);
+        status[2] = (char)('0' + ev->status % 10);
+    }
     const char *model = kt_metrics_bound(&m->models, ev->model);
     const char *target = kt_metrics_bound(&m->targets, ev->target);
     const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
@@ -126,6 +130,23 @@ static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o,
     observe_times(m, o, now);
 }
 
+/* Formats into the stack buffer; an event too big for it (very long chains) goes to the heap. */
+static void push_event(kt_gateway *gw, const kt_event_info *ev, kt_buf *scratch)
+{
+    kt_buf_reset(scratch);
+    int rc = kt_event_json(ev, scratch);
+    if (rc == KT_ELIMIT) {
+        kt_buf big;
+        kt_buf_init(&big, 256 * 1024);
+        rc = kt_event_json(ev, &big);
+        if (!rc) kt_events_push(gw->events, big.p, big.len);
+        kt_buf_free(&big);
+    } else if (!rc) {
+        kt_events_push(gw->events, scratch->p, scratch->len);
+    }
+    if (rc && gw->metrics) gw->metrics->events_dropped++;   /* cannot happen with sane names */
+}
+
 void kt_events_request_done(kt_gateway *gw, kt_conn *c)
 {
     kt_req_obs *o = &c->obs;
@@ -134,9 +155,10 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     uint64_t now = uv_hrtime();
     kt_event_info ev;
     memset(&ev, 0, sizeof ev);
-    kt_buf model, scratch;
-    kt_buf_init(&model, 256);
-    kt_buf_init(&scratch, 4096);
+    char mmem[256], smem[16384];   /* no allocation per request in the common case */
+    kt_buf model = { mmem, 0, sizeof mmem, sizeof mmem - 1 };
+    kt_buf scratch = { smem, 0, sizeof smem, sizeof smem - 1 };
+    mmem[0] = smem[0] = '\0';
     char consumer[160], trace[33];
     if (kt_uuid4(&gw->tls.drbg, ev.id) && kt_uuid4(NULL, ev.id))
         snprintf(ev.id, sizeof ev.id, "00000000-0000-4000-8000-000000000000");
@@ -165,14 +187,5 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     }
     ev.consumer = consumer_of(c, consumer, sizeof consumer, &scratch);
     if (gw->metrics) observe(gw->metrics, &ev, o, now);
-    if (gw->events) {
-        kt_buf_reset(&scratch);
-        scratch.max = 64 * 1024;
-        if (kt_event_json(&ev, &scratch) == KT_OK)
-            kt_events_push(gw->events, scratch.p, scratch.len);
-        else if (gw->metrics)
-            gw->metrics->events_dropped++;   /* over 64 KiB: cannot happen with sane names */
-    }
-    kt_buf_free(&model);
-    kt_buf_free(&scratch);
+    if (gw->events) push_event(gw, &ev, &scratch);
 }
