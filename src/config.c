@@ -18,7 +18,7 @@ static const char kt__embedded_default[] =
     "  name: default\n"
     "  version: 0.0.0\n";
 
-static void sha256_hex(const char *buf, size_t len, char out[65])
+void kt_sha256_hex(const char *buf, size_t len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char d[32];
@@ -191,7 +191,7 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     x.cfg->pack_enabled = true;
     x.cfg->source = kt_strdup(name ? name : "<config>");
     if (!x.cfg->source) goto oom;
-    sha256_hex(buf, len, x.cfg->hash);
+    kt_sha256_hex(buf, len, x.cfg->hash);
 
     char err[200];
     int line = 0, col = 0;

@@ -29,22 +29,6 @@ static int64_t unix_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char d[32];
-#if MBEDTLS_VERSION_MAJOR < 3
-    mbedtls_sha256_ret((const unsigned char *)buf, len, d, 0);
-#else
-    mbedtls_sha256((const unsigned char *)buf, len, d, 0);
-#endif
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[64] = '\0';
-}
-
 /* Reads at most KT_RELOAD_MAX_BYTES; symlinks are followed. err gets why not. */
 static int read_config(const char *path, kt_buf *out, char *err, size_t errlen)
 {
@@ -258,7 +242,7 @@ int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt
         goto rejected;
     }
     char hash[65];
-    sha256_hex(text.p ? text.p : "", text.len, hash);
+    kt_sha256_hex(text.p ? text.p : "", text.len, hash);
     if (strcmp(hash, gw->cfg->hash) == 0) {
         refresh_keys(gw);
         gw->last_reload.unchanged++;

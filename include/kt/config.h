@@ -187,6 +187,9 @@ typedef struct kt_config {
 
 void kt_limits_defaults(kt_limits *l);
 
+/* Hex SHA-256 (the config content hash), mbedTLS 2.28 and 3.x alike. */
+void kt_sha256_hex(const char *buf, size_t len, char out[65]);
+
 /* Parses and validates `buf` (YAML text) named `name` for diagnostics. On success returns 0 and a
  * snapshot with refs == 1. On failure returns KT_EINVAL (or KT_ENOMEM) and fills `diag` with every
  * problem found, each with line and column: syntax errors, unknown keys, wrong types, unknown policy

@@ -164,6 +164,7 @@ class MockUpstream:
         self.events = 5
         self.requests = []
         self.connections = 0
+        self.resumed = []               # per TLS connection: did the client resume a session?
         self._next_id = 0
         self.tls_failures = 0
         self.sni = []                   # SNI names of all TLS handshakes (not cleared by reset())
@@ -264,6 +265,7 @@ class MockUpstream:
                     return
                 with self.lock:
                     self._socks.add(s)
+                    self.resumed.append(bool(s.session_reused))
             s.settimeout(None)
             c = _Conn(s)
             while not self.stopping.is_set():
