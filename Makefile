@@ -38,6 +38,8 @@ objs = $(patsubst %.c,$(1)/obj/%.o,$(notdir $(2)))
 LLHTTP_OBJS = $(patsubst %.c,$(1)/obj/llhttp_%.o,$(notdir $(LLHTTP_SRCS)))
 
 .PHONY: all run test san unit fuzz fuzz-smoke bench demo clean help install deps
+# Keep intermediate objects: nothing is deleted (or printed) after the test summary line.
+.SECONDARY:
 
 all: $(B)/kt
 

@@ -18,7 +18,7 @@ static const char kt__embedded_default[] =
     "  name: default\n"
     "  version: 0.0.0\n";
 
-static void sha256_hex(const char *buf, size_t len, char out[65])
+void kt_sha256_hex(const char *buf, size_t len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char d[32];
@@ -157,6 +157,12 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
 int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,
                     kt_diag *diag)
 {
+    return kt_config_parse_reuse(name, buf, len, env, NULL, out, diag);
+}
+
+int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env env,
+                          const kt_config *prev, kt_config **out, kt_diag *diag)
+{
     kt_diag local;
     if (!diag) {
         kt_diag_init(&local, name);
@@ -168,6 +174,7 @@ int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, k
     memset(&x, 0, sizeof x);
     x.diag = diag;
     x.env = env;
+    x.prev = prev;
     *out = NULL;
     if (len > KT__CFG_MAX_BYTES) {
         kt_diag_add(diag, 0, 0, "config is larger than %d bytes", KT__CFG_MAX_BYTES);
@@ -179,7 +186,7 @@ int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, k
     x.cfg->pack_enabled = true;
     x.cfg->source = kt_strdup(name ? name : "<config>");
     if (!x.cfg->source) goto oom;
-    sha256_hex(buf, len, x.cfg->hash);
+    kt_sha256_hex(buf, len, x.cfg->hash);
 
     char err[200];
     int line = 0, col = 0;

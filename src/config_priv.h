@@ -18,6 +18,7 @@ typedef struct kt__cfgctx {
     kt_diag *diag;
     kt_env env;
     int oom;   /* set by any failed allocation; the parse then fails with KT_ENOMEM */
+    const kt_config *prev;   /* a running snapshot whose unchanged policies can be reused */
     /* Scalars whose ${VAR} expansion failed: already reported, so later checks of the same node
      * stay quiet instead of adding a second, confusing error. */
     const kt_ynode *failed[KT_DIAG_MAX];

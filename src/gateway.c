@@ -27,6 +27,7 @@ static void maybe_finish(kt_gateway *gw)
     uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
     uv_close((uv_handle_t *)&gw->deadline_timer, close_cb_noop);
+    kt_reload_stop(gw);
 }
 
 void kt_gateway_conn_gone(kt_gateway *gw) { maybe_finish(gw); }
@@ -92,6 +93,10 @@ static int load_config(kt_gateway *gw, const char *path)
         diag.file = "<embedded-default>";
         rc = kt_config_default(gw->env, &gw->cfg, &diag);
     }
+    if (rc == 0 && strcmp(diag.file, "<embedded-default>") != 0) {
+        gw->config_path = kt_strdup(diag.file);   /* reloadable */
+        if (!gw->config_path) rc = KT_ENOMEM;
+    }
     if (rc) {
         kt_diag_print(&diag, stderr);
         KT_ERROR("config_invalid", "cannot load %s (%d problems)", diag.file, diag.count);
@@ -142,6 +147,7 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
             KT_VERSION, gw->listen_addr, gw->cfg->source, gw->cfg->pack_name,
             gw->cfg->pack_version, gw->cfg->ntargets, gw->cfg->nchain, gw->tls.ca_source);
     log_targets(gw->cfg);
+    kt_reload_start(gw);
     return 0;
 }
 
@@ -160,6 +166,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     int code = setup(gw, opts);
     if (code == 0) uv_run(&gw->loop, UV_RUN_DEFAULT);
     /* Whatever is left (a failed start-up) is closed before the loop is. */
+    kt_reload_stop(gw);
     uv_walk(&gw->loop, walk_close, NULL);
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&gw->loop) != 0) KT_WARN("loop_close", "handles still open at exit");
@@ -167,6 +174,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     kt_tls_ctx_free(&gw->tls);
     kt_config_release(&gw->cfg);
     free(gw->read_buf);
+    free(gw->config_path);
     free(gw);
     return code;
 }

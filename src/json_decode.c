@@ -2,6 +2,7 @@
  * encoding replacement text as string content. */
 #include <string.h>
 
+#include "json_priv.h"
 #include "kt/json_text.h"
 
 static int hex_val(unsigned char c)
@@ -160,12 +161,17 @@ int kt_json_key_eq(const char *raw, size_t n, const char *s, size_t slen)
 }
 
 /* Same rules as the walker's validator (Unicode table 3-7). */
-static size_t valid_utf8_len(const unsigned char *p, size_t avail)
+size_t kt__utf8_len(const unsigned char *p, size_t avail)
 {
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t len = lead_len(c);
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t len;
     if (c < 0x80) return 1;
-    if (c < 0xC2 || c > 0xF4 || avail < len) return 0;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4;
+    else return 0;
+    if (avail < len) return 0;
     if (c == 0xE0) lo = 0xA0;
     else if (c == 0xED) hi = 0x9F;
     else if (c == 0xF0) lo = 0x90;
@@ -201,7 +207,7 @@ int kt_json_escape_into(kt_buf *out, const char *s, size_t n)
             e[6] = '\0';
             esc = e;
         } else if (c >= 0x80) {
-            l = valid_utf8_len(u + i, n - i);
+            l = kt__utf8_len(u + i, n - i);
             if (!l) {
                 esc = "\\ufffd";
                 l = 1;

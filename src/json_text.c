@@ -2,6 +2,7 @@
  * with its raw span and path. Recursive descent bounded by the depth cap; no allocation. */
 #include <string.h>
 
+#include "json_priv.h"
 #include "kt/json_text.h"
 
 typedef struct scanner {
@@ -31,26 +32,6 @@ static int is_hex(unsigned char c)
 }
 
 /* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), 0 when ill-formed. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4;
-    else return 0;
-    if (avail < len) return 0;
-    if (c == 0xE0) lo = 0xA0;
-    else if (c == 0xED) hi = 0x9F;
-    else if (c == 0xF0) lo = 0x90;
-    else if (c == 0xF4) hi = 0x8F;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (size_t k = 2; k < len; k++)
-        if (p[k] < 0x80 || p[k] > 0xBF) return 0;
-    return len;
-}
 
 /* On entry s->i is just past the opening quote; on success it is just past the closing quote and
  * [*start, *end) is the content. */
@@ -84,7 +65,7 @@ static int scan_string(scanner *s, size_t *start, size_t *end)
             s->i++;
             continue;
         }
-        size_t l = utf8_len(b + s->i, s->n - s->i);
+        size_t l = kt__utf8_len(b + s->i, s->n - s->i);
         if (!l) return KT_EPARSE;
         s->i += l;
     }

@@ -31,7 +31,9 @@ static const char kt__usage[] =
     "  kt version\n"
     "  kt --help\n"
     "\n"
-    "Endpoints: /v1/* (proxied), GET /health, /healthz, /readyz.\n"
+    "Endpoints: /v1/* (proxied), GET /health, /healthz, /readyz, GET /keeptrusts/config,\n"
+    "POST /keeptrusts/config/reload (loopback only). The config file is reloaded when it\n"
+    "changes (gateway.config_reload, default true), on SIGHUP and on that POST.\n"
     "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, SSL_CERT_FILE (trust store; default the\n"
     "system bundle), KT_LOG_LEVEL (debug|info|warn|error; default info). Logs are JSON lines\n"
     "on stderr.\n";

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kt/conn.h"
+#include "kt/ops_config.h"
 
 static bool path_is(kt_str path, const char *lit)
 {
@@ -13,7 +14,7 @@ static void health(kt_conn *c)
 {
     kt_gateway *gw = c->gw;
     const kt_config *cfg = c->cfg;
-    char mem[1024];
+    char mem[2048];
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     kt_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%llu,"
                       "\"policies_loaded\":%zu,\"config_version\":",
@@ -22,13 +23,17 @@ static void health(kt_conn *c)
     char ver[200];
     snprintf(ver, sizeof ver, "%s@%s", cfg->pack_name, cfg->pack_version);
     kt_buf_json_str(&b, ver, strlen(ver));
-    kt_buf_printf(&b, ",\"config_hash\":\"sha256:%s\",\"targets\":%zu,\"connections\":%u}",
+    kt_buf_printf(&b, ",\"config_hash\":\"sha256:%s\",\"targets\":%zu,\"connections\":%u",
                   cfg->hash, cfg->ntargets, gw->nconns);
+    kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
+    kt_reload_state_json(&gw->last_reload, &b);
+    kt_buf_puts(&b, "}");
     kt_conn_respond(c, 200, "application/json", b.p, b.len, NULL);
 }
 
 bool kt_ops_handle(kt_conn *c, kt_str path)
 {
+    if (kt_ops_config_handle(c, path)) return true;   /* /keeptrusts/config[/reload] */
     bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz");
     if (!known) return false;
     int m = kt_http_in_method(&c->in);

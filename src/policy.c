@@ -66,9 +66,23 @@ int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t 
 
 /* ---- compiling ------------------------------------------------------------------------------ */
 
+/* A policy of the running snapshot with the same kind and identical options: its compiled state
+ * is shared (building some states, like the injection phrase table, takes tens of ms). */
+static const kt_policy_cfg *reusable(const kt_config *prev, const kt_policy_cfg *pc)
+{
+    for (size_t i = 0; prev && i < prev->nchain; i++) {
+        const kt_policy_cfg *o = &prev->chain[i];
+        if (o->state && o->state_refs && strcmp(o->kind, pc->kind) == 0 &&
+            kt_ynode_equal(o->options, pc->options))
+            return o;
+    }
+    return NULL;
+}
+
 int kt_policies_compile(void *cfgctx, kt_config *cfg)
 {
     int rc = KT_OK;
+    const kt_config *prev = ((kt__cfgctx *)cfgctx)->prev;
     for (size_t i = 0; i < cfg->nchain; i++) {
         kt_policy_cfg *pc = &cfg->chain[i];
         pc->impl = kt_policy_kind_by_name(pc->kind);
@@ -81,8 +95,24 @@ int kt_policies_compile(void *cfgctx, kt_config *cfg)
         /* The pack form lists a policy for both directions: the kind's default applies. */
         if (pc->input && pc->output) pc->dirs = pc->impl->default_dirs;
         else pc->dirs = (uint8_t)((pc->input ? KT_DIR_INPUT : 0) | (pc->output ? KT_DIR_OUTPUT : 0));
+        const kt_policy_cfg *old = reusable(prev, pc);
+        if (old) {
+            pc->state = old->state;
+            pc->state_refs = old->state_refs;
+            (*pc->state_refs)++;
+            continue;
+        }
         int r = pc->impl->compile(cfgctx, pc, &pc->state);
         if (r && !rc) rc = r;
+        if (pc->state) {
+            pc->state_refs = kt_malloc(sizeof *pc->state_refs);
+            if (!pc->state_refs) {
+                pc->impl->destroy(pc->state);
+                pc->state = NULL;
+                return KT_ENOMEM;
+            }
+            *pc->state_refs = 1;
+        }
     }
     return rc;
 }
@@ -91,8 +121,12 @@ void kt_policies_destroy(kt_config *cfg)
 {
     for (size_t i = 0; i < cfg->nchain; i++) {
         kt_policy_cfg *pc = &cfg->chain[i];
-        if (pc->impl && pc->state) pc->impl->destroy(pc->state);
+        if (pc->impl && pc->state && (!pc->state_refs || --(*pc->state_refs) == 0)) {
+            pc->impl->destroy(pc->state);
+            free(pc->state_refs);
+        }
         pc->state = NULL;
+        pc->state_refs = NULL;
     }
 }
 

@@ -115,9 +115,24 @@ static size_t dlp_stable(const void *state, const char *text, size_t len, size_t
 {
     const dlp_state *st = state;
     size_t n = kt_detect_stable_prefix_ctx(text, len, from, st->mask);
-    if (st->nkw) {   /* a keyword (plus the byte that decides its right boundary) may be cut */
-        size_t lim = len > st->max_kw ? len - st->max_kw : 0;
-        if (lim < n) n = lim;
+    /* Hold a tail only when it can still become a keyword: it starts a word and is a prefix of
+     * some keyword (a whole keyword at the end waits for the byte that decides its right
+     * boundary). */
+    size_t lo = len > st->max_kw ? len - st->max_kw : 0;
+    if (lo < from) lo = from;
+    for (size_t p = lo; p < len && p < n; p++) {
+        if (p > 0 && kt__is_word_byte((unsigned char)text[p - 1])) continue;
+        if (!st->first[(unsigned char)text[p]]) continue;
+        for (size_t k = 0; k < st->nkw; k++) {
+            size_t m = len - p;
+            if (m > st->kwlen[k]) continue;
+            size_t j = 0;
+            while (j < m && tolower((unsigned char)text[p + j]) == (unsigned char)st->keywords[k][j]) j++;
+            if (j == m) {
+                n = p;
+                break;
+            }
+        }
     }
     return n < from ? from : n;
 }

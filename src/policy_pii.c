@@ -149,9 +149,12 @@ static size_t pii_stable(const void *state, const char *text, size_t len, size_t
 {
     const pii_state *st = state;
     size_t n = kt_detect_stable_prefix_ctx(text, len, from, st->mask);
-    if (st->npats) {   /* a custom match is at most max_length long: hold that much back */
-        size_t lim = len > st->max_pat_len ? len - st->max_pat_len : 0;
-        if (lim < n) n = lim;
+    for (size_t i = 0; i < st->npats; i++) {
+        /* Hold only a match in progress; one longer than max_length is cut there (it is
+         * treated as final), so the holdback stays bounded. */
+        size_t s = kt_regex_stable(st->pats[i].re, text, len, from);
+        if (s < len && len - s > st->pats[i].max_len) s = len - st->pats[i].max_len;
+        if (s < n) n = s;
     }
     return n < from ? from : n;
 }

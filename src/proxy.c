@@ -72,11 +72,16 @@ static void connect_upstream(kt_conn *c)
     if (rc == 1) send_request(c);
 }
 
-static void block_message(const kt_decision *d, const char *what, char *msg, size_t n)
+/* 409 policy_violation naming the policy that blocked (`code`: input_blocked/output_blocked). */
+static void respond_blocked(kt_conn *c, const char *what, const char *code)
 {
+    const kt_decision *d = &c->decision;
     const kt_policy_cfg *pc = &d->cfg->chain[d->block_policy];
-    snprintf(msg, n, "the %s was blocked by policy '%s' (%s: %s)", what, pc->name, pc->kind,
-             kt_decision_label(d, (uint16_t)d->block_policy, d->block_label));
+    char msg[300];
+    snprintf(msg, sizeof msg, "the %s was blocked by policy '%s' (%s: %s)", what, pc->name,
+             pc->kind, kt_decision_label(d, (uint16_t)d->block_policy, d->block_label));
+    KT_INFO(code, "policy %s", pc->name);
+    kt_conn_error_policy(c, 409, "policy_violation", code, msg, pc->name);
 }
 
 /* Input policies. Returns true when the request may go on (possibly with a redacted body). */
@@ -100,12 +105,8 @@ static bool check_input(kt_conn *c)
         return false;
     }
     if (c->decision.verdict == KT_ACT_BLOCK) {
-        char msg[300];
-        block_message(&c->decision, "request", msg, sizeof msg);
         kt_buf_free(&out);
-        KT_INFO("input_blocked", "policy %s", c->cfg->chain[c->decision.block_policy].name);
-        kt_conn_error_policy(c, 409, "policy_violation", "input_blocked", msg,
-                             c->cfg->chain[c->decision.block_policy].name);
+        respond_blocked(c, "request", "input_blocked");
         return false;
     }
     if (changed) {   /* the redacted body replaces the original */
@@ -341,12 +342,8 @@ static void finish_buffered(kt_conn *c)
         return;
     }
     if (c->decision.verdict == KT_ACT_BLOCK) {
-        char msg[300];
-        block_message(&c->decision, "response", msg, sizeof msg);
         kt_buf_free(&out);
-        KT_INFO("output_blocked", "policy %s", c->cfg->chain[c->decision.block_policy].name);
-        kt_conn_error_policy(c, 409, "policy_violation", "output_blocked", msg,
-                             c->cfg->chain[c->decision.block_policy].name);
+        respond_blocked(c, "response", "output_blocked");
         return;
     }
     const kt_buf *body = changed ? &out : &c->resp_body;

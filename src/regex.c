@@ -77,3 +77,26 @@ int kt_regex_next(const kt_regex *re, const char *text, size_t len, size_t from,
     pcre2_match_data_free(md);
     return result;
 }
+
+size_t kt_regex_stable(const kt_regex *re, const char *text, size_t len, size_t from)
+{
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
+    if (!md) return from;
+    size_t result = len, pos = from;
+    while (pos <= len) {
+        int rc = pcre2_match(re->code, (PCRE2_SPTR)text, len, pos, PCRE2_PARTIAL_HARD, md, re->mctx);
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc == PCRE2_ERROR_PARTIAL) {
+            result = ov[0];
+            break;
+        }
+        if (rc < 0) {
+            result = from;
+            break;
+        }
+        pos = ov[1] > ov[0] ? ov[1] : ov[0] + 1;   /* a complete match is final: look past it */
+    }
+    pcre2_match_data_free(md);
+    return result < from ? from : result;
+}

@@ -6,6 +6,7 @@
 
 #include "kt/conn.h"
 #include "kt/log.h"
+#include "kt/uvio.h"
 
 #define KT_READ_BUF (64 * 1024)
 #define KT_PENDING_MAX (1u << 20)
@@ -181,19 +182,11 @@ static int write_now(kt_conn *c, const char *a, size_t alen, const char *b, size
 {
     /* Straight to the socket when it takes everything: no request, no copy, and no watcher
      * re-arm (which libuv does after every queued write). The rest, if any, is queued. */
-    uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen), uv_buf_init((char *)b, (unsigned)blen) };
-    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
-    if (n < 0 && n != UV_EAGAIN) {
+    if (kt_try_write2((uv_stream_t *)&c->tcp, &a, &alen, &b, &blen)) {
         conn_close(c);
         return KT_EIO;
     }
-    size_t done = n > 0 ? (size_t)n : 0;
-    if (done == alen + blen) return KT_OK;
-    size_t skip_a = KT_MIN(done, alen), skip_b = done - skip_a;
-    a += skip_a;
-    alen -= skip_a;
-    b = blen ? b + skip_b : b;
-    blen -= skip_b;
+    if (alen + blen == 0) return KT_OK;
     kt_wreq *w = kt_malloc(sizeof *w + alen + blen);
     if (!w) {
         conn_close(c);

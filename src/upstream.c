@@ -6,6 +6,7 @@
 
 #include "kt/log.h"
 #include "kt/upstream.h"
+#include "kt/uvio.h"
 
 #define KT_UP_READ_BUF (64 * 1024)
 #define KT_UP_MAX_HEADERS 200
@@ -123,16 +124,8 @@ static int up_write_raw(kt_upconn *up, const char *a, size_t alen, const char *b
 {
     if (alen + blen == 0) return KT_OK;
     /* As for clients: write directly when the socket takes it all, queue only the rest. */
-    uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen), uv_buf_init((char *)b, (unsigned)blen) };
-    int n = uv_try_write((uv_stream_t *)&up->tcp, bufs, blen ? 2 : 1);
-    if (n < 0 && n != UV_EAGAIN) return KT_EIO;
-    size_t done = n > 0 ? (size_t)n : 0;
-    if (done == alen + blen) return KT_OK;
-    size_t skip_a = KT_MIN(done, alen), skip_b = done - skip_a;
-    a += skip_a;
-    alen -= skip_a;
-    b = blen ? b + skip_b : b;
-    blen -= skip_b;
+    if (kt_try_write2((uv_stream_t *)&up->tcp, &a, &alen, &b, &blen)) return KT_EIO;
+    if (alen + blen == 0) return KT_OK;
     kt_up_wreq *w = kt_malloc(sizeof *w + alen + blen);
     if (!w) return KT_ENOMEM;
     w->up = up;

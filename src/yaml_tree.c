@@ -284,3 +284,16 @@ fail:
     if (col) *col = b.col;
     return KT_EPARSE;
 }
+
+bool kt_ynode_equal(const kt_ynode *a, const kt_ynode *b)
+{
+    if (a == b) return true;
+    if (!a || !b || a->type != b->type || a->n != b->n) return false;
+    if (a->type == KT_Y_SCALAR)
+        return a->len == b->len && (a->len == 0 || memcmp(a->str, b->str, a->len) == 0);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->type == KT_Y_MAP && !kt_ynode_equal(a->keys[i], b->keys[i])) return false;
+        if (!kt_ynode_equal(a->vals[i], b->vals[i])) return false;
+    }
+    return true;
+}

@@ -67,9 +67,11 @@ def run_integration(pattern):
                             top_level_dir=os.path.join(ROOT, "test", "integration"))
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
     res = runner.run(suite)
+    def parent_id(t):   # a failing subTest counts against its test, once
+        return getattr(t, "test_case", t).id()
     failed_ids = set(res.kt_failed_ids)
-    failed_ids.update(t.id() for t, _ in res.failures + res.errors)
-    failed_ids.update(t.id() for t in res.unexpectedSuccesses)
+    failed_ids.update(parent_id(t) for t, _ in res.failures + res.errors)
+    failed_ids.update(parent_id(t) for t in res.unexpectedSuccesses)
     skipped = len(res.skipped)
     return res.kt_passed, len(failed_ids), skipped
 

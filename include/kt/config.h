@@ -113,7 +113,8 @@ typedef struct kt_policy_cfg {
     bool output;               /* applies to responses */
     /* Filled by kt_policies_compile (policy.c): */
     const struct kt_policy_kind *impl;
-    void *state;               /* compiled options, immutable */
+    void *state;               /* compiled options, immutable; shared between snapshots */
+    int *state_refs;           /* snapshots using `state` */
     uint8_t dirs;              /* effective KT_DIR_* bits */
 } kt_policy_cfg;
 
@@ -162,12 +163,20 @@ typedef struct kt_config {
 
 void kt_limits_defaults(kt_limits *l);
 
+/* Hex SHA-256 (the config content hash), mbedTLS 2.28 and 3.x alike. */
+void kt_sha256_hex(const char *buf, size_t len, char out[65]);
+
 /* Parses and validates `buf` (YAML text) named `name` for diagnostics. On success returns 0 and a
  * snapshot with refs == 1. On failure returns KT_EINVAL (or KT_ENOMEM) and fills `diag` with every
  * problem found, each with line and column: syntax errors, unknown keys, wrong types, unknown policy
  * kinds, chain entries without a policy, bad URLs, unset variables. */
 int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,
                     kt_diag *diag);
+
+/* The same, reusing the compiled state of every policy of `prev` whose kind and options are
+ * unchanged (so a reload only compiles what changed). `prev` may be NULL. */
+int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env env,
+                          const kt_config *prev, kt_config **out, kt_diag *diag);
 
 /* Reads the file (capped at 1 MiB) and parses it. */
 int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *diag);

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "kt/config.h"
+#include "kt/reload.h"
 #include "kt/tls.h"
 #include "kt/upstream.h"
 
@@ -42,6 +43,11 @@ typedef struct kt_gateway {
     char listen_addr[80];
     char *read_buf;            /* shared client read buffer */
     kt_gateway_stats stats;
+    /* hot reload (reload.c, reload_apply.c) */
+    char *config_path;         /* the file in use; NULL: the embedded default (not reloadable) */
+    kt_watcher watcher;
+    uv_signal_t sig_hup;       /* SIGHUP: reload now */
+    kt_reload_state last_reload;
 } kt_gateway;
 
 typedef struct kt_run_opts {

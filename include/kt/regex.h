@@ -21,4 +21,9 @@ void kt_regex_free(kt_regex *re);
 int kt_regex_next(const kt_regex *re, const char *text, size_t len, size_t from, size_t *s,
                   size_t *e);
 
+/* Streaming: the start of the earliest match that text appended after `len` could still complete
+ * or extend (PCRE2 hard partial matching), searching from `from`; `len` when none. A work bound
+ * hit returns `from` (hold everything: decided at the end). */
+size_t kt_regex_stable(const kt_regex *re, const char *text, size_t len, size_t from);
+
 #endif

@@ -30,5 +30,7 @@ int kt_yaml_parse(const char *buf, size_t len, kt_ynode **out, char *err, size_t
                   int *col);
 void kt_yaml_free(kt_ynode *n);
 const kt_ynode *kt_ymap_get(const kt_ynode *map, const char *key);
+/* Deep equality of two trees (types, scalar text after expansion, keys in order). */
+bool kt_ynode_equal(const kt_ynode *a, const kt_ynode *b);
 
 #endif

@@ -57,7 +57,8 @@ function get(port, path, timeoutMs = 1000) {
   });
 }
 
-export async function startStack() {
+// opts.extraYaml: more top-level config (e.g. a policies: / policy: section), appended as is.
+export async function startStack(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kt-compat-'));
   const mock = await startMock(dir);
   const mockUrl = `https://localhost:${mock.info.port}`;
@@ -70,6 +71,7 @@ gateway:
   upstream_first_byte_timeout: 3s
   drain_period: 200ms
   shutdown_deadline: 3s
+  max_header_bytes: 64KiB
 providers:
   targets:
     - id: openai-main
@@ -89,7 +91,7 @@ providers:
       base_url: https://localhost:${downPort}/v1
       secret_key_ref:
         env: OPENAI_API_KEY
-`;
+${opts.extraYaml || ''}`;
   const cfg = join(dir, 'policy-config.yaml');
   writeFileSync(cfg, yaml);
   const port = await freePort();

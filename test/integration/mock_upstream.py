@@ -34,11 +34,26 @@ else the server default (`MockUpstream.mode`, "normal"). Modes:
     echo    the reply content is the text of the last user message (Anthropic or OpenAI shape)
     hop     adds hop-by-hop headers to the response (Connection: x-hop, Keep-Alive, X-Hop, ...)
     status  answers with `x-mock-status` (default 429) and an OpenAI-shaped error body
+    gzip-always  compresses the body (JSON or SSE) with Content-Encoding: gzip even when the
+            request's Accept-Encoding does not allow it (a misbehaving upstream)
 
 Other knobs (headers): x-mock-events (stream event count, default 5), x-mock-interval (seconds between
 stream events, default MockUpstream.interval), x-mock-close-after (seconds: after the response, close
 the kept-alive connection, like a server idle timeout), x-mock-framing (`close`: body delimited by
 closing the connection; `connection-close`: Content-Length plus `Connection: close`, then close).
+
+Content knobs (for the policy tests):
+    x-mock-pieces: <JSON list of strings>   the reply text; a stream sends one delta event per piece
+            (chat, completions, responses, Anthropic messages), a JSON reply the joined text. With
+            pieces, a responses stream also sends response.output_text.done and a response.completed
+            carrying the whole text, as the real API does.
+    x-mock-body: <JSON>     a non-streaming reply body sent verbatim (status 200, application/json)
+    x-mock-split: how a stream's bytes are written. `event` (default): one chunk + write per event;
+            `bytes:N`: the SSE byte stream re-cut into N-byte HTTP chunks, one write each; `raw:N`:
+            the chunked-encoded body (sizes, CRLFs and all) cut into N-byte writes. Writes are
+            x-mock-interval apart (default 0.002 s with a split), so each is a separate TLS record
+            and usually a separate read on the other side.
+Each stream write's bytes are recorded in Recorded.sent_events (SSE events before any re-cutting).
 """
 import argparse
 import gzip
@@ -54,7 +69,7 @@ import time
 import urllib.parse
 
 MODES = ("normal", "slow", "fail", "hang", "close", "midclose", "gzip", "huge", "echo", "hop",
-         "status")
+         "status", "gzip-always")
 
 
 class Recorded:
@@ -75,6 +90,7 @@ class Recorded:
         self.sent_times = []            # monotonic time of each body write (stream events)
         self.sent_bytes = 0
         self.response_body = b""        # what the mock sent as body (non-streaming only)
+        self.sent_events = []           # SSE events (bytes) the mock streamed, in order
         self.done = False               # response fully written
 
     def header(self, name, default=None):
@@ -98,7 +114,8 @@ class Recorded:
         return {"conn_id": self.conn_id, "method": self.method, "target": self.target,
                 "path": self.path, "query": self.query, "version": self.version,
                 "headers": self.headers, "body": self.body.decode("utf-8", "replace"),
-                "sent_bytes": self.sent_bytes, "done": self.done}
+                "sent_bytes": self.sent_bytes, "done": self.done,
+                "sent_events": [e.decode("utf-8", "replace") for e in self.sent_events]}
 
 
 class _Closed(Exception):
@@ -147,6 +164,7 @@ class MockUpstream:
         self.events = 5
         self.requests = []
         self.connections = 0
+        self.resumed = []               # per TLS connection: did the client resume a session?
         self._next_id = 0
         self.tls_failures = 0
         self.sni = []                   # SNI names of all TLS handshakes (not cleared by reset())
@@ -247,6 +265,7 @@ class MockUpstream:
                     return
                 with self.lock:
                     self._socks.add(s)
+                    self.resumed.append(bool(s.session_reused))
             s.settimeout(None)
             c = _Conn(s)
             while not self.stopping.is_set():
@@ -343,7 +362,8 @@ class MockUpstream:
         if not m and isinstance(req, dict):
             model = str(req.get("model", ""))
             if model.startswith("mock-"):
-                m = model[5:].split("-")[0]
+                m = model[5:]
+                m = m if m in MODES else m.split("-")[0]
         return (m or self.mode).lower()
 
     def _send_plain(self, s, rec, status, body, headers):
@@ -409,13 +429,21 @@ class MockUpstream:
             self._send_plain(s, rec, 404, body, hdrs)
             return True
         text = _last_user_text(req) if mode == "echo" else "Hello from mock upstream!"
+        pieces = None
+        if rec.header("x-mock-pieces"):
+            pieces = [str(p) for p in json.loads(rec.header("x-mock-pieces"))]
+            text = "".join(pieces)
         if mode == "huge" and not req.get("stream"):
             size = int(rec.header("x-mock-size") or 4 << 20)
             text = ("huge " * (size // 5 + 1))[:size]
         if req.get("stream") and route in ("chat", "completions", "responses", "messages", "azure_chat"):
-            return self._stream(s, rec, req, route, mode, text, nevents, interval)
-        body = json.dumps(self._json_body(route, req, text, rec)).encode()
-        if mode == "gzip" and "gzip" in (rec.header("accept-encoding") or "").lower():
+            return self._stream(s, rec, req, route, mode, text, nevents, interval, pieces)
+        if rec.header("x-mock-body"):
+            body = rec.header("x-mock-body").encode("latin-1")
+        else:
+            body = json.dumps(self._json_body(route, req, text, rec)).encode()
+        if mode == "gzip-always" or (mode == "gzip" and
+                                     "gzip" in (rec.header("accept-encoding") or "").lower()):
             body = gzip.compress(body)
             hdrs.append(("Content-Encoding", "gzip"))
         if mode == "midclose":
@@ -482,11 +510,39 @@ class MockUpstream:
         return {}
 
     # ---- streaming ------------------------------------------------------------------------------
-    def _stream(self, s, rec, req, route, mode, text, nevents, interval):
+    def _stream(self, s, rec, req, route, mode, text, nevents, interval, pieces=None):
         ctype = "text/event-stream"
+        gz = mode == "gzip-always" or (mode == "gzip" and
+                                       "gzip" in (rec.header("accept-encoding") or "").lower())
         head = ("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
-                "Transfer-Encoding: chunked\r\nx-mock-conn: %d\r\n\r\n" % (ctype, rec.conn_id))
+                "Transfer-Encoding: chunked\r\nx-mock-conn: %d\r\n%s\r\n"
+                % (ctype, rec.conn_id, "Content-Encoding: gzip\r\n" if gz else ""))
         s.sendall(head.encode())
+        split = rec.header("x-mock-split") or "event"
+        if pieces is not None:
+            events = [e.encode() for e in _gen_events(route, req, pieces, whole=text)]
+            rec.sent_events = list(events)
+            if gz:
+                events = [gzip.compress(b"".join(events))]
+            if split != "event":
+                iv = rec.header("x-mock-interval")
+                return self._send_split(s, rec, events, split, 0.002 if iv is None else float(iv))
+        elif gz:
+            words = ["w%d " % i for i in range(nevents)]
+            events = [gzip.compress("".join(_gen_events(route, req, words)).encode())]
+            rec.sent_events = list(events)
+        if pieces is not None or gz:
+            for i, data in enumerate(events):
+                if i and interval and self.stopping.wait(interval):
+                    return False
+                try:
+                    s.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+                except (OSError, ssl.SSLError):
+                    return False
+                rec.sent_bytes += len(data)
+                rec.sent_times.append(time.monotonic())
+            s.sendall(b"0\r\n\r\n")
+            return True
         if mode == "huge":
             size = int(rec.header("x-mock-size") or 4 << 20)
             events = _gen_events(route, req, ("x" * 1000 for _ in range(size // 1000 + 1)))
@@ -506,6 +562,7 @@ class MockUpstream:
                 if self.stopping.wait(interval):
                     return False
             data = ev.encode()
+            rec.sent_events.append(data)
             try:
                 s.sendall(b"%x\r\n%s\r\n" % (len(data), data))
             except (OSError, ssl.SSLError):
@@ -516,8 +573,31 @@ class MockUpstream:
         s.sendall(b"0\r\n\r\n")
         return True
 
+    def _send_split(self, s, rec, events, split, interval):
+        kind, _, n = split.partition(":")
+        n = max(1, int(n or 1))
+        stream = b"".join(events)
+        if kind == "bytes":
+            cuts = [stream[i:i + n] for i in range(0, len(stream), n)]
+            writes = [b"%x\r\n%s\r\n" % (len(c), c) for c in cuts] + [b"0\r\n\r\n"]
+        elif kind == "raw":
+            wire = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+            writes = [wire[i:i + n] for i in range(0, len(wire), n)]
+        else:
+            raise ValueError("x-mock-split: " + split)
+        for i, w in enumerate(writes):
+            if i and interval and self.stopping.wait(interval):
+                return False
+            try:
+                s.sendall(w)
+            except (OSError, ssl.SSLError):
+                return False
+            rec.sent_bytes += len(w)
+            rec.sent_times.append(time.monotonic())
+        return True
 
-def _gen_events(route, req, pieces):
+
+def _gen_events(route, req, pieces, whole=None):
     model = req.get("model", "gpt-4o-mini")
     now = int(time.time())
     if route in ("chat", "azure_chat"):
@@ -555,7 +635,13 @@ def _gen_events(route, req, pieces):
         for p in pieces:
             yield ev("response.output_text.delta", item_id="msg_mock", output_index=0,
                      content_index=0, delta=p)
-        yield ev("response.completed", response=_response_obj(model, "(streamed)", "completed", now))
+        if whole is None:
+            yield ev("response.completed", response=_response_obj(model, "(streamed)", "completed",
+                                                                   now))
+        else:
+            yield ev("response.output_text.done", item_id="msg_mock", output_index=0,
+                     content_index=0, text=whole)
+            yield ev("response.completed", response=_response_obj(model, whole, "completed", now))
     elif route == "messages":
         def ev(typ, **kw):
             kw["type"] = typ

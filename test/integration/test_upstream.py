@@ -93,6 +93,17 @@ class UpstreamErrorsTest(KtCase):
         self.assertIn("localhost", self.mock.sni)
         self.assertEqual(set(self.mock.sni), {"localhost"})
 
+    def test_tls_session_resumed_on_new_connections(self):
+        # Each response closes its connection, so every request needs a new TLS connection; all
+        # but the first should resume the saved session instead of a full handshake.
+        before = len(self.mock.resumed)
+        for _ in range(3):
+            st, _, body, _ = self.to("good", headers={"x-mock-framing": "connection-close"})
+            self.assertEqual(st, 200, body)
+        new = self.mock.resumed[before:]
+        self.assertGreaterEqual(len(new), 3, new)
+        self.assertTrue(all(new[1:]), "later connections did not resume: %r" % new)
+
     def test_upstream_closes_before_response(self):
         st, h, body, _ = self.to("good", headers={"x-mock-mode": "close"})
         e = self.assertError(st, h, body, 502, "upstream_error")
