@@ -37,7 +37,14 @@ mounted=""
 cleanup() {
   for m in $mounted; do umount -l "$m" 2>/dev/null || true; done
   mounted=""
-  if [ "${KT_DEB13_KEEP:-0}" != 1 ] && [ -d "$ROOT" ]; then rm -rf "$ROOT"; fi
+  if [ "${KT_DEB13_KEEP:-0}" != 1 ] && [ -d "$ROOT" ]; then remove_root; fi
+}
+# Never recurse into a mount (the bind-mounted host /dev above all): refuse while one is left.
+remove_root() {
+  if grep -q " $ROOT/" /proc/mounts 2>/dev/null; then
+    say "not removing $ROOT: something is still mounted below it"; return 1
+  fi
+  rm -rf --one-file-system "$ROOT"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -60,7 +67,7 @@ fi
 for m in "$ROOT/proc" "$ROOT/dev/pts" "$ROOT/dev"; do
   if grep -q " $m " /proc/mounts 2>/dev/null; then umount -l "$m" || fail "stale mount $m"; fi
 done
-rm -rf "$ROOT"
+remove_root || fail "stale mounts below $ROOT"
 mkdir -p "$ROOT"
 
 if [ -n "$TARBALL" ] && [ -f "$TARBALL" ]; then

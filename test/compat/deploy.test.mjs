@@ -519,7 +519,9 @@ test("probes and HEALTHCHECK work against kt running the ConfigMap's config; rea
     assert.ok(draining, "/readyz answers 503 once SIGTERM started the drain");
     assert.notEqual(runWithPort(probeCommand(ktc.readinessProbe), port), 0, "readiness probe fails while draining");
     assert.equal(runWithPort(probeCommand(ktc.livenessProbe), port), 0, "liveness probe still passes while draining");
-    const { code } = await Promise.race([exited, new Promise((r) => setTimeout(() => r({ code: "timeout" }), 20000))]);
+    let timer;
+    const { code } = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r({ code: "timeout" }), 20000); })]);
+    clearTimeout(timer);
     assert.equal(code, 0, `kt exits 0 after the drain:\n${stderr}`);
     assert.notEqual(runWithPort(dockerfileHealthcheck(), port), 0, "HEALTHCHECK fails once kt is gone");
   } finally {
