@@ -1,12 +1,13 @@
 #!/bin/sh
-# Builds kt inside a Debian 13 (trixie) root and runs the unit tests there.
+# Builds kt inside a Debian 13 (trixie) root and runs the unit and integration tests there.
 #
 # No container engine runs on our machines, so this proves the Dockerfile's build steps another
 # way: a minbase trixie root made with debootstrap (cached per ISO week), the work tree copied in,
 # then — as root inside the chroot, exactly like the Dockerfile's build stage — `make` (whose
 # configure step installs libllhttp-dev 9.x, libmbedtls-dev 3.6 and the rest from trixie),
-# `make san` and the unit tests under ASan+UBSan. This is what keeps the mbedTLS 3.6 / llhttp 9
-# build honest while the development machines run Debian 12.
+# `make san`, the unit tests and the integration tests under ASan+UBSan. This is what keeps the
+# mbedTLS 3.6 / llhttp 9 build honest while the development machines run Debian 12. Each step has
+# a timeout; logs go to $KT_DEB13_DIR/*.log and a failing step prints its tail.
 #
 # Environment: KT_DEB13_MIRROR (default http://deb.debian.org/debian), KT_DEB13_CACHE (default
 # /var/cache/kt-debian13; "none" disables the cache), KT_DEB13_DIR (where the root is unpacked,
