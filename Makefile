@@ -132,3 +132,8 @@ install: $(B)/kt
 
 clean:
 	rm -rf $(B)
+
+# ---- Debian 13 (trixie) check: the Dockerfile's build steps in a debootstrapped root (root only) --
+.PHONY: debian13
+debian13:
+	@sh mk/debian13.sh

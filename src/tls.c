@@ -97,6 +97,12 @@ int kt_tls_ctx_init(kt_tls_ctx *t, const char *ca_file, char *err, size_t errlen
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&t->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 #endif
+#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED)
+    /* mbedTLS >= 3.6.1 ignores TLS 1.3 NewSessionTicket messages unless asked: without this a
+     * TLS 1.3 upstream is never resumed. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &t->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
     return KT_OK;
 fail_rng:
     describe(rc, "cannot seed the RNG", err, errlen);
@@ -171,6 +177,12 @@ int kt_tls_handshake(kt_tls_conn *c, char *err, size_t errlen)
     int rc = mbedtls_ssl_handshake(&c->ssl);
     if (rc == 0) {
         c->handshake_done = true;
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+        /* TLS 1.3 sessions are tickets, sent after the handshake (see kt_tls_read). */
+        c->session_ready = mbedtls_ssl_get_version_number(&c->ssl) != MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+        c->session_ready = true;
+#endif
         return KT_OK;
     }
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return KT_TLS_WANT;
@@ -191,16 +203,25 @@ int kt_tls_handshake(kt_tls_conn *c, char *err, size_t errlen)
 
 int kt_tls_read(kt_tls_conn *c, char *buf, size_t len)
 {
-    for (;;) {
+    for (unsigned spins = 0;;) {
         int rc = mbedtls_ssl_read(&c->ssl, (unsigned char *)buf, len);
         if (rc > 0) return rc;
         if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
             c->closed = true;
             return 0;
         }
+        /* mbedTLS 3.6 answers WANT_READ after a post-handshake message (a TLS 1.3
+         * NewSessionTicket) although more records may be buffered already: read on while input
+         * is left, or the response behind the ticket waits for socket bytes that never come. */
+        if (rc == MBEDTLS_ERR_SSL_WANT_READ &&
+            (c->in.len > c->in_off || mbedtls_ssl_check_pending(&c->ssl)) && ++spins < 64)
+            continue;
         if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) return 0;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-        if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
+        if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+            c->session_ready = true;
+            continue;
+        }
 #endif
         return KT_ETLS;
     }

@@ -293,6 +293,24 @@ static void became_ready(kt_upconn *up)
     if (up->h) up->h->on_ready(up->owner, up);
 }
 
+/* Keeps the connection's session for later connections to the same origin; a failed export
+ * (mbedTLS 3 exports each session once) keeps the pool's previous one. */
+static void save_session(kt_upconn *up)
+{
+    if (!up->tls.session_ready) return;
+    up->tls.session_ready = false;
+    kt_pool *pool = up->pool;
+    mbedtls_ssl_session s;
+    mbedtls_ssl_session_init(&s);
+    if (kt_tls_save_session(&up->tls, &s) != KT_OK) {
+        mbedtls_ssl_session_free(&s);
+        return;
+    }
+    if (pool->has_session) mbedtls_ssl_session_free(&pool->session);
+    pool->session = s;
+    pool->has_session = true;
+}
+
 static void do_handshake(kt_upconn *up)
 {
     char err[300];
@@ -308,10 +326,7 @@ static void do_handshake(kt_upconn *up)
         up_fail(up, "upstream_tls", msg, false);
         return;
     }
-    kt_pool *pool = up->pool;
-    if (pool->has_session) mbedtls_ssl_session_free(&pool->session);
-    mbedtls_ssl_session_init(&pool->session);
-    pool->has_session = kt_tls_save_session(&up->tls, &pool->session) == KT_OK;
+    save_session(up);
     became_ready(up);
 }
 
@@ -323,6 +338,7 @@ static void tls_pump(kt_upconn *up, char *scratch, size_t cap)
     }
     while (up->state == KT_UP_BUSY && !up->done) {
         int n = kt_tls_read(&up->tls, scratch, cap);
+        save_session(up);
         if (tls_flush(up)) {
             up_fail(up, "upstream_tls", "cannot write to upstream", false);
             return;

@@ -34,6 +34,8 @@ typedef struct kt_tls_conn {
     kt_buf out;       /* ciphertext produced, to be written to the socket */
     bool handshake_done;
     bool closed;      /* close_notify received */
+    bool session_ready; /* a resumable session can be saved now (TLS 1.2: after the handshake;
+                           TLS 1.3: after each NewSessionTicket, which arrives after it) */
 } kt_tls_conn;
 
 enum { KT_TLS_WANT = 1 };  /* needs more input (after flushing output) */
@@ -51,7 +53,8 @@ int kt_tls_read(kt_tls_conn *c, char *buf, size_t len);
 int kt_tls_write(kt_tls_conn *c, const char *data, size_t len);
 /* True when records are buffered inside mbedTLS (read again before waiting on the socket). */
 bool kt_tls_pending(kt_tls_conn *c);
-/* Copies the session for resumption of later connections to the same host. */
+/* Copies the session for resumption of later connections to the same host. Call it when
+ * c->session_ready is set (and clear that flag); `out` must be initialised and otherwise unused. */
 int kt_tls_save_session(kt_tls_conn *c, mbedtls_ssl_session *out);
 
 #endif

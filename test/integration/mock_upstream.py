@@ -284,6 +284,12 @@ class MockUpstream:
                 self._socks.discard(s)
 
     def _read_request(self, c, cid):
+        if not c.buf:
+            c._fill()
+        if c.buf[:1] not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n":
+            # Not HTTP (a TLS ClientHello on the plain port): close at once, as a real server
+            # does, instead of waiting for a newline that the hello may or may not contain.
+            raise _Closed()
         line = c.readline()
         while line in (b"\r\n", b"\n"):
             line = c.readline()

@@ -50,6 +50,12 @@ class StreamingTest(KtCase):
         finally:
             c.close()
         rec = self.mock.wait_requests(1)[0]
+        # The mock marks the request done after its last write returns, which can be a moment
+        # after the client has read [DONE].
+        for _ in range(100):
+            if rec.done:
+                break
+            time.sleep(0.02)
         self.assertTrue(rec.done)
         datas = [e for _, e in events]
         self.assertEqual(datas[-1].strip(), "data: [DONE]")
