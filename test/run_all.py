@@ -80,7 +80,10 @@ def run_compat():
     cdir = os.path.join(ROOT, "test", "compat")
     if not os.path.exists(os.path.join(cdir, "package.json")):
         return 0, 0
-    if not os.path.isdir(os.path.join(cdir, "node_modules")):
+    lock = os.path.join(cdir, "package-lock.json")
+    installed = os.path.join(cdir, "node_modules", ".package-lock.json")
+    stale = not os.path.exists(installed) or os.path.getmtime(installed) < os.path.getmtime(lock)
+    if stale:   # missing, or installed from an older lockfile
         r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cdir)
         if r.returncode != 0:
             print("compat: npm ci failed")
