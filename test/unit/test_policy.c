@@ -101,6 +101,24 @@ KT_TEST(weak_signals_need_threshold)
     kt_config_release(&c);
 }
 
+/* Runs a whole SSE body through a fresh filter in `step`-byte reads (so events also split across
+ * reads); the output is appended to `out`. Returns whether the filter blocked. */
+static bool filter_run(const kt_config *c, kt_api api, const char *in, size_t len, size_t step,
+                       kt_buf *out)
+{
+    kt_decision d;
+    kt_stream_filter sf;
+    kt_decision_init(&d, c);
+    kt_stream_filter_init(&sf, c, api, &d, out);
+    for (size_t off = 0; off < len; off += step)
+        kt_stream_filter_feed(&sf, in + off, KT_MIN(step, len - off));
+    kt_stream_filter_finish(&sf);
+    bool blocked = sf.blocked;
+    kt_stream_filter_free(&sf);
+    kt_decision_free(&d);
+    return blocked;
+}
+
 /* One chat chunk event carrying `piece` as delta content. */
 static void chat_event(kt_buf *out, const char *piece, size_t n, const char *finish)
 {
@@ -158,14 +176,7 @@ KT_TEST(stream_split_at_every_boundary_never_leaks)
                 chat_event(&in, t + a, b - a, NULL);
                 chat_event(&in, t + b, n - b, "\"stop\"");
                 kt_buf_puts(&in, "data: [DONE]\n\n");
-                kt_decision d;
-                kt_decision_init(&d, c);
-                kt_stream_filter sf;
-                kt_stream_filter_init(&sf, c, KT_API_CHAT, &d, &out);
-                /* Fed in 7-byte reads: events split across reads too. */
-                for (size_t off = 0; off < in.len; off += 7)
-                    kt_stream_filter_feed(&sf, in.p + off, KT_MIN(7, in.len - off));
-                kt_stream_filter_finish(&sf);
+                filter_run(c, KT_API_CHAT, in.p, in.len, 7, &out);
                 int blocked = 0;
                 collect(out.p ? out.p : "", &text, &blocked);
                 if (blocked || !text.p || strcmp(text.p, ref.p) != 0)
@@ -175,8 +186,6 @@ KT_TEST(stream_split_at_every_boundary_never_leaks)
                     KT_FAILF("text %zu split %zu/%zu leaked \"%s\"", ti, a, b, secrets[ti]);
                 if (!out.p || !strstr(out.p, "data: [DONE]"))
                     KT_FAILF("text %zu split %zu/%zu: no [DONE]", ti, a, b);
-                kt_stream_filter_free(&sf);
-                kt_decision_free(&d);
                 kt_buf_free(&in);
                 kt_buf_free(&out);
                 kt_buf_free(&text);
@@ -199,15 +208,8 @@ KT_TEST(stream_without_findings_is_byte_identical)
     chat_event(&in, "there. ", 7, NULL);
     chat_event(&in, "", 0, "\"stop\"");
     kt_buf_puts(&in, "data: [DONE]\n\n");
-    kt_decision d;
-    kt_decision_init(&d, c);
-    kt_stream_filter sf;
-    kt_stream_filter_init(&sf, c, KT_API_CHAT, &d, &out);
-    kt_stream_filter_feed(&sf, in.p, in.len);
-    kt_stream_filter_finish(&sf);
+    KT_ASSERT(!filter_run(c, KT_API_CHAT, in.p, in.len, in.len, &out));
     KT_ASSERT_EQ_STR(out.p, in.p);
-    kt_stream_filter_free(&sf);
-    kt_decision_free(&d);
     kt_buf_free(&in);
     kt_buf_free(&out);
     kt_config_release(&c);
@@ -224,18 +226,10 @@ KT_TEST(stream_block_ends_with_error_event)
     chat_event(&in, "myself now", 10, NULL);
     chat_event(&in, "", 0, "\"stop\"");
     kt_buf_puts(&in, "data: [DONE]\n\n");
-    kt_decision d;
-    kt_decision_init(&d, c);
-    kt_stream_filter sf;
-    kt_stream_filter_init(&sf, c, KT_API_CHAT, &d, &out);
-    kt_stream_filter_feed(&sf, in.p, in.len);
-    kt_stream_filter_finish(&sf);
-    KT_ASSERT(sf.blocked);
+    KT_ASSERT(filter_run(c, KT_API_CHAT, in.p, in.len, in.len, &out));
     KT_ASSERT(out.p && strstr(out.p, "\"code\":\"output_blocked\"") != NULL);
     KT_ASSERT(out.p && strstr(out.p, "[DONE]") == NULL);
     KT_ASSERT(out.p && strstr(out.p, "myself") == NULL);
-    kt_stream_filter_free(&sf);
-    kt_decision_free(&d);
     kt_buf_free(&in);
     kt_buf_free(&out);
     kt_config_release(&c);
@@ -253,20 +247,13 @@ KT_TEST(anthropic_stream_tail_flushed_before_block_stop)
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
     kt_buf out;
     kt_buf_init(&out, 1 << 16);
-    kt_decision d;
-    kt_decision_init(&d, c);
-    kt_stream_filter sf;
-    kt_stream_filter_init(&sf, c, KT_API_MESSAGES, &d, &out);
-    kt_stream_filter_feed(&sf, in, strlen(in));
-    kt_stream_filter_finish(&sf);
+    KT_ASSERT(!filter_run(c, KT_API_MESSAGES, in, strlen(in), strlen(in), &out));
     const char *o = out.p ? out.p : "";
     KT_ASSERT(strstr(o, "jane") == NULL);
     const char *m = strstr(o, "[REDACTED:EMAIL]");
     const char *stop = strstr(o, "content_block_stop");
     KT_ASSERT(m != NULL && stop != NULL && m < stop);
     KT_ASSERT(strstr(o, "event: content_block_delta\ndata: ") != NULL);
-    kt_stream_filter_free(&sf);
-    kt_decision_free(&d);
     kt_buf_free(&out);
     kt_config_release(&c);
 }
