@@ -44,18 +44,6 @@ int kt_entity_from_name(const char *s, size_t n)
 
 /* ---- boundary rules shared by the numeric parsers ------------------------------------------ */
 
-static int kt__num_punct(int c) { return c == '.' || c == ',' || c == '-' || c == '/' || c == ':'; }
-
-int kt__num_left_ok(const kt__dtext *t, size_t s)
-{
-    int c1 = kt__before(t, s, 1), c2 = kt__before(t, s, 2);
-    if (c1 < 0) return 1;
-    if (kt__word(c1) || c1 == '@') return 0;
-    if (c1 == ':') return !kt__digit(c2);
-    if (kt__num_punct(c1)) return !kt__alnum(c2);
-    return 1;
-}
-
 int kt__num_right_ok(kt__dtext *t, size_t e)
 {
     int c = kt__at(t, e);
@@ -193,6 +181,26 @@ static size_t kt__on_digit(kt__scan *sc, size_t i)
     return i + (d ? d : 1);
 }
 
+/* 1 when kt__on_digit would try no parser that could take the digit run p[i..i+d), p[i+d] being
+ * a non-digit inside the text: its conditions plus the parsers' left-boundary checks, without
+ * the reads. The chunk scan asks this first so that the many runs no parser can take (list
+ * indexes, years, token counts, times) cost no call. */
+static inline __attribute__((always_inline)) int kt__digit_quiet(const kt__scan *sc, size_t i, size_t d)
+{
+    const unsigned char *p = (const unsigned char *)sc->t.p;
+    int b1 = p[i - 1], c = p[i + d];
+    if (d >= 13 || (kt__upper(b1) && kt__upper(p[i - 2])) || b1 == '+' || b1 == '(') return 0;
+    /* ipv6: the run is in a group of at most 4 hex digits that a `:` ends */
+    if (d <= 4 && (c == ':' || (kt__hexletter(c) && (i + 4 >= sc->t.len ||
+                                                     memchr(p + i + d, ':', 5 - d)))) &&
+        (kt__hexletter(b1) || !(kt__word(b1) || b1 == ':' || b1 == '.' || b1 == '@')))
+        return 0;
+    if (!kt__num_left_ok(&sc->t, i)) return 1;
+    if (c == '.') return d > 3;
+    if (c == ' ' || c == '-') return !(d == 3 || d == 4 || (d == 1 && p[i] == '1'));
+    return 1;
+}
+
 static size_t kt__on_at(kt__scan *sc, size_t i)
 {
     size_t j = i;
@@ -260,7 +268,7 @@ static size_t kt__on_upper_a(kt__scan *sc, size_t i)
 static size_t kt__on_b(kt__scan *sc, size_t i)
 {
     int c = kt__raw(sc, i + 1);
-    if ((c == 'e' || c < 0) && kt__try(sc, i, kt__det_bearer)) return sc->pos;
+    if ((c == 'e' || c == 'E' || c < 0) && kt__try(sc, i, kt__det_bearer)) return sc->pos;
     return i + 1;
 }
 
@@ -285,61 +293,90 @@ static void kt__table(uint32_t mask, unsigned char tab[256])
     if (mask & KT_ENT_BIT(KT_ENT_JWT)) tab['J'] = C_J;
 }
 
-/* Candidate bytes of one 16-byte block as a bit mask (a superset: the handlers re-check).
- * Digits count only where a digit run starts; `carry` says the byte before the block is a digit
- * that continues a run. */
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+/* Which anchor classes are in use, for the block classifiers (detect_block.h). */
 typedef struct kt__anchors {
     unsigned char tab[256];
-    int digits;
-#if defined(__SSE2__)
-    __m128i v[8]; /* the non-digit anchor bytes in use, NUL when unused */
-#endif
+    int digits, at, colon, dash, under, upper_a, bee, jay;
 } kt__anchors;
-
-#if defined(__SSE2__)
-static inline uint32_t kt__block(const kt__anchors *a, const unsigned char *p, int carry)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i e0 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[0]), _mm_cmpeq_epi8(x, a->v[1]));
-    __m128i e1 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[2]), _mm_cmpeq_epi8(x, a->v[3]));
-    __m128i e2 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[4]), _mm_cmpeq_epi8(x, a->v[5]));
-    __m128i e3 = _mm_or_si128(_mm_cmpeq_epi8(x, a->v[6]), _mm_cmpeq_epi8(x, a->v[7]));
-    uint32_t bits = (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(e0, e1), _mm_or_si128(e2, e3)));
-    if (a->digits) {
-        __m128i d = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8(80)), _mm_set1_epi8(-118));
-        uint32_t dm = (uint32_t)_mm_movemask_epi8(d);
-        bits |= dm & ~((dm << 1) | (uint32_t)carry);
-    }
-    return bits & 0xffff;
-}
-#else
-static inline uint32_t kt__block(const kt__anchors *a, const unsigned char *p, int carry)
-{
-    uint32_t bits = 0;
-    int prev = carry;
-    for (int k = 0; k < 16; k++) {
-        int d = kt__digit(p[k]);
-        if (a->tab[p[k]] && !(d && prev)) bits |= 1u << k;
-        prev = d;
-    }
-    return bits;
-}
-#endif
 
 static void kt__anchors_init(kt__anchors *a, uint32_t mask)
 {
     kt__table(mask, a->tab);
     a->digits = a->tab['0'] == C_DIGIT;
-#if defined(__SSE2__)
-    int n = 0;
-    for (int c = 1; c < 256 && n < 8; c++)
-        if (a->tab[c] && a->tab[c] != C_DIGIT) a->v[n++] = _mm_set1_epi8((char)c);
-    while (n < 8) a->v[n++] = _mm_setzero_si128(); /* NUL is no anchor: handled as a no-op */
+    a->at = a->tab['@'] == C_AT;
+    a->colon = a->tab[':'] == C_COLON;
+    a->dash = a->tab['-'] == C_DASH;
+    a->under = a->tab['_'] == C_UNDER;
+    a->upper_a = a->tab['A'] == C_A;
+    a->bee = a->tab['b'] == C_B;
+    a->jay = a->tab['J'] == C_J;
+}
+
+/* Candidates are marked a chunk at a time, one bit per byte. */
+#define KT__CHUNK 256
+
+/* Blocks of 16 bytes with SSE2 (every x86-64) and of 32 bytes with AVX2 where the CPU has it,
+ * chosen at run time; elsewhere the plain table below. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KT__SIMD 1
+#include <immintrin.h>
+
+/* The byte constants of the block classifiers, one 32-byte row each (16-byte blocks use half). */
+enum {
+    KT__R_AT, KT__R_COLON, KT__R_DASH, KT__R_UNDER, KT__R_UA, KT__R_UJ, KT__R_UK, KT__R_US,
+    KT__R_UI, KT__R_B, KT__R_E, KT__R_H, KT__R_K, KT__R_X, KT__R_Y, KT__R_CASE,
+    KT__R_HEX_ADD, KT__R_HEX_LIM, KT__R_DIG_ADD, KT__R_DIG_LIM, KT__R__COUNT
+};
+#define KT__ROW8(c) (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), \
+                    (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c)
+#define KT__ROW(c) { KT__ROW8(c), KT__ROW8(c), KT__ROW8(c), KT__ROW8(c) }
+static const unsigned char kt__vk[KT__R__COUNT][32] __attribute__((aligned(32))) = {
+    KT__ROW('@'), KT__ROW(':'), KT__ROW('-'), KT__ROW('_'), KT__ROW('A'), KT__ROW('J'),
+    KT__ROW('K'), KT__ROW('S'), KT__ROW('I'), KT__ROW('b'), KT__ROW('e'), KT__ROW('h'),
+    KT__ROW('k'), KT__ROW('x'), KT__ROW('y'), KT__ROW(0x20),
+    /* (c | 0x20) in 'a'..'f' as (c + 0x80 - 'a') < -128 + 6 in signed bytes; digits alike */
+    KT__ROW(0x80 - 'a'), KT__ROW(0x80 + 6), KT__ROW(0x80 - '0'), KT__ROW(0x80 + 10),
+};
+#undef KT__ROW
+#undef KT__ROW8
+
+#define KT__W 16
+#define KT__BLOCK kt__block16
+#define KT__CLASSIFY kt__classify16
+#define KT__ATTR
+#define KT__MOVEMASK(m) ((uint64_t)(uint32_t)_mm_movemask_epi8((__m128i)(m)))
+#include "detect_block.h"
+#undef KT__W
+#undef KT__BLOCK
+#undef KT__CLASSIFY
+#undef KT__ATTR
+#undef KT__MOVEMASK
+
+#define KT__W 32
+#define KT__BLOCK kt__block32
+#define KT__CLASSIFY kt__classify32
+#define KT__ATTR __attribute__((target("avx2")))
+#define KT__MOVEMASK(m) ((uint64_t)(uint32_t)_mm256_movemask_epi8((__m256i)(m)))
+#include "detect_block.h"
+#undef KT__W
+#undef KT__BLOCK
+#undef KT__CLASSIFY
+#undef KT__ATTR
+#undef KT__MOVEMASK
 #endif
+
+/* Candidate bytes of p[0..width) by the table alone (a superset of what the blocks give).
+ * `carry` says the byte before p is a digit that continues a run. */
+static void kt__classify_plain(const kt__anchors *a, const unsigned char *p, size_t width,
+                               int carry, uint64_t *bits)
+{
+    int prev = carry;
+    memset(bits, 0, KT__CHUNK / 8);
+    for (size_t k = 0; k < width; k++) {
+        int d = kt__digit(p[k]);
+        if (a->tab[p[k]] && !(d && prev)) bits[k / 64] |= (uint64_t)1 << (k % 64);
+        prev = d;
+    }
 }
 
 /* Handles the candidate byte at i; returns where scanning continues. */
@@ -359,40 +396,100 @@ static size_t kt__handle(kt__scan *sc, const unsigned char *tab, size_t i)
     }
 }
 
-static void kt__scan_run(kt__scan *sc, size_t from)
+typedef void (*kt__classifier)(const kt__anchors *a, const unsigned char *p, uint64_t *bits,
+                               uint64_t *digits);
+
+/* Position of the first set bit at or after rel in a chunk's bit map, or KT__CHUNK. */
+static inline size_t kt__next_bit(const uint64_t *bits, size_t rel)
+{
+    for (size_t w = rel / 64; w < KT__CHUNK / 64; w++) {
+        uint64_t m = bits[w] & (w == rel / 64 ? ~(uint64_t)0 << (rel % 64) : ~(uint64_t)0);
+        if (m) return w * 64 + (size_t)__builtin_ctzll(m);
+    }
+    return KT__CHUNK;
+}
+
+/* Length of the run of set bits from rel (digits[] has a zero word past the chunk). */
+static inline size_t kt__run_len(const uint64_t *digits, size_t rel)
+{
+    size_t w = rel / 64, r = rel % 64;
+    uint64_t v = digits[w] >> r;
+    if (r) v |= digits[w + 1] << (64 - r);
+    return ~v ? (size_t)__builtin_ctzll(~v) : 64;
+}
+
+/* The scan, a chunk at a time: classify marks the candidates (NULL: the plain table), then
+ * each candidate's handler runs, from the end of the previous match on. */
+static inline __attribute__((always_inline)) void kt__scan_chunks(kt__scan *sc, size_t from,
+                                                                   kt__classifier classify)
 {
     kt__anchors a;
     kt__anchors_init(&a, sc->mask);
     const unsigned char *p = (const unsigned char *)sc->t.p;
     size_t len = sc->t.len, i = from;
+    uint64_t bits[KT__CHUNK / 64], digits[KT__CHUNK / 64 + 1] = {0};
     sc->pos = from;
     while (!sc->stop && i < len) {
-        size_t base = i, width = KT_MIN((size_t)16, len - i);
-        uint32_t bits;
-        if (width == 16) {
-            bits = kt__block(&a, p + i, i > sc->pos && kt__digit(p[i - 1]));
+        size_t base = i, width = KT_MIN((size_t)KT__CHUNK, len - i);
+        int carry = i > sc->pos && kt__digit(p[i - 1]), full = 0;
+        /* The classifiers read two bytes before the chunk and one after it. */
+        if (classify && i >= 2 && len - i > KT__CHUNK) {
+            classify(&a, p + i, bits, digits);
+            if (a.digits && !carry && kt__digit(p[i])) bits[0] |= 1; /* a run at a match's end */
+            full = 1;
         } else {
-            bits = 0;
-            for (size_t k = 0; k < width; k++) bits |= (uint32_t)(a.tab[p[i + k]] != 0) << k;
+            kt__classify_plain(&a, p + i, width, carry, bits);
         }
         i = base + width;
-        while (bits) {
-            size_t j = base + (size_t)__builtin_ctz(bits);
+        for (size_t rel = kt__next_bit(bits, 0); rel < width; rel = kt__next_bit(bits, rel)) {
+            size_t j = base + rel;
+            if (full && a.digits && kt__digit(p[j])) {
+                size_t d = kt__run_len(digits, rel); /* >= 1: digits[] marks p[j] */
+                if (rel + d < width && kt__digit_quiet(sc, j, d)) {
+                    rel += d;
+                    continue;
+                }
+            }
             /* In streaming mode nothing past this point can pull the cut below the open anchor. */
             if (sc->seen_open && j > sc->open + KT__TAIL_EMAIL + 8) return;
             size_t pos = sc->pos, next = kt__handle(sc, a.tab, j);
             if (sc->stop) return;
-            if (sc->pos != pos || next >= base + width) {
+            if (next >= base + width) {
                 i = KT_MAX(next, base + 1);
                 break;
             }
-            bits &= ~((2u << (next - base - 1)) - 1);
+            rel = next - base;
+            /* After a match a digit at its end starts a run, even right after the match's digits. */
+            if (sc->pos != pos && a.digits && kt__digit(p[next]))
+                bits[rel / 64] |= (uint64_t)1 << (rel % 64);
         }
     }
 }
 
-size_t kt_detect_ctx(const char *text, size_t len, size_t from, uint32_t mask, kt_match *out,
-                     size_t max, int *truncated)
+#if KT__SIMD
+static __attribute__((target("avx2"))) void kt__scan_avx2(kt__scan *sc, size_t from)
+{
+    kt__scan_chunks(sc, from, kt__classify32);
+}
+#endif
+
+/* simd: 0 forces the portable table classifier (kt__detect_plain and its tests). */
+static void kt__scan_run(kt__scan *sc, size_t from, int simd)
+{
+#if KT__SIMD
+    if (simd && __builtin_cpu_supports("avx2")) {
+        kt__scan_avx2(sc, from);
+        return;
+    }
+    kt__scan_chunks(sc, from, simd ? kt__classify16 : NULL);
+#else
+    (void)simd;
+    kt__scan_chunks(sc, from, NULL);
+#endif
+}
+
+static size_t kt__detect_run(const char *text, size_t len, size_t from, uint32_t mask,
+                             kt_match *out, size_t max, int *truncated, int simd)
 {
     kt__scan sc;
     memset(&sc, 0, sizeof sc);
@@ -402,9 +499,15 @@ size_t kt_detect_ctx(const char *text, size_t len, size_t from, uint32_t mask, k
     sc.final = 1;
     sc.out = out;
     sc.max = out ? max : 0;
-    if (text && from < len && sc.mask) kt__scan_run(&sc, from);
+    if (text && from < len && sc.mask) kt__scan_run(&sc, from, simd);
     if (truncated) *truncated = sc.truncated;
     return sc.n;
+}
+
+size_t kt_detect_ctx(const char *text, size_t len, size_t from, uint32_t mask, kt_match *out,
+                     size_t max, int *truncated)
+{
+    return kt__detect_run(text, len, from, mask, out, max, truncated, 1);
 }
 
 size_t kt_detect(const char *text, size_t len, uint32_t mask, kt_match *out, size_t max,
@@ -418,7 +521,7 @@ static int kt__tail_byte(int c)
     return kt__alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '(';
 }
 
-size_t kt_detect_stable_prefix_ctx(const char *text, size_t len, size_t from, uint32_t mask)
+static size_t kt__stable_run(const char *text, size_t len, size_t from, uint32_t mask, int simd)
 {
     mask &= KT_DETECT_ALL_MASK;
     if (!text || !mask || from >= len) return len;
@@ -433,13 +536,29 @@ size_t kt_detect_stable_prefix_ctx(const char *text, size_t len, size_t from, ui
     size_t t = len;
     while (t > from && len - t < lim && kt__tail_byte((unsigned char)text[t - 1])) t--;
     sc.tail = t;
-    kt__scan_run(&sc, from);
+    kt__scan_run(&sc, from, simd);
     return sc.open < sc.tail ? sc.open : sc.tail;
+}
+
+size_t kt_detect_stable_prefix_ctx(const char *text, size_t len, size_t from, uint32_t mask)
+{
+    return kt__stable_run(text, len, from, mask, 1);
 }
 
 size_t kt_detect_stable_prefix(const char *text, size_t len, uint32_t mask)
 {
     return kt_detect_stable_prefix_ctx(text, len, 0, mask);
+}
+
+size_t kt__detect_plain(const char *text, size_t len, size_t from, uint32_t mask, kt_match *out,
+                        size_t max, int *truncated)
+{
+    return kt__detect_run(text, len, from, mask, out, max, truncated, 0);
+}
+
+size_t kt__stable_prefix_plain(const char *text, size_t len, size_t from, uint32_t mask)
+{
+    return kt__stable_run(text, len, from, mask, 0);
 }
 
 size_t kt_detect_max_holdback(uint32_t mask)

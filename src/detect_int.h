@@ -82,10 +82,31 @@ static inline int kt__local_char(int c)
 }
 
 /* Shared boundary rules for numeric entities (see detect.h). */
-int kt__num_left_ok(const kt__dtext *t, size_t s);
+static inline int kt__num_punct(int c)
+{
+    return c == '.' || c == ',' || c == '-' || c == '/' || c == ':';
+}
+
+/* Left boundary of a number: not glued to a word, an `@`, or a longer number ("1.5", "12:30"). */
+static inline int kt__num_left_ok(const kt__dtext *t, size_t s)
+{
+    int c1 = kt__before(t, s, 1), c2 = kt__before(t, s, 2);
+    if (c1 < 0) return 1;
+    if (kt__word(c1) || c1 == '@') return 0;
+    if (c1 == ':') return !kt__digit(c2);
+    if (kt__num_punct(c1)) return !kt__alnum(c2);
+    return 1;
+}
+
 int kt__num_right_ok(kt__dtext *t, size_t e);
 /* A dotted quad at i (octets 0-255, no leading zeros), no boundary checks; end in *e. */
 int kt__v4_quad(kt__dtext *t, size_t i, size_t *e);
+
+/* kt_detect_ctx and kt_detect_stable_prefix_ctx with the portable table classifier only: the
+ * public functions classify long texts with SIMD blocks, and tests compare the two. */
+size_t kt__detect_plain(const char *text, size_t len, size_t from, uint32_t mask, kt_match *out,
+                        size_t max, int *truncated);
+size_t kt__stable_prefix_plain(const char *text, size_t len, size_t from, uint32_t mask);
 
 /* Parsers: return 1 and fill *r on a match, 0 otherwise. */
 int kt__det_email(kt__dtext *t, size_t s, kt__dres *r);

@@ -2,10 +2,12 @@
  * matches are in order, disjoint, non-empty and in bounds, and only of enabled entities; the
  * stable prefix is within [from, len] and holds back at most kt_detect_max_holdback; no match
  * straddles the cut; and feeding the text in chunks through the streaming protocol of detect.h
- * redacts exactly like the whole text. */
+ * redacts exactly like the whole text; and the SIMD chunk classifiers used on long texts give
+ * exactly what the portable table classifier gives. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/detect_int.h"
 #include "kt/common.h"
 #include "kt/detect.h"
 
@@ -22,7 +24,13 @@ static void kt_fz_check(const char *t, size_t len, size_t from, uint32_t mask)
         if (!(mask & KT_ENT_BIT(m[k].ent))) abort();
         prev = m[k].end;
     }
+    kt_match p[256];
+    int tp = 0;
+    if (kt__detect_plain(t, len, from, mask, p, 256, &tp) != n || tp != tr) abort();
+    for (size_t k = 0; k < n; k++)
+        if (p[k].start != m[k].start || p[k].end != m[k].end || p[k].ent != m[k].ent) abort();
     size_t sp = kt_detect_stable_prefix_ctx(t, len, from, mask);
+    if (sp != kt__stable_prefix_plain(t, len, from, mask)) abort();
     if (sp > len || sp < KT_MIN(from, len) || len - sp > kt_detect_max_holdback(mask)) abort();
     for (size_t k = 0; k < n; k++)
         if (m[k].start < sp && m[k].end > sp) abort();
