@@ -44,11 +44,20 @@ int kt_entity_from_name(const char *s, size_t n)
 
 /* ---- boundary rules shared by the numeric parsers ------------------------------------------ */
 
+int kt__grouping_comma(kt__dtext *t, size_t comma)
+{
+    int before = 0, after = 0;
+    while (before < 4 && kt__digit(kt__before(t, comma, (size_t)before + 1))) before++;
+    while (after < 4 && kt__digit(kt__at(t, comma + 1 + (size_t)after))) after++;
+    return before <= 3 && after == 3;
+}
+
 int kt__num_right_ok(kt__dtext *t, size_t e)
 {
     int c = kt__at(t, e);
     if (c < 0) return 1;
     if (kt__word(c) || c == '@') return 0;
+    if (c == ',') return !kt__digit(kt__at(t, e + 1)) || !kt__grouping_comma(t, e);
     if (kt__num_punct(c)) return !kt__digit(kt__at(t, e + 1));
     return 1;
 }
@@ -181,6 +190,13 @@ static size_t kt__on_digit(kt__scan *sc, size_t i)
     return i + (d ? d : 1);
 }
 
+static inline int kt__colon_in(const unsigned char *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (p[k] == ':') return 1;
+    return 0;
+}
+
 /* 1 when kt__on_digit would try no parser that could take the digit run p[i..i+d), p[i+d] being
  * a non-digit inside the text: its conditions plus the parsers' left-boundary checks, without
  * the reads. The chunk scan asks this first so that the many runs no parser can take (list
@@ -191,11 +207,12 @@ static inline __attribute__((always_inline)) int kt__digit_quiet(const kt__scan 
     int b1 = p[i - 1], c = p[i + d];
     if (d >= 13 || (kt__upper(b1) && kt__upper(p[i - 2])) || b1 == '+' || b1 == '(') return 0;
     /* ipv6: the run is in a group of at most 4 hex digits that a `:` ends */
-    if (d <= 4 && (c == ':' || (kt__hexletter(c) && (i + 4 >= sc->t.len ||
-                                                     memchr(p + i + d, ':', 5 - d)))) &&
+    if (d <= 4 && (c == ':' || (kt__hexletter(c) && (i + 4 >= sc->t.len || kt__colon_in(p + i + d, 5 - d)))) &&
         (kt__hexletter(b1) || !(kt__word(b1) || b1 == ':' || b1 == '.' || b1 == '@')))
         return 0;
-    if (!kt__num_left_ok(&sc->t, i)) return 1;
+    if (c == '.' && d <= 3 && b1 == ',') return 0; /* ipv4 takes any comma on its left */
+    kt__dtext t = sc->t; /* the run ends inside the text: no read reaches its end */
+    if (!kt__num_left_ok(&t, i)) return 1;
     if (c == '.') return d > 3;
     if (c == ' ' || c == '-') return !(d == 3 || d == 4 || (d == 1 && p[i] == '1'));
     return 1;

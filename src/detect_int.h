@@ -87,17 +87,25 @@ static inline int kt__num_punct(int c)
     return c == '.' || c == ',' || c == '-' || c == '/' || c == ':';
 }
 
-/* Left boundary of a number: not glued to a word, an `@`, or a longer number ("1.5", "12:30"). */
-static inline int kt__num_left_ok(const kt__dtext *t, size_t s)
+/* A comma between digit groups is thousands grouping ("1,234") only with at most 3 digits before
+ * it and exactly 3 after it; otherwise it separates a list ("4111111111111111,5555555555554444").
+ * Reads after the comma through kt__at. */
+int kt__grouping_comma(kt__dtext *t, size_t comma);
+
+/* Left boundary of a number: not glued to a word, an `@`, or a longer number ("1.5", "12:30",
+ * "1,234"). A comma after a word or quote separates a list ("name,4111..."). */
+static inline int kt__num_left_ok(kt__dtext *t, size_t s)
 {
     int c1 = kt__before(t, s, 1), c2 = kt__before(t, s, 2);
     if (c1 < 0) return 1;
     if (kt__word(c1) || c1 == '@') return 0;
     if (c1 == ':') return !kt__digit(c2);
+    if (c1 == ',') return !kt__digit(c2) || !kt__grouping_comma(t, s - 1);
     if (kt__num_punct(c1)) return !kt__alnum(c2);
     return 1;
 }
 
+/* Right boundary of a number ending before e: the same rules, reading on. */
 int kt__num_right_ok(kt__dtext *t, size_t e);
 /* A dotted quad at i (octets 0-255, no leading zeros), no boundary checks; end in *e. */
 int kt__v4_quad(kt__dtext *t, size_t i, size_t *e);

@@ -181,6 +181,7 @@ static const char *const kt_benign[] = {
     "Total: $1,234.56 (tax 123.45)",
     "EUR 1.234.567,89",
     "Population 8,045,311,447",
+    "values 1,234,567 and 12,345.67 and 999,999,999",
     /* invalid phones and zip codes */
     "call 123-456-7890",
     "call 555-123-4567",
@@ -260,6 +261,37 @@ KT_TEST(benign_corpus_joined_has_no_match)
     }
     kt_match m[4];
     KT_ASSERT_EQ_INT(kt_detect(buf, len, KT_DETECT_ALL_MASK, m, 4, NULL), 0);
+}
+
+KT_TEST(comma_lists_are_not_thousands_grouping)
+{
+    /* A comma glues digit groups only as "1,234"; lists of values (CSV, JSON arrays without
+     * spaces) are found item by item. */
+    static const struct {
+        const char *text;
+        kt_entity ent;
+        const char *spans[3];
+    } cases[] = {
+        {"hosts 10.0.0.1,10.0.0.2", KT_ENT_IPV4, {"10.0.0.1", "10.0.0.2", NULL}},
+        {"1.2.3.4,192.168.0.1;", KT_ENT_IPV4, {"1.2.3.4", "192.168.0.1", NULL}},
+        {"cards 4111111111111111,5555555555554444", KT_ENT_CREDIT_CARD,
+         {"4111111111111111", "5555555555554444", NULL}},
+        {"name,4111111111111111,12/27", KT_ENT_CREDIT_CARD, {"4111111111111111", NULL, NULL}},
+        {"ssn,123-45-6789,x", KT_ENT_SSN, {"123-45-6789", NULL, NULL}},
+        {"[\"415-555-2671\",\"212-555-0188\"]", KT_ENT_PHONE, {"415-555-2671", "212-555-0188", NULL}},
+    };
+    for (size_t k = 0; k < KT_ARRAY_LEN(cases); k++) {
+        const char *t = cases[k].text;
+        kt_match m[4];
+        size_t n = kt_detect(t, strlen(t), KT_DETECT_ALL_MASK, m, 4, NULL), want = 0;
+        for (; want < 3 && cases[k].spans[want]; want++) {
+            const char *at = strstr(t, cases[k].spans[want]);
+            if (want >= n || m[want].ent != cases[k].ent || m[want].start != (size_t)(at - t) ||
+                m[want].end != m[want].start + strlen(cases[k].spans[want]))
+                KT_FAILF("case %zu \"%s\": item %zu not found", k, t, want);
+        }
+        KT_ASSERT_EQ_INT(n, want);
+    }
 }
 
 KT_TEST(true_positives_exact_spans)
@@ -375,6 +407,7 @@ KT_TEST(holdback_bounds)
 
 int main(void)
 {
+    KT_RUN(comma_lists_are_not_thousands_grouping);
     KT_RUN(benign_corpus_has_no_match);
     KT_RUN(benign_corpus_joined_has_no_match);
     KT_RUN(true_positives_exact_spans);
