@@ -38,6 +38,8 @@ typedef struct ev_scan {
     size_t nfinished;
     char type[64];
     int64_t index, output_index, content_index;
+    int64_t seq;                /* top-level sequence_number (-1: none) */
+    size_t seq_start, seq_end;
 } ev_scan;
 
 /* ---- setup ---------------------------------------------------------------------------------- */
@@ -57,6 +59,7 @@ int kt_stream_filter_init(kt_stream_filter *f, const kt_config *cfg, kt_api api,
     kt_sse_init(&f->sse, KT_SSE_DEFAULT_MAX_EVENT, on_event, f);
     kt_buf_init(&f->text, KT_SSE_DEFAULT_MAX_EVENT);
     kt_buf_init(&f->scratch, 4 * KT_SSE_DEFAULT_MAX_EVENT);
+    f->seq_last = -1;
     return KT_OK;
 }
 
@@ -129,6 +132,7 @@ static kt_stream_key *key_get(kt_stream_filter *f, uint8_t kind, uint32_t a, uin
     kt_buf_reset(&free_slot->hold);
     kt_buf_reset(&free_slot->last);
     kt_buf_reset(&free_slot->last_event);
+    free_slot->seq_start = free_slot->seq_end = 0;
     return free_slot;
 }
 
@@ -179,9 +183,23 @@ static int key_flush(kt_stream_filter *f, kt_stream_key *k)
         kt_buf_init(&rendered, 4 * KT_STREAM_HOLD_MAX + 1024);
         rc = key_advance(f, k, true, &rendered);
         if (rc == 0) {
-            kt_json_edit e = { k->last_start, k->last_end, rendered.p ? rendered.p : "", rendered.len };
+            kt_json_edit e[2] = { { k->last_start, k->last_end, rendered.p ? rendered.p : "", rendered.len } };
+            size_t ne = 1;
+            char num[24];
+            if (k->seq_end > k->seq_start) {   /* the copy takes the number of the event it precedes */
+                int nn = snprintf(num, sizeof num, "%lld", (long long)(f->seq_here + f->seq_shift));
+                kt_json_edit se = { k->seq_start, k->seq_end, num, (size_t)nn };
+                if (se.start < e[0].start) {
+                    e[1] = e[0];
+                    e[0] = se;
+                } else {
+                    e[1] = se;
+                }
+                ne = 2;
+                f->seq_shift++;
+            }
             kt_buf_reset(&f->scratch);
-            rc = kt_json_splice(k->last.p, k->last.len, &e, 1, &f->scratch);
+            rc = kt_json_splice(k->last.p, k->last.len, e, ne, &f->scratch);
             if (!rc)
                 rc = kt_sse_write_event(f->out, k->last_event.len ? k->last_event.p : NULL,
                                         f->scratch.p, f->scratch.len);
@@ -238,6 +256,11 @@ static int scan_value(void *ud, const kt_json_path *p, const kt_json_value *v)
         if (kt_json_path_match(p, "index")) s->index = num;
         else if (kt_json_path_match(p, "output_index")) s->output_index = num;
         else if (kt_json_path_match(p, "content_index")) s->content_index = num;
+        else if (kt_json_path_match(p, "sequence_number") && num >= 0) {
+            s->seq = num;
+            s->seq_start = v->start;
+            s->seq_end = v->end;
+        }
         else if (kt_json_path_match(p, "choices[*].delta.tool_calls[*].index") && num >= 0 &&
                  s->ntidx < KT_STREAM_MAX_CANDS)
             s->tidx[s->ntidx++] = (tool_index){ (uint32_t)p->el[1].index, p->el[4].index,
@@ -399,11 +422,17 @@ static int remember(kt_stream_filter *f, const ev_scan *s, size_t i, const kt_st
     kt_stream_key *k = key_get(f, c->kind, c->a, c->b, false);
     if (!k) return 0;   /* finished in this event */
     kt_json_edit others[KT_STREAM_MAX_CANDS];
-    size_t n = 0, shift = 0;
+    size_t n = 0, shift = 0, seq_shift = 0;
     for (size_t j = 0; j < s->nc; j++) {
         if (j == i) continue;
         others[n++] = (kt_json_edit){ s->c[j].start, s->c[j].end, "", 0 };
         if (s->c[j].end <= c->start) shift += s->c[j].end - s->c[j].start;
+        if (s->c[j].end <= s->seq_start) seq_shift += s->c[j].end - s->c[j].start;
+    }
+    k->seq_start = k->seq_end = 0;
+    if (s->seq >= 0) {
+        k->seq_start = s->seq_start - seq_shift;
+        k->seq_end = s->seq_end - seq_shift;
     }
     kt_buf_reset(&k->last);
     kt_buf_reset(&k->last_event);
@@ -427,7 +456,7 @@ static int process_event(kt_stream_filter *f, const kt_sse_event *ev)
     memset(&s, 0, sizeof s);
     s.f = f;
     s.data = data.p ? data.p : "";
-    s.index = s.output_index = s.content_index = -1;
+    s.index = s.output_index = s.content_index = s.seq = -1;
     if (!rc && !done_marker) {
         int w = kt_json_scan(s.data, data.len, NULL, scan_value, &s);
         if (w == KT_EPARSE && ev->data.n) w = KT_OK;   /* not JSON: no text to check */
@@ -435,21 +464,34 @@ static int process_event(kt_stream_filter *f, const kt_sse_event *ev)
         if (s.overflow) rc = KT_ELIMIT;
     }
     if (!rc) resolve_keys(&s, f->api);
+    f->seq_here = s.seq >= 0 ? s.seq : f->seq_last + 1;
     if (!rc) rc = flush_ended(f, &s, done_marker);
-    kt_json_edit edits[KT_STREAM_MAX_CANDS];
+    kt_json_edit edits[KT_STREAM_MAX_CANDS + 1];
     kt_buf reps;
     kt_buf_init(&reps, 4 * KT_SSE_DEFAULT_MAX_EVENT);
     for (size_t i = 0; i < s.nc && !rc; i++) rc = process_cand(f, &s, &s.c[i], &reps, &edits[i]);
     for (size_t i = 0; i < s.nc && !rc; i++) rc = remember(f, &s, i, &ev->event);
+    bool renumber = s.seq >= 0 && f->seq_shift > 0;
+    if (s.seq >= 0) f->seq_last = s.seq;
     if (rc == 1 || (rc == 0 && f->d->verdict == KT_ACT_BLOCK)) {
         rc = emit_block(f);
-    } else if (rc == 0 && s.nc == 0) {
+    } else if (rc == 0 && s.nc == 0 && !renumber) {
         rc = kt_buf_append(f->out, ev->raw.p, ev->raw.n);
     } else if (rc == 0) {
         for (size_t i = 0; i < s.nc; i++)
             edits[i].rep = reps.p ? reps.p + (uintptr_t)edits[i].rep : "";
+        size_t ne = s.nc;
+        char num[24];
+        if (renumber) {   /* moved up past the copies inserted before it; edits stay sorted */
+            int nn = snprintf(num, sizeof num, "%lld", (long long)(s.seq + f->seq_shift));
+            size_t at = 0;
+            while (at < ne && edits[at].start < s.seq_start) at++;
+            memmove(&edits[at + 1], &edits[at], (ne - at) * sizeof edits[0]);
+            edits[at] = (kt_json_edit){ s.seq_start, s.seq_end, num, (size_t)nn };
+            ne++;
+        }
         kt_buf_reset(&f->scratch);
-        rc = kt_json_splice(s.data, data.len, edits, s.nc, &f->scratch);
+        rc = kt_json_splice(s.data, data.len, edits, ne, &f->scratch);
         bool named = ev->event.n && !(ev->event.n == 7 && memcmp(ev->event.p, "message", 7) == 0);
         char name[128] = "";
         if (named) snprintf(name, sizeof name, "%.*s", (int)ev->event.n, ev->event.p);
@@ -494,6 +536,7 @@ int kt_stream_filter_finish(kt_stream_filter *f)
     if (f->blocked) return KT_OK;
     kt_sse_finish(&f->sse);
     if (f->blocked) return KT_OK;
+    f->seq_here = f->seq_last + 1;
     int rc = flush_matching(f, -1, -1, -1);
     if (rc == 1 || f->d->verdict == KT_ACT_BLOCK) return emit_block(f);
     return rc;

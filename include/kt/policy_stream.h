@@ -6,6 +6,9 @@
  * emits only the prefix that no match in progress can still extend, redacted, and keeps the rest.
  * When a key's text ends (finish_reason, content_block_stop, *.done, [DONE], end of stream) the
  * held tail goes out in a copy of that key's last delta event, before the event that ends it.
+ * Responses API events carry a sequence_number: an inserted copy takes the number of the event it
+ * precedes and every later event's number moves up by one per copy, so numbers stay unique and
+ * consecutive.
  * Events without delta text pass through byte for byte; so does a stream with no findings, chunk
  * for chunk, once the holdback is flushed. A block ends the stream with an error event (OpenAI
  * or Anthropic shape) and no [DONE]. */
@@ -25,6 +28,7 @@ typedef struct kt_stream_key {
     kt_buf last;         /* the key's last delta event data (JSON), to carry a flushed tail */
     size_t last_start, last_end;   /* raw span of the text string inside `last` */
     kt_buf last_event;   /* its SSE event type ("" for none) */
+    size_t seq_start, seq_end;     /* raw span of its sequence_number inside `last` (empty: none) */
 } kt_stream_key;
 
 typedef struct kt_stream_filter {
@@ -39,6 +43,9 @@ typedef struct kt_stream_filter {
     uint32_t *map;
     size_t map_cap;
     kt_buf scratch;      /* scratch: rebuilt event data */
+    int64_t seq_shift;   /* copies inserted so far: added to every later sequence_number */
+    int64_t seq_last;    /* the last upstream sequence_number seen (-1: none) */
+    int64_t seq_here;    /* the upstream number an inserted copy takes, before the shift */
     bool blocked;
     bool finished;
     int err;

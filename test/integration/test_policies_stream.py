@@ -81,6 +81,10 @@ class StreamRedactTest(KtCase):
             self.assertEqual(len(done), 2, what)
             self.assertEqual(done[0]["text"], want, what)
             self.assertEqual(done[1]["response"]["output"][0]["content"][0]["text"], want, what)
+            seq = [d["sequence_number"] for d in (event_data(e)[1] for _, e in events)
+                   if isinstance(d, dict) and "sequence_number" in d]
+            self.assertEqual(seq, list(range(seq[0], seq[0] + len(seq))),
+                             "%s: sequence numbers must stay unique and consecutive" % what)
         if api == "messages":
             self.assertEqual(event_data(events[-1][1])[0], "message_stop", what)
 

@@ -258,6 +258,63 @@ KT_TEST(anthropic_stream_tail_flushed_before_block_stop)
     kt_config_release(&c);
 }
 
+/* The sequence_numbers of a filtered stream, in order; returns how many. */
+static size_t seq_numbers(const char *o, long *seq, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = strstr(o, "\"sequence_number\":"); p && n < max;
+         p = strstr(p + 1, "\"sequence_number\":"))
+        seq[n++] = strtol(p + strlen("\"sequence_number\":"), NULL, 10);
+    return n;
+}
+
+KT_TEST(responses_stream_tail_copy_is_renumbered)
+{
+    /* The held tail goes out in a copy of the last delta event before output_text.done; the copy
+     * takes the done event's number and every later event moves up, so numbers stay unique. */
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    const char *in =
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r1\"}}\n\n"
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"output_index\":0,\"content_index\":0,\"delta\":\"mail jane.d\"}\n\n"
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":2,\"output_index\":0,\"content_index\":0,\"delta\":\"oe@example.com\"}\n\n"
+        "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"sequence_number\":3,\"output_index\":0,\"content_index\":0,\"text\":\"mail jane.doe@example.com\"}\n\n"
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"r1\",\"usage\":{\"total_tokens\":12345678901}}}\n\n";
+    for (size_t step = 1; step <= strlen(in); step += 37) {
+        kt_buf out;
+        kt_buf_init(&out, 1 << 16);
+        KT_ASSERT(!filter_run(c, KT_API_RESPONSES, in, strlen(in), step, &out));
+        const char *o = out.p ? out.p : "";
+        KT_ASSERT(strstr(o, "jane") == NULL);
+        KT_ASSERT(strstr(o, "\"total_tokens\":12345678901") != NULL); /* the rest byte for byte */
+        long seq[16];
+        size_t n = seq_numbers(o, seq, 16);
+        KT_ASSERT_EQ_INT(n, 6); /* one copy inserted */
+        for (size_t k = 0; k < n; k++) KT_ASSERT_EQ_INT(seq[k], (long)k);
+        const char *tail = strstr(o, "[REDACTED:EMAIL]"), *done = strstr(o, "output_text.done");
+        KT_ASSERT(tail != NULL && done != NULL && tail < done);
+        kt_buf_free(&out);
+    }
+    kt_config_release(&c);
+}
+
+KT_TEST(responses_stream_without_findings_keeps_numbers)
+{
+    /* Nothing held at the end of a delta: nothing inserted, every event byte for byte. */
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    const char *in =
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":7,\"output_index\":0,\"content_index\":0,\"delta\":\"hello \"}\n\n"
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":8,\"output_index\":0,\"content_index\":0,\"delta\":\"world! \"}\n\n"
+        "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"sequence_number\":9,\"output_index\":0,\"content_index\":0,\"text\":\"hello world! \"}\n\n";
+    kt_buf out;
+    kt_buf_init(&out, 1 << 16);
+    KT_ASSERT(!filter_run(c, KT_API_RESPONSES, in, strlen(in), strlen(in), &out));
+    KT_ASSERT_EQ_MEM(out.p, out.len, in, strlen(in));
+    kt_buf_free(&out);
+    kt_config_release(&c);
+}
+
 KT_TEST(reload_reuses_unchanged_policy_state)
 {
     static const char a[] = "pack: {name: t, version: 1.0.0}\n"
@@ -295,6 +352,8 @@ int main(void)
     KT_RUN(stream_without_findings_is_byte_identical);
     KT_RUN(stream_block_ends_with_error_event);
     KT_RUN(anthropic_stream_tail_flushed_before_block_stop);
+    KT_RUN(responses_stream_tail_copy_is_renumbered);
+    KT_RUN(responses_stream_without_findings_keeps_numbers);
     KT_RUN(reload_reuses_unchanged_policy_state);
     return KT_DONE();
 }
