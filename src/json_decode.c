@@ -115,6 +115,23 @@ int kt_json_str_decode(const char *raw, size_t n, kt_buf *text, uint32_t *map, s
     rc = kt_buf_reserve(text, want);
     if (rc) goto fail;
     while (i < n) {
+        /* A run of plain ASCII decodes to itself. */
+        size_t run = 0;
+        while (i + run < n && (unsigned char)raw[i + run] >= 0x20 &&
+               (unsigned char)raw[i + run] < 0x80 && raw[i + run] != '"' && raw[i + run] != '\\')
+            run++;
+        if (run) {
+            if (run > want - text->len || (map && text->len + run >= map_cap)) {
+                rc = KT_ELIMIT;
+                goto fail;
+            }
+            if (map)
+                for (size_t k = 0; k < run; k++) map[text->len + k] = (uint32_t)(i + k);
+            memcpy(text->p + text->len, raw + i, run);
+            text->len += run;
+            i += run;
+            continue;
+        }
         char o[4];
         size_t olen, at = i;
         rc = next_char(raw, n, &i, o, &olen);
