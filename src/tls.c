@@ -238,6 +238,18 @@ int kt_tls_write(kt_tls_conn *c, const char *data, size_t len)
     return KT_OK;
 }
 
+int kt_tls_write2(kt_tls_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+    char one[KT_TLS_RECORD_MAX];
+    if (!blen || alen + blen > sizeof one) {
+        int rc = kt_tls_write(c, a, alen);
+        return rc || !blen ? rc : kt_tls_write(c, b, blen);
+    }
+    memcpy(one, a, alen);
+    memcpy(one + alen, b, blen);
+    return kt_tls_write(c, one, alen + blen);
+}
+
 bool kt_tls_pending(kt_tls_conn *c)
 {
     return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl) ||

@@ -159,8 +159,7 @@ int kt_upconn_send(kt_upconn *up, const char *head, size_t hlen, const char *bod
     up->no_body = no_body;
     int rc;
     if (up->use_tls) {
-        rc = kt_tls_write(&up->tls, head, hlen);
-        if (!rc && blen) rc = kt_tls_write(&up->tls, body, blen);
+        rc = kt_tls_write2(&up->tls, head, hlen, body, blen);
         if (!rc) rc = tls_flush(up);
     } else {
         rc = up_write_raw(up, head, hlen, body, blen);

@@ -12,6 +12,8 @@
 
 #include "kt/buf.h"
 
+#define KT_TLS_RECORD_MAX 16384 /* plaintext bytes in one TLS record */
+
 /* Shared per process (owned by the gateway context): trust store, RNG and the client config. */
 typedef struct kt_tls_ctx {
     mbedtls_entropy_context entropy;
@@ -51,6 +53,9 @@ int kt_tls_handshake(kt_tls_conn *c, char *err, size_t errlen);
 int kt_tls_read(kt_tls_conn *c, char *buf, size_t len);
 /* Encrypts all of `data` into c->out. */
 int kt_tls_write(kt_tls_conn *c, const char *data, size_t len);
+/* Writes a then b; when both fit one TLS record they go out as one (one record's fixed cost, one
+ * AEAD pass setup, instead of two). */
+int kt_tls_write2(kt_tls_conn *c, const char *a, size_t alen, const char *b, size_t blen);
 /* True when records are buffered inside mbedTLS (read again before waiting on the socket). */
 bool kt_tls_pending(kt_tls_conn *c);
 /* Copies the session for resumption of later connections to the same host. Call it when
