@@ -201,14 +201,16 @@ static inline int kt__colon_in(const unsigned char *p, size_t n)
  * a non-digit inside the text: its conditions plus the parsers' left-boundary checks, without
  * the reads. The chunk scan asks this first so that the many runs no parser can take (list
  * indexes, years, token counts, times) cost no call. */
-static inline __attribute__((always_inline)) int kt__digit_quiet(const kt__scan *sc, size_t i, size_t d)
+static inline __attribute__((always_inline)) int kt__digit_quiet(const kt__scan *sc, size_t i,
+                                                                  size_t d)
 {
     const unsigned char *p = (const unsigned char *)sc->t.p;
     int b1 = p[i - 1], c = p[i + d];
     if (d >= 13 || (kt__upper(b1) && kt__upper(p[i - 2])) || b1 == '+' || b1 == '(') return 0;
     /* ipv6: the run is in a group of at most 4 hex digits that a `:` ends */
-    if (d <= 4 && (c == ':' || (kt__hexletter(c) && (i + 4 >= sc->t.len || kt__colon_in(p + i + d, 5 - d)))) &&
-        (kt__hexletter(b1) || !(kt__word(b1) || b1 == ':' || b1 == '.' || b1 == '@')))
+    int grp = d <= 4 && (c == ':' || (kt__hexletter(c) && (i + 4 >= sc->t.len ||
+                                                          kt__colon_in(p + i + d, 5 - d))));
+    if (grp && (kt__hexletter(b1) || !(kt__word(b1) || b1 == ':' || b1 == '.' || b1 == '@')))
         return 0;
     if (c == '.' && d <= 3 && b1 == ',') return 0; /* ipv4 takes any comma on its left */
     kt__dtext t = sc->t; /* the run ends inside the text: no read reaches its end */
@@ -344,8 +346,9 @@ enum {
     KT__R_UI, KT__R_B, KT__R_E, KT__R_H, KT__R_K, KT__R_X, KT__R_Y, KT__R_CASE,
     KT__R_HEX_ADD, KT__R_HEX_LIM, KT__R_DIG_ADD, KT__R_DIG_LIM, KT__R__COUNT
 };
-#define KT__ROW8(c) (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), \
-                    (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c)
+#define KT__ROW8(c)                                                                         \
+    (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c),             \
+        (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c)
 #define KT__ROW(c) { KT__ROW8(c), KT__ROW8(c), KT__ROW8(c), KT__ROW8(c) }
 static const unsigned char kt__vk[KT__R__COUNT][32] __attribute__((aligned(32))) = {
     KT__ROW('@'), KT__ROW(':'), KT__ROW('-'), KT__ROW('_'), KT__ROW('A'), KT__ROW('J'),
@@ -476,7 +479,7 @@ static inline __attribute__((always_inline)) void kt__scan_chunks(kt__scan *sc, 
                 break;
             }
             rel = next - base;
-            /* After a match a digit at its end starts a run, even right after the match's digits. */
+            /* After a match a digit at its end starts a run, even after the match's digits. */
             if (sc->pos != pos && a.digits && kt__digit(p[next]))
                 bits[rel / 64] |= (uint64_t)1 << (rel % 64);
         }

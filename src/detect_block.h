@@ -6,10 +6,10 @@
  *
  * The result is a superset of the bytes whose handler can act (the handlers re-check all).
  * Besides the anchor byte the block checks a neighbour that every handler of that byte requires:
- * `b` must be followed by `e` to start "Bearer" (either case), `_` must follow `k`, `b` or `h?` to end a key
- * prefix, `-` must follow `k` or `x?` or precede another `-`, `A` must precede `K`, `S` or `I`,
- * `J` must follow `y`, and `:` must follow a hex letter or precede another `:`. That keeps
- * common bytes of prose and code from waking a handler. Digits count where a run starts (the
+ * `b` must be followed by `e` to start "Bearer" (either case), `_` must follow `k`, `b` or `h?`
+ * to end a key prefix, `-` must follow `k` or `x?` or precede another `-`, `A` must precede `K`,
+ * `S` or `I`, `J` must follow `y`, and `:` must follow a hex letter or precede another `:`. That
+ * keeps common bytes of prose and code from waking a handler. Digits count where a run starts (the
  * scan then asks kt__digit_quiet before it calls a handler).
  *
  * The caller guarantees p[-2] and p[KT__CHUNK] are readable. */
@@ -31,7 +31,8 @@ static KT__ATTR inline uint64_t KT__BLOCK(const kt__anchors *a, const unsigned c
     if (a->at) m |= KT__EQ(x, KT__R_AT);
     if (a->colon)
         m |= KT__EQ(x, KT__R_COLON) &
-             (KT__IN(xp | KT__KV(KT__R_CASE), KT__R_HEX_ADD, KT__R_HEX_LIM) | KT__EQ(xn, KT__R_COLON));
+             (KT__IN(xp | KT__KV(KT__R_CASE), KT__R_HEX_ADD, KT__R_HEX_LIM) |
+              KT__EQ(xn, KT__R_COLON));
     if (a->dash)
         m |= KT__EQ(x, KT__R_DASH) &
              (KT__EQ(xn, KT__R_DASH) | KT__EQ(xp, KT__R_K) | KT__EQ(xp2, KT__R_X));
@@ -41,7 +42,8 @@ static KT__ATTR inline uint64_t KT__BLOCK(const kt__anchors *a, const unsigned c
     if (a->upper_a)
         m |= KT__EQ(x, KT__R_UA) &
              (KT__EQ(xn, KT__R_UK) | KT__EQ(xn, KT__R_US) | KT__EQ(xn, KT__R_UI));
-    if (a->bee) m |= KT__EQ(x | KT__KV(KT__R_CASE), KT__R_B) & KT__EQ(xn | KT__KV(KT__R_CASE), KT__R_E);
+    if (a->bee)
+        m |= KT__EQ(x | KT__KV(KT__R_CASE), KT__R_B) & KT__EQ(xn | KT__KV(KT__R_CASE), KT__R_E);
     if (a->jay) m |= KT__EQ(x, KT__R_UJ) & KT__EQ(xp, KT__R_Y);
     *digits = a->digits ? KT__MOVEMASK(KT__IN(x, KT__R_DIG_ADD, KT__R_DIG_LIM)) : 0;
 #undef KT__KV

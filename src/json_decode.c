@@ -116,10 +116,7 @@ int kt_json_str_decode(const char *raw, size_t n, kt_buf *text, uint32_t *map, s
     if (rc) goto fail;
     while (i < n) {
         /* A run of plain ASCII decodes to itself. */
-        size_t run = 0;
-        while (i + run < n && (unsigned char)raw[i + run] >= 0x20 &&
-               (unsigned char)raw[i + run] < 0x80 && raw[i + run] != '"' && raw[i + run] != '\\')
-            run++;
+        size_t run = kt__json_plain_end((const unsigned char *)raw, i, n) - i;
         if (run) {
             if (run > want - text->len || (map && text->len + run >= map_cap)) {
                 rc = KT_ELIMIT;

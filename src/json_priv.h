@@ -8,4 +8,12 @@
  * surrogate, above U+10FFFF, or cut short by `avail`. */
 size_t kt__utf8_len(const unsigned char *p, size_t avail);
 
+/* End of the run of plain bytes from i (printable ASCII other than '"' and '\\'): inside a JSON
+ * string they need no check and decode to themselves. */
+static inline size_t kt__json_plain_end(const unsigned char *b, size_t i, size_t n)
+{
+    while (i < n && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\') i++;
+    return i;
+}
+
 #endif

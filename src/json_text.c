@@ -41,10 +41,8 @@ static int scan_string(scanner *s, size_t *start, size_t *end)
     *start = s->i;
     while (s->i < s->n) {
         /* Plain ASCII runs first, with the index in a local (b may alias s). */
-        size_t i = s->i, n = s->n;
-        while (i < n && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\') i++;
-        s->i = i;
-        if (i == n) break;
+        s->i = kt__json_plain_end(b, s->i, s->n);
+        if (s->i == s->n) break;
         unsigned char c = b[s->i];
         if (c == '"') {
             *end = s->i++;

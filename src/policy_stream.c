@@ -173,6 +173,18 @@ static int key_advance(kt_stream_filter *f, kt_stream_key *k, bool final, kt_buf
     return 0;
 }
 
+/* Adds to the sorted edits e[0..*n) one that sets the sequence_number at [start, end) to v; num
+ * (24 bytes) holds its digits. */
+static void add_seq_edit(kt_json_edit *e, size_t *n, size_t start, size_t end, int64_t v, char *num)
+{
+    int nn = snprintf(num, 24, "%lld", (long long)v);
+    size_t at = 0;
+    while (at < *n && e[at].start < start) at++;
+    memmove(&e[at + 1], &e[at], (*n - at) * sizeof e[0]);
+    e[at] = (kt_json_edit){ start, end, num, (size_t)nn };
+    (*n)++;
+}
+
 /* Sends the held tail of `k` in a copy of its last delta event. */
 static int key_flush(kt_stream_filter *f, kt_stream_key *k)
 {
@@ -183,19 +195,12 @@ static int key_flush(kt_stream_filter *f, kt_stream_key *k)
         kt_buf_init(&rendered, 4 * KT_STREAM_HOLD_MAX + 1024);
         rc = key_advance(f, k, true, &rendered);
         if (rc == 0) {
-            kt_json_edit e[2] = { { k->last_start, k->last_end, rendered.p ? rendered.p : "", rendered.len } };
+            kt_json_edit e[2] = {
+                { k->last_start, k->last_end, rendered.p ? rendered.p : "", rendered.len } };
             size_t ne = 1;
             char num[24];
-            if (k->seq_end > k->seq_start) {   /* the copy takes the number of the event it precedes */
-                int nn = snprintf(num, sizeof num, "%lld", (long long)(f->seq_here + f->seq_shift));
-                kt_json_edit se = { k->seq_start, k->seq_end, num, (size_t)nn };
-                if (se.start < e[0].start) {
-                    e[1] = e[0];
-                    e[0] = se;
-                } else {
-                    e[1] = se;
-                }
-                ne = 2;
+            if (k->seq_end > k->seq_start) {   /* takes the number of the event it precedes */
+                add_seq_edit(e, &ne, k->seq_start, k->seq_end, f->seq_here + f->seq_shift, num);
                 f->seq_shift++;
             }
             kt_buf_reset(&f->scratch);
@@ -482,14 +487,8 @@ static int process_event(kt_stream_filter *f, const kt_sse_event *ev)
             edits[i].rep = reps.p ? reps.p + (uintptr_t)edits[i].rep : "";
         size_t ne = s.nc;
         char num[24];
-        if (renumber) {   /* moved up past the copies inserted before it; edits stay sorted */
-            int nn = snprintf(num, sizeof num, "%lld", (long long)(s.seq + f->seq_shift));
-            size_t at = 0;
-            while (at < ne && edits[at].start < s.seq_start) at++;
-            memmove(&edits[at + 1], &edits[at], (ne - at) * sizeof edits[0]);
-            edits[at] = (kt_json_edit){ s.seq_start, s.seq_end, num, (size_t)nn };
-            ne++;
-        }
+        if (renumber)   /* moved up past the copies inserted before it */
+            add_seq_edit(edits, &ne, s.seq_start, s.seq_end, s.seq + f->seq_shift, num);
         kt_buf_reset(&f->scratch);
         rc = kt_json_splice(s.data, data.len, edits, ne, &f->scratch);
         bool named = ev->event.n && !(ev->event.n == 7 && memcmp(ev->event.p, "message", 7) == 0);
