@@ -147,6 +147,7 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     kt__cfg_check_keys(x, root, top_keys, "the top level");
     pack_section(x, kt_ymap_get(root, "pack"));
     c->gateway.config_reload = true;
+    c->gateway.policy_cache = true;
     c->gateway.config_poll_interval_ms = 30 * 1000;
     kt_limits_defaults(&c->gateway.limits);
     kt_events_opts_defaults(&c->gateway.events);

@@ -66,7 +66,7 @@ static const lim_spec lim_specs[] = {
 
 static const char *const gateway_keys[] = {
     "listen", "listen_port", "port", "mode", "config_reload", "config_poll_interval",
-    "secret_key_ref", "events", "metrics",
+    "secret_key_ref", "events", "metrics", "policy_cache",
     "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
     "header_timeout", "body_timeout", "idle_timeout", "upstream_connect_timeout",
     "upstream_first_byte_timeout", "upstream_idle_timeout", "upstream_pool_max",
@@ -259,6 +259,8 @@ void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_
     if ((v = kt_ymap_get(gw, "mode"))) set_mode(x, v);
     if ((v = kt_ymap_get(gw, "config_reload")))
         kt__cfg_bool(x, v, "gateway.config_reload", &g->config_reload);
+    if ((v = kt_ymap_get(gw, "policy_cache")))
+        kt__cfg_bool(x, v, "gateway.policy_cache", &g->policy_cache);
     uint64_t ms;
     if ((v = kt_ymap_get(gw, "config_poll_interval")) &&
         !kt__cfg_duration(x, v, "gateway.config_poll_interval", 100, 24 * HOUR, &ms))

@@ -157,6 +157,12 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
         return 1;
     }
     kt_pools_init(&gw->pools, &gw->loop, &gw->tls, &gw->limits);
+    unsigned char key[16];
+    if (mbedtls_ctr_drbg_random(&gw->tls.drbg, key, sizeof key)) {
+        KT_ERROR("rng", "cannot draw the policy cache key");
+        return 1;
+    }
+    kt_scan_cache_init(&gw->scan_cache, key);
     if (setup_observability(gw)) return 1;
     const char *listen = opts->listen ? opts->listen
                          : gw->cfg->gateway.listen ? gw->cfg->gateway.listen
@@ -205,6 +211,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     if (gw->metrics) kt_metrics_free(gw->metrics);
     free(gw->metrics);
     kt_tls_ctx_free(&gw->tls);
+    kt_scan_cache_free(&gw->scan_cache);
     kt_config_release(&gw->cfg);
     free(gw->read_buf);
     free(gw->config_path);

@@ -167,6 +167,7 @@ typedef struct kt_gateway_opts {
     kt_limits limits;
     kt_events_opts events;
     bool metrics_enabled;            /* gateway.metrics.enabled, default true */
+    bool policy_cache;               /* gateway.policy_cache, default true (kt/scan_cache.h) */
 } kt_gateway_opts;
 
 typedef struct kt_config {

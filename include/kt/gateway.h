@@ -9,6 +9,7 @@
 
 #include "kt/config.h"
 #include "kt/reload.h"
+#include "kt/scan_cache.h"
 #include "kt/tls.h"
 #include "kt/upstream.h"
 
@@ -52,6 +53,7 @@ typedef struct kt_gateway {
     kt_reload_state last_reload;
     kt_metrics *metrics;       /* NULL when gateway.metrics.enabled is false */
     kt_events *events;         /* NULL when gateway.events.enabled is false */
+    kt_scan_cache scan_cache;  /* texts the policy chain found clean (gateway.policy_cache) */
 } kt_gateway;
 
 typedef struct kt_run_opts {

@@ -1,0 +1,132 @@
+/* The clean-text cache (see kt/scan_cache.h) and the SipHash-2-4-128 it keys texts with. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/scan_cache.h"
+
+/* ---- SipHash-2-4, 128-bit output ------------------------------------------------------------- */
+
+static inline uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+#define KT__SIPROUND(v0, v1, v2, v3)                                                               \
+    do {                                                                                           \
+        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);                                  \
+        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                                                     \
+        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                                                     \
+        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                                  \
+    } while (0)
+
+void kt_siphash128(uint64_t k0, uint64_t k1, const void *data, size_t len, uint64_t out[2])
+{
+    const unsigned char *p = data;
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+    v1 ^= 0xee;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = load_le64(p + i);
+        v3 ^= m;
+        KT__SIPROUND(v0, v1, v2, v3);
+        KT__SIPROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t i = 0; i < (len & 7); i++) b |= (uint64_t)p[full + i] << (8 * i);
+    v3 ^= b;
+    KT__SIPROUND(v0, v1, v2, v3);
+    KT__SIPROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xee;
+    for (int i = 0; i < 4; i++) KT__SIPROUND(v0, v1, v2, v3);
+    out[0] = v0 ^ v1 ^ v2 ^ v3;
+    v1 ^= 0xdd;
+    for (int i = 0; i < 4; i++) KT__SIPROUND(v0, v1, v2, v3);
+    out[1] = v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---- the cache ------------------------------------------------------------------------------- */
+
+void kt_scan_cache_init(kt_scan_cache *c, const unsigned char key[16])
+{
+    memset(c, 0, sizeof *c);
+    c->k0 = load_le64(key);
+    c->k1 = load_le64(key + 8);
+}
+
+void kt_scan_cache_free(kt_scan_cache *c)
+{
+    free(c->slots);
+    c->slots = NULL;
+}
+
+/* Entries hold for one config content: a snapshot with other content starts from empty. */
+static void bind(kt_scan_cache *c, const kt_config *cfg)
+{
+    if (c->cfg == cfg) return;
+    c->cfg = cfg;
+    if (strcmp(c->cfg_hash, cfg->hash) == 0) return;
+    memcpy(c->cfg_hash, cfg->hash, sizeof c->cfg_hash);
+    if (c->slots) memset(c->slots, 0, KT_SCAN_CACHE_SLOTS * sizeof *c->slots);
+}
+
+bool kt_scan_cache_clean(kt_scan_cache *c, const kt_config *cfg, kt_dir dir, const char *text,
+                         size_t len, kt_scan_key *k)
+{
+    uint64_t h[2];
+    bind(c, cfg);
+    /* the direction is part of the key: the input and output chains differ */
+    kt_siphash128(c->k0 ^ (uint64_t)dir, c->k1, text, len, h);
+    k->h0 = h[0];
+    k->h1 = h[1] | 1;   /* never all-zero: that marks an empty slot */
+    k->valid = true;
+    const kt_scan_slot *s = c->slots ? &c->slots[k->h0 & (KT_SCAN_CACHE_SLOTS - 1)] : NULL;
+    if (s && s->h0 == k->h0 && s->h1 == k->h1) {
+        c->hits++;
+        return true;
+    }
+    c->misses++;
+    return false;
+}
+
+void kt_scan_cache_put(kt_scan_cache *c, const kt_scan_key *k)
+{
+    if (!k->valid) return;
+    if (!c->slots) {
+        c->slots = kt_calloc(KT_SCAN_CACHE_SLOTS, sizeof *c->slots);
+        if (!c->slots) return;   /* no cache is only slower */
+    }
+    kt_scan_slot *s = &c->slots[k->h0 & (KT_SCAN_CACHE_SLOTS - 1)];
+    s->h0 = k->h0;
+    s->h1 = k->h1;
+}
+
+/* ---- the chain, through the cache ------------------------------------------------------------ */
+
+static void mark_ran(const kt_config *cfg, kt_dir dir, kt_decision *d)
+{
+    for (size_t i = 0; d && i < cfg->nchain && i < d->npolicies; i++) {
+        const kt_policy_cfg *pc = &cfg->chain[i];
+        if (pc->impl && pc->impl->scan && (pc->dirs & dir)) d->evals[i].ran = true;
+    }
+}
+
+int kt_chain_scan_cached(kt_scan_cache *sc, const kt_config *cfg, kt_dir dir, const char *text,
+                         size_t len, kt_findings *f, kt_decision *d)
+{
+    kt_scan_key k = { 0, 0, false };
+    if (sc && kt_scan_cache_clean(sc, cfg, dir, text, len, &k)) {
+        mark_ran(cfg, dir, d);
+        return KT_OK;
+    }
+    size_t before = f->n;
+    int rc = kt_chain_scan(cfg, dir, text, len, 0, f, d);
+    if (sc && rc == KT_OK && f->n == before && !f->truncated) kt_scan_cache_put(sc, &k);
+    return rc;
+}
