@@ -199,6 +199,8 @@ static int edge_put(kt__lex *x, uint32_t node, uint32_t w, uint32_t child)
 int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag)
 {
     if (n == 0 || n > KT__MAXDEPTH) return KT_EINVAL;
+    if (!w[0] || w[0] > x->nwords) return KT_EINVAL;
+    kt__qf_set(x->qf, kt__qf_hash((const unsigned char *)x->vstr + x->voff[w[0]], x->vn[w[0]]));
     uint32_t s = 0;
     for (size_t i = 0; i < n; i++) {
         if (!w[i]) return KT_EINVAL;
