@@ -45,26 +45,24 @@ int kt__fold_cp(uint32_t cp, unsigned flags, char out[4]);
 /* A two-bit Bloom filter over the folded first word of every phrase. While no phrase is in
  * progress, a word the filter rejects cannot change the automaton, so the tokenizer passes over
  * it without emitting it (see kt__tok.quiet). The hash reads a word's bytes ORed with 0x20 (which
- * leaves folded letters and digits as they are and lower-cases ASCII letters) as little-endian
- * 8-byte words, zero-padded; the tokenizer loads them straight from the text. */
+ * leaves folded letters and digits as they are and lower-cases ASCII letters): its first eight
+ * and, when longer, its last eight as little-endian words, zero-padded, and its length; the
+ * tokenizer loads them straight from the text. */
 #define KT__QF_BITS 8192u
 
-/* v[0..(n + 7) / 8): the padded words of an n-byte word, n <= KT__WORD_MAX. */
-static inline uint64_t kt__qf_mix(const uint64_t *v, size_t n)
+static inline uint64_t kt__qf_mix(uint64_t head, uint64_t tail, size_t n)
 {
-    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
-    for (size_t k = 0; k < (n + 7) / 8; k++) h = (h ^ v[k]) * 0xff51afd7ed558ccdull;
-    h ^= h >> 29;
-    h *= 0xc4ceb9fe1a85ec53ull;
+    uint64_t h = (head ^ (uint64_t)n * 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull;
+    h = (h ^ tail ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 32);
 }
 
 static inline uint64_t kt__qf_hash(const unsigned char *s, size_t n)
 {
-    uint64_t v[KT__WORD_MAX / 8] = { 0 };
-    for (size_t k = 0; k < n && k < KT__WORD_MAX; k++)
-        v[k / 8] |= (uint64_t)(s[k] | 0x20u) << (8 * (k % 8));
-    return kt__qf_mix(v, n);
+    uint64_t head = 0, tail = 0;
+    for (size_t k = 0; k < n && k < 8; k++) head |= (uint64_t)(s[k] | 0x20u) << (8 * k);
+    for (size_t k = 0; n > 8 && k < 8; k++) tail |= (uint64_t)(s[n - 8 + k] | 0x20u) << (8 * k);
+    return kt__qf_mix(head, tail, n);
 }
 
 static inline int kt__qf_has(const uint64_t *f, uint64_t h)

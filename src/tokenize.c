@@ -438,15 +438,16 @@ static uint64_t quiet_hash(const kt__tok *t, const unsigned char *s, size_t n, i
         return kt__qf_hash(buf, n);
     }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    size_t nw = (n + 7) / 8;
-    if (readable >= nw * 8) {
-        uint64_t v[KT__WORD_MAX / 8];
-        for (size_t k = 0; k < nw; k++) {
-            memcpy(&v[k], s + k * 8, 8);
-            v[k] |= 0x2020202020202020ull;
+    if (readable >= 8) {
+        uint64_t head, tail = 0;
+        memcpy(&head, s, 8);
+        head |= 0x2020202020202020ull;
+        if (n < 8) head &= ~0ull >> (8 * (8 - n)); /* zero-pad */
+        if (n > 8) {
+            memcpy(&tail, s + n - 8, 8);
+            tail |= 0x2020202020202020ull;
         }
-        v[nw - 1] &= ~0ull >> (8 * (nw * 8 - n)); /* zero-pad */
-        return kt__qf_mix(v, n);
+        return kt__qf_mix(head, tail, n);
     }
 #else
     (void)readable;
@@ -463,7 +464,8 @@ static int quiet_admits(const kt__tok *t, const unsigned char *p, size_t n, cons
     uint64_t span = ((1ull << len) - 1) << q;
     int mixed = (m->digit & span) && (m->word & ~m->digit & span);
     uint64_t h = quiet_hash(t, p + q, len, mixed, n - q);
-    for (unsigned f = 0; f < t->nqf; f++)
+    if (kt__qf_has(t->qf[0], h)) return 1;
+    for (unsigned f = 1; f < t->nqf; f++)
         if (kt__qf_has(t->qf[f], h)) return 1;
     return 0;
 }
@@ -496,9 +498,49 @@ static size_t quiet_sep_char(const kt__tok *t, const unsigned char *p, size_t i,
     return cls == KT__FC_SEP ? len : 0;
 }
 
+/* A whole word at p[i] (i < n) of ASCII letters and digits and Latin-1 or Latin Extended-A
+ * letters, ended by a separator, that no filter admits: returns its end, folding it as fold_word
+ * would; 0 for anything else (the per-character path decides). */
+static size_t quiet_latin(const kt__tok *t, const unsigned char *p, size_t i, size_t n)
+{
+    unsigned char buf[KT__WORD_MAX];
+    size_t len = 0, j = i;
+    int letter = 0;
+    while (j < n) {
+        unsigned char b = p[j];
+        unsigned k = kt__qclass[b];
+        char out[4] = { (char)(b | 0x20), 0, 0, 0 };
+        size_t cl = 1;
+        if (k == KT__Q_LETTER || k == KT__Q_DIGIT) {
+            letter |= k == KT__Q_LETTER;
+        } else if (b >= 0xC3 && b <= 0xC5 && j + 1 < n && (p[j + 1] & 0xC0) == 0x80) {
+            /* U+00C0..U+017F */
+            if (kt__fold_cp(((b & 0x1Fu) << 6) | (p[j + 1] & 0x3Fu), 0, out) != KT__FC_LETTER) break;
+            letter = 1;
+            cl = 2;
+        } else {
+            break;
+        }
+        size_t no = out[1] ? 2 : 1;
+        if (len + no <= KT__WORD_MAX) memcpy(buf + len, out, no);
+        len += no;
+        j += cl;
+    }
+    /* the word must end here, on a separator */
+    if (j == i || j == n || p[j] == '@' || p[j] == '$') return 0;
+    if (p[j] >= 0x80 && !quiet_sep_char(t, p, j, n)) return 0;
+    if (len > KT__WORD_MAX) return j; /* DEAD */
+    if (letter && (t->flags & KT__TF_LEET))
+        for (size_t k = 0; k < len; k++) buf[k] = (unsigned char)leet((char)buf[k]);
+    uint64_t h = kt__qf_hash(buf, len);
+    for (unsigned f = 0; f < t->nqf; f++)
+        if (kt__qf_has(t->qf[f], h)) return 0;
+    return j;
+}
+
 /* Passes over the longest run of separators (ASCII, or well-formed UTF-8 that folds to one) and
- * whole ASCII words no filter admits from p[i] on, a 64-byte chunk at a time; returns where it
- * ends. */
+ * whole words no filter admits from p[i] on, a 64-byte chunk at a time; returns where it ends.
+ * Words are ASCII, read from the chunk's byte classes, or have Latin letters (quiet_latin). */
 static size_t quiet_run(kt__tok *t, const unsigned char *p, size_t i, size_t n, kt__qchunk *c)
 {
     unsigned k0 = kt__qclass[p[i]];
@@ -531,28 +573,38 @@ static size_t quiet_run(kt__tok *t, const unsigned char *p, size_t i, size_t n, 
         sep += q - r;
         i += q - r;
         r = q;
+        size_t end = 0; /* of a word passed over */
         if (m->stop >> q & 1) {
-            size_t cl = i < n ? quiet_sep_char(t, p, i, n) : 0;
-            if (!cl) break;
-            sep += cl;
-            i += cl;
-            r = q + cl < 64 ? q + cl : 64;
-            continue;
+            if (i >= n) break;
+            size_t cl = quiet_sep_char(t, p, i, n);
+            if (cl) {
+                sep += cl;
+                i += cl;
+                r = q + cl < 64 ? q + cl : 64;
+                continue;
+            }
+            end = quiet_latin(t, p, i, n);
+            if (!end) break;
+        } else {
+            uint64_t nw = ~m->word >> q;
+            if (!nw) {
+                if (q == 0) break; /* a word of 64 bytes or more: the per-character path */
+                r = 64;            /* the chunk ends inside the word: a new chunk from its start */
+                continue;
+            }
+            size_t e = q + (size_t)__builtin_ctzll(nw);
+            if (!(m->stop >> e & 1) || (c->base + e < n && quiet_sep_char(t, p, c->base + e, n))) {
+                if (quiet_admits(t, p + c->base, n - c->base, m, q, e)) break;
+                end = c->base + e;
+            } else {
+                /* the word goes on (or the text ends) */
+                if (c->base + e >= n || !(end = quiet_latin(t, p, i, n))) break;
+            }
         }
-        uint64_t nw = ~m->word >> q;
-        if (!nw) {
-            if (q == 0) break; /* a word of 64 bytes or more: the per-character path */
-            r = 64;            /* the chunk ends inside the word: a new chunk from its start */
-            continue;
-        }
-        size_t e = q + (size_t)__builtin_ctzll(nw);
-        /* the word goes on (or the text ends) unless a separator character follows */
-        if ((m->stop >> e & 1) && (c->base + e >= n || !quiet_sep_char(t, p, c->base + e, n))) break;
-        if (quiet_admits(t, p + c->base, n - c->base, m, q, e)) break;
         sep = 0;
         words = 1;
-        i += e - q;
-        r = e;
+        r = end - c->base < 64 ? end - c->base : 64;
+        i = end;
     }
     if (i == from) return i;
     t->pos += i - from;
