@@ -371,7 +371,8 @@ static unsigned quiet_stops(unsigned flags)
 #include <emmintrin.h>
 
 /* The masks of 16 bytes with SSE2 (every x86-64). */
-static void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t *d, uint32_t *st)
+static inline void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t *d,
+                          uint32_t *st)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* a byte in [lo, lo + n) as (c + 0x80 - lo) < -128 + n in signed bytes */
@@ -394,7 +395,8 @@ static void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t
 }
 #else
 /* The masks of 16 bytes by table. */
-static void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t *d, uint32_t *st)
+static inline void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t *d,
+                          uint32_t *st)
 {
     unsigned stopk = quiet_stops(flags);
     *w = *d = *st = 0;

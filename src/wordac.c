@@ -94,7 +94,11 @@ uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
     for (uint32_t i = hash_str(s, n) & x->vmask;; i = (i + 1) & x->vmask) {
         uint32_t id = x->vtab[i];
         if (!id) return 0;
-        if (x->vn[id] == n && !memcmp(x->vstr + x->voff[id], s, n)) return id;
+        if (x->vn[id] != n) continue;
+        const char *v = x->vstr + x->voff[id];
+        size_t k = 0;
+        while (k < n && v[k] == s[k]) k++;
+        if (k == n) return id;
     }
 }
 
