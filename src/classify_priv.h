@@ -41,6 +41,43 @@ enum {
 /* Classifies `cp` and writes its folded ASCII form (NUL-terminated, <= 3 bytes) to out. */
 int kt__fold_cp(uint32_t cp, unsigned flags, char out[4]);
 
+/* ---- quiet filter: the first words of a lexicon's phrases ------------------------------------ */
+/* A two-bit Bloom filter over the folded first word of every phrase. While no phrase is in
+ * progress, a word the filter rejects cannot change the automaton, so the tokenizer passes over
+ * it without emitting it (see kt__tok.quiet). The hash reads a word's bytes ORed with 0x20 (which
+ * leaves folded letters and digits as they are and lower-cases ASCII letters): its first eight
+ * and, when longer, its last eight as little-endian words, zero-padded, and its length; the
+ * tokenizer loads them straight from the text. */
+#define KT__QF_BITS 8192u
+
+static inline uint64_t kt__qf_mix(uint64_t head, uint64_t tail, size_t n)
+{
+    uint64_t h = (head ^ (uint64_t)n * 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull;
+    h = (h ^ tail ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 32);
+}
+
+static inline uint64_t kt__qf_hash(const unsigned char *s, size_t n)
+{
+    uint64_t head = 0, tail = 0;
+    for (size_t k = 0; k < n && k < 8; k++) head |= (uint64_t)(s[k] | 0x20u) << (8 * k);
+    for (size_t k = 0; n > 8 && k < 8; k++) tail |= (uint64_t)(s[n - 8 + k] | 0x20u) << (8 * k);
+    return kt__qf_mix(head, tail, n);
+}
+
+static inline int kt__qf_has(const uint64_t *f, uint64_t h)
+{
+    uint32_t a = (uint32_t)(h >> 51) % KT__QF_BITS, b = (uint32_t)(h >> 13) % KT__QF_BITS;
+    return (f[a / 64] >> (a % 64) & 1) && (f[b / 64] >> (b % 64) & 1);
+}
+
+static inline void kt__qf_set(uint64_t *f, uint64_t h)
+{
+    uint32_t a = (uint32_t)(h >> 51) % KT__QF_BITS, b = (uint32_t)(h >> 13) % KT__QF_BITS;
+    f[a / 64] |= 1ull << (a % 64);
+    f[b / 64] |= 1ull << (b % 64);
+}
+
 /* ---- tokenizer (tokenize.c) ---------------------------------------------------------------- */
 enum {
     KT__TF_LEET = 1u,       /* 0 1 3 4 5 -> o i e a s, inner @ $ -> a s, in words with letters */
@@ -89,6 +126,9 @@ typedef struct kt__tok {
     int broke;
     int at_line;          /* no visible token since the last line break */
     size_t line_end;
+    const uint64_t *qf[2]; /* the consumer's quiet filters (KT__QF_BITS bits each) */
+    unsigned nqf;
+    int quiet;            /* set by the consumer: tokens no filter admits change nothing now */
     int taint_word;       /* the text at `from` continues a word */
     uint32_t taint_punct; /* ... or a run of this punctuation character */
     kt__tchar ch[KT__TOK_MAXCH]; /* last: kt__tok_begin clears everything before it */
@@ -127,6 +167,7 @@ typedef struct kt__lex {
     int built;
     uint64_t lenmask;     /* bit n: a word of n bytes exists (quick reject) */
     uint64_t first[4];    /* bit c: a word starts with byte c */
+    uint64_t qf[KT__QF_BITS / 64]; /* quiet filter: the first words of the phrases */
 } kt__lex;
 
 int kt__lex_init(kt__lex *x);
@@ -162,6 +203,7 @@ typedef struct kt__scan {
     int nrun;
     kt__hit_fn on_hit;
     void *ud;
+    int plain;           /* no quiet filter: every token goes through the automata (tests) */
 } kt__scan;
 
 void kt__scan_begin(kt__scan *sc, kt__hit_fn on_hit, void *ud);
@@ -192,6 +234,24 @@ typedef struct kt__tally {
 void kt__tally_add(kt__tally *t, size_t s, size_t e, unsigned w);
 /* [s, e) lies inside [s2, e2) and is not the same span. */
 int kt__contained(size_t s, size_t e, size_t s2, size_t e2);
+
+/* ---- reference paths (tests) ----------------------------------------------------------------- */
+struct kt_safety;
+struct kt_safety_hit;
+/* kt_safety_scan_ctx, kt_injection_scan_ctx and their stable prefixes without the tokenizer's
+ * quiet path: every token goes through the automata. The tests check that both give the same
+ * results. */
+size_t kt__safety_scan_plain(const struct kt_safety *s, const char *text, size_t len, size_t from,
+                             struct kt_safety_hit *hits, size_t max, int *truncated);
+size_t kt__safety_stable_prefix_plain(const struct kt_safety *s, const char *text, size_t len,
+                                      size_t from);
+struct kt_injection;
+struct kt_injection_hit;
+size_t kt__injection_scan_plain(const struct kt_injection *d, const char *text, size_t len,
+                                size_t from, struct kt_injection_hit *hits, size_t max,
+                                int *truncated);
+size_t kt__injection_stable_prefix_plain(const struct kt_injection *d, const char *text,
+                                         size_t len, size_t from);
 
 /* ---- injection rules (injection_rules.c) ---------------------------------------------------- */
 typedef struct kt__inj_rule {

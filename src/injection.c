@@ -140,6 +140,7 @@ typedef struct kt__ictx {
     uint64_t seen;         /* rules reported in the current base64 run */
     int b64;
     size_t rs, re;
+    int plain;             /* no quiet path in the tokenizer (the tests' reference) */
 } kt__ictx;
 
 static void record(kt__ictx *c, int rule, size_t start, size_t end, unsigned flags)
@@ -172,9 +173,10 @@ static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
 }
 
 static void scan_setup(const kt_injection *d, kt__scan *sc, kt__hit_fn fn, void *ud,
-                       const char *text, size_t from)
+                       const char *text, size_t from, int plain)
 {
     kt__scan_begin(sc, fn, ud);
+    sc->plain = plain;
     kt__scan_add_lex(sc, d->phrases, KT__INJ_SKIP);
     kt__scan_add_lex(sc, d->markers, 0);
     kt__scan_start(sc, d->tflags, text, from);
@@ -216,7 +218,7 @@ static void decode_run(const kt_injection *d, const char *text, size_t rs, size_
     c->rs = rs;
     c->re = wend;
     c->seen = 0;
-    scan_setup(d, &sc, on_hit, c, "", 0);
+    scan_setup(d, &sc, on_hit, c, "", 0, c->plain);
     unsigned char out[256];
     size_t no = 0;
     uint32_t acc = 0;
@@ -263,7 +265,7 @@ static void b64_pass(const kt_injection *d, const char *text, size_t len, size_t
 static void run_scan(const kt_injection *d, const char *text, size_t len, size_t from, kt__ictx *c)
 {
     kt__scan sc;
-    scan_setup(d, &sc, on_hit, c, text, from);
+    scan_setup(d, &sc, on_hit, c, text, from, c->plain);
     kt__tok_feed(&sc.tok, text + from, len - from);
     kt__tok_finish(&sc.tok);
     if (d->decode_base64) b64_pass(d, text, len, from, c);
@@ -277,16 +279,28 @@ static int hit_cmp(const void *a, const void *b)
     return x->rule - y->rule;
 }
 
-size_t kt_injection_scan_ctx(const kt_injection *d, const char *text, size_t len, size_t from,
-                             kt_injection_hit *hits, size_t max, int *truncated)
+static size_t scan_hits(const kt_injection *d, const char *text, size_t len, size_t from,
+                        kt_injection_hit *hits, size_t max, int *truncated, int plain)
 {
-    kt__ictx c = { .d = d, .hits = hits, .max = max };
+    kt__ictx c = { .d = d, .hits = hits, .max = max, .plain = plain };
     if (d->phrases && from <= len) {
         run_scan(d, text, len, from, &c);
-        qsort(hits, c.n, sizeof *hits, hit_cmp);
+        if (c.n > 1) qsort(hits, c.n, sizeof *hits, hit_cmp);
     }
     if (truncated) *truncated = c.truncated;
     return c.n;
+}
+
+size_t kt_injection_scan_ctx(const kt_injection *d, const char *text, size_t len, size_t from,
+                             kt_injection_hit *hits, size_t max, int *truncated)
+{
+    return scan_hits(d, text, len, from, hits, max, truncated, 0);
+}
+
+size_t kt__injection_scan_plain(const kt_injection *d, const char *text, size_t len, size_t from,
+                                kt_injection_hit *hits, size_t max, int *truncated)
+{
+    return scan_hits(d, text, len, from, hits, max, truncated, 1);
 }
 
 size_t kt_injection_scan(const kt_injection *d, const char *text, size_t len,
@@ -345,18 +359,30 @@ static size_t b64_hold(const kt_injection *d, const char *text, size_t len, size
     return KT_MIN(h, rs);
 }
 
-size_t kt_injection_stable_prefix_ctx(const kt_injection *d, const char *text, size_t len,
-                                      size_t from)
+static size_t stable_prefix(const kt_injection *d, const char *text, size_t len, size_t from,
+                            int plain)
 {
     if (from > len) return len;
     if (!d->phrases) return from;
     kt__scan sc;
-    scan_setup(d, &sc, ignore_hit, NULL, text, from);
+    scan_setup(d, &sc, ignore_hit, NULL, text, from, plain);
     kt__tok_feed(&sc.tok, text + from, len - from);
     size_t h = kt__scan_hold(&sc);
     if (h < from) h = from;
     if (d->decode_base64) h = b64_hold(d, text, len, from, h);
     return h;
+}
+
+size_t kt_injection_stable_prefix_ctx(const kt_injection *d, const char *text, size_t len,
+                                      size_t from)
+{
+    return stable_prefix(d, text, len, from, 0);
+}
+
+size_t kt__injection_stable_prefix_plain(const kt_injection *d, const char *text, size_t len,
+                                         size_t from)
+{
+    return stable_prefix(d, text, len, from, 1);
 }
 
 size_t kt_injection_stable_prefix(const kt_injection *d, const char *text, size_t len)

@@ -36,10 +36,19 @@ static void run_token(kt__scan *sc, int ri, const kt__token *t)
     }
 }
 
+/* The tokenizer may pass over tokens that start no phrase while every automaton is at its root. */
+static void set_quiet(kt__scan *sc)
+{
+    uint32_t busy = 0;
+    for (int i = 0; i < sc->nrun; i++) busy |= sc->run[i].state;
+    sc->tok.quiet = !busy && sc->tok.nqf;
+}
+
 static void on_token(void *ud, const kt__token *t)
 {
     kt__scan *sc = ud;
     for (int i = 0; i < sc->nrun; i++) run_token(sc, i, t);
+    set_quiet(sc);
 }
 
 void kt__scan_begin(kt__scan *sc, kt__hit_fn on_hit, void *ud)
@@ -47,6 +56,7 @@ void kt__scan_begin(kt__scan *sc, kt__hit_fn on_hit, void *ud)
     sc->nrun = 0;
     sc->on_hit = on_hit;
     sc->ud = ud;
+    sc->plain = 0;
 }
 
 void kt__scan_add_lex(kt__scan *sc, const kt__lex *lex, unsigned skip_kinds)
@@ -62,6 +72,8 @@ void kt__scan_add_lex(kt__scan *sc, const kt__lex *lex, unsigned skip_kinds)
 void kt__scan_start(kt__scan *sc, unsigned tflags, const char *text, size_t from)
 {
     kt__tok_begin(&sc->tok, tflags, text, from, on_token, sc);
+    for (int i = 0; i < sc->nrun && !sc->plain; i++) sc->tok.qf[sc->tok.nqf++] = sc->run[i].lex->qf;
+    set_quiet(sc);
 }
 
 size_t kt__scan_hold(const kt__scan *sc)

@@ -118,7 +118,7 @@ typedef struct kt__sctx {
     kt_safety_hit *hits;
     size_t max, n;
     int truncated;
-    kt__tally tally[KT_SAFETY__COUNT];
+    kt__tally *tally;   /* KT_SAFETY__COUNT, when there is no hits array */
 } kt__sctx;
 
 static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
@@ -140,10 +140,13 @@ static void on_hit(void *ud, int run, uint32_t tag, size_t start, size_t end)
     c->hits[c->n++] = (kt_safety_hit){ start, end, cat, w };
 }
 
-static void run_scan(const kt_safety *s, const char *text, size_t len, size_t from, kt__sctx *c)
+/* plain: every token through the automaton, no quiet path (the reference the tests compare). */
+static void run_scan(const kt_safety *s, const char *text, size_t len, size_t from, kt__sctx *c,
+                     int plain)
 {
     kt__scan sc;
     kt__scan_begin(&sc, on_hit, c);
+    sc.plain = plain;
     kt__scan_add_lex(&sc, s->lex, 0);
     kt__scan_start(&sc, KT__SAFETY_TFLAGS, text, from);
     kt__tok_feed(&sc.tok, text + from, len - from);
@@ -158,16 +161,28 @@ static int hit_cmp(const void *a, const void *b)
     return x->category - y->category;
 }
 
-size_t kt_safety_scan_ctx(const kt_safety *s, const char *text, size_t len, size_t from,
-                          kt_safety_hit *hits, size_t max, int *truncated)
+static size_t scan_hits(const kt_safety *s, const char *text, size_t len, size_t from,
+                        kt_safety_hit *hits, size_t max, int *truncated, int plain)
 {
     kt__sctx c = { .s = s, .hits = hits, .max = max };
     if (s->built && from <= len) {
-        run_scan(s, text, len, from, &c);
-        qsort(hits, c.n, sizeof *hits, hit_cmp);
+        run_scan(s, text, len, from, &c, plain);
+        if (c.n > 1) qsort(hits, c.n, sizeof *hits, hit_cmp);
     }
     if (truncated) *truncated = c.truncated;
     return c.n;
+}
+
+size_t kt_safety_scan_ctx(const kt_safety *s, const char *text, size_t len, size_t from,
+                          kt_safety_hit *hits, size_t max, int *truncated)
+{
+    return scan_hits(s, text, len, from, hits, max, truncated, 0);
+}
+
+size_t kt__safety_scan_plain(const kt_safety *s, const char *text, size_t len, size_t from,
+                             kt_safety_hit *hits, size_t max, int *truncated)
+{
+    return scan_hits(s, text, len, from, hits, max, truncated, 1);
 }
 
 size_t kt_safety_scan(const kt_safety *s, const char *text, size_t len, kt_safety_hit *hits,
@@ -209,16 +224,16 @@ int kt_safety_eval(const kt_safety *s, const char *text, size_t len, uint32_t *c
 {
     if (categories_hit) *categories_hit = 0;
     if (!s->built) return KT_EINVAL;
-    kt__sctx *c = kt_calloc(1, sizeof *c);
-    if (!c) return KT_ENOMEM;
-    c->s = s;
-    run_scan(s, text, len, 0, c);
+    kt__tally *tally = kt_calloc(KT_SAFETY__COUNT, sizeof *tally);
+    if (!tally) return KT_ENOMEM;
+    kt__sctx c = { .s = s, .tally = tally };
+    run_scan(s, text, len, 0, &c, 0);
     unsigned sum[KT_SAFETY__COUNT], count[KT_SAFETY__COUNT];
     for (int k = 0; k < KT_SAFETY__COUNT; k++) {
-        sum[k] = (unsigned)KT_MIN(c->tally[k].sum, (unsigned long)UINT32_MAX);
-        count[k] = c->tally[k].count;
+        sum[k] = (unsigned)KT_MIN(tally[k].sum, (unsigned long)UINT32_MAX);
+        count[k] = tally[k].count;
     }
-    free(c);
+    free(tally);
     uint32_t m = judge(s, sum, count);
     if (categories_hit) *categories_hit = m;
     return m != 0;
@@ -231,17 +246,30 @@ static void ignore_hit(void *ud, int run, uint32_t tag, size_t start, size_t end
     (void)ud, (void)run, (void)tag, (void)start, (void)end;
 }
 
-size_t kt_safety_stable_prefix_ctx(const kt_safety *s, const char *text, size_t len, size_t from)
+static size_t stable_prefix(const kt_safety *s, const char *text, size_t len, size_t from,
+                            int plain)
 {
     if (from > len) return len;
     if (!s->built) return from;
     kt__scan sc;
     kt__scan_begin(&sc, ignore_hit, NULL);
+    sc.plain = plain;
     kt__scan_add_lex(&sc, s->lex, 0);
     kt__scan_start(&sc, KT__SAFETY_TFLAGS, text, from);
     kt__tok_feed(&sc.tok, text + from, len - from);
     size_t h = kt__scan_hold(&sc);
     return h < from ? from : h;
+}
+
+size_t kt_safety_stable_prefix_ctx(const kt_safety *s, const char *text, size_t len, size_t from)
+{
+    return stable_prefix(s, text, len, from, 0);
+}
+
+size_t kt__safety_stable_prefix_plain(const kt_safety *s, const char *text, size_t len,
+                                      size_t from)
+{
+    return stable_prefix(s, text, len, from, 1);
 }
 
 size_t kt_safety_stable_prefix(const kt_safety *s, const char *text, size_t len)

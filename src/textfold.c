@@ -106,6 +106,11 @@ static int fold_invisible(uint32_t cp)
 
 static int fold_high(uint32_t cp, unsigned flags, char out[4])
 {
+    /* Frequent separators first: general punctuation (less its invisible and line separator
+     * characters), CJK and Japanese scripts, emoji and other symbols. */
+    if ((cp >= 0x2010 && cp <= 0x2027) || (cp >= 0x2030 && cp <= 0x205F) ||
+        (cp >= 0x2E80 && cp < 0xA000) || (cp >= 0x1F000 && cp < 0xE0000))
+        return KT__FC_SEP;
     if (cp >= 0xFF01 && cp <= 0xFF5E) return fold_ascii(cp - 0xFEE0, out);
     if (cp >= 0xE0020 && cp <= 0xE007E && (flags & KT__FF_TAGS)) return fold_ascii(cp - 0xE0000, out);
     if (fold_invisible(cp)) return KT__FC_IGNORE;

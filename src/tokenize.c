@@ -9,6 +9,16 @@
 
 #include "classify_priv.h"
 
+/* While the consumer is quiet, whether it must see this token: one that may start a phrase. */
+static int quiet_sees(const kt__tok *t, kt__tk_kind kind, const char *s, size_t n)
+{
+    if (kind == KT__TK_DEAD || kind == KT__TK_BREAK || n > KT__WORD_MAX) return 0;
+    uint64_t h = kt__qf_hash((const unsigned char *)s, n);
+    for (unsigned f = 0; f < t->nqf; f++)
+        if (kt__qf_has(t->qf[f], h)) return 1;
+    return 0;
+}
+
 /* `from` is where the token's characters begin (a may be later: a dropped leading '@'). */
 static void emit_at(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_t a, size_t b,
                     size_t from)
@@ -17,7 +27,7 @@ static void emit_at(kt__tok *t, kt__tk_kind kind, const char *s, size_t n, size_
     if (kind == KT__TK_LINE) cut = b;
     else if (t->at_line && kind != KT__TK_BREAK) cut = t->line_end;
     kt__token tk = { kind, s, n, a, b, cut };
-    t->fn(t->ud, &tk);
+    if (!t->quiet || quiet_sees(t, kind, s, n)) t->fn(t->ud, &tk);
     if (kind == KT__TK_LINE) {
         t->at_line = 1;
         t->line_end = b;
@@ -314,9 +324,309 @@ static void word_whole(kt__tok *t, const char *s, size_t len)
     emit_at(t, KT__TK_WORD, buf, len, a, b, a);
 }
 
+/* ---- the quiet path ------------------------------------------------------------------------
+ * While the consumer is quiet (no phrase in progress), a word that starts no phrase, a DEAD
+ * token and a BREAK change nothing for it, so they need not be folded or emitted. The quiet path
+ * passes over plain ASCII text byte-class by byte-class and leaves the tokenizer in the state
+ * the per-character path would (position, separator run, break flag, line context), and stops
+ * where that path would do something the consumer may see. */
+enum { KT__Q_SEP, KT__Q_LETTER, KT__Q_DIGIT, KT__Q_NL, KT__Q_PUNCT, KT__Q_STOP };
+
+/* Byte classes: NL and PUNCT are separators unless the flags make them tokens; STOP is '@',
+ * '$' (they may continue a word) and every non-ASCII byte. */
+static const unsigned char kt__qclass[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 4, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 4, 0, 4, 0,
+    5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 0, 4, 0, 0,
+    4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 4, 0, 0, 0,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+};
+
+/* One bit per byte of a 64-byte chunk: letters and digits, digits, and the bytes the quiet path
+ * stops at (STOP, and NL or PUNCT when they are tokens); bytes past the text count as stops. */
+typedef struct kt__qmask {
+    uint64_t word, digit, stop;
+} kt__qmask;
+
+static unsigned quiet_stops(unsigned flags)
+{
+    unsigned k = 1u << KT__Q_STOP;
+    if (flags & KT__TF_LINES) k |= 1u << KT__Q_NL;
+    if (flags & KT__TF_PUNCT) k |= 1u << KT__Q_PUNCT;
+    return k;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* The masks of 16 bytes with SSE2 (every x86-64). */
+static inline void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t *d,
+                          uint32_t *st)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* a byte in [lo, lo + n) as (c + 0x80 - lo) < -128 + n in signed bytes */
+    __m128i let = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)),
+                                              _mm_set1_epi8((char)(0x80 - 'a'))),
+                                 _mm_set1_epi8((char)(-128 + 26)));
+    __m128i dig = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+                                 _mm_set1_epi8((char)(-128 + 10)));
+    __m128i s = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('@')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('$')));
+    if (flags & KT__TF_LINES) s = _mm_or_si128(s, _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
+    if (flags & KT__TF_PUNCT) {
+        static const char pc[] = "<>|[]/#`:";
+        for (size_t k = 0; k + 1 < sizeof pc; k++)
+            s = _mm_or_si128(s, _mm_cmpeq_epi8(x, _mm_set1_epi8(pc[k])));
+    }
+    *w = (uint32_t)_mm_movemask_epi8(_mm_or_si128(let, dig));
+    *d = (uint32_t)_mm_movemask_epi8(dig);
+    *st = (uint32_t)(_mm_movemask_epi8(s) | _mm_movemask_epi8(x)); /* and non-ASCII */
+}
+#else
+/* The masks of 16 bytes by table. */
+static inline void qblock(const unsigned char *p, unsigned flags, uint32_t *w, uint32_t *d,
+                          uint32_t *st)
+{
+    unsigned stopk = quiet_stops(flags);
+    *w = *d = *st = 0;
+    for (size_t k = 0; k < 16; k++) {
+        unsigned c = kt__qclass[p[k]];
+        *w |= (uint32_t)(c == KT__Q_LETTER || c == KT__Q_DIGIT) << k;
+        *d |= (uint32_t)(c == KT__Q_DIGIT) << k;
+        *st |= (uint32_t)(stopk >> c & 1) << k;
+    }
+}
+#endif
+
+/* The masks of p[0..64), of which p[0..avail) is text. */
+static void qmask(const unsigned char *p, size_t avail, unsigned flags, kt__qmask *m)
+{
+    m->word = m->digit = m->stop = 0;
+    for (size_t b = 0; b < 64; b += 16) {
+        uint32_t w = 0, d = 0, st = 0xFFFF; /* past the text: stops */
+        if (b < avail && avail - b >= 16) {
+            qblock(p + b, flags, &w, &d, &st);
+        } else if (b < avail) {
+            unsigned char tail[16];
+            memset(tail, 0x80, sizeof tail); /* a stop */
+            memcpy(tail, p + b, avail - b);
+            qblock(tail, flags, &w, &d, &st);
+        }
+        m->word |= (uint64_t)w << b;
+        m->digit |= (uint64_t)d << b;
+        m->stop |= (uint64_t)st << b;
+    }
+}
+
+/* The quiet filter hash of the ASCII word s[0..n) (letters and digits, n <= KT__WORD_MAX) as the
+ * tokenizer folds it; `readable` bytes from s may be read. */
+static uint64_t quiet_hash(const kt__tok *t, const unsigned char *s, size_t n, int mixed,
+                           size_t readable)
+{
+    if (mixed && (t->flags & KT__TF_LEET)) {
+        unsigned char buf[KT__WORD_MAX];
+        for (size_t k = 0; k < n; k++) buf[k] = (unsigned char)leet((char)s[k]);
+        return kt__qf_hash(buf, n);
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (readable >= 8) {
+        uint64_t head, tail = 0;
+        memcpy(&head, s, 8);
+        head |= 0x2020202020202020ull;
+        if (n < 8) head &= ~0ull >> (8 * (8 - n)); /* zero-pad */
+        if (n > 8) {
+            memcpy(&tail, s + n - 8, 8);
+            tail |= 0x2020202020202020ull;
+        }
+        return kt__qf_mix(head, tail, n);
+    }
+#else
+    (void)readable;
+#endif
+    return kt__qf_hash(s, n);
+}
+
+/* Whether the word p[q..e) of the chunk at p can matter to the consumer. */
+static int quiet_admits(const kt__tok *t, const unsigned char *p, size_t n, const kt__qmask *m,
+                        size_t q, size_t e)
+{
+    size_t len = e - q;
+    if (len > KT__WORD_MAX) return 0; /* DEAD */
+    uint64_t span = ((1ull << len) - 1) << q;
+    int mixed = (m->digit & span) && (m->word & ~m->digit & span);
+    uint64_t h = quiet_hash(t, p + q, len, mixed, n - q);
+    if (kt__qf_has(t->qf[0], h)) return 1;
+    for (unsigned f = 1; f < t->nqf; f++)
+        if (kt__qf_has(t->qf[f], h)) return 1;
+    return 0;
+}
+
+/* The masks of the chunk at p[base] (valid when `have`), kept across calls within one feed. */
+typedef struct kt__qchunk {
+    size_t base;
+    int have;
+    kt__qmask m;
+} kt__qchunk;
+
+/* The length of the well-formed UTF-8 character at p[i] (before n) when it separates words,
+ * else 0. */
+static size_t quiet_sep_char(const kt__tok *t, const unsigned char *p, size_t i, size_t n)
+{
+    unsigned char b = p[i];
+    size_t len = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    if (!len || n - i < len) return 0;
+    uint32_t cp = b & (0x7Fu >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((p[i + k] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i + k] & 0x3Fu);
+    }
+    static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    char out[4];
+    int cls = kt__fold_cp(cp, (t->flags & KT__TF_TAGS) ? KT__FF_TAGS : 0, out);
+    if (cls == KT__FC_PUNCT && !(t->flags & KT__TF_PUNCT)) cls = KT__FC_SEP;
+    if (cls == KT__FC_NEWLINE && !(t->flags & KT__TF_LINES)) cls = KT__FC_SEP;
+    return cls == KT__FC_SEP ? len : 0;
+}
+
+/* A whole word at p[i] (i < n) of ASCII letters and digits and Latin-1 or Latin Extended-A
+ * letters, ended by a separator, that no filter admits: returns its end, folding it as fold_word
+ * would; 0 for anything else (the per-character path decides). */
+static size_t quiet_latin(const kt__tok *t, const unsigned char *p, size_t i, size_t n)
+{
+    unsigned char buf[KT__WORD_MAX];
+    size_t len = 0, j = i;
+    int letter = 0;
+    while (j < n) {
+        unsigned char b = p[j];
+        unsigned k = kt__qclass[b];
+        char out[4] = { (char)(b | 0x20), 0, 0, 0 };
+        size_t cl = 1;
+        if (k == KT__Q_LETTER || k == KT__Q_DIGIT) {
+            letter |= k == KT__Q_LETTER;
+        } else if (b >= 0xC3 && b <= 0xC5 && j + 1 < n && (p[j + 1] & 0xC0) == 0x80) {
+            /* U+00C0..U+017F */
+            if (kt__fold_cp(((b & 0x1Fu) << 6) | (p[j + 1] & 0x3Fu), 0, out) != KT__FC_LETTER) break;
+            letter = 1;
+            cl = 2;
+        } else {
+            break;
+        }
+        size_t no = out[1] ? 2 : 1;
+        if (len + no <= KT__WORD_MAX) memcpy(buf + len, out, no);
+        len += no;
+        j += cl;
+    }
+    /* the word must end here, on a separator */
+    if (j == i || j == n || p[j] == '@' || p[j] == '$') return 0;
+    if (p[j] >= 0x80 && !quiet_sep_char(t, p, j, n)) return 0;
+    if (len > KT__WORD_MAX) return j; /* DEAD */
+    if (letter && (t->flags & KT__TF_LEET))
+        for (size_t k = 0; k < len; k++) buf[k] = (unsigned char)leet((char)buf[k]);
+    uint64_t h = kt__qf_hash(buf, len);
+    for (unsigned f = 0; f < t->nqf; f++)
+        if (kt__qf_has(t->qf[f], h)) return 0;
+    return j;
+}
+
+/* Passes over the longest run of separators (ASCII, or well-formed UTF-8 that folds to one) and
+ * whole words no filter admits from p[i] on, a 64-byte chunk at a time; returns where it ends.
+ * Words are ASCII, read from the chunk's byte classes, or have Latin letters (quiet_latin). */
+static size_t quiet_run(kt__tok *t, const unsigned char *p, size_t i, size_t n, kt__qchunk *c)
+{
+    unsigned k0 = kt__qclass[p[i]];
+    if (k0 != KT__Q_STOP ? quiet_stops(t->flags) >> k0 & 1 : !quiet_sep_char(t, p, i, n)) return i;
+    size_t from = i, sep = t->sep_run, r;
+    int words = 0;
+    if (c->have && i >= c->base && i - c->base < 64) {
+        r = i - c->base;
+    } else {
+        c->have = 0;
+        r = 64;
+    }
+    for (;;) {
+        if (r == 64) {
+            if (i >= n) break;
+            qmask(p + i, n - i, t->flags, &c->m);
+            c->base = i;
+            c->have = 1;
+            r = 0;
+        }
+        const kt__qmask *m = &c->m;
+        uint64_t ns = (m->word | m->stop) >> r;
+        if (!ns) {
+            sep += 64 - r;
+            i += 64 - r;
+            r = 64;
+            continue;
+        }
+        size_t q = r + (size_t)__builtin_ctzll(ns);
+        sep += q - r;
+        i += q - r;
+        r = q;
+        size_t end = 0; /* of a word passed over */
+        if (m->stop >> q & 1) {
+            if (i >= n) break;
+            size_t cl = quiet_sep_char(t, p, i, n);
+            if (cl) {
+                sep += cl;
+                i += cl;
+                r = q + cl < 64 ? q + cl : 64;
+                continue;
+            }
+            end = quiet_latin(t, p, i, n);
+            if (!end) break;
+        } else {
+            uint64_t nw = ~m->word >> q;
+            if (!nw) {
+                if (q == 0) break; /* a word of 64 bytes or more: the per-character path */
+                r = 64;            /* the chunk ends inside the word: a new chunk from its start */
+                continue;
+            }
+            size_t e = q + (size_t)__builtin_ctzll(nw);
+            if (!(m->stop >> e & 1) || (c->base + e < n && quiet_sep_char(t, p, c->base + e, n))) {
+                if (quiet_admits(t, p + c->base, n - c->base, m, q, e)) break;
+                end = c->base + e;
+            } else {
+                /* the word goes on (or the text ends) */
+                if (c->base + e >= n || !(end = quiet_latin(t, p, i, n))) break;
+            }
+        }
+        sep = 0;
+        words = 1;
+        r = end - c->base < 64 ? end - c->base : 64;
+        i = end;
+    }
+    if (i == from) return i;
+    t->pos += i - from;
+    t->broke = (words ? 0 : t->broke) || sep > KT__SEP_MAX;
+    t->sep_run = sep;
+    t->ign_run = 0;
+    t->taint_word = 0;
+    t->taint_punct = 0;
+    if (words || sep > KT__SEP_MAX) t->at_line = 0; /* a word or a BREAK was passed over */
+    return i;
+}
+
 void kt__tok_feed(kt__tok *t, const char *p, size_t n)
 {
+    kt__qchunk qc = { 0, 0, { 0, 0, 0 } };
     for (size_t i = 0; i < n; i++) {
+        if (t->quiet && !t->pend && !t->need && !t->taint_word) {
+            i = quiet_run(t, (const unsigned char *)p, i, n, &qc);
+            if (i == n) break;
+        }
         unsigned char b = (unsigned char)p[i];
         if (t->need) {
             if ((b & 0xC0) == 0x80) {

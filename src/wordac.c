@@ -94,7 +94,11 @@ uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
     for (uint32_t i = hash_str(s, n) & x->vmask;; i = (i + 1) & x->vmask) {
         uint32_t id = x->vtab[i];
         if (!id) return 0;
-        if (x->vn[id] == n && !memcmp(x->vstr + x->voff[id], s, n)) return id;
+        if (x->vn[id] != n) continue;
+        const char *v = x->vstr + x->voff[id];
+        size_t k = 0;
+        while (k < n && v[k] == s[k]) k++;
+        if (k == n) return id;
     }
 }
 
@@ -199,6 +203,8 @@ static int edge_put(kt__lex *x, uint32_t node, uint32_t w, uint32_t child)
 int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag)
 {
     if (n == 0 || n > KT__MAXDEPTH) return KT_EINVAL;
+    if (!w[0] || w[0] > x->nwords) return KT_EINVAL;
+    kt__qf_set(x->qf, kt__qf_hash((const unsigned char *)x->vstr + x->voff[w[0]], x->vn[w[0]]));
     uint32_t s = 0;
     for (size_t i = 0; i < n; i++) {
         if (!w[i]) return KT_EINVAL;

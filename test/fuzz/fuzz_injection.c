@@ -3,10 +3,13 @@
  * and holds back at most kt_injection_max_holdback; verdict over the hits equals
  * kt_injection_eval; and the streaming contract: for a cut c, with n = stable_prefix(text[0..c)),
  * the hits of the whole text that start before n are exactly the hits of text[0..c) that start
- * before n, and the others are exactly the hits of scanning the whole text from n. */
+ * before n, and the others are exactly the hits of scanning the whole text from n. And the
+ * tokenizer's quiet path changes nothing: scans and stable prefixes equal the plain reference
+ * paths (kt__injection_scan_plain). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/classify_priv.h"
 #include "kt/injection.h"
 
 #define MAXH 512
@@ -34,6 +37,20 @@ static int contains(const kt_injection_hit *h, size_t n, const kt_injection_hit 
     return 0;
 }
 
+static void same_as_plain(const char *t, size_t len, size_t from, size_t max)
+{
+    static kt_injection_hit a[MAXH], b[MAXH];
+    int ta = 0, tb = 0;
+    size_t na = kt_injection_scan_ctx(kt__d, t, len, from, a, max, &ta);
+    size_t nb = kt__injection_scan_plain(kt__d, t, len, from, b, max, &tb);
+    if (na != nb || ta != tb) abort();
+    for (size_t i = 0; i < na; i++)
+        if (!same_hit(&a[i], &b[i]) || a[i].weight != b[i].weight) abort();
+    if (kt_injection_stable_prefix_ctx(kt__d, t, len, from) !=
+        kt__injection_stable_prefix_plain(kt__d, t, len, from))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,6 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t cut = ((size_t)data[0] << 8 | data[1]) % (size - 1);
     const char *t = (const char *)data + 2;
     size_t len = size - 2;
+    same_as_plain(t, len, 0, MAXH);
+    same_as_plain(t, cut, cut / 2, 2);
+    same_as_plain(t, len, cut, MAXH);
     static kt_injection_hit w[MAXH], p[MAXH], r[MAXH];
     int tr = 0, tp = 0, trr = 0;
     size_t nw = kt_injection_scan(kt__d, t, len, w, MAXH, &tr);

@@ -3,15 +3,46 @@
  * kt_safety_max_holdback; the verdict over the hits equals kt_safety_eval; and the streaming
  * contract: for a cut c, with n = stable_prefix(text[0..c)), the hits of the whole text that start
  * before n are exactly the hits of text[0..c) that start before n, and the others are exactly the
- * hits of scanning the whole text from n (with left context). */
+ * hits of scanning the whole text from n (with left context). And the quiet path changes nothing:
+ * scans and stable prefixes equal the plain reference paths (kt__safety_scan_plain), here and for
+ * a second lexicon with custom terms. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/classify_priv.h"
 #include "kt/safety.h"
 
 #define MAXH 512
 
-static kt_safety *kt__s;
+static kt_safety *kt__s, *kt__c;
+
+static void same_as_plain(const kt_safety *s, const char *t, size_t len, size_t from, size_t max)
+{
+    static kt_safety_hit a[MAXH], b[MAXH];
+    int ta = 0, tb = 0;
+    size_t na = kt_safety_scan_ctx(s, t, len, from, a, max, &ta);
+    size_t nb = kt__safety_scan_plain(s, t, len, from, b, max, &tb);
+    if (na != nb || ta != tb) abort();
+    for (size_t i = 0; i < na; i++)
+        if (a[i].start != b[i].start || a[i].end != b[i].end || a[i].category != b[i].category ||
+            a[i].weight != b[i].weight)
+            abort();
+    if (kt_safety_stable_prefix_ctx(s, t, len, from) != kt__safety_stable_prefix_plain(s, t, len, from))
+        abort();
+}
+
+static kt_safety *custom_lexicon(void)
+{
+    static const char *const terms[] = { "connection reuse", "the", "h4te speech", "x$y", "TLS",
+                                         "caf\xc3\xa9 au lait", "4chan", "k1ll3r" };
+    kt_safety *s = malloc(sizeof *s);
+    if (!s || kt_safety_init(s, KT_SAFETY_BIT(KT_SAFETY_HATE) | KT_SAFETY_BIT(KT_SAFETY_SEXUAL), 2, 0))
+        abort();
+    for (size_t i = 0; i < sizeof terms / sizeof *terms; i++)
+        if (kt_safety_add_term(s, (int)(i % KT_SAFETY__COUNT), terms[i], strlen(terms[i]), 1)) abort();
+    if (kt_safety_build(s)) abort();
+    return s;
+}
 
 static void check_hits(const kt_safety_hit *h, size_t n, size_t from, size_t len)
 {
@@ -41,11 +72,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!kt__s) {
         kt__s = malloc(sizeof *kt__s);
         if (!kt__s || kt_safety_init(kt__s, KT_SAFETY_ALL_MASK, 0, 0)) abort();
+        kt__c = custom_lexicon();
     }
     if (size < 2 || size > 4096) return 0;
     size_t cut = ((size_t)data[0] << 8 | data[1]) % (size - 1);
     const char *t = (const char *)data + 2;
     size_t len = size - 2;
+    same_as_plain(kt__s, t, len, 0, MAXH);
+    same_as_plain(kt__s, t, cut, cut / 2, 2);
+    same_as_plain(kt__s, t, len, cut, MAXH);
+    same_as_plain(kt__c, t, len, 0, MAXH);
+    same_as_plain(kt__c, t, cut, (size_t)data[0] % (cut + 1), MAXH);
     static kt_safety_hit w[MAXH], p[MAXH], r[MAXH];
     int tr = 0, tp = 0, trr = 0;
     size_t nw = kt_safety_scan(kt__s, t, len, w, MAXH, &tr);
