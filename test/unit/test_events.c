@@ -215,6 +215,196 @@ KT_TEST(event_helpers)
     KT_ASSERT_EQ_STR(kt_event_verdict(NULL), "allow");
 }
 
+/* ---- event JSON, byte for byte ---------------------------------------------------------- */
+
+/* The exact bytes of a few representative events, pinned so that faster formatting can be shown
+ * to change nothing. Latencies are set by hand (they are measured); the id is fixed. */
+
+static void set_latencies(kt_decision *d)
+{
+    for (size_t i = 0; i < d->npolicies; i++)
+        d->evals[i].ns = d->evals[i].ran ? 1234567 * (uint64_t)(i + 1) + 999 : 0;
+}
+
+static void expect_event(const kt_event_info *ev, const char *want)
+{
+    kt_buf b;   /* a heap buffer that must grow, after existing content */
+    kt_buf_init(&b, 1 << 16);
+    KT_ASSERT_EQ_INT(kt_buf_puts(&b, "prefix\n"), 0);
+    KT_ASSERT_EQ_INT(kt_event_json(ev, &b), 0);
+    KT_ASSERT(b.len >= 7 && memcmp(b.p, "prefix\n", 7) == 0);
+    if (b.len >= 7) KT_ASSERT_EQ_STR(b.p + 7, want);
+    size_t full = b.len;
+    kt_buf_free(&b);
+    char mem[4096];   /* a caller's stack buffer, as the request-end hook uses */
+    kt_buf s = { mem, 0, sizeof mem, sizeof mem - 1 };
+    mem[0] = '\0';
+    KT_ASSERT_EQ_INT(kt_event_json(ev, &s), 0);
+    KT_ASSERT_EQ_STR(s.p, want);
+    for (size_t max = full - 7 - 3; max < full - 7; max++) {   /* one byte short: refused, intact */
+        kt_buf t;
+        kt_buf_init(&t, max);
+        KT_ASSERT_EQ_INT(kt_buf_puts(&t, "x"), 0);
+        KT_ASSERT_EQ_INT(kt_event_json(ev, &t), KT_ELIMIT);
+        KT_ASSERT(t.len == 1 && strcmp(t.p, "x") == 0);
+        kt_buf_free(&t);
+    }
+}
+
+static void decide(kt_config *c, kt_dir dir, const char *body, kt_decision *d)
+{
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    bool changed = false;
+    KT_ASSERT_EQ_INT(kt_decision_init(d, c), 0);
+    KT_ASSERT_EQ_INT(kt_policy_json(c, dir, body, strlen(body), &out, &changed, d), 0);
+    kt_buf_free(&out);
+    set_latencies(d);
+}
+
+KT_TEST(event_json_exact_no_decision)
+{
+    kt_event_info ev = { .id = "00000000-0000-4000-8000-000000000000", .unix_ms = 0,
+                         .reason_code = "client_closed", .input_tokens = -1, .output_tokens = -1,
+                         .cost_usd = -1, .status = 0, .latency_ms = 0 };
+    expect_event(&ev, "{\"id\":\"00000000-0000-4000-8000-000000000000\",\"event_type\":"
+                      "\"decision\",\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"verdict\":"
+                      "\"allow\",\"reason_code\":\"client_closed\",\"model\":null,\"provider\":"
+                      "null,\"target\":null,\"api\":null,\"config_version\":null,\"config_hash\":"
+                      "null,\"policies_evaluated\":[],\"input_tokens\":null,\"output_tokens\":"
+                      "null,\"cost_usd\":null,\"status\":0,\"latency_ms\":0,\"trace_id\":null,"
+                      "\"consumer\":null}");
+    ev.reason_code = "";
+    ev.model = ev.provider = ev.target = ev.api = ev.trace_id = ev.consumer = "";
+    ev.input_tokens = ev.output_tokens = 0;
+    ev.cost_usd = 0;
+    ev.status = -5;
+    ev.unix_ms = 253402300799999ull;   /* the last millisecond of year 9999 */
+    ev.latency_ms = UINT64_MAX;
+    expect_event(&ev, "{\"id\":\"00000000-0000-4000-8000-000000000000\",\"event_type\":"
+                      "\"decision\",\"timestamp\":\"9999-12-31T23:59:59.999Z\",\"verdict\":"
+                      "\"allow\",\"reason_code\":null,\"model\":null,\"provider\":null,\"target\":"
+                      "null,\"api\":null,\"config_version\":null,\"config_hash\":null,"
+                      "\"policies_evaluated\":[],\"input_tokens\":0,\"output_tokens\":0,"
+                      "\"cost_usd\":0.00000000,\"status\":0,\"latency_ms\":18446744073709551615,"
+                      "\"trace_id\":null,\"consumer\":null}");
+    ev.unix_ms = 253402300800000ull;   /* year 10000: no event */
+    kt_buf b;
+    kt_buf_init(&b, 1 << 16);
+    KT_ASSERT_EQ_INT(kt_event_json(&ev, &b), KT_EINVAL);
+    KT_ASSERT_EQ_INT(b.len, 0);
+    kt_buf_free(&b);
+}
+
+KT_TEST(event_json_exact_redact)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision dec;
+    decide(c, KT_DIR_INPUT, "{\"messages\":[{\"role\":\"user\",\"content\":\"mail a@example.com,"
+                            " b@example.org, ssn 123-45-6789\"}]}", &dec);
+    kt_event_info ev = { .id = "3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7", .decision = &dec,
+                         .model = "gpt-4o-mini-2024-07-18", .provider = "openai",
+                         .target = "main", .api = "chat", .cfg = c, .input_tokens = 51,
+                         .output_tokens = 7,
+                         .cost_usd = kt_price_usd(NULL, "gpt-4o-mini", 51, 7), .status = 200,
+                         .latency_ms = 42, .unix_ms = 1700000000123ull,
+                         .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+                         .consumer = "user-sha256:0123456789abcdef" };
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\":\"3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7\",\"event_type\":\"decision\","
+             "\"timestamp\":\"2023-11-14T22:13:20.123Z\",\"verdict\":\"redact\",\"reason_code\":"
+             "null,\"model\":\"gpt-4o-mini-2024-07-18\",\"provider\":\"openai\",\"target\":"
+             "\"main\",\"api\":\"chat\",\"config_version\":\"unit@3.0.1\",\"config_hash\":"
+             "\"sha256:%s\",\"policies_evaluated\":[{\"name\":\"pii-detector\",\"kind\":"
+             "\"pii-detector\",\"result\":\"redact\",\"latency_us\":1235,\"entities_found\":"
+             "{\"email\":2,\"ssn\":1}},{\"name\":\"dlp-filter\",\"kind\":\"dlp-filter\","
+             "\"result\":\"allow\",\"latency_us\":2470,\"entities_found\":{}}],"
+             "\"input_tokens\":51,\"output_tokens\":7,\"cost_usd\":0.00001185,\"status\":200,"
+             "\"latency_ms\":42,\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"consumer\":"
+             "\"user-sha256:0123456789abcdef\"}", c->hash);
+    expect_event(&ev, want);
+    kt_decision_free(&dec);
+    kt_config_release(&c);
+}
+
+KT_TEST(event_json_exact_block)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision dec;
+    decide(c, KT_DIR_OUTPUT, "{\"choices\":[{\"message\":{\"content\":\"a bluebird, x@y.io\"}}]}",
+           &dec);
+    kt_event_info ev = { .id = "3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7", .decision = &dec,
+                         .reason_code = "upstream_error", .model = "claude-3-opus",
+                         .provider = "anthropic", .target = "t", .api = "messages", .cfg = c,
+                         .input_tokens = 1000000, .output_tokens = 123456789,
+                         .cost_usd = kt_price_usd(NULL, "claude-3-opus", 1000000, 123456789),
+                         .status = 403, .latency_ms = 7, .unix_ms = 951782400000ull };
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\":\"3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7\",\"event_type\":\"decision\","
+             "\"timestamp\":\"2000-02-29T00:00:00.000Z\",\"verdict\":\"block\",\"reason_code\":"
+             "\"output_blocked\",\"block_policy\":\"dlp-filter\",\"block_label\":\"keyword\","
+             "\"model\":\"claude-3-opus\",\"provider\":\"anthropic\",\"target\":\"t\",\"api\":"
+             "\"messages\",\"config_version\":\"unit@3.0.1\",\"config_hash\":\"sha256:%s\","
+             "\"policies_evaluated\":[{\"name\":\"pii-detector\",\"kind\":\"pii-detector\","
+             "\"result\":\"redact\",\"latency_us\":1235,\"entities_found\":{\"email\":1}},"
+             "{\"name\":\"dlp-filter\",\"kind\":\"dlp-filter\",\"result\":\"block\","
+             "\"latency_us\":2470,\"entities_found\":{\"keyword\":1}}],\"input_tokens\":1000000,"
+             "\"output_tokens\":123456789,\"cost_usd\":9274.25917500,\"status\":403,"
+             "\"latency_ms\":7,\"trace_id\":null,\"consumer\":null}", c->hash);
+    expect_event(&ev, want);
+    kt_decision_free(&dec);
+    kt_config_release(&c);
+}
+
+/* Names that need escaping, invalid UTF-8 from the client, a skipped policy and a flag. */
+KT_TEST(event_json_exact_escapes)
+{
+    kt_diag d;
+    kt_config *c = load("pack: {name: \"p\\\"k\\\\\\t\\u00e9\\x01\", version: \"1.0\\n\"}\n"
+                        "policies:\n"
+                        "  - {name: 'we\"ird\\in', type: input_filter, patterns: [email]}\n"
+                        "  - {name: out-only, type: output_filter, patterns: [ssn]}\n"
+                        "  - {name: s\\af\\e, type: content_filter, categories: [violence]}\n",
+                        &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision dec;
+    decide(c, KT_DIR_INPUT, "{\"messages\":[{\"role\":\"user\",\"content\":\"mail a@b.io\"}]}",
+           &dec);
+    dec.evals[2].result = KT_ACT_FLAG;
+    kt_event_info ev = { .id = "3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7", .decision = &dec,
+                         .reason_code = "bad\"code", .model = "m\"o\\d\x01\xff\xc3\xa9l\n",
+                         .provider = "openai", .target = "tar\tget", .api = "chat", .cfg = c,
+                         .input_tokens = 3, .output_tokens = -1, .cost_usd = 0.000000005,
+                         .status = 99, .latency_ms = 1, .unix_ms = 1700000000999ull,
+                         .consumer = "team\\a\"b" };
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\":\"3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7\",\"event_type\":\"decision\","
+             "\"timestamp\":\"2023-11-14T22:13:20.999Z\",\"verdict\":\"redact\",\"reason_code\":"
+             "\"bad\\\"code\",\"model\":\"m\\\"o\\\\d\\u0001\\ufffd\xc3\xa9l\\n\",\"provider\":"
+             "\"openai\",\"target\":\"tar\\tget\",\"api\":\"chat\",\"config_version\":"
+             "\"p\\\"k\\\\\\t\xc3\xa9\\u0001@1.0\\n\",\"config_hash\":\"sha256:%s\","
+             "\"policies_evaluated\":[{\"name\":\"we\\\"ird\\\\in\",\"kind\":\"pii-detector\","
+             "\"result\":\"redact\",\"latency_us\":1235,\"entities_found\":{\"email\":1}},"
+             "{\"name\":\"out-only\",\"kind\":\"pii-detector\",\"result\":\"skipped\","
+             "\"latency_us\":0,\"entities_found\":{}},{\"name\":\"s\\\\af\\\\e\",\"kind\":"
+             "\"safety-filter\",\"result\":\"flag\",\"latency_us\":3704,\"entities_found\":{}}],"
+             "\"input_tokens\":3,\"output_tokens\":null,\"cost_usd\":0.00000001,\"status\":99,"
+             "\"latency_ms\":1,\"trace_id\":null,\"consumer\":\"team\\\\a\\\"b\"}", c->hash);
+    expect_event(&ev, want);
+    kt_decision_free(&dec);
+    kt_config_release(&c);
+}
+
 /* ---- usage sniffing ---------------------------------------------------------------------- */
 
 static void sniff_all_splits(const char *body, int64_t in, int64_t out)
@@ -364,6 +554,103 @@ KT_TEST(metrics_cardinality_and_render)
     kt_metrics_free(&m);
 }
 
+/* The series text of every family, byte for byte, after the updates one request makes (labels
+ * from interned values, literals and a stack buffer), escapes, and the series cap. */
+static void render_families(const kt_metrics *m, kt_buf *out)
+{
+    kt_metrics_gauges g = { .version = "t" };
+    kt_buf b;
+    kt_buf_init(&b, 1 << 22);
+    KT_ASSERT_EQ_INT(kt_metrics_render(m, &g, &b), 0);
+    const char *from = strstr(b.p, "# HELP keeptrusts_requests_total");
+    const char *to = strstr(b.p, "# HELP keeptrusts_request_duration_seconds");
+    KT_ASSERT(from && to && from < to);
+    kt_buf_reset(out);
+    if (from && to) kt_buf_append(out, from, (size_t)(to - from));
+    kt_buf_free(&b);
+}
+
+KT_TEST(metrics_exact_series)
+{
+    kt_metrics m;
+    kt_metrics_init(&m);
+    for (int i = 0; i < 3; i++) {
+        char status[4] = "200";
+        if (i == 2) memcpy(status, "502", 4);
+        const char *odd = "gpt-\"4o\"\n\\x\x01\xc3\xa9";
+        const char *model = kt_metrics_bound(&m.models, i ? "gpt-4o-mini" : odd);
+        const char *target = kt_metrics_bound(&m.targets, i == 1 ? NULL : "main");
+        const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
+        kt_metrics_add(&m, &m.requests, rn, rv, 3, 1);
+        const char *pn[] = { "policy", "result" };
+        const char *pv[] = { kt_metrics_bound(&m.policies, "pii-detector"), "redact" };
+        kt_metrics_add(&m, &m.policy_evals, pn, pv, 2, 1);
+        const char *pv2[] = { kt_metrics_bound(&m.policies, "we\"ird"), i ? "allow" : "block" };
+        kt_metrics_add(&m, &m.policy_evals, pn, pv2, 2, 1);
+        const char *en[] = { "entity" }, *ev[] = { kt_metrics_bound(&m.entities, "email") };
+        kt_metrics_add(&m, &m.redactions, en, ev, 1, 2 + i);
+        if (!i) {
+            const char *bn[] = { "reason", "policy" }, *bv[] = { "input_blocked", pv2[0] };
+            kt_metrics_add(&m, &m.blocks, bn, bv, 2, 1);
+        }
+        const char *tn[] = { "direction", "model" }, *ti[] = { "input", model },
+                   *to[] = { "output", model };
+        kt_metrics_add(&m, &m.tokens, tn, ti, 2, 51 * (i + 1));
+        kt_metrics_add(&m, &m.tokens, tn, to, 2, 7);
+        const char *cn[] = { "model" }, *cv[] = { model };
+        kt_metrics_add(&m, &m.cost, cn, cv, 1, kt_price_usd(NULL, "gpt-4o-mini", 51, 7 + i));
+    }
+    kt_buf b;
+    kt_buf_init(&b, 1 << 22);
+    render_families(&m, &b);
+    KT_ASSERT_EQ_STR(b.p,
+        "# HELP keeptrusts_requests_total Requests by target, model and status.\n"
+        "# TYPE keeptrusts_requests_total counter\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-\\\"4o\\\"_\\\\x___\","
+        "status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"gpt-4o-mini\",status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-4o-mini\",status=\"502\"} 1\n"
+        "# HELP keeptrusts_policy_evaluations_total Policy evaluations by policy and result.\n"
+        "# TYPE keeptrusts_policy_evaluations_total counter\n"
+        "keeptrusts_policy_evaluations_total{policy=\"pii-detector\",result=\"redact\"} 3\n"
+        "keeptrusts_policy_evaluations_total{policy=\"we\\\"ird\",result=\"block\"} 1\n"
+        "keeptrusts_policy_evaluations_total{policy=\"we\\\"ird\",result=\"allow\"} 2\n"
+        "# HELP keeptrusts_redactions_total Redacted entities by entity type.\n"
+        "# TYPE keeptrusts_redactions_total counter\n"
+        "keeptrusts_redactions_total{entity=\"email\"} 9\n"
+        "# HELP keeptrusts_blocks_total Blocked requests and responses by reason and policy.\n"
+        "# TYPE keeptrusts_blocks_total counter\n"
+        "keeptrusts_blocks_total{reason=\"input_blocked\",policy=\"we\\\"ird\"} 1\n"
+        "# HELP keeptrusts_tokens_total Tokens by direction and model, from provider usage.\n"
+        "# TYPE keeptrusts_tokens_total counter\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"gpt-\\\"4o\\\"_\\\\x___\"} 51\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"gpt-\\\"4o\\\"_\\\\x___\"} 7\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"gpt-4o-mini\"} 255\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"gpt-4o-mini\"} 14\n"
+        "# HELP keeptrusts_cost_usd_total Estimated cost in US dollars by model.\n"
+        "# TYPE keeptrusts_cost_usd_total counter\n"
+        "keeptrusts_cost_usd_total{model=\"gpt-\\\"4o\\\"_\\\\x___\"} 1.185e-05\n"
+        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 2.55e-05\n");
+    /* past KT_METRIC_SERIES_MAX every update folds into one all-"other" series, even for
+     * label values that had a series of their own */
+    char name[32];
+    for (int i = 0; i < KT_METRIC_SERIES_MAX + 5; i++) {
+        snprintf(name, sizeof name, "e%d", i);
+        const char *en[] = { "entity" }, *ev[] = { name };
+        kt_metrics_add(&m, &m.redactions, en, ev, 1, 1);
+    }
+    const char *en[] = { "entity" }, *ev[] = { kt_metrics_bound(&m.entities, "email") };
+    kt_metrics_add(&m, &m.redactions, en, ev, 1, 100);
+    KT_ASSERT_EQ_INT(m.redactions.n, KT_METRIC_SERIES_MAX + 1);
+    render_families(&m, &b);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"email\"} 9\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"other\"} 106\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"e2046\"} 1\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"e2047\"}") == NULL);
+    kt_buf_free(&b);
+    kt_metrics_free(&m);
+}
+
 /* ---- config ------------------------------------------------------------------------------ */
 
 KT_TEST(config_events_and_metrics)
@@ -430,9 +717,14 @@ int main(void)
     KT_RUN(event_json_redact_counts_no_pii);
     KT_RUN(event_json_block_reason);
     KT_RUN(event_helpers);
+    KT_RUN(event_json_exact_no_decision);
+    KT_RUN(event_json_exact_redact);
+    KT_RUN(event_json_exact_block);
+    KT_RUN(event_json_exact_escapes);
     KT_RUN(usage_openai_anthropic_responses_streams);
     KT_RUN(spool_write_reopen_read_bound);
     KT_RUN(metrics_cardinality_and_render);
+    KT_RUN(metrics_exact_series);
     KT_RUN(config_events_and_metrics);
     return KT_DONE();
 }
