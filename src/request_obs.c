@@ -101,7 +101,7 @@ static void observe_times(kt_metrics *m, const kt_req_obs *o, uint64_t now)
                         (double)(o->up_head_ns - o->up_sent_ns) / 1e9);
 }
 
-static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
+void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
 {
     char status[4] = "000";
     if (ev->status >= 100 && ev->status <= 999) {
@@ -186,6 +186,6 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
         if (kt_traceparent_id(v.p, v.n, trace)) ev.trace_id = trace;
     }
     ev.consumer = consumer_of(c, consumer, sizeof consumer, &scratch);
-    if (gw->metrics) observe(gw->metrics, &ev, o, now);
+    if (gw->metrics) kt_events_observe(gw->metrics, &ev, o, now);
     if (gw->events) push_event(gw, &ev, &scratch);
 }

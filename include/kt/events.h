@@ -138,5 +138,7 @@ void kt_events_queued(const kt_events *ev, uint64_t *count, uint64_t *bytes);
 /* The request-end hook (request_obs.c): builds the event, pushes it, feeds the metrics. Called
  * once per /v1 request, also for requests kt answered itself or that were aborted. */
 void kt_events_request_done(kt_gateway *gw, kt_conn *c);
+/* Its metric updates for one finished request (`now`: uv_hrtime() at the end). */
+void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now);
 
 #endif
