@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../src/event_priv.h"
@@ -405,6 +406,64 @@ KT_TEST(event_json_exact_escapes)
     kt_config_release(&c);
 }
 
+/* The timestamp and cost_usd fields are formatted without gmtime_r and printf: they must agree
+ * with them for any value, ties of the 8-decimal rounding included. */
+static uint64_t xorshift(uint64_t *r)
+{
+    *r ^= *r << 13;
+    *r ^= *r >> 7;
+    *r ^= *r << 17;
+    return *r;
+}
+
+static bool field_is(const kt_event_info *ev, const char *key, const char *want)
+{
+    char mem[2048];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
+    mem[0] = '\0';
+    if (kt_event_json(ev, &b)) return false;
+    const char *at = strstr(b.p, key);
+    size_t n = strlen(want);
+    if (at && strncmp(at + strlen(key), want, n) == 0 && strchr(",}", at[strlen(key) + n]))
+        return true;
+    KT_FAILF("%s%s in %s", key, want, b.p);
+    return false;
+}
+
+KT_TEST(event_json_numbers_match_libc)
+{
+    kt_event_info ev = { .id = "x", .input_tokens = -1, .output_tokens = -1 };
+    uint64_t r = 88172645463325252ull;
+    char want[64];
+    const double fixed[] = { 0, 1e-9, 5e-9, 4.9999999e-9, 0.001953125, 0.005859375, 0.125,
+                             0.5, 1.5, 2.5, 0.000000015, 0.000000025, 1.00000000500000008,
+                             9999999999.999998, 123456.78901234567, 4.9406564584124654e-324,
+                             2.2250738585072014e-308, 1e-300, 0.1, 0.7, 1e9, 3e9 + 0.5 };
+    for (size_t i = 0; i < KT_ARRAY_LEN(fixed) + 60000; i++) {
+        double v;
+        uint64_t x = xorshift(&r);
+        if (i < KT_ARRAY_LEN(fixed)) v = fixed[i];
+        else if (i % 4 == 0) v = (double)(x % 100000000000ull) / 1e8;   /* costs: 8 decimals */
+        else if (i % 4 == 1) v = (double)(x >> 20) / (double)(1ull << (x % 60));   /* dyadic: ties */
+        else if (i % 4 == 2) v = (double)(x % 5000000) * 2.5 / 1e6 + (double)(x >> 40) * 1e-7;
+        else v = (double)(x >> 11) * 0x1p-53 * (double)(1ull << (x % 34));
+        ev.cost_usd = v;
+        snprintf(want, sizeof want, "%.8f", v);
+        if (!field_is(&ev, "\"cost_usd\":", want)) break;
+    }
+    for (int i = 0; i < 20000; i++) {
+        uint64_t ms = xorshift(&r) % 253402300800000ull;
+        if (i < 3) ms = i == 0 ? 0 : i == 1 ? 951782399999ull : 253402300799999ull;
+        time_t s = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        snprintf(want, sizeof want, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        ev.unix_ms = ms;
+        if (!field_is(&ev, "\"timestamp\":", want)) break;
+    }
+}
+
 /* ---- usage sniffing ---------------------------------------------------------------------- */
 
 static void sniff_all_splits(const char *body, int64_t in, int64_t out)
@@ -721,6 +780,7 @@ int main(void)
     KT_RUN(event_json_exact_redact);
     KT_RUN(event_json_exact_block);
     KT_RUN(event_json_exact_escapes);
+    KT_RUN(event_json_numbers_match_libc);
     KT_RUN(usage_openai_anthropic_responses_streams);
     KT_RUN(spool_write_reopen_read_bound);
     KT_RUN(metrics_cardinality_and_render);
