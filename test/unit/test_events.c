@@ -710,6 +710,78 @@ KT_TEST(metrics_exact_series)
     kt_metrics_free(&m);
 }
 
+/* The request-end hook's metric updates for a few requests, byte for byte. */
+KT_TEST(metrics_observe_exact)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision red, blk;
+    decide(c, KT_DIR_INPUT, "{\"messages\":[{\"role\":\"user\",\"content\":\"mail a@example.com,"
+                            " b@example.org, ssn 123-45-6789\"}]}", &red);
+    decide(c, KT_DIR_OUTPUT, "{\"choices\":[{\"message\":{\"content\":\"a bluebird\"}}]}", &blk);
+    kt_metrics m;
+    kt_metrics_init(&m);
+    kt_req_obs o;
+    memset(&o, 0, sizeof o);
+    o.t0_ns = 1000;
+    const kt_decision *decs[] = { &red, &blk, NULL };
+    const char *models[] = { "gpt-4o-mini", NULL, "m\"x" };
+    const int statuses[] = { 200, 403, 99, 1000, 502, 200 };
+    for (int i = 0; i < 12; i++) {
+        kt_event_info ev = { .decision = decs[i % 3], .model = models[i % 3],
+                             .target = i % 4 ? "main" : NULL, .input_tokens = i % 5 ? 40 + i : -1,
+                             .output_tokens = i % 2 ? 7 * i : 0, .status = statuses[i % 6] };
+        ev.cost_usd = kt_price_usd(NULL, ev.model, ev.input_tokens, ev.output_tokens);
+        kt_events_observe(&m, &ev, &o, 2000000 + (uint64_t)i * 1000000);
+    }
+    kt_buf b;
+    kt_buf_init(&b, 1 << 22);
+    render_families(&m, &b);
+    KT_ASSERT_EQ_STR(b.p,
+        "# HELP keeptrusts_requests_total Requests by target, model and status.\n"
+        "# TYPE keeptrusts_requests_total counter\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"gpt-4o-mini\",status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"none\",status=\"403\"} 2\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"m\\\"x\",status=\"000\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-4o-mini\",status=\"000\"} 2\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"none\",status=\"502\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"m\\\"x\",status=\"200\"} 2\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-4o-mini\",status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"m\\\"x\",status=\"000\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"none\",status=\"502\"} 1\n"
+        "# HELP keeptrusts_policy_evaluations_total Policy evaluations by policy and result.\n"
+        "# TYPE keeptrusts_policy_evaluations_total counter\n"
+        "keeptrusts_policy_evaluations_total{policy=\"pii-detector\",result=\"redact\"} 4\n"
+        "keeptrusts_policy_evaluations_total{policy=\"dlp-filter\",result=\"allow\"} 4\n"
+        "keeptrusts_policy_evaluations_total{policy=\"pii-detector\",result=\"allow\"} 4\n"
+        "keeptrusts_policy_evaluations_total{policy=\"dlp-filter\",result=\"block\"} 4\n"
+        "# HELP keeptrusts_redactions_total Redacted entities by entity type.\n"
+        "# TYPE keeptrusts_redactions_total counter\n"
+        "keeptrusts_redactions_total{entity=\"email\"} 8\n"
+        "keeptrusts_redactions_total{entity=\"ssn\"} 4\n"
+        "# HELP keeptrusts_blocks_total Blocked requests and responses by reason and policy.\n"
+        "# TYPE keeptrusts_blocks_total counter\n"
+        "keeptrusts_blocks_total{reason=\"output_blocked\",policy=\"dlp-filter\"} 4\n"
+        "# HELP keeptrusts_tokens_total Tokens by direction and model, from provider usage.\n"
+        "# TYPE keeptrusts_tokens_total counter\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"none\"} 132\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"none\"} 56\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"m\\\"x\"} 141\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"gpt-4o-mini\"} 138\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"gpt-4o-mini\"} 84\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"m\\\"x\"} 112\n"
+        "# HELP keeptrusts_cost_usd_total Estimated cost in US dollars by model.\n"
+        "# TYPE keeptrusts_cost_usd_total counter\n"
+        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 7.11e-05\n");
+    kt_buf_free(&b);
+    kt_metrics_free(&m);
+    kt_decision_free(&red);
+    kt_decision_free(&blk);
+    kt_config_release(&c);
+}
+
 /* ---- config ------------------------------------------------------------------------------ */
 
 KT_TEST(config_events_and_metrics)
@@ -785,6 +857,7 @@ int main(void)
     KT_RUN(spool_write_reopen_read_bound);
     KT_RUN(metrics_cardinality_and_render);
     KT_RUN(metrics_exact_series);
+    KT_RUN(metrics_observe_exact);
     KT_RUN(config_events_and_metrics);
     return KT_DONE();
 }
