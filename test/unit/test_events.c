@@ -444,7 +444,7 @@ KT_TEST(event_json_numbers_match_libc)
         uint64_t x = xorshift(&r);
         if (i < KT_ARRAY_LEN(fixed)) v = fixed[i];
         else if (i % 4 == 0) v = (double)(x % 100000000000ull) / 1e8;   /* costs: 8 decimals */
-        else if (i % 4 == 1) v = (double)(x >> 20) / (double)(1ull << (x % 60));   /* dyadic: ties */
+        else if (i % 4 == 1) v = (double)(x >> 20) / (double)(1ull << (x % 60));   /* ties */
         else if (i % 4 == 2) v = (double)(x % 5000000) * 2.5 / 1e6 + (double)(x >> 40) * 1e-7;
         else v = (double)(x >> 11) * 0x1p-53 * (double)(1ull << (x % 34));
         ev.cost_usd = v;
@@ -782,6 +782,54 @@ KT_TEST(metrics_observe_exact)
     kt_config_release(&c);
 }
 
+/* kt_metrics_add_fixed finds series by pointer: the same updates through it and through
+ * kt_metrics_add give the same text, across cache collisions and past the series cap. */
+KT_TEST(metrics_add_fixed_same_as_add)
+{
+    kt_metrics a, f;
+    kt_metrics_init(&a);
+    kt_metrics_init(&f);
+    static const char *const names[] = { "entity", "model", "direction" };
+    static const char *const other_names[] = { "policy", "model", "result" };
+    const char *va[KT_METRIC_LABEL_VALUES + 8], *vf[KT_METRIC_LABEL_VALUES + 8];
+    char name[32];
+    for (int i = 0; i < KT_METRIC_LABEL_VALUES + 8; i++) {
+        snprintf(name, sizeof name, i % 7 ? "v%d" : "v\"%d\\", i);
+        va[i] = kt_metrics_bound(&a.entities, name);
+        vf[i] = kt_metrics_bound(&f.entities, name);
+    }
+    uint64_t r = 2463534242ull;
+    for (int i = 0; i < 40000; i++) {
+        uint64_t x = xorshift(&r);
+        size_t n = 1 + x % 3, k = (x >> 8) % 24;
+        const char *pa[3], *pf[3];
+        for (size_t j = 0; j < n; j++) {
+            size_t idx = (x >> (16 + 8 * j)) % (i < 20000 ? 10 : KT_METRIC_LABEL_VALUES + 8);
+            pa[j] = va[idx];
+            pf[j] = vf[idx];
+        }
+        if (k == 0) pa[0] = pf[0] = "none";
+        const char *const *nm = k % 2 ? other_names : names;
+        kt_mfamily *fa = k < 12 ? &a.redactions : &a.tokens;
+        kt_mfamily *ff = k < 12 ? &f.redactions : &f.tokens;
+        kt_metrics_add(&a, fa, nm, pa, n, (double)(x % 1000) / 8);
+        kt_metrics_add_fixed(&f, ff, nm, pf, n, (double)(x % 1000) / 8);
+    }
+    KT_ASSERT(a.redactions.n > KT_METRIC_SERIES_MAX);
+    kt_buf ba, bf;
+    kt_buf_init(&ba, 1 << 24);
+    kt_buf_init(&bf, 1 << 24);
+    render_families(&a, &ba);
+    render_families(&f, &bf);
+    KT_ASSERT(ba.len > 1000);
+    KT_ASSERT_EQ_INT(ba.len, bf.len);
+    KT_ASSERT(ba.len == bf.len && memcmp(ba.p, bf.p, ba.len) == 0);
+    kt_buf_free(&ba);
+    kt_buf_free(&bf);
+    kt_metrics_free(&a);
+    kt_metrics_free(&f);
+}
+
 /* ---- config ------------------------------------------------------------------------------ */
 
 KT_TEST(config_events_and_metrics)
@@ -858,6 +906,7 @@ int main(void)
     KT_RUN(metrics_cardinality_and_render);
     KT_RUN(metrics_exact_series);
     KT_RUN(metrics_observe_exact);
+    KT_RUN(metrics_add_fixed_same_as_add);
     KT_RUN(config_events_and_metrics);
     return KT_DONE();
 }
