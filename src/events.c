@@ -294,21 +294,24 @@ int kt_uuid4(mbedtls_ctr_drbg_context *drbg, char out[37])
     return KT_OK;
 }
 
-/* USD per million tokens (input, output), public list prices; longest prefix wins. */
+/* USD per million tokens (input, output), public list prices; longest prefix wins. Lengths are
+ * kept with the prefixes: this runs once per request. */
+#define KT__PRICE(p, i, o) { p, sizeof p - 1, i, o }
 static const struct {
     const char *prefix;
+    size_t len;
     double in, out;
 } kt__prices[] = {
-    { "gpt-4o-mini", 0.15, 0.60 },      { "gpt-4o", 2.50, 10.00 },
-    { "gpt-4.1-nano", 0.10, 0.40 },     { "gpt-4.1-mini", 0.40, 1.60 },
-    { "gpt-4.1", 2.00, 8.00 },          { "gpt-4-turbo", 10.00, 30.00 },
-    { "gpt-3.5-turbo", 0.50, 1.50 },    { "o1-mini", 1.10, 4.40 },
-    { "o3-mini", 1.10, 4.40 },          { "o1", 15.00, 60.00 },
-    { "text-embedding-3-small", 0.02, 0.0 }, { "text-embedding-3-large", 0.13, 0.0 },
-    { "claude-3-5-sonnet", 3.00, 15.00 }, { "claude-3-7-sonnet", 3.00, 15.00 },
-    { "claude-sonnet-4", 3.00, 15.00 }, { "claude-3-5-haiku", 0.80, 4.00 },
-    { "claude-3-haiku", 0.25, 1.25 },   { "claude-3-opus", 15.00, 75.00 },
-    { "claude-opus-4", 15.00, 75.00 },
+    KT__PRICE("gpt-4o-mini", 0.15, 0.60),      KT__PRICE("gpt-4o", 2.50, 10.00),
+    KT__PRICE("gpt-4.1-nano", 0.10, 0.40),     KT__PRICE("gpt-4.1-mini", 0.40, 1.60),
+    KT__PRICE("gpt-4.1", 2.00, 8.00),          KT__PRICE("gpt-4-turbo", 10.00, 30.00),
+    KT__PRICE("gpt-3.5-turbo", 0.50, 1.50),    KT__PRICE("o1-mini", 1.10, 4.40),
+    KT__PRICE("o3-mini", 1.10, 4.40),          KT__PRICE("o1", 15.00, 60.00),
+    KT__PRICE("text-embedding-3-small", 0.02, 0.0), KT__PRICE("text-embedding-3-large", 0.13, 0.0),
+    KT__PRICE("claude-3-5-sonnet", 3.00, 15.00), KT__PRICE("claude-3-7-sonnet", 3.00, 15.00),
+    KT__PRICE("claude-sonnet-4", 3.00, 15.00), KT__PRICE("claude-3-5-haiku", 0.80, 4.00),
+    KT__PRICE("claude-3-haiku", 0.25, 1.25),   KT__PRICE("claude-3-opus", 15.00, 75.00),
+    KT__PRICE("claude-opus-4", 15.00, 75.00),
 };
 
 static double cost(double in_price, double out_price, int64_t in, int64_t out)
@@ -319,12 +322,15 @@ static double cost(double in_price, double out_price, int64_t in, int64_t out)
     return usd;
 }
 
+/* An empty prefix never wins (it is not longer than no match), so a first byte that differs
+ * rules a prefix out before its length is needed. */
 double kt_price_usd(const kt_events_opts *o, const char *model, int64_t in, int64_t out)
 {
     if (!model || (in < 0 && out < 0)) return -1;
     const kt_price *cp = NULL;
     size_t cplen = 0;
     for (size_t i = 0; o && i < o->nprices; i++) {
+        if (o->prices[i].model[0] != model[0]) continue;
         size_t n = strlen(o->prices[i].model);
         if (n > cplen && strncmp(model, o->prices[i].model, n) == 0) {
             cp = &o->prices[i];
@@ -334,8 +340,9 @@ double kt_price_usd(const kt_events_opts *o, const char *model, int64_t in, int6
     if (cp) return cost(cp->input, cp->output, in, out);
     size_t best = SIZE_MAX, blen = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(kt__prices); i++) {
-        size_t n = strlen(kt__prices[i].prefix);
-        if (n > blen && strncmp(model, kt__prices[i].prefix, n) == 0) {
+        size_t n = kt__prices[i].len;
+        if (kt__prices[i].prefix[0] == model[0] && n > blen &&
+            strncmp(model, kt__prices[i].prefix, n) == 0) {
             best = i;
             blen = n;
         }

@@ -4,6 +4,7 @@
  *   event    kt_event_json into a stack buffer, as kt_events_request_done does
  *   metrics  kt_events_observe (labelled counters and histograms)
  *   walk     kt_policy_json over the request body, then the response body (policy timing)
+ *   price    kt_price_usd for the model (the built-in table)
  * Prints ns per iteration. Not built by make; after `make`, run:
  *   cc -std=c11 -D_GNU_SOURCE -O2 -g -Iinclude test/perf/event_bench.c build/libkt.a -luv \
  *      -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lm -o /tmp/event_bench
@@ -104,8 +105,10 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "walk") == 0) {
             kt_decision_free(&d);
             if (kt_decision_init(&d, cfg) || walk(cfg, &d, &out)) return 1;
+        } else if (strcmp(mode, "price") == 0) {
+            ev.cost_usd = kt_price_usd(&cfg->gateway.events, ev.model, 41 + (i & 1), 17);
         } else {
-            fprintf(stderr, "usage: event_bench event|metrics|walk [N]\n");
+            fprintf(stderr, "usage: event_bench event|metrics|walk|price [N]\n");
             return 2;
         }
     }

@@ -213,6 +213,11 @@ KT_TEST(event_helpers)
     KT_ASSERT(kt_price_usd(NULL, "gpt-4o", 1000000, 0) == 2.50);
     KT_ASSERT(kt_price_usd(NULL, "mystery-model", 10, 10) < 0);
     KT_ASSERT(kt_price_usd(NULL, "gpt-4o", -1, -1) < 0);
+    KT_ASSERT(kt_price_usd(NULL, "o1-mini-2024-09-12", 1000000, 0) == 1.10);   /* longest */
+    KT_ASSERT(kt_price_usd(NULL, "o1-preview", 1000000, 0) == 15.00);
+    KT_ASSERT(kt_price_usd(NULL, "claude-opus-4-1", 0, 1000000) == 75.00);
+    KT_ASSERT(kt_price_usd(NULL, "", 10, 10) < 0);
+    KT_ASSERT(kt_price_usd(NULL, "o", 10, 10) < 0);
     KT_ASSERT_EQ_STR(kt_event_verdict(NULL), "allow");
 }
 
