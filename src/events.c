@@ -132,18 +132,25 @@ static int timestamp(kt_buf *b, uint64_t unix_ms)
     return put(b, t, sizeof t - 1);
 }
 
+static int policy_head(const kt_policy_cfg *pc, kt_buf *b)
+{
+    if (pc->event_head) return put(b, pc->event_head, strlen(pc->event_head));
+    int rc = PUT(b, "\"name\":");
+    if (!rc) rc = json_str(b, pc->name);
+    if (!rc) rc = PUT(b, ",\"kind\":");
+    if (!rc) rc = json_str(b, pc->kind);
+    if (!rc) rc = PUT(b, ",\"result\":\"");
+    return rc;
+}
+
 static int policies_json(const kt_decision *d, kt_buf *b)
 {
     int rc = PUT(b, "[");
     for (size_t i = 0; d && i < d->npolicies && !rc; i++) {
         const kt_policy_eval *e = &d->evals[i];
-        const kt_policy_cfg *pc = &d->cfg->chain[i];
         const char *result = e->ran ? kt_action_name((kt_action)e->result) : "skipped";
-        rc = i ? PUT(b, ",{\"name\":") : PUT(b, "{\"name\":");
-        if (!rc) rc = json_str(b, pc->name);
-        if (!rc) rc = PUT(b, ",\"kind\":");
-        if (!rc) rc = json_str(b, pc->kind);
-        if (!rc) rc = PUT(b, ",\"result\":\"");
+        rc = i ? PUT(b, ",{") : PUT(b, "{");
+        if (!rc) rc = policy_head(&d->cfg->chain[i], b);
         if (!rc) rc = put(b, result, strlen(result));
         if (!rc) rc = PUT(b, "\",\"latency_us\":");
         if (!rc) rc = put_u64(b, e->ns / 1000);
@@ -163,6 +170,7 @@ static int policies_json(const kt_decision *d, kt_buf *b)
 static int config_version(const kt_config *cfg, kt_buf *b)
 {
     if (!cfg) return PUT(b, ",\"config_version\":null,\"config_hash\":null");
+    if (cfg->event_config) return put(b, cfg->event_config, strlen(cfg->event_config));
     int rc = PUT(b, ",\"config_version\":\"");
     if (!rc) rc = escaped(b, cfg->pack_name ? cfg->pack_name : "default");
     if (!rc) rc = PUT(b, "@");
@@ -181,6 +189,29 @@ static int block_fields(const kt_decision *d, kt_buf *b)
     if (!rc) rc = PUT(b, ",\"block_label\":");
     if (!rc) rc = json_str(b, kt_decision_label(d, (uint16_t)d->block_policy, d->block_label));
     return rc;
+}
+
+/* Renders with the same functions kt_event_json uses when the parts are missing. */
+static char *render(const kt_config *cfg, const kt_policy_cfg *pc)
+{
+    kt_buf b;
+    kt_buf_init(&b, 64 * 1024);
+    int rc = pc ? policy_head(pc, &b) : config_version(cfg, &b);
+    if (rc) {
+        kt_buf_free(&b);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    return b.p;
+}
+
+int kt_event_prerender(kt_config *cfg)
+{
+    if (!cfg->event_config) cfg->event_config = render(cfg, NULL);
+    for (size_t i = 0; i < cfg->nchain && cfg->event_config; i++)
+        if (!cfg->chain[i].event_head && !(cfg->chain[i].event_head = render(cfg, &cfg->chain[i])))
+            return KT_ENOMEM;
+    return cfg->event_config ? KT_OK : KT_ENOMEM;
 }
 
 /* What printf("%.8f", v) writes, for the usual 0 <= v < 1e10 without printf: v is m * 2^e

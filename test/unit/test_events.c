@@ -232,7 +232,7 @@ static void set_latencies(kt_decision *d)
         d->evals[i].ns = d->evals[i].ran ? 1234567 * (uint64_t)(i + 1) + 999 : 0;
 }
 
-static void expect_event(const kt_event_info *ev, const char *want)
+static void expect_event_bytes(const kt_event_info *ev, const char *want)
 {
     kt_buf b;   /* a heap buffer that must grow, after existing content */
     kt_buf_init(&b, 1 << 16);
@@ -255,6 +255,26 @@ static void expect_event(const kt_event_info *ev, const char *want)
         KT_ASSERT(t.len == 1 && strcmp(t.p, "x") == 0);
         kt_buf_free(&t);
     }
+}
+
+/* Both with the parts kt_event_prerender made and with a snapshot that has none. */
+static void expect_event(const kt_event_info *ev, const char *want)
+{
+    kt_config *c = (kt_config *)ev->cfg;
+    KT_ASSERT(!c || (c->event_config && (!c->nchain || c->chain[0].event_head)));
+    expect_event_bytes(ev, want);
+    if (!c) return;
+    char *saved[8], *cfg_part = c->event_config;
+    KT_ASSERT(c->nchain <= KT_ARRAY_LEN(saved));
+    c->event_config = NULL;
+    for (size_t i = 0; i < c->nchain && i < KT_ARRAY_LEN(saved); i++) {
+        saved[i] = c->chain[i].event_head;
+        c->chain[i].event_head = NULL;
+    }
+    expect_event_bytes(ev, want);
+    c->event_config = cfg_part;
+    for (size_t i = 0; i < c->nchain && i < KT_ARRAY_LEN(saved); i++)
+        c->chain[i].event_head = saved[i];
 }
 
 static void decide(kt_config *c, kt_dir dir, const char *body, kt_decision *d)
