@@ -8,6 +8,7 @@
 #include <mbedtls/version.h>
 
 #include "config_priv.h"
+#include "kt/events.h"
 #include "kt/policy.h"
 
 /* Parsed like any file, so the default goes through exactly the same code. No providers section,
@@ -43,8 +44,10 @@ static void config_free(kt_config *c)
     for (size_t i = 0; i < c->nchain; i++) {
         free(c->chain[i].name);
         free(c->chain[i].kind);
+        free(c->chain[i].event_head);
     }
     free(c->chain);
+    free(c->event_config);
     free(c->gateway.listen);
     free(c->gateway.events.spool_dir);
     for (size_t i = 0; i < c->gateway.events.nprices; i++) free(c->gateway.events.prices[i].model);
@@ -218,6 +221,7 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     if (diag->count != before) goto fail;
     for (size_t i = 0; i < x.cfg->ntargets; i++)
         if (kt__cfg_resolve_key(&x.cfg->targets[i], env) < 0) goto oom;
+    if (kt_event_prerender(x.cfg)) goto oom;
     *out = x.cfg;
     return KT_OK;
 oom:

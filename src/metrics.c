@@ -91,10 +91,10 @@ static kt_mseries *series_get(kt_mfamily *f, const char *labels)
     return &f->v[f->n++];
 }
 
-void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
-                    const char *const *values, size_t n, double v)
+/* The series of these labels (created when new), NULL when the label text does not fit. */
+static kt_mseries *series_for(kt_mfamily *fam, const char *const *names,
+                              const char *const *values, size_t n)
 {
-    (void)m;
     char mem[512];
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     mem[0] = '\0';
@@ -106,10 +106,59 @@ void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
         if (!rc) rc = put_label_value(&b, fam->n >= KT_METRIC_SERIES_MAX ? "other" : values[i]);
         if (!rc) rc = kt_buf_append(&b, "\"", 1);
     }
-    if (rc) return;
-    kt_mseries *s = series_get(fam, mem);
-    if (!s && fam->n >= KT_METRIC_SERIES_MAX) return;
+    return rc ? NULL : series_get(fam, mem);
+}
+
+void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
+                    const char *const *values, size_t n, double v)
+{
+    (void)m;
+    kt_mseries *s = series_for(fam, names, values, n);
     if (s) s->v += v;
+}
+
+static kt_mcache_ent *cache_slot(kt_mfamily *fam, const char *const *names,
+                                 const char *const *values, size_t n)
+{
+    uint64_t h = n;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uintptr_t)names[i]) * 0x9e3779b97f4a7c15u;
+        h = (h ^ (uintptr_t)values[i]) * 0x9e3779b97f4a7c15u;
+    }
+    return &fam->cache[(h >> 32) % KT_MCACHE_SLOTS];
+}
+
+static bool cache_hit(const kt_mcache_ent *c, const char *const *names,
+                      const char *const *values, size_t n)
+{
+    if (!c->series || c->n != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (c->names[i] != names[i] || c->values[i] != values[i]) return false;
+    return true;
+}
+
+void kt_metrics_add_fixed(kt_metrics *m, kt_mfamily *fam, const char *const *names,
+                          const char *const *values, size_t n, double v)
+{
+    /* A full family folds new updates into "other": that stays on the text path. */
+    if (n > KT_MCACHE_LABELS || fam->n >= KT_METRIC_SERIES_MAX) {
+        kt_metrics_add(m, fam, names, values, n, v);
+        return;
+    }
+    kt_mcache_ent *c = cache_slot(fam, names, values, n);
+    if (cache_hit(c, names, values, n)) {
+        fam->v[c->series - 1].v += v;
+        return;
+    }
+    kt_mseries *s = series_for(fam, names, values, n);
+    if (!s) return;
+    s->v += v;
+    c->series = (uint32_t)(s - fam->v) + 1;
+    c->n = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        c->names[i] = names[i];
+        c->values[i] = values[i];
+    }
 }
 
 static const double kt__bounds[KT_HIST_BUCKETS] = {

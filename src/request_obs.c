@@ -70,20 +70,20 @@ static void observe_policies(kt_metrics *m, const kt_decision *d)
         const char *pol = kt_metrics_bound(&m->policies, d->cfg->chain[i].name);
         const char *pn[] = { "policy", "result" };
         const char *pv[] = { pol, kt_action_name((kt_action)e->result) };
-        kt_metrics_add(m, &m->policy_evals, pn, pv, 2, 1);
+        kt_metrics_add_fixed(m, &m->policy_evals, pn, pv, 2, 1);
         if (e->result != KT_ACT_REDACT) continue;
         for (uint8_t k = 0; k < e->nlabels; k++) {
             const char *en[] = { "entity" };
             const char *l = kt_decision_label(d, (uint16_t)i, e->labels[k]);
             const char *evv[] = { kt_metrics_bound(&m->entities, l) };
-            kt_metrics_add(m, &m->redactions, en, evv, 1, e->counts[k]);
+            kt_metrics_add_fixed(m, &m->redactions, en, evv, 1, e->counts[k]);
         }
     }
     if (d && d->verdict == KT_ACT_BLOCK && d->block_policy >= 0) {
         const char *bn[] = { "reason", "policy" };
         const char *bv[] = { d->block_dir == KT_DIR_INPUT ? "input_blocked" : "output_blocked",
                              kt_metrics_bound(&m->policies, d->cfg->chain[d->block_policy].name) };
-        kt_metrics_add(m, &m->blocks, bn, bv, 2, 1);
+        kt_metrics_add_fixed(m, &m->blocks, bn, bv, 2, 1);
     }
 }
 
@@ -101,31 +101,35 @@ static void observe_times(kt_metrics *m, const kt_req_obs *o, uint64_t now)
                         (double)(o->up_head_ns - o->up_sent_ns) / 1e9);
 }
 
-static void observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
+/* "000".."999": the status label as a constant, so that kt_metrics_add_fixed may key on it. */
+#define KT__D1(p) p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9"
+#define KT__D2(p)                                                                               \
+    KT__D1(p "0"), KT__D1(p "1"), KT__D1(p "2"), KT__D1(p "3"), KT__D1(p "4"), KT__D1(p "5"),   \
+        KT__D1(p "6"), KT__D1(p "7"), KT__D1(p "8"), KT__D1(p "9")
+static const char kt__status[1000][4] = { KT__D2("0"), KT__D2("1"), KT__D2("2"), KT__D2("3"),
+                                          KT__D2("4"), KT__D2("5"), KT__D2("6"), KT__D2("7"),
+                                          KT__D2("8"), KT__D2("9") };
+
+void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
 {
-    char status[4] = "000";
-    if (ev->status >= 100 && ev->status <= 999) {
-        status[0] = (char)('0' + ev->status / 100);
-        status[1] = (char)('0' + ev->status / 10 % 10);
-        status[2] = (char)('0' + ev->status % 10);
-    }
+    const char *status = kt__status[ev->status >= 100 && ev->status <= 999 ? ev->status : 0];
     const char *model = kt_metrics_bound(&m->models, ev->model);
     const char *target = kt_metrics_bound(&m->targets, ev->target);
     const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
-    kt_metrics_add(m, &m->requests, rn, rv, 3, 1);
+    kt_metrics_add_fixed(m, &m->requests, rn, rv, 3, 1);
     observe_policies(m, ev->decision);
     const char *tn[] = { "direction", "model" };
     if (ev->input_tokens > 0) {
         const char *tv[] = { "input", model };
-        kt_metrics_add(m, &m->tokens, tn, tv, 2, (double)ev->input_tokens);
+        kt_metrics_add_fixed(m, &m->tokens, tn, tv, 2, (double)ev->input_tokens);
     }
     if (ev->output_tokens > 0) {
         const char *tv[] = { "output", model };
-        kt_metrics_add(m, &m->tokens, tn, tv, 2, (double)ev->output_tokens);
+        kt_metrics_add_fixed(m, &m->tokens, tn, tv, 2, (double)ev->output_tokens);
     }
     if (ev->cost_usd > 0) {
         const char *cn[] = { "model" }, *cv[] = { model };
-        kt_metrics_add(m, &m->cost, cn, cv, 1, ev->cost_usd);
+        kt_metrics_add_fixed(m, &m->cost, cn, cv, 1, ev->cost_usd);
     }
     observe_times(m, o, now);
 }
@@ -186,6 +190,6 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
         if (kt_traceparent_id(v.p, v.n, trace)) ev.trace_id = trace;
     }
     ev.consumer = consumer_of(c, consumer, sizeof consumer, &scratch);
-    if (gw->metrics) observe(gw->metrics, &ev, o, now);
+    if (gw->metrics) kt_events_observe(gw->metrics, &ev, o, now);
     if (gw->events) push_event(gw, &ev, &scratch);
 }

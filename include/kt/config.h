@@ -116,6 +116,9 @@ typedef struct kt_policy_cfg {
     void *state;               /* compiled options, immutable; shared between snapshots */
     int *state_refs;           /* snapshots using `state` */
     uint8_t dirs;              /* effective KT_DIR_* bits */
+    /* Filled by kt_event_prerender (events.c): "name":..,"kind":..,"result":" of its entry in
+     * policies_evaluated, NULL when not rendered. */
+    char *event_head;
 } kt_policy_cfg;
 
 /* Limits and timeouts; every one has a default and may be set under `gateway:`. */
@@ -184,6 +187,9 @@ typedef struct kt_config {
     size_t nchain;
     kt_gateway_opts gateway;
     kt_ynode *tree;            /* the parsed document; policies' options point into it */
+    /* ,"config_version":..,"config_hash":.. of every decision event (kt_event_prerender), NULL
+     * when not rendered. */
+    char *event_config;
 } kt_config;
 
 void kt_limits_defaults(kt_limits *l);

@@ -78,6 +78,11 @@ typedef struct kt_event_info {
 const char *kt_event_verdict(const kt_decision *d);
 /* Appends one event as a JSON object (no newline). */
 int kt_event_json(const kt_event_info *ev, kt_buf *out);
+/* Renders once the parts of every event that only depend on the snapshot (config_version and
+ * config_hash, each policy's name and kind) into cfg->event_config and chain[i].event_head;
+ * kt_event_json copies them (and formats them itself for a snapshot without them). Called by the
+ * config loader. KT_ENOMEM, or KT_OK. */
+int kt_event_prerender(kt_config *cfg);
 /* A random UUID v4 (36 chars + NUL) from the given DRBG; /dev/urandom when drbg is NULL. */
 int kt_uuid4(mbedtls_ctr_drbg_context *drbg, char out[37]);
 /* USD for the tokens at the price of the model (longest prefix match: the configured `prices`
@@ -138,5 +143,7 @@ void kt_events_queued(const kt_events *ev, uint64_t *count, uint64_t *bytes);
 /* The request-end hook (request_obs.c): builds the event, pushes it, feeds the metrics. Called
  * once per /v1 request, also for requests kt answered itself or that were aborted. */
 void kt_events_request_done(kt_gateway *gw, kt_conn *c);
+/* Its metric updates for one finished request (`now`: uv_hrtime() at the end). */
+void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now);
 
 #endif

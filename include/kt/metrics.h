@@ -18,9 +18,21 @@ typedef struct kt_mseries {
     double v;
 } kt_mseries;
 
+/* A series found before by the very pointers of its label names and values (see
+ * kt_metrics_add_fixed): direct-mapped, a miss only costs the lookup by text. */
+#define KT_MCACHE_SLOTS 64
+#define KT_MCACHE_LABELS 3
+
+typedef struct kt_mcache_ent {
+    const char *names[KT_MCACHE_LABELS], *values[KT_MCACHE_LABELS];
+    uint32_t series;           /* index + 1; 0: empty */
+    uint32_t n;
+} kt_mcache_ent;
+
 typedef struct kt_mfamily {
     kt_mseries *v;
     size_t n, cap;
+    kt_mcache_ent cache[KT_MCACHE_SLOTS];
 } kt_mfamily;
 
 /* A label whose distinct values are capped. */
@@ -57,6 +69,11 @@ void kt_metrics_free(kt_metrics *m);
  * already be bounded (see kt_metrics_bound). */
 void kt_metrics_add(kt_metrics *m, kt_mfamily *fam, const char *const *names,
                     const char *const *values, size_t n, double v);
+/* The same for names and values whose text never changes while `m` lives: string literals,
+ * kt_metrics_bound results. The series is then found by those pointers, without formatting and
+ * comparing its label text on every call. */
+void kt_metrics_add_fixed(kt_metrics *m, kt_mfamily *fam, const char *const *names,
+                          const char *const *values, size_t n, double v);
 /* Returns `v` if it is in the set or the set has room (it is added), else "other". Values are
  * sanitised for labels by the exposition. */
 const char *kt_metrics_bound(kt_mlabel_set *s, const char *v);

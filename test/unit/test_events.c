@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../src/event_priv.h"
@@ -212,7 +213,280 @@ KT_TEST(event_helpers)
     KT_ASSERT(kt_price_usd(NULL, "gpt-4o", 1000000, 0) == 2.50);
     KT_ASSERT(kt_price_usd(NULL, "mystery-model", 10, 10) < 0);
     KT_ASSERT(kt_price_usd(NULL, "gpt-4o", -1, -1) < 0);
+    KT_ASSERT(kt_price_usd(NULL, "o1-mini-2024-09-12", 1000000, 0) == 1.10);   /* longest */
+    KT_ASSERT(kt_price_usd(NULL, "o1-preview", 1000000, 0) == 15.00);
+    KT_ASSERT(kt_price_usd(NULL, "claude-opus-4-1", 0, 1000000) == 75.00);
+    KT_ASSERT(kt_price_usd(NULL, "", 10, 10) < 0);
+    KT_ASSERT(kt_price_usd(NULL, "o", 10, 10) < 0);
     KT_ASSERT_EQ_STR(kt_event_verdict(NULL), "allow");
+}
+
+/* ---- event JSON, byte for byte ---------------------------------------------------------- */
+
+/* The exact bytes of a few representative events, pinned so that faster formatting can be shown
+ * to change nothing. Latencies are set by hand (they are measured); the id is fixed. */
+
+static void set_latencies(kt_decision *d)
+{
+    for (size_t i = 0; i < d->npolicies; i++)
+        d->evals[i].ns = d->evals[i].ran ? 1234567 * (uint64_t)(i + 1) + 999 : 0;
+}
+
+static void expect_event_bytes(const kt_event_info *ev, const char *want)
+{
+    kt_buf b;   /* a heap buffer that must grow, after existing content */
+    kt_buf_init(&b, 1 << 16);
+    KT_ASSERT_EQ_INT(kt_buf_puts(&b, "prefix\n"), 0);
+    KT_ASSERT_EQ_INT(kt_event_json(ev, &b), 0);
+    KT_ASSERT(b.len >= 7 && memcmp(b.p, "prefix\n", 7) == 0);
+    if (b.len >= 7) KT_ASSERT_EQ_STR(b.p + 7, want);
+    size_t full = b.len;
+    kt_buf_free(&b);
+    char mem[4096];   /* a caller's stack buffer, as the request-end hook uses */
+    kt_buf s = { mem, 0, sizeof mem, sizeof mem - 1 };
+    mem[0] = '\0';
+    KT_ASSERT_EQ_INT(kt_event_json(ev, &s), 0);
+    KT_ASSERT_EQ_STR(s.p, want);
+    for (size_t max = full - 7 - 3; max < full - 7; max++) {   /* one byte short: refused, intact */
+        kt_buf t;
+        kt_buf_init(&t, max);
+        KT_ASSERT_EQ_INT(kt_buf_puts(&t, "x"), 0);
+        KT_ASSERT_EQ_INT(kt_event_json(ev, &t), KT_ELIMIT);
+        KT_ASSERT(t.len == 1 && strcmp(t.p, "x") == 0);
+        kt_buf_free(&t);
+    }
+}
+
+/* Both with the parts kt_event_prerender made and with a snapshot that has none. */
+static void expect_event(const kt_event_info *ev, const char *want)
+{
+    kt_config *c = (kt_config *)ev->cfg;
+    KT_ASSERT(!c || (c->event_config && (!c->nchain || c->chain[0].event_head)));
+    expect_event_bytes(ev, want);
+    if (!c) return;
+    char *saved[8], *cfg_part = c->event_config;
+    KT_ASSERT(c->nchain <= KT_ARRAY_LEN(saved));
+    c->event_config = NULL;
+    for (size_t i = 0; i < c->nchain && i < KT_ARRAY_LEN(saved); i++) {
+        saved[i] = c->chain[i].event_head;
+        c->chain[i].event_head = NULL;
+    }
+    expect_event_bytes(ev, want);
+    c->event_config = cfg_part;
+    for (size_t i = 0; i < c->nchain && i < KT_ARRAY_LEN(saved); i++)
+        c->chain[i].event_head = saved[i];
+}
+
+static void decide(kt_config *c, kt_dir dir, const char *body, kt_decision *d)
+{
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    bool changed = false;
+    KT_ASSERT_EQ_INT(kt_decision_init(d, c), 0);
+    KT_ASSERT_EQ_INT(kt_policy_json(c, dir, body, strlen(body), &out, &changed, d), 0);
+    kt_buf_free(&out);
+    set_latencies(d);
+}
+
+KT_TEST(event_json_exact_no_decision)
+{
+    kt_event_info ev = { .id = "00000000-0000-4000-8000-000000000000", .unix_ms = 0,
+                         .reason_code = "client_closed", .input_tokens = -1, .output_tokens = -1,
+                         .cost_usd = -1, .status = 0, .latency_ms = 0 };
+    expect_event(&ev, "{\"id\":\"00000000-0000-4000-8000-000000000000\",\"event_type\":"
+                      "\"decision\",\"timestamp\":\"1970-01-01T00:00:00.000Z\",\"verdict\":"
+                      "\"allow\",\"reason_code\":\"client_closed\",\"model\":null,\"provider\":"
+                      "null,\"target\":null,\"api\":null,\"config_version\":null,\"config_hash\":"
+                      "null,\"policies_evaluated\":[],\"input_tokens\":null,\"output_tokens\":"
+                      "null,\"cost_usd\":null,\"status\":0,\"latency_ms\":0,\"trace_id\":null,"
+                      "\"consumer\":null}");
+    ev.reason_code = "";
+    ev.model = ev.provider = ev.target = ev.api = ev.trace_id = ev.consumer = "";
+    ev.input_tokens = ev.output_tokens = 0;
+    ev.cost_usd = 0;
+    ev.status = -5;
+    ev.unix_ms = 253402300799999ull;   /* the last millisecond of year 9999 */
+    ev.latency_ms = UINT64_MAX;
+    expect_event(&ev, "{\"id\":\"00000000-0000-4000-8000-000000000000\",\"event_type\":"
+                      "\"decision\",\"timestamp\":\"9999-12-31T23:59:59.999Z\",\"verdict\":"
+                      "\"allow\",\"reason_code\":null,\"model\":null,\"provider\":null,\"target\":"
+                      "null,\"api\":null,\"config_version\":null,\"config_hash\":null,"
+                      "\"policies_evaluated\":[],\"input_tokens\":0,\"output_tokens\":0,"
+                      "\"cost_usd\":0.00000000,\"status\":0,\"latency_ms\":18446744073709551615,"
+                      "\"trace_id\":null,\"consumer\":null}");
+    ev.unix_ms = 253402300800000ull;   /* year 10000: no event */
+    kt_buf b;
+    kt_buf_init(&b, 1 << 16);
+    KT_ASSERT_EQ_INT(kt_event_json(&ev, &b), KT_EINVAL);
+    KT_ASSERT_EQ_INT(b.len, 0);
+    kt_buf_free(&b);
+}
+
+KT_TEST(event_json_exact_redact)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision dec;
+    decide(c, KT_DIR_INPUT, "{\"messages\":[{\"role\":\"user\",\"content\":\"mail a@example.com,"
+                            " b@example.org, ssn 123-45-6789\"}]}", &dec);
+    kt_event_info ev = { .id = "3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7", .decision = &dec,
+                         .model = "gpt-4o-mini-2024-07-18", .provider = "openai",
+                         .target = "main", .api = "chat", .cfg = c, .input_tokens = 51,
+                         .output_tokens = 7,
+                         .cost_usd = kt_price_usd(NULL, "gpt-4o-mini", 51, 7), .status = 200,
+                         .latency_ms = 42, .unix_ms = 1700000000123ull,
+                         .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+                         .consumer = "user-sha256:0123456789abcdef" };
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\":\"3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7\",\"event_type\":\"decision\","
+             "\"timestamp\":\"2023-11-14T22:13:20.123Z\",\"verdict\":\"redact\",\"reason_code\":"
+             "null,\"model\":\"gpt-4o-mini-2024-07-18\",\"provider\":\"openai\",\"target\":"
+             "\"main\",\"api\":\"chat\",\"config_version\":\"unit@3.0.1\",\"config_hash\":"
+             "\"sha256:%s\",\"policies_evaluated\":[{\"name\":\"pii-detector\",\"kind\":"
+             "\"pii-detector\",\"result\":\"redact\",\"latency_us\":1235,\"entities_found\":"
+             "{\"email\":2,\"ssn\":1}},{\"name\":\"dlp-filter\",\"kind\":\"dlp-filter\","
+             "\"result\":\"allow\",\"latency_us\":2470,\"entities_found\":{}}],"
+             "\"input_tokens\":51,\"output_tokens\":7,\"cost_usd\":0.00001185,\"status\":200,"
+             "\"latency_ms\":42,\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"consumer\":"
+             "\"user-sha256:0123456789abcdef\"}", c->hash);
+    expect_event(&ev, want);
+    kt_decision_free(&dec);
+    kt_config_release(&c);
+}
+
+KT_TEST(event_json_exact_block)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision dec;
+    decide(c, KT_DIR_OUTPUT, "{\"choices\":[{\"message\":{\"content\":\"a bluebird, x@y.io\"}}]}",
+           &dec);
+    kt_event_info ev = { .id = "3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7", .decision = &dec,
+                         .reason_code = "upstream_error", .model = "claude-3-opus",
+                         .provider = "anthropic", .target = "t", .api = "messages", .cfg = c,
+                         .input_tokens = 1000000, .output_tokens = 123456789,
+                         .cost_usd = kt_price_usd(NULL, "claude-3-opus", 1000000, 123456789),
+                         .status = 403, .latency_ms = 7, .unix_ms = 951782400000ull };
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\":\"3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7\",\"event_type\":\"decision\","
+             "\"timestamp\":\"2000-02-29T00:00:00.000Z\",\"verdict\":\"block\",\"reason_code\":"
+             "\"output_blocked\",\"block_policy\":\"dlp-filter\",\"block_label\":\"keyword\","
+             "\"model\":\"claude-3-opus\",\"provider\":\"anthropic\",\"target\":\"t\",\"api\":"
+             "\"messages\",\"config_version\":\"unit@3.0.1\",\"config_hash\":\"sha256:%s\","
+             "\"policies_evaluated\":[{\"name\":\"pii-detector\",\"kind\":\"pii-detector\","
+             "\"result\":\"redact\",\"latency_us\":1235,\"entities_found\":{\"email\":1}},"
+             "{\"name\":\"dlp-filter\",\"kind\":\"dlp-filter\",\"result\":\"block\","
+             "\"latency_us\":2470,\"entities_found\":{\"keyword\":1}}],\"input_tokens\":1000000,"
+             "\"output_tokens\":123456789,\"cost_usd\":9274.25917500,\"status\":403,"
+             "\"latency_ms\":7,\"trace_id\":null,\"consumer\":null}", c->hash);
+    expect_event(&ev, want);
+    kt_decision_free(&dec);
+    kt_config_release(&c);
+}
+
+/* Names that need escaping, invalid UTF-8 from the client, a skipped policy and a flag. */
+KT_TEST(event_json_exact_escapes)
+{
+    kt_diag d;
+    kt_config *c = load("pack: {name: \"p\\\"k\\\\\\t\\u00e9\\x01\", version: \"1.0\\n\"}\n"
+                        "policies:\n"
+                        "  - {name: 'we\"ird\\in', type: input_filter, patterns: [email]}\n"
+                        "  - {name: out-only, type: output_filter, patterns: [ssn]}\n"
+                        "  - {name: s\\af\\e, type: content_filter, categories: [violence]}\n",
+                        &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision dec;
+    decide(c, KT_DIR_INPUT, "{\"messages\":[{\"role\":\"user\",\"content\":\"mail a@b.io\"}]}",
+           &dec);
+    dec.evals[2].result = KT_ACT_FLAG;
+    kt_event_info ev = { .id = "3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7", .decision = &dec,
+                         .reason_code = "bad\"code", .model = "m\"o\\d\x01\xff\xc3\xa9l\n",
+                         .provider = "openai", .target = "tar\tget", .api = "chat", .cfg = c,
+                         .input_tokens = 3, .output_tokens = -1, .cost_usd = 0.000000005,
+                         .status = 99, .latency_ms = 1, .unix_ms = 1700000000999ull,
+                         .consumer = "team\\a\"b" };
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"id\":\"3f2b8c1e-9a4d-4e6f-b0a1-c2d3e4f5a6b7\",\"event_type\":\"decision\","
+             "\"timestamp\":\"2023-11-14T22:13:20.999Z\",\"verdict\":\"redact\",\"reason_code\":"
+             "\"bad\\\"code\",\"model\":\"m\\\"o\\\\d\\u0001\\ufffd\xc3\xa9l\\n\",\"provider\":"
+             "\"openai\",\"target\":\"tar\\tget\",\"api\":\"chat\",\"config_version\":"
+             "\"p\\\"k\\\\\\t\xc3\xa9\\u0001@1.0\\n\",\"config_hash\":\"sha256:%s\","
+             "\"policies_evaluated\":[{\"name\":\"we\\\"ird\\\\in\",\"kind\":\"pii-detector\","
+             "\"result\":\"redact\",\"latency_us\":1235,\"entities_found\":{\"email\":1}},"
+             "{\"name\":\"out-only\",\"kind\":\"pii-detector\",\"result\":\"skipped\","
+             "\"latency_us\":0,\"entities_found\":{}},{\"name\":\"s\\\\af\\\\e\",\"kind\":"
+             "\"safety-filter\",\"result\":\"flag\",\"latency_us\":3704,\"entities_found\":{}}],"
+             "\"input_tokens\":3,\"output_tokens\":null,\"cost_usd\":0.00000001,\"status\":99,"
+             "\"latency_ms\":1,\"trace_id\":null,\"consumer\":\"team\\\\a\\\"b\"}", c->hash);
+    expect_event(&ev, want);
+    kt_decision_free(&dec);
+    kt_config_release(&c);
+}
+
+/* The timestamp and cost_usd fields are formatted without gmtime_r and printf: they must agree
+ * with them for any value, ties of the 8-decimal rounding included. */
+static uint64_t xorshift(uint64_t *r)
+{
+    *r ^= *r << 13;
+    *r ^= *r >> 7;
+    *r ^= *r << 17;
+    return *r;
+}
+
+static bool field_is(const kt_event_info *ev, const char *key, const char *want)
+{
+    char mem[2048];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
+    mem[0] = '\0';
+    if (kt_event_json(ev, &b)) return false;
+    const char *at = strstr(b.p, key);
+    size_t n = strlen(want);
+    if (at && strncmp(at + strlen(key), want, n) == 0 && strchr(",}", at[strlen(key) + n]))
+        return true;
+    KT_FAILF("%s%s in %s", key, want, b.p);
+    return false;
+}
+
+KT_TEST(event_json_numbers_match_libc)
+{
+    kt_event_info ev = { .id = "x", .input_tokens = -1, .output_tokens = -1 };
+    uint64_t r = 88172645463325252ull;
+    char want[64];
+    const double fixed[] = { 0, 1e-9, 5e-9, 4.9999999e-9, 0.001953125, 0.005859375, 0.125,
+                             0.5, 1.5, 2.5, 0.000000015, 0.000000025, 1.00000000500000008,
+                             9999999999.999998, 123456.78901234567, 4.9406564584124654e-324,
+                             2.2250738585072014e-308, 1e-300, 0.1, 0.7, 1e9, 3e9 + 0.5 };
+    for (size_t i = 0; i < KT_ARRAY_LEN(fixed) + 60000; i++) {
+        double v;
+        uint64_t x = xorshift(&r);
+        if (i < KT_ARRAY_LEN(fixed)) v = fixed[i];
+        else if (i % 4 == 0) v = (double)(x % 100000000000ull) / 1e8;   /* costs: 8 decimals */
+        else if (i % 4 == 1) v = (double)(x >> 20) / (double)(1ull << (x % 60));   /* ties */
+        else if (i % 4 == 2) v = (double)(x % 5000000) * 2.5 / 1e6 + (double)(x >> 40) * 1e-7;
+        else v = (double)(x >> 11) * 0x1p-53 * (double)(1ull << (x % 34));
+        ev.cost_usd = v;
+        snprintf(want, sizeof want, "%.8f", v);
+        if (!field_is(&ev, "\"cost_usd\":", want)) break;
+    }
+    for (int i = 0; i < 20000; i++) {
+        uint64_t ms = xorshift(&r) % 253402300800000ull;
+        if (i < 3) ms = i == 0 ? 0 : i == 1 ? 951782399999ull : 253402300799999ull;
+        time_t s = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        snprintf(want, sizeof want, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        ev.unix_ms = ms;
+        if (!field_is(&ev, "\"timestamp\":", want)) break;
+    }
 }
 
 /* ---- usage sniffing ---------------------------------------------------------------------- */
@@ -364,6 +638,223 @@ KT_TEST(metrics_cardinality_and_render)
     kt_metrics_free(&m);
 }
 
+/* The series text of every family, byte for byte, after the updates one request makes (labels
+ * from interned values, literals and a stack buffer), escapes, and the series cap. */
+static void render_families(const kt_metrics *m, kt_buf *out)
+{
+    kt_metrics_gauges g = { .version = "t" };
+    kt_buf b;
+    kt_buf_init(&b, 1 << 22);
+    KT_ASSERT_EQ_INT(kt_metrics_render(m, &g, &b), 0);
+    const char *from = strstr(b.p, "# HELP keeptrusts_requests_total");
+    const char *to = strstr(b.p, "# HELP keeptrusts_request_duration_seconds");
+    KT_ASSERT(from && to && from < to);
+    kt_buf_reset(out);
+    if (from && to) kt_buf_append(out, from, (size_t)(to - from));
+    kt_buf_free(&b);
+}
+
+KT_TEST(metrics_exact_series)
+{
+    kt_metrics m;
+    kt_metrics_init(&m);
+    for (int i = 0; i < 3; i++) {
+        char status[4] = "200";
+        if (i == 2) memcpy(status, "502", 4);
+        const char *odd = "gpt-\"4o\"\n\\x\x01\xc3\xa9";
+        const char *model = kt_metrics_bound(&m.models, i ? "gpt-4o-mini" : odd);
+        const char *target = kt_metrics_bound(&m.targets, i == 1 ? NULL : "main");
+        const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
+        kt_metrics_add(&m, &m.requests, rn, rv, 3, 1);
+        const char *pn[] = { "policy", "result" };
+        const char *pv[] = { kt_metrics_bound(&m.policies, "pii-detector"), "redact" };
+        kt_metrics_add(&m, &m.policy_evals, pn, pv, 2, 1);
+        const char *pv2[] = { kt_metrics_bound(&m.policies, "we\"ird"), i ? "allow" : "block" };
+        kt_metrics_add(&m, &m.policy_evals, pn, pv2, 2, 1);
+        const char *en[] = { "entity" }, *ev[] = { kt_metrics_bound(&m.entities, "email") };
+        kt_metrics_add(&m, &m.redactions, en, ev, 1, 2 + i);
+        if (!i) {
+            const char *bn[] = { "reason", "policy" }, *bv[] = { "input_blocked", pv2[0] };
+            kt_metrics_add(&m, &m.blocks, bn, bv, 2, 1);
+        }
+        const char *tn[] = { "direction", "model" }, *ti[] = { "input", model },
+                   *to[] = { "output", model };
+        kt_metrics_add(&m, &m.tokens, tn, ti, 2, 51 * (i + 1));
+        kt_metrics_add(&m, &m.tokens, tn, to, 2, 7);
+        const char *cn[] = { "model" }, *cv[] = { model };
+        kt_metrics_add(&m, &m.cost, cn, cv, 1, kt_price_usd(NULL, "gpt-4o-mini", 51, 7 + i));
+    }
+    kt_buf b;
+    kt_buf_init(&b, 1 << 22);
+    render_families(&m, &b);
+    KT_ASSERT_EQ_STR(b.p,
+        "# HELP keeptrusts_requests_total Requests by target, model and status.\n"
+        "# TYPE keeptrusts_requests_total counter\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-\\\"4o\\\"_\\\\x___\","
+        "status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"gpt-4o-mini\",status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-4o-mini\",status=\"502\"} 1\n"
+        "# HELP keeptrusts_policy_evaluations_total Policy evaluations by policy and result.\n"
+        "# TYPE keeptrusts_policy_evaluations_total counter\n"
+        "keeptrusts_policy_evaluations_total{policy=\"pii-detector\",result=\"redact\"} 3\n"
+        "keeptrusts_policy_evaluations_total{policy=\"we\\\"ird\",result=\"block\"} 1\n"
+        "keeptrusts_policy_evaluations_total{policy=\"we\\\"ird\",result=\"allow\"} 2\n"
+        "# HELP keeptrusts_redactions_total Redacted entities by entity type.\n"
+        "# TYPE keeptrusts_redactions_total counter\n"
+        "keeptrusts_redactions_total{entity=\"email\"} 9\n"
+        "# HELP keeptrusts_blocks_total Blocked requests and responses by reason and policy.\n"
+        "# TYPE keeptrusts_blocks_total counter\n"
+        "keeptrusts_blocks_total{reason=\"input_blocked\",policy=\"we\\\"ird\"} 1\n"
+        "# HELP keeptrusts_tokens_total Tokens by direction and model, from provider usage.\n"
+        "# TYPE keeptrusts_tokens_total counter\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"gpt-\\\"4o\\\"_\\\\x___\"} 51\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"gpt-\\\"4o\\\"_\\\\x___\"} 7\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"gpt-4o-mini\"} 255\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"gpt-4o-mini\"} 14\n"
+        "# HELP keeptrusts_cost_usd_total Estimated cost in US dollars by model.\n"
+        "# TYPE keeptrusts_cost_usd_total counter\n"
+        "keeptrusts_cost_usd_total{model=\"gpt-\\\"4o\\\"_\\\\x___\"} 1.185e-05\n"
+        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 2.55e-05\n");
+    /* past KT_METRIC_SERIES_MAX every update folds into one all-"other" series, even for
+     * label values that had a series of their own */
+    char name[32];
+    for (int i = 0; i < KT_METRIC_SERIES_MAX + 5; i++) {
+        snprintf(name, sizeof name, "e%d", i);
+        const char *en[] = { "entity" }, *ev[] = { name };
+        kt_metrics_add(&m, &m.redactions, en, ev, 1, 1);
+    }
+    const char *en[] = { "entity" }, *ev[] = { kt_metrics_bound(&m.entities, "email") };
+    kt_metrics_add(&m, &m.redactions, en, ev, 1, 100);
+    KT_ASSERT_EQ_INT(m.redactions.n, KT_METRIC_SERIES_MAX + 1);
+    render_families(&m, &b);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"email\"} 9\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"other\"} 106\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"e2046\"} 1\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_redactions_total{entity=\"e2047\"}") == NULL);
+    kt_buf_free(&b);
+    kt_metrics_free(&m);
+}
+
+/* The request-end hook's metric updates for a few requests, byte for byte. */
+KT_TEST(metrics_observe_exact)
+{
+    kt_diag d;
+    kt_config *c = load(policy_cfg, &d);
+    KT_ASSERT(c);
+    if (!c) return;
+    kt_decision red, blk;
+    decide(c, KT_DIR_INPUT, "{\"messages\":[{\"role\":\"user\",\"content\":\"mail a@example.com,"
+                            " b@example.org, ssn 123-45-6789\"}]}", &red);
+    decide(c, KT_DIR_OUTPUT, "{\"choices\":[{\"message\":{\"content\":\"a bluebird\"}}]}", &blk);
+    kt_metrics m;
+    kt_metrics_init(&m);
+    kt_req_obs o;
+    memset(&o, 0, sizeof o);
+    o.t0_ns = 1000;
+    const kt_decision *decs[] = { &red, &blk, NULL };
+    const char *models[] = { "gpt-4o-mini", NULL, "m\"x" };
+    const int statuses[] = { 200, 403, 99, 1000, 502, 200 };
+    for (int i = 0; i < 12; i++) {
+        kt_event_info ev = { .decision = decs[i % 3], .model = models[i % 3],
+                             .target = i % 4 ? "main" : NULL, .input_tokens = i % 5 ? 40 + i : -1,
+                             .output_tokens = i % 2 ? 7 * i : 0, .status = statuses[i % 6] };
+        ev.cost_usd = kt_price_usd(NULL, ev.model, ev.input_tokens, ev.output_tokens);
+        kt_events_observe(&m, &ev, &o, 2000000 + (uint64_t)i * 1000000);
+    }
+    kt_buf b;
+    kt_buf_init(&b, 1 << 22);
+    render_families(&m, &b);
+    KT_ASSERT_EQ_STR(b.p,
+        "# HELP keeptrusts_requests_total Requests by target, model and status.\n"
+        "# TYPE keeptrusts_requests_total counter\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"gpt-4o-mini\",status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"none\",status=\"403\"} 2\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"m\\\"x\",status=\"000\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-4o-mini\",status=\"000\"} 2\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"none\",status=\"502\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"m\\\"x\",status=\"200\"} 2\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"gpt-4o-mini\",status=\"200\"} 1\n"
+        "keeptrusts_requests_total{target=\"none\",model=\"m\\\"x\",status=\"000\"} 1\n"
+        "keeptrusts_requests_total{target=\"main\",model=\"none\",status=\"502\"} 1\n"
+        "# HELP keeptrusts_policy_evaluations_total Policy evaluations by policy and result.\n"
+        "# TYPE keeptrusts_policy_evaluations_total counter\n"
+        "keeptrusts_policy_evaluations_total{policy=\"pii-detector\",result=\"redact\"} 4\n"
+        "keeptrusts_policy_evaluations_total{policy=\"dlp-filter\",result=\"allow\"} 4\n"
+        "keeptrusts_policy_evaluations_total{policy=\"pii-detector\",result=\"allow\"} 4\n"
+        "keeptrusts_policy_evaluations_total{policy=\"dlp-filter\",result=\"block\"} 4\n"
+        "# HELP keeptrusts_redactions_total Redacted entities by entity type.\n"
+        "# TYPE keeptrusts_redactions_total counter\n"
+        "keeptrusts_redactions_total{entity=\"email\"} 8\n"
+        "keeptrusts_redactions_total{entity=\"ssn\"} 4\n"
+        "# HELP keeptrusts_blocks_total Blocked requests and responses by reason and policy.\n"
+        "# TYPE keeptrusts_blocks_total counter\n"
+        "keeptrusts_blocks_total{reason=\"output_blocked\",policy=\"dlp-filter\"} 4\n"
+        "# HELP keeptrusts_tokens_total Tokens by direction and model, from provider usage.\n"
+        "# TYPE keeptrusts_tokens_total counter\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"none\"} 132\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"none\"} 56\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"m\\\"x\"} 141\n"
+        "keeptrusts_tokens_total{direction=\"input\",model=\"gpt-4o-mini\"} 138\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"gpt-4o-mini\"} 84\n"
+        "keeptrusts_tokens_total{direction=\"output\",model=\"m\\\"x\"} 112\n"
+        "# HELP keeptrusts_cost_usd_total Estimated cost in US dollars by model.\n"
+        "# TYPE keeptrusts_cost_usd_total counter\n"
+        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 7.11e-05\n");
+    kt_buf_free(&b);
+    kt_metrics_free(&m);
+    kt_decision_free(&red);
+    kt_decision_free(&blk);
+    kt_config_release(&c);
+}
+
+/* kt_metrics_add_fixed finds series by pointer: the same updates through it and through
+ * kt_metrics_add give the same text, across cache collisions and past the series cap. */
+KT_TEST(metrics_add_fixed_same_as_add)
+{
+    kt_metrics a, f;
+    kt_metrics_init(&a);
+    kt_metrics_init(&f);
+    static const char *const names[] = { "entity", "model", "direction" };
+    static const char *const other_names[] = { "policy", "model", "result" };
+    const char *va[KT_METRIC_LABEL_VALUES + 8], *vf[KT_METRIC_LABEL_VALUES + 8];
+    char name[32];
+    for (int i = 0; i < KT_METRIC_LABEL_VALUES + 8; i++) {
+        snprintf(name, sizeof name, i % 7 ? "v%d" : "v\"%d\\", i);
+        va[i] = kt_metrics_bound(&a.entities, name);
+        vf[i] = kt_metrics_bound(&f.entities, name);
+    }
+    uint64_t r = 2463534242ull;
+    for (int i = 0; i < 40000; i++) {
+        uint64_t x = xorshift(&r);
+        size_t n = 1 + x % 3, k = (x >> 8) % 24;
+        const char *pa[3], *pf[3];
+        for (size_t j = 0; j < n; j++) {
+            size_t idx = (x >> (16 + 8 * j)) % (i < 20000 ? 10 : KT_METRIC_LABEL_VALUES + 8);
+            pa[j] = va[idx];
+            pf[j] = vf[idx];
+        }
+        if (k == 0) pa[0] = pf[0] = "none";
+        const char *const *nm = k % 2 ? other_names : names;
+        kt_mfamily *fa = k < 12 ? &a.redactions : &a.tokens;
+        kt_mfamily *ff = k < 12 ? &f.redactions : &f.tokens;
+        kt_metrics_add(&a, fa, nm, pa, n, (double)(x % 1000) / 8);
+        kt_metrics_add_fixed(&f, ff, nm, pf, n, (double)(x % 1000) / 8);
+    }
+    KT_ASSERT(a.redactions.n > KT_METRIC_SERIES_MAX);
+    kt_buf ba, bf;
+    kt_buf_init(&ba, 1 << 24);
+    kt_buf_init(&bf, 1 << 24);
+    render_families(&a, &ba);
+    render_families(&f, &bf);
+    KT_ASSERT(ba.len > 1000);
+    KT_ASSERT_EQ_INT(ba.len, bf.len);
+    KT_ASSERT(ba.len == bf.len && memcmp(ba.p, bf.p, ba.len) == 0);
+    kt_buf_free(&ba);
+    kt_buf_free(&bf);
+    kt_metrics_free(&a);
+    kt_metrics_free(&f);
+}
+
 /* ---- config ------------------------------------------------------------------------------ */
 
 KT_TEST(config_events_and_metrics)
@@ -430,9 +921,17 @@ int main(void)
     KT_RUN(event_json_redact_counts_no_pii);
     KT_RUN(event_json_block_reason);
     KT_RUN(event_helpers);
+    KT_RUN(event_json_exact_no_decision);
+    KT_RUN(event_json_exact_redact);
+    KT_RUN(event_json_exact_block);
+    KT_RUN(event_json_exact_escapes);
+    KT_RUN(event_json_numbers_match_libc);
     KT_RUN(usage_openai_anthropic_responses_streams);
     KT_RUN(spool_write_reopen_read_bound);
     KT_RUN(metrics_cardinality_and_render);
+    KT_RUN(metrics_exact_series);
+    KT_RUN(metrics_observe_exact);
+    KT_RUN(metrics_add_fixed_same_as_add);
     KT_RUN(config_events_and_metrics);
     return KT_DONE();
 }
