@@ -1,4 +1,5 @@
 /* JSON scanner, decoder, path patterns, field lookups and splice editing. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,6 +222,32 @@ static const char *hits(const char *doc, const char *pattern, kt_buf *b)
     kt_json_walk(doc, strlen(doc), match_fn, &m);
     *b = m.hits;
     return b->p ? b->p : "";
+}
+
+/* The eight-bytes-at-a-time plain run: every byte value at every offset of a string longer
+ * than two words is classified as the byte-by-byte rule does. */
+KT_TEST(plain_runs_every_byte_every_offset)
+{
+    char doc[24], raw[21];
+    uint32_t map[22];
+    kt_buf t;
+    kt_buf_init(&t, 1 << 10);
+    for (int b = 0; b < 256; b++) {
+        bool plain = b >= 0x20 && b < 0x80 && b != '"' && b != '\\';
+        for (size_t at = 0; at < 21; at++) {
+            memset(raw, 'a', sizeof raw);
+            raw[at] = (char)b;
+            doc[0] = doc[22] = '"';
+            memcpy(doc + 1, raw, sizeof raw);
+            int rc = kt_json_validate(doc, 23);
+            if ((rc == 0) != plain) KT_FAILF("byte %02x at %zu: validate %d", b, at, rc);
+            if (!plain) continue;
+            if (kt_json_str_decode(raw, sizeof raw, &t, map, 22) || t.len != sizeof raw ||
+                memcmp(t.p, raw, sizeof raw) != 0 || map[at] != at || map[21] != 21)
+                KT_FAILF("byte %02x at %zu: decode", b, at);
+        }
+    }
+    kt_buf_free(&t);
 }
 
 KT_TEST(path_patterns)
@@ -611,6 +638,7 @@ int main(void)
     KT_RUN(walk_reports_string_values_with_paths);
     KT_RUN(walk_top_level_string_and_stop);
     KT_RUN(scan_reports_all_types_post_order);
+    KT_RUN(plain_runs_every_byte_every_offset);
     KT_RUN(path_patterns);
     KT_RUN(pattern_validity);
     KT_RUN(key_eq_decodes);
