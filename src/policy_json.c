@@ -7,52 +7,60 @@
 #include "kt/policy.h"
 
 /* Every text the model sees: OpenAI chat/completions/embeddings/responses, Anthropic messages. */
-static const char *const kt__input_paths[] = {
-    "messages[*].content",
-    "messages[*].content[*].text",
-    "messages[*].content[*].content",
-    "messages[*].content[*].content[*].text",
-    "messages[*].content[*].input.**",
-    "messages[*].tool_calls[*].function.arguments",
-    "messages[*].function_call.arguments",
-    "prompt",
-    "prompt[*]",
-    "suffix",
-    "input",
-    "input[*]",
-    "input[*].content",
-    "input[*].content[*].text",
-    "input[*].output",
-    "input[*].arguments",
-    "instructions",
-    "system",
-    "system[*].text",
-    NULL,
+static const kt_json_pat kt__input_paths[] = {
+    KT_JSON_PAT("messages[*].content"),
+    KT_JSON_PAT("messages[*].content[*].text"),
+    KT_JSON_PAT("messages[*].content[*].content"),
+    KT_JSON_PAT("messages[*].content[*].content[*].text"),
+    KT_JSON_PAT_REST("messages[*].content[*].input.**"),
+    KT_JSON_PAT("messages[*].tool_calls[*].function.arguments"),
+    KT_JSON_PAT("messages[*].function_call.arguments"),
+    KT_JSON_PAT("prompt"),
+    KT_JSON_PAT("prompt[*]"),
+    KT_JSON_PAT("suffix"),
+    KT_JSON_PAT("input"),
+    KT_JSON_PAT("input[*]"),
+    KT_JSON_PAT("input[*].content"),
+    KT_JSON_PAT("input[*].content[*].text"),
+    KT_JSON_PAT("input[*].output"),
+    KT_JSON_PAT("input[*].arguments"),
+    KT_JSON_PAT("instructions"),
+    KT_JSON_PAT("system"),
+    KT_JSON_PAT("system[*].text"),
 };
 
 /* Every text the model writes, in non-streaming responses. */
-static const char *const kt__output_paths[] = {
-    "choices[*].message.content",
-    "choices[*].message.content[*].text",
-    "choices[*].message.refusal",
-    "choices[*].message.tool_calls[*].function.arguments",
-    "choices[*].message.function_call.arguments",
-    "choices[*].text",
-    "content[*].text",
-    "content[*].input.**",
-    "output[*].content[*].text",
-    "output[*].arguments",
-    "output_text",
+static const kt_json_pat kt__output_paths[] = {
+    KT_JSON_PAT("choices[*].message.content"),
+    KT_JSON_PAT("choices[*].message.content[*].text"),
+    KT_JSON_PAT("choices[*].message.refusal"),
+    KT_JSON_PAT("choices[*].message.tool_calls[*].function.arguments"),
+    KT_JSON_PAT("choices[*].message.function_call.arguments"),
+    KT_JSON_PAT("choices[*].text"),
+    KT_JSON_PAT("content[*].text"),
+    KT_JSON_PAT_REST("content[*].input.**"),
+    KT_JSON_PAT("output[*].content[*].text"),
+    KT_JSON_PAT("output[*].arguments"),
+    KT_JSON_PAT("output_text"),
     /* documents inside streaming events (responses API *.done events, response.completed) */
-    "text",
-    "arguments",
-    "part.text",
-    "item.content[*].text",
-    "item.arguments",
-    "response.output[*].content[*].text",
-    "response.output[*].arguments",
-    NULL,
+    KT_JSON_PAT("text"),
+    KT_JSON_PAT("arguments"),
+    KT_JSON_PAT("part.text"),
+    KT_JSON_PAT("item.content[*].text"),
+    KT_JSON_PAT("item.arguments"),
+    KT_JSON_PAT("response.output[*].content[*].text"),
+    KT_JSON_PAT("response.output[*].arguments"),
 };
+
+_Static_assert(KT_ARRAY_LEN(kt__input_paths) <= KT_JSON_PATHSET_MAX, "input paths");
+_Static_assert(KT_ARRAY_LEN(kt__output_paths) <= KT_JSON_PATHSET_MAX, "output paths");
+
+const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n)
+{
+    bool in = dir == KT_DIR_INPUT;
+    *n = in ? KT_ARRAY_LEN(kt__input_paths) : KT_ARRAY_LEN(kt__output_paths);
+    return in ? kt__input_paths : kt__output_paths;
+}
 
 kt_api kt_api_from_path(kt_str rest)
 {
@@ -76,7 +84,7 @@ typedef struct json_ctx {
     const kt_config *cfg;
     kt_dir dir;
     const char *body;
-    const char *const *paths;
+    kt_json_pathset paths;
     kt_buf text;
     uint32_t *map;
     size_t map_cap;
@@ -86,20 +94,6 @@ typedef struct json_ctx {
     size_t raw_start;
     int err;
 } json_ctx;
-
-/* The path's signature is built once per string and compared with every pattern as a string;
- * only a key with an escape in it takes the slower general matcher. */
-static bool wanted(const json_ctx *x, const kt_json_path *path)
-{
-    char sig[256];
-    int n = kt_json_path_sig(path, sig, sizeof sig);
-    for (size_t i = 0; x->paths[i]; i++) {
-        bool m = n >= 0 ? kt_json_sig_match(sig, (size_t)n, x->paths[i])
-                        : kt_json_path_match(path, x->paths[i]);
-        if (m) return true;
-    }
-    return false;
-}
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
 {
@@ -123,7 +117,7 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
 static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
 {
     json_ctx *x = ud;
-    if (!wanted(x, path)) return 0;
+    if (!kt_json_pathset_match(&x->paths, path)) return 0;
     size_t need = end - start + 1;
     if (need > x->map_cap) {
         uint32_t *nm = kt_realloc(x->map, need * sizeof *nm);
@@ -151,7 +145,9 @@ int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t le
     x.cfg = cfg;
     x.dir = dir;
     x.body = body;
-    x.paths = dir == KT_DIR_INPUT ? kt__input_paths : kt__output_paths;
+    size_t npaths;
+    const kt_json_pat *paths = kt_policy_json_paths(dir, &npaths);
+    kt_json_pathset_init(&x.paths, paths, npaths);   /* cannot fail: the lists fit */
     x.d = d;
     kt_buf_init(&x.text, len + 16);
     kt_buf_init(&x.edits.reps, 64u * 1024 * 1024);

@@ -10,6 +10,7 @@
 
 #include "kt/buf.h"
 #include "kt/config.h"
+#include "kt/json_text.h"
 
 typedef enum kt_dir { KT_DIR_INPUT = 1, KT_DIR_OUTPUT = 2 } kt_dir;
 
@@ -155,5 +156,7 @@ kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
  * byte. Returns 0, KT_EPARSE (not JSON), KT_ELIMIT, KT_ENOMEM. A block is in d->verdict. */
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d);
+/* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
+const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
 
 #endif

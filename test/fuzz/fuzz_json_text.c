@@ -1,13 +1,17 @@
 /* Fuzzes the JSON walker, decoder, path matcher, field lookups and splicing. Invariants: spans lie
  * inside the input between quotes; the decode map is monotonic, starts at 0 and ends at the raw
  * length; escaping the decoded text decodes back to it; splicing escaped text at any mapped span of
- * a valid document yields a valid document with the same number of strings. */
+ * a valid document yields a valid document with the same number of strings. kt_json_pathset
+ * answers as the signature matcher it replaced does, for fixed odd patterns, the policy lists and
+ * patterns made of the document's own strings (so keys and patterns collide). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kt/json_text.h"
+#include "kt/policy.h"
 
 #define MAX_EDITS 64
+#define MAX_OWN 8
 
 typedef struct fz {
     const char *buf;
@@ -21,7 +25,45 @@ typedef struct fz {
     kt_buf esc;
     kt_buf text2;
     uint32_t *map;
+    kt_json_pathset sets[3];
+    kt_json_pat own[MAX_OWN];
+    char *own_s[MAX_OWN];
+    size_t n_own;
+    kt_json_pathset own_set;
+    int own_pass;
 } fz;
+
+static const char *const odd_pats[] = {
+    "", ".**", "**", "*", "a", "a.**", "a.b", "a[*]", "a[*].b.**", "a[0]", "[*]", "a.b.c",
+};
+
+static int pathset_oracle(const kt_json_path *p, const kt_json_pat *pats, size_t n)
+{
+    char sig[KT_JSON_SIG_CAP];
+    int len = kt_json_path_sig(p, sig, sizeof sig);
+    for (size_t i = 0; i < n; i++)
+        if (len >= 0 ? kt_json_sig_match(sig, (size_t)len, pats[i].s) : kt_json_path_match(p, pats[i].s))
+            return 1;
+    return 0;
+}
+
+static void check_pathsets(fz *f, const kt_json_path *p)
+{
+    for (int k = 0; k < 3; k++) {
+        kt_json_pathset *s = &f->sets[k];
+        if (kt_json_pathset_match(s, p) != pathset_oracle(p, s->pats, s->n)) abort();
+    }
+}
+
+/* Second walk: the document's own strings as patterns. */
+static int own_visit(void *ud, const kt_json_path *p, size_t start, size_t end)
+{
+    fz *f = ud;
+    (void)start;
+    (void)end;
+    if (kt_json_pathset_match(&f->own_set, p) != pathset_oracle(p, f->own, f->n_own)) abort();
+    return 0;
+}
 
 static uint32_t rnd(uint32_t *s)
 {
@@ -55,12 +97,20 @@ static int visit(void *ud, const kt_json_path *p, size_t start, size_t end)
                              f->buf[e->key_start - 1] != '"'))
             abort();
     }
+    check_pathsets(f, p);
     kt_json_path_match(p, "messages[*].content[*].text");
     kt_json_path_match(p, "**");
     kt_json_path_match(p, "*.*[0]");
     size_t n = end - start;
     if (kt_json_str_decode(f->buf + start, n, &f->text, f->map, n + 1)) abort();
     check_map(f->map, f->text.len, n);
+    if (f->n_own < MAX_OWN) {
+        char *c = malloc(f->text.len + 1);
+        if (!c) abort();
+        memcpy(c, f->text.p, f->text.len + 1);
+        f->own_s[f->n_own] = c;
+        f->own[f->n_own++] = kt_json_pat_of(c);
+    }
     /* escape(decode(x)) decodes back to decode(x): the decoded text is always valid UTF-8. */
     kt_buf_reset(&f->esc);
     if (kt_json_escape_into(&f->esc, f->text.p, f->text.len)) abort();
@@ -142,7 +192,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.map = malloc((size + 1) * sizeof *f.map);
     if (!f.map) abort();
 
+    kt_json_pat odd[KT_ARRAY_LEN(odd_pats)];
+    for (size_t i = 0; i < KT_ARRAY_LEN(odd_pats); i++) odd[i] = kt_json_pat_of(odd_pats[i]);
+    size_t n_in, n_out;
+    const kt_json_pat *in = kt_policy_json_paths(KT_DIR_INPUT, &n_in);
+    const kt_json_pat *out_p = kt_policy_json_paths(KT_DIR_OUTPUT, &n_out);
+    kt_json_pathset_init(&f.sets[0], odd, KT_ARRAY_LEN(odd));
+    kt_json_pathset_init(&f.sets[1], in, n_in);
+    kt_json_pathset_init(&f.sets[2], out_p, n_out);
+
     int rc = kt_json_walk(buf, size, visit, &f);
+    kt_json_pathset_init(&f.own_set, f.own, f.n_own);
+    kt_json_walk(buf, size, own_visit, &f);
     if (rc != 0 && rc != KT_EPARSE && rc != KT_ELIMIT) abort();
     if (kt_json_validate(buf, size) != rc) abort();
     if (rc == 0) {
@@ -167,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_pattern(buf, size);
 
     for (size_t k = 0; k < f.n_edits; k++) kt_buf_free(&f.reps[k]);
+    for (size_t k = 0; k < f.n_own; k++) free(f.own_s[k]);
     kt_buf_free(&f.text);
     kt_buf_free(&f.esc);
     kt_buf_free(&f.text2);
