@@ -84,7 +84,7 @@ typedef struct json_ctx {
     const kt_config *cfg;
     kt_dir dir;
     const char *body;
-    kt_json_pathset paths;
+    kt_json_pathset *paths;   /* outside the memset: only its first level needs setting */
     kt_buf text;
     uint32_t *map;
     size_t map_cap;
@@ -93,6 +93,10 @@ typedef struct json_ctx {
     kt_decision *d;
     size_t raw_start;
     int err;
+    kt_policy_model *model;   /* NULL: not wanted */
+    kt_json_type root;
+    bool model_found;
+    kt_json_value model_v;    /* the last top-level "model" */
 } json_ctx;
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
@@ -117,7 +121,7 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
 static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
 {
     json_ctx *x = ud;
-    if (!kt_json_pathset_match(&x->paths, path)) return 0;
+    if (!kt_json_pathset_match(x->paths, path)) return 0;
     size_t need = end - start + 1;
     if (need > x->map_cap) {
         uint32_t *nm = kt_realloc(x->map, need * sizeof *nm);
@@ -137,8 +141,57 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     return rc ? (x->err = rc) : 0;
 }
 
+/* kt_json_key_eq(k, n, "model", 5) without decoding plain keys: decoding never lengthens a key,
+ * and any escape shortens it, so a 5-byte key matches only as is and a longer one needs one. */
+static bool is_model_key(const char *k, size_t n)
+{
+    if (n == 5) return memcmp(k, "model", 5) == 0;
+    return n > 5 && memchr(k, '\\', n) && kt_json_key_eq(k, n, "model", 5);
+}
+
+/* Top-level values: the root's type, and the last "model" (keys compared decoded). */
+static void note_top(json_ctx *x, const kt_json_path *path, const kt_json_value *v)
+{
+    if (path->depth == 0) {
+        x->root = v->type;
+        return;
+    }
+    const kt_json_path_elem *e = &path->el[0];
+    if (!e->is_index && is_model_key(x->body + e->key_start, e->key_len)) {
+        x->model_found = true;
+        x->model_v = *v;
+    }
+}
+
+static int on_value(void *ud, const kt_json_path *path, const kt_json_value *v)
+{
+    json_ctx *x = ud;
+    if (path->depth <= 1 && x->model) note_top(x, path, v);
+    return v->type == KT_JSON_STRING ? visit(x, path, v->start, v->end) : 0;
+}
+
+/* What kt_json_top_string would have given, from what the completed walk noted. */
+static void finish_model(const json_ctx *x)
+{
+    kt_policy_model *m = x->model;
+    kt_buf b = { m->name, 0, sizeof m->name, sizeof m->name - 1 };
+    const kt_json_value *v = &x->model_v;
+    m->known = true;
+    m->name[0] = '\0';
+    /* a failed decode (too long: kt_json_top_string fails the same way) leaves b empty */
+    if (x->root == KT_JSON_OBJECT && x->model_found && v->type == KT_JSON_STRING)
+        kt_json_str_decode(x->body + v->start, v->end - v->start, &b, NULL, 0);
+    m->len = b.len;
+}
+
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d)
+{
+    return kt_policy_json_ex(cfg, dir, body, len, out, changed, d, NULL);
+}
+
+int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
+                      bool *changed, kt_decision *d, kt_policy_model *model)
 {
     json_ctx x;
     memset(&x, 0, sizeof x);
@@ -147,13 +200,18 @@ int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t le
     x.body = body;
     size_t npaths;
     const kt_json_pat *paths = kt_policy_json_paths(dir, &npaths);
-    kt_json_pathset_init(&x.paths, paths, npaths);   /* cannot fail: the lists fit */
+    kt_json_pathset set;
+    kt_json_pathset_init(&set, paths, npaths);   /* cannot fail: the lists fit */
+    x.paths = &set;
     x.d = d;
     kt_buf_init(&x.text, len + 16);
     kt_buf_init(&x.edits.reps, 64u * 1024 * 1024);
     *changed = false;
-    int rc = kt_json_walk(body, len, visit, &x);
+    x.model = model;
+    if (model) model->known = false;
+    int rc = kt_json_scan(body, len, NULL, on_value, &x);
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */
+    else if (!rc && model) finish_model(&x);   /* whole body seen */
     if (!rc && x.edits.n && d->verdict != KT_ACT_BLOCK) {
         for (size_t i = 0; i < x.edits.n; i++)
             x.edits.v[i].rep = x.edits.reps.p ? x.edits.reps.p + (uintptr_t)x.edits.v[i].rep : "";

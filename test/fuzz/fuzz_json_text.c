@@ -3,7 +3,9 @@
  * length; escaping the decoded text decodes back to it; splicing escaped text at any mapped span of
  * a valid document yields a valid document with the same number of strings. kt_json_pathset
  * answers as the signature matcher it replaced does, for fixed odd patterns, the policy lists and
- * patterns made of the document's own strings (so keys and patterns collide). */
+ * patterns made of the document's own strings (so keys and patterns collide). The input policy
+ * walk's note of the top-level "model" equals kt_json_top_string's answer on the body as sent and
+ * as redacted whenever the walk saw it all, and noting it changes nothing else. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +38,62 @@ typedef struct fz {
 static const char *const odd_pats[] = {
     "", ".**", "**", "*", "a", "a.**", "a.b", "a[*]", "a[*].b.**", "a[0]", "[*]", "a.b.c",
 };
+
+static const char *no_env(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return NULL;
+}
+
+/* Built once: compiling the policies per input would dominate the run. */
+static kt_config *config(void)
+{
+    static kt_config *cached;
+    if (cached) return kt_config_ref(cached);
+    static const char yaml[] = "pack: {name: f, version: 1.0.0}\n"
+                               "policies: {chain: [pii-detector]}\n"
+                               "policy: {pii-detector: {action: redact}}\n";
+    kt_env env = { no_env, NULL };
+    if (kt_config_parse("fuzz", yaml, sizeof yaml - 1, env, &cached, NULL)) abort();
+    return kt_config_ref(cached);
+}
+
+static void same_model(const kt_policy_model *m, const char *buf, size_t len)
+{
+    char mem[256];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
+    mem[0] = '\0';
+    size_t n = kt_json_top_string(buf, len, "model", &b) ? 0 : b.len;
+    if (n != m->len || memcmp(mem, m->name, n) != 0) abort();
+}
+
+static void fuzz_model_note(const char *buf, size_t size)
+{
+    kt_config *c = config();
+    kt_decision d1, d2;
+    kt_buf o1, o2;
+    bool ch1 = false, ch2 = false;
+    kt_policy_model m;
+    if (kt_decision_init(&d1, c) || kt_decision_init(&d2, c)) abort();
+    kt_buf_init(&o1, (size_t)1 << 24);
+    kt_buf_init(&o2, (size_t)1 << 24);
+    int r1 = kt_policy_json_ex(c, KT_DIR_INPUT, buf, size, &o1, &ch1, &d1, &m);
+    int r2 = kt_policy_json(c, KT_DIR_INPUT, buf, size, &o2, &ch2, &d2);
+    if (r1 != r2 || ch1 != ch2 || d1.verdict != d2.verdict || o1.len != o2.len ||
+        (o1.len && memcmp(o1.p, o2.p, o1.len) != 0))
+        abort();
+    if (m.known != (r1 == 0 && d1.verdict != KT_ACT_BLOCK)) abort();
+    if (m.known) {
+        same_model(&m, buf, size);
+        if (ch1) same_model(&m, o1.p, o1.len);
+    }
+    kt_buf_free(&o1);
+    kt_buf_free(&o2);
+    kt_decision_free(&d1);
+    kt_decision_free(&d2);
+    kt_config_release(&c);
+}
 
 static int pathset_oracle(const kt_json_path *p, const kt_json_pat *pats, size_t n)
 {
@@ -224,6 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0 && (r1 != rc || r2 != rc)) abort();
     kt_buf_free(&s);
 
+    fuzz_model_note(buf, size);
     fuzz_raw_decode(buf, size);
     fuzz_pattern(buf, size);
 
