@@ -92,6 +92,7 @@ typedef struct json_ctx {
     edit_list edits;
     kt_decision *d;
     size_t raw_start;
+    bool identity;            /* the current text is the raw span itself (no map) */
     int err;
     kt_policy_model *model;   /* NULL: not wanted */
     kt_json_type root;
@@ -113,31 +114,50 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
     size_t off = e->reps.len;
     int rc = kt_json_escape_into(&e->reps, marker, mlen);
     if (rc) return rc;
-    e->v[e->n++] = (kt_json_edit){ x->raw_start + x->map[start], x->raw_start + x->map[end],
+    size_t a = x->identity ? start : x->map[start], b = x->identity ? end : x->map[end];
+    e->v[e->n++] = (kt_json_edit){ x->raw_start + a, x->raw_start + b,
                                    (const char *)(uintptr_t)off, e->reps.len - off };
     return KT_OK;
+}
+
+/* The decoded text of raw [start, end) in `text`, `tlen`. Plain ASCII without escapes is its own
+ * decoding, with the identity as map: the raw bytes are scanned in place, nothing is copied. */
+static int text_of(json_ctx *x, size_t start, size_t end, const char **text, size_t *tlen)
+{
+    size_t n = end - start;
+    x->identity = n < UINT32_MAX && kt_json_str_plain(x->body + start, n);
+    if (x->identity) {
+        *text = x->body + start;
+        *tlen = n;
+        return KT_OK;
+    }
+    if (n + 1 > x->map_cap) {
+        uint32_t *nm = kt_realloc(x->map, (n + 1) * sizeof *nm);
+        if (!nm) return KT_ENOMEM;
+        x->map = nm;
+        x->map_cap = n + 1;
+    }
+    int rc = kt_json_str_decode(x->body + start, n, &x->text, x->map, x->map_cap);
+    *text = x->text.p;
+    *tlen = x->text.len;
+    return rc;
 }
 
 static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
 {
     json_ctx *x = ud;
     if (!kt_json_pathset_match(x->paths, path)) return 0;
-    size_t need = end - start + 1;
-    if (need > x->map_cap) {
-        uint32_t *nm = kt_realloc(x->map, need * sizeof *nm);
-        if (!nm) return x->err = KT_ENOMEM;
-        x->map = nm;
-        x->map_cap = need;
-    }
-    int rc = kt_json_str_decode(x->body + start, end - start, &x->text, x->map, x->map_cap);
+    const char *text;
+    size_t tlen;
+    int rc = text_of(x, start, end, &text, &tlen);
     if (rc) return x->err = rc;
     x->f.n = 0;
-    rc = kt_chain_scan(x->cfg, x->dir, x->text.p, x->text.len, 0, &x->f, x->d);
+    rc = kt_chain_scan(x->cfg, x->dir, text, tlen, 0, &x->f, x->d);
     if (rc) return x->err = rc;
-    kt_chain_note(x->d, &x->f, x->text.len, x->dir);
+    kt_chain_note(x->d, &x->f, tlen, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
     x->raw_start = start;
-    rc = kt_chain_each_redaction(x->cfg, &x->f, 0, x->text.len, add_edit, x);
+    rc = kt_chain_each_redaction(x->cfg, &x->f, 0, tlen, add_edit, x);
     return rc ? (x->err = rc) : 0;
 }
 

@@ -149,6 +149,9 @@ int kt_json_top_bool(const char *buf, size_t len, const char *key, int *out);
  * Returns 0, KT_EPARSE (bad escape, raw control character or unescaped quote), KT_ELIMIT (`text`
  * max, `map_cap` too small, or n > UINT32_MAX) or KT_ENOMEM. */
 int kt_json_str_decode(const char *raw, size_t n, kt_buf *text, uint32_t *map, size_t map_cap);
+/* 1 when raw string content is printable ASCII without escapes: then it decodes to itself and
+ * its decode map is the identity (map[i] = i), so it can be used in place. */
+int kt_json_str_plain(const char *raw, size_t n);
 
 /* Appends `s` encoded as JSON string CONTENT (no quotes): escapes `"`, `\` and control
  * characters, passes valid UTF-8 through, and writes invalid UTF-8 bytes as \ufffd so a splice

@@ -52,8 +52,9 @@ static kt_config *config(void)
     static kt_config *cached;
     if (cached) return kt_config_ref(cached);
     static const char yaml[] = "pack: {name: f, version: 1.0.0}\n"
-                               "policies: {chain: [pii-detector]}\n"
-                               "policy: {pii-detector: {action: redact}}\n";
+                               "policies: {chain: [pii-detector, dlp-filter, safety-filter]}\n"
+                               "policy: {pii-detector: {action: redact}, dlp-filter: {action: "
+                               "redact}, safety-filter: {action: block}}\n";
     kt_env env = { no_env, NULL };
     if (kt_config_parse("fuzz", yaml, sizeof yaml - 1, env, &cached, NULL)) abort();
     return kt_config_ref(cached);
@@ -68,9 +69,39 @@ static void same_model(const kt_policy_model *m, const char *buf, size_t len)
     if (n != m->len || memcmp(mem, m->name, n) != 0) abort();
 }
 
+/* The chain reads nothing past `len`: scanning the input where it lies (libFuzzer's exact-size
+ * buffer, so ASan sees any overread) finds what scanning a copy followed by '"' finds (how a
+ * plain string is scanned in place inside its document). */
+static void fuzz_scan_in_place(kt_config *c, const char *buf, size_t size)
+{
+    char *copy = malloc(size + 1);
+    if (!copy) abort();
+    memcpy(copy, buf, size);
+    copy[size] = '"';
+    kt_findings f1, f2;
+    memset(&f1, 0, sizeof f1);
+    memset(&f2, 0, sizeof f2);
+    for (int dir = KT_DIR_INPUT; dir <= KT_DIR_OUTPUT; dir <<= 1) {
+        f1.n = f2.n = 0;
+        int r1 = kt_chain_scan(c, (kt_dir)dir, buf, size, 0, &f1, NULL);
+        int r2 = kt_chain_scan(c, (kt_dir)dir, copy, size, 0, &f2, NULL);
+        if (r1 != r2 || f1.n != f2.n || f1.truncated != f2.truncated) abort();
+        for (size_t i = 0; i < f1.n; i++) {
+            const kt_finding *a = &f1.v[i], *b = &f2.v[i];
+            if (a->start != b->start || a->end != b->end || a->policy != b->policy ||
+                a->label != b->label || a->action != b->action || a->weight != b->weight)
+                abort();
+        }
+    }
+    kt_findings_free(&f1);
+    kt_findings_free(&f2);
+    free(copy);
+}
+
 static void fuzz_model_note(const char *buf, size_t size)
 {
     kt_config *c = config();
+    fuzz_scan_in_place(c, buf, size);
     kt_decision d1, d2;
     kt_buf o1, o2;
     bool ch1 = false, ch2 = false;
@@ -162,6 +193,11 @@ static int visit(void *ud, const kt_json_path *p, size_t start, size_t end)
     size_t n = end - start;
     if (kt_json_str_decode(f->buf + start, n, &f->text, f->map, n + 1)) abort();
     check_map(f->map, f->text.len, n);
+    if (kt_json_str_plain(f->buf + start, n)) {   /* policy_json then scans the raw span as is */
+        if (f->text.len != n || memcmp(f->text.p, f->buf + start, n) != 0) abort();
+        for (size_t i = 0; i <= n; i++)
+            if (f->map[i] != i) abort();
+    }
     if (f->n_own < MAX_OWN) {
         char *c = malloc(f->text.len + 1);
         if (!c) abort();

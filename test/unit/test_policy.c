@@ -172,6 +172,40 @@ KT_TEST(json_walk_notes_top_level_model)
     kt_config_release(&c);
 }
 
+/* Plain ASCII strings are scanned in place (identity map), others decoded: the same text either
+ * way gets the same findings and the same markers at the right raw offsets. */
+KT_TEST(json_plain_and_decoded_strings_redact_alike)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    static const struct { const char *in, *want; } cases[] = {
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"mail jane.doe@example.com or 123-45-6789 now\"}]}",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"mail [REDACTED:EMAIL] or [REDACTED:SSN] now\"}]}" },
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"\\u006dail jane.doe@example.com or 123-45-6789 now\"}]}",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"\\u006dail [REDACTED:EMAIL] or [REDACTED:SSN] now\"}]}" },
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"mail jane.doe@example.com or 123-45-6789 n\xc3\xb6w\"}]}",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"mail [REDACTED:EMAIL] or [REDACTED:SSN] n\xc3\xb6w\"}]}" },
+        { "{\"prompt\":\"jane.doe@example.com\"}", "{\"prompt\":\"[REDACTED:EMAIL]\"}" },
+        { "{\"prompt\":[\"a\",\"jane.doe@example.com\",\"b\\tjane.doe@example.com\"]}",
+          "{\"prompt\":[\"a\",\"[REDACTED:EMAIL]\",\"b\\t[REDACTED:EMAIL]\"]}" },
+    };
+    for (size_t i = 0; i < KT_ARRAY_LEN(cases); i++) {
+        kt_decision d;
+        kt_decision_init(&d, c);
+        kt_buf out;
+        kt_buf_init(&out, 1 << 20);
+        bool changed = false;
+        KT_ASSERT_EQ_INT(kt_policy_json(c, KT_DIR_INPUT, cases[i].in, strlen(cases[i].in), &out,
+                                        &changed, &d), 0);
+        KT_ASSERT(changed);
+        KT_ASSERT_EQ_INT(d.verdict, KT_ACT_REDACT);
+        if (changed) KT_ASSERT_EQ_STR(out.p, cases[i].want);
+        kt_buf_free(&out);
+        kt_decision_free(&d);
+    }
+    kt_config_release(&c);
+}
+
 KT_TEST(weak_signals_need_threshold)
 {
     kt_config *c = load(kt__pii_cfg);
@@ -436,6 +470,7 @@ int main(void)
     KT_RUN(json_splice_keeps_untouched_bytes);
     KT_RUN(json_block_and_invalid);
     KT_RUN(json_walk_notes_top_level_model);
+    KT_RUN(json_plain_and_decoded_strings_redact_alike);
     KT_RUN(weak_signals_need_threshold);
     KT_RUN(stream_split_at_every_boundary_never_leaks);
     KT_RUN(stream_without_findings_is_byte_identical);
