@@ -161,6 +161,11 @@ fail:
     return rc;
 }
 
+int kt_json_str_plain(const char *raw, size_t n)
+{
+    return kt__json_plain_end((const unsigned char *)raw, 0, n) == n;
+}
+
 int kt_json_key_eq(const char *raw, size_t n, const char *s, size_t slen)
 {
     size_t i = 0, j = 0;

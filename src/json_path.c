@@ -1,5 +1,6 @@
 /* Path patterns (`messages[*].content`) matched against walker paths, and top-level field
  * lookups for the request path. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "kt/json_text.h"
@@ -184,4 +185,97 @@ int kt_json_sig_match(const char *sig, size_t n, const char *pattern)
         return n >= pre && memcmp(sig, pattern, pre) == 0 && (n == pre || sig[pre] == '.' || sig[pre] == '[');
     }
     return n == pl && memcmp(sig, pattern, n) == 0;
+}
+
+kt_json_pat kt_json_pat_of(const char *pattern)
+{
+    size_t len = strlen(pattern);
+    bool rest = len >= 3 && memcmp(pattern + len - 3, ".**", 3) == 0;
+    return (kt_json_pat){ pattern, len, rest ? len - 3 : len };
+}
+
+int kt_json_pathset_init(kt_json_pathset *set, const kt_json_pat *pats, size_t n)
+{
+    if (n > KT_JSON_PATHSET_MAX) return KT_EINVAL;
+    set->pats = pats;
+    set->n = n;
+    set->buf = NULL;
+    set->depth = 0;
+    set->alive[0] = n == 32 ? UINT32_MAX : (UINT32_C(1) << n) - 1;
+    set->done[0] = 0;
+    set->siglen[0] = 0;
+    return KT_OK;
+}
+
+static bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+/* Appends step d's piece to the signature (as kt_json_path_sig writes it); -1 when it has none. */
+static int sig_append(kt_json_pathset *set, const kt_json_path *p, int d)
+{
+    const kt_json_path_elem *e = &p->el[d];
+    size_t n = (size_t)set->siglen[d];
+    if (e->is_index) {
+        if (n + 3 >= KT_JSON_SIG_CAP) return -1;
+        memcpy(set->sig + n, "[*]", 3);
+        return (int)(n + 3);
+    }
+    const char *k = p->buf + e->key_start;
+    if (memchr(k, '\\', e->key_len) || n + e->key_len + 1 >= KT_JSON_SIG_CAP) return -1;
+    if (d) set->sig[n++] = '.';
+    memcpy(set->sig + n, k, e->key_len);
+    return (int)(n + e->key_len);
+}
+
+/* Level d + 1 from level d: which patterns still agree with the longer signature. A ".**" pattern
+ * whose prefix ends inside the new piece is matched for good when the piece goes on with '.' or
+ * '[' (kt_json_sig_match's rule; its first-byte shortcut matters only when the prefix is empty). */
+static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
+{
+    set->key[d] = p->el[d].is_index ? 0 : p->el[d].key_start;
+    set->done[d + 1] = set->done[d];
+    set->alive[d + 1] = 0;
+    if (set->siglen[d] < 0 || (set->siglen[d + 1] = (int16_t)sig_append(set, p, d)) < 0) {
+        set->siglen[d + 1] = -1;
+        return;
+    }
+    size_t n0 = (size_t)set->siglen[d], n = (size_t)set->siglen[d + 1];
+    const char *sig = set->sig;
+    for (uint32_t m = set->alive[d]; m; m &= m - 1) {
+        int i = __builtin_ctz(m);
+        const kt_json_pat *pt = &set->pats[i];
+        if (n <= pt->lim) {
+            if (bytes_eq(sig + n0, pt->s + n0, n - n0)) set->alive[d + 1] |= UINT32_C(1) << i;
+        } else if (pt->lim != pt->len && bytes_eq(sig + n0, pt->s + n0, pt->lim - n0) &&
+                   (sig[pt->lim] == '.' || sig[pt->lim] == '[') && (pt->lim || sig[0] == pt->s[0])) {
+            set->done[d + 1] |= UINT32_C(1) << i;
+        }
+    }
+}
+
+int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p)
+{
+    int d = 0, depth = p->depth;
+    if (set->buf != p->buf) {
+        set->buf = p->buf;
+        set->depth = 0;
+    }
+    while (d < set->depth && d < depth &&
+           set->key[d] == (p->el[d].is_index ? 0 : p->el[d].key_start))
+        d++;
+    for (; d < depth; d++) pathset_step(set, p, d);
+    set->depth = depth;
+    if (set->siglen[depth] < 0) {
+        for (size_t i = 0; i < set->n; i++)
+            if (kt_json_path_match(p, set->pats[i].s)) return 1;
+        return 0;
+    }
+    if (set->done[depth]) return 1;
+    for (uint32_t m = set->alive[depth]; m; m &= m - 1)
+        if (set->pats[__builtin_ctz(m)].lim == (size_t)set->siglen[depth]) return 1;
+    return 0;
 }

@@ -17,13 +17,20 @@ typedef struct scanner {
 
 static int parse_value(scanner *s, int nest);
 
-static void skip_ws(scanner *s)
+static void skip_ws_run(scanner *s)
 {
     while (s->i < s->n) {
         char c = s->b[s->i];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
         s->i++;
     }
+}
+
+/* Compact JSON (what SDKs send) has no whitespace between tokens: one test, no call. */
+static inline void skip_ws(scanner *s)
+{
+    if (s->i < s->n && (unsigned char)s->b[s->i] > ' ') return;
+    skip_ws_run(s);
 }
 
 static int is_hex(unsigned char c)

@@ -7,52 +7,60 @@
 #include "kt/policy.h"
 
 /* Every text the model sees: OpenAI chat/completions/embeddings/responses, Anthropic messages. */
-static const char *const kt__input_paths[] = {
-    "messages[*].content",
-    "messages[*].content[*].text",
-    "messages[*].content[*].content",
-    "messages[*].content[*].content[*].text",
-    "messages[*].content[*].input.**",
-    "messages[*].tool_calls[*].function.arguments",
-    "messages[*].function_call.arguments",
-    "prompt",
-    "prompt[*]",
-    "suffix",
-    "input",
-    "input[*]",
-    "input[*].content",
-    "input[*].content[*].text",
-    "input[*].output",
-    "input[*].arguments",
-    "instructions",
-    "system",
-    "system[*].text",
-    NULL,
+static const kt_json_pat kt__input_paths[] = {
+    KT_JSON_PAT("messages[*].content"),
+    KT_JSON_PAT("messages[*].content[*].text"),
+    KT_JSON_PAT("messages[*].content[*].content"),
+    KT_JSON_PAT("messages[*].content[*].content[*].text"),
+    KT_JSON_PAT_REST("messages[*].content[*].input.**"),
+    KT_JSON_PAT("messages[*].tool_calls[*].function.arguments"),
+    KT_JSON_PAT("messages[*].function_call.arguments"),
+    KT_JSON_PAT("prompt"),
+    KT_JSON_PAT("prompt[*]"),
+    KT_JSON_PAT("suffix"),
+    KT_JSON_PAT("input"),
+    KT_JSON_PAT("input[*]"),
+    KT_JSON_PAT("input[*].content"),
+    KT_JSON_PAT("input[*].content[*].text"),
+    KT_JSON_PAT("input[*].output"),
+    KT_JSON_PAT("input[*].arguments"),
+    KT_JSON_PAT("instructions"),
+    KT_JSON_PAT("system"),
+    KT_JSON_PAT("system[*].text"),
 };
 
 /* Every text the model writes, in non-streaming responses. */
-static const char *const kt__output_paths[] = {
-    "choices[*].message.content",
-    "choices[*].message.content[*].text",
-    "choices[*].message.refusal",
-    "choices[*].message.tool_calls[*].function.arguments",
-    "choices[*].message.function_call.arguments",
-    "choices[*].text",
-    "content[*].text",
-    "content[*].input.**",
-    "output[*].content[*].text",
-    "output[*].arguments",
-    "output_text",
+static const kt_json_pat kt__output_paths[] = {
+    KT_JSON_PAT("choices[*].message.content"),
+    KT_JSON_PAT("choices[*].message.content[*].text"),
+    KT_JSON_PAT("choices[*].message.refusal"),
+    KT_JSON_PAT("choices[*].message.tool_calls[*].function.arguments"),
+    KT_JSON_PAT("choices[*].message.function_call.arguments"),
+    KT_JSON_PAT("choices[*].text"),
+    KT_JSON_PAT("content[*].text"),
+    KT_JSON_PAT_REST("content[*].input.**"),
+    KT_JSON_PAT("output[*].content[*].text"),
+    KT_JSON_PAT("output[*].arguments"),
+    KT_JSON_PAT("output_text"),
     /* documents inside streaming events (responses API *.done events, response.completed) */
-    "text",
-    "arguments",
-    "part.text",
-    "item.content[*].text",
-    "item.arguments",
-    "response.output[*].content[*].text",
-    "response.output[*].arguments",
-    NULL,
+    KT_JSON_PAT("text"),
+    KT_JSON_PAT("arguments"),
+    KT_JSON_PAT("part.text"),
+    KT_JSON_PAT("item.content[*].text"),
+    KT_JSON_PAT("item.arguments"),
+    KT_JSON_PAT("response.output[*].content[*].text"),
+    KT_JSON_PAT("response.output[*].arguments"),
 };
+
+_Static_assert(KT_ARRAY_LEN(kt__input_paths) <= KT_JSON_PATHSET_MAX, "input paths");
+_Static_assert(KT_ARRAY_LEN(kt__output_paths) <= KT_JSON_PATHSET_MAX, "output paths");
+
+const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n)
+{
+    bool in = dir == KT_DIR_INPUT;
+    *n = in ? KT_ARRAY_LEN(kt__input_paths) : KT_ARRAY_LEN(kt__output_paths);
+    return in ? kt__input_paths : kt__output_paths;
+}
 
 kt_api kt_api_from_path(kt_str rest)
 {
@@ -76,7 +84,7 @@ typedef struct json_ctx {
     const kt_config *cfg;
     kt_dir dir;
     const char *body;
-    const char *const *paths;
+    kt_json_pathset *paths;   /* outside the memset: only its first level needs setting */
     kt_buf text;
     uint32_t *map;
     size_t map_cap;
@@ -84,22 +92,13 @@ typedef struct json_ctx {
     edit_list edits;
     kt_decision *d;
     size_t raw_start;
+    bool identity;            /* the current text is the raw span itself (no map) */
     int err;
+    kt_policy_model *model;   /* NULL: not wanted */
+    kt_json_type root;
+    bool model_found;
+    kt_json_value model_v;    /* the last top-level "model" */
 } json_ctx;
-
-/* The path's signature is built once per string and compared with every pattern as a string;
- * only a key with an escape in it takes the slower general matcher. */
-static bool wanted(const json_ctx *x, const kt_json_path *path)
-{
-    char sig[256];
-    int n = kt_json_path_sig(path, sig, sizeof sig);
-    for (size_t i = 0; x->paths[i]; i++) {
-        bool m = n >= 0 ? kt_json_sig_match(sig, (size_t)n, x->paths[i])
-                        : kt_json_path_match(path, x->paths[i]);
-        if (m) return true;
-    }
-    return false;
-}
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
 {
@@ -115,49 +114,124 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
     size_t off = e->reps.len;
     int rc = kt_json_escape_into(&e->reps, marker, mlen);
     if (rc) return rc;
-    e->v[e->n++] = (kt_json_edit){ x->raw_start + x->map[start], x->raw_start + x->map[end],
+    size_t a = x->identity ? start : x->map[start], b = x->identity ? end : x->map[end];
+    e->v[e->n++] = (kt_json_edit){ x->raw_start + a, x->raw_start + b,
                                    (const char *)(uintptr_t)off, e->reps.len - off };
     return KT_OK;
+}
+
+/* The decoded text of raw [start, end) in `text`, `tlen`. Plain ASCII without escapes is its own
+ * decoding, with the identity as map: the raw bytes are scanned in place, nothing is copied. */
+static int text_of(json_ctx *x, size_t start, size_t end, const char **text, size_t *tlen)
+{
+    size_t n = end - start;
+    x->identity = n < UINT32_MAX && kt_json_str_plain(x->body + start, n);
+    if (x->identity) {
+        *text = x->body + start;
+        *tlen = n;
+        return KT_OK;
+    }
+    if (n + 1 > x->map_cap) {
+        uint32_t *nm = kt_realloc(x->map, (n + 1) * sizeof *nm);
+        if (!nm) return KT_ENOMEM;
+        x->map = nm;
+        x->map_cap = n + 1;
+    }
+    int rc = kt_json_str_decode(x->body + start, n, &x->text, x->map, x->map_cap);
+    *text = x->text.p;
+    *tlen = x->text.len;
+    return rc;
 }
 
 static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
 {
     json_ctx *x = ud;
-    if (!wanted(x, path)) return 0;
-    size_t need = end - start + 1;
-    if (need > x->map_cap) {
-        uint32_t *nm = kt_realloc(x->map, need * sizeof *nm);
-        if (!nm) return x->err = KT_ENOMEM;
-        x->map = nm;
-        x->map_cap = need;
-    }
-    int rc = kt_json_str_decode(x->body + start, end - start, &x->text, x->map, x->map_cap);
+    if (!kt_json_pathset_match(x->paths, path)) return 0;
+    const char *text;
+    size_t tlen;
+    int rc = text_of(x, start, end, &text, &tlen);
     if (rc) return x->err = rc;
     x->f.n = 0;
-    rc = kt_chain_scan(x->cfg, x->dir, x->text.p, x->text.len, 0, &x->f, x->d);
+    rc = kt_chain_scan(x->cfg, x->dir, text, tlen, 0, &x->f, x->d);
     if (rc) return x->err = rc;
-    kt_chain_note(x->d, &x->f, x->text.len, x->dir);
+    kt_chain_note(x->d, &x->f, tlen, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
     x->raw_start = start;
-    rc = kt_chain_each_redaction(x->cfg, &x->f, 0, x->text.len, add_edit, x);
+    rc = kt_chain_each_redaction(x->cfg, &x->f, 0, tlen, add_edit, x);
     return rc ? (x->err = rc) : 0;
+}
+
+/* kt_json_key_eq(k, n, "model", 5) without decoding plain keys: decoding never lengthens a key,
+ * and any escape shortens it, so a 5-byte key matches only as is and a longer one needs one. */
+static bool is_model_key(const char *k, size_t n)
+{
+    if (n == 5) return memcmp(k, "model", 5) == 0;
+    return n > 5 && memchr(k, '\\', n) && kt_json_key_eq(k, n, "model", 5);
+}
+
+/* Top-level values: the root's type, and the last "model" (keys compared decoded). */
+static void note_top(json_ctx *x, const kt_json_path *path, const kt_json_value *v)
+{
+    if (path->depth == 0) {
+        x->root = v->type;
+        return;
+    }
+    const kt_json_path_elem *e = &path->el[0];
+    if (!e->is_index && is_model_key(x->body + e->key_start, e->key_len)) {
+        x->model_found = true;
+        x->model_v = *v;
+    }
+}
+
+static int on_value(void *ud, const kt_json_path *path, const kt_json_value *v)
+{
+    json_ctx *x = ud;
+    if (path->depth <= 1 && x->model) note_top(x, path, v);
+    return v->type == KT_JSON_STRING ? visit(x, path, v->start, v->end) : 0;
+}
+
+/* What kt_json_top_string would have given, from what the completed walk noted. */
+static void finish_model(const json_ctx *x)
+{
+    kt_policy_model *m = x->model;
+    kt_buf b = { m->name, 0, sizeof m->name, sizeof m->name - 1 };
+    const kt_json_value *v = &x->model_v;
+    m->known = true;
+    m->name[0] = '\0';
+    /* a failed decode (too long: kt_json_top_string fails the same way) leaves b empty */
+    if (x->root == KT_JSON_OBJECT && x->model_found && v->type == KT_JSON_STRING)
+        kt_json_str_decode(x->body + v->start, v->end - v->start, &b, NULL, 0);
+    m->len = b.len;
 }
 
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d)
+{
+    return kt_policy_json_ex(cfg, dir, body, len, out, changed, d, NULL);
+}
+
+int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
+                      bool *changed, kt_decision *d, kt_policy_model *model)
 {
     json_ctx x;
     memset(&x, 0, sizeof x);
     x.cfg = cfg;
     x.dir = dir;
     x.body = body;
-    x.paths = dir == KT_DIR_INPUT ? kt__input_paths : kt__output_paths;
+    size_t npaths;
+    const kt_json_pat *paths = kt_policy_json_paths(dir, &npaths);
+    kt_json_pathset set;
+    kt_json_pathset_init(&set, paths, npaths);   /* cannot fail: the lists fit */
+    x.paths = &set;
     x.d = d;
     kt_buf_init(&x.text, len + 16);
     kt_buf_init(&x.edits.reps, 64u * 1024 * 1024);
     *changed = false;
-    int rc = kt_json_walk(body, len, visit, &x);
+    x.model = model;
+    if (model) model->known = false;
+    int rc = kt_json_scan(body, len, NULL, on_value, &x);
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */
+    else if (!rc && model) finish_model(&x);   /* whole body seen */
     if (!rc && x.edits.n && d->verdict != KT_ACT_BLOCK) {
         for (size_t i = 0; i < x.edits.n; i++)
             x.edits.v[i].rep = x.edits.reps.p ? x.edits.reps.p + (uintptr_t)x.edits.v[i].rep : "";

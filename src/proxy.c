@@ -93,8 +93,9 @@ static bool check_input(kt_conn *c)
     kt_buf out;
     kt_buf_init(&out, (size_t)c->in.body.max + (1u << 20));
     bool changed = false;
-    int rc = kt_policy_json(c->cfg, KT_DIR_INPUT, c->in.body.p, c->in.body.len, &out, &changed,
-                            &c->decision);
+    /* The walk notes the top-level "model" for the request's event (request_obs.c). */
+    int rc = kt_policy_json_ex(c->cfg, KT_DIR_INPUT, c->in.body.p, c->in.body.len, &out, &changed,
+                               &c->decision, &c->obs.model);
     if (rc == KT_EPARSE || rc == KT_ELIMIT) {
         kt_buf_free(&out);
         kt_conn_error(c, 400, "validation_error", "invalid_json",

@@ -170,9 +170,12 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     ev.decision = c->has_decision ? &c->decision : NULL;
     bool aborted = c->state == KT_CONN_CLOSING;
     ev.reason_code = o->reason[0] ? o->reason : aborted ? "client_closed" : NULL;
-    if (c->in.body.len && !kt_json_top_string(c->in.body.p, c->in.body.len, "model", &model) &&
-        model.len)
-        ev.model = model.p;
+    /* When the input policy walk saw the whole body it noted the model: no second parse. */
+    if (o->model.known ? o->model.len > 0
+                       : c->in.body.len &&
+                             !kt_json_top_string(c->in.body.p, c->in.body.len, "model", &model) &&
+                             model.len)
+        ev.model = o->model.known ? o->model.name : model.p;
     else if (c->target && c->target->model)
         ev.model = c->target->model;
     ev.provider = c->target ? kt_provider_for(c->target->provider)->name : NULL;

@@ -52,6 +52,7 @@ typedef struct kt_req_obs {
     uint64_t connect_ns, tls_ns;   /* a fresh upstream connection: TCP connect, TLS handshake */
     char reason[40];           /* error code kt answered with ("" when none) */
     kt_usage_sniff usage;
+    kt_policy_model model;     /* the body's "model", when the input policy walk saw it all */
 } kt_req_obs;
 
 /* ---- the event --------------------------------------------------------------------------- */

@@ -89,6 +89,40 @@ int kt_json_path_match(const kt_json_path *p, const char *pattern);
  * pattern that uses only plain keys, "[*]" and an optional final ".**". */
 int kt_json_path_sig(const kt_json_path *p, char *out, size_t cap);
 int kt_json_sig_match(const char *sig, size_t n, const char *pattern);
+/* A fixed list of patterns matched against every path of one walk, level by level: the levels a
+ * path shares with the previous one (same key occurrence, or an array step) are not looked at
+ * again, and a level only compares the patterns still alive above it. The answer is exactly
+ * that of kt_json_sig_match over kt_json_path_sig (signature buffer of 256), or of
+ * kt_json_path_match when the signature is unavailable, for any of the patterns. Patterns are
+ * given with their length and `lim`: the length without a final ".**" (KT_JSON_PAT_REST for a
+ * literal ending in ".**"; kt_json_pat_of works it out at run time). */
+typedef struct kt_json_pat {
+    const char *s;
+    size_t len;
+    size_t lim;
+} kt_json_pat;
+#define KT_JSON_PAT(lit) { (lit), sizeof(lit) - 1, sizeof(lit) - 1 }
+#define KT_JSON_PAT_REST(lit) { (lit), sizeof(lit) - 1, sizeof(lit) - 4 }
+#define KT_JSON_PATHSET_MAX 32
+#define KT_JSON_SIG_CAP 256
+
+typedef struct kt_json_pathset {
+    const kt_json_pat *pats;
+    size_t n;
+    const char *buf;                        /* the walked document the cache belongs to */
+    int depth;                              /* cached levels */
+    size_t key[KT_JSON_MAX_DEPTH];          /* key_start of each cached step, 0 for an index */
+    uint32_t alive[KT_JSON_MAX_DEPTH + 1];  /* patterns whose start equals the signature so far */
+    uint32_t done[KT_JSON_MAX_DEPTH + 1];   /* ".**" patterns matched for everything deeper */
+    int16_t siglen[KT_JSON_MAX_DEPTH + 1];  /* -1: no signature (escaped key, too long) */
+    char sig[KT_JSON_SIG_CAP];
+} kt_json_pathset;
+
+kt_json_pat kt_json_pat_of(const char *pattern);
+/* KT_EINVAL when n > KT_JSON_PATHSET_MAX. */
+int kt_json_pathset_init(kt_json_pathset *set, const kt_json_pat *pats, size_t n);
+/* 1 when some pattern matches `p`, 0 otherwise. */
+int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p);
 /* 1 when `pattern` is well formed, 0 otherwise (for config validation). */
 int kt_json_path_pattern_valid(const char *pattern);
 /* Compares a raw key span (escapes encoded) with a plain string after decoding: 1 when equal. */
@@ -115,6 +149,9 @@ int kt_json_top_bool(const char *buf, size_t len, const char *key, int *out);
  * Returns 0, KT_EPARSE (bad escape, raw control character or unescaped quote), KT_ELIMIT (`text`
  * max, `map_cap` too small, or n > UINT32_MAX) or KT_ENOMEM. */
 int kt_json_str_decode(const char *raw, size_t n, kt_buf *text, uint32_t *map, size_t map_cap);
+/* 1 when raw string content is printable ASCII without escapes: then it decodes to itself and
+ * its decode map is the identity (map[i] = i), so it can be used in place. */
+int kt_json_str_plain(const char *raw, size_t n);
 
 /* Appends `s` encoded as JSON string CONTENT (no quotes): escapes `"`, `\` and control
  * characters, passes valid UTF-8 through, and writes invalid UTF-8 bytes as \ufffd so a splice

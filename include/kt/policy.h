@@ -10,6 +10,7 @@
 
 #include "kt/buf.h"
 #include "kt/config.h"
+#include "kt/json_text.h"
 
 typedef enum kt_dir { KT_DIR_INPUT = 1, KT_DIR_OUTPUT = 2 } kt_dir;
 
@@ -155,5 +156,23 @@ kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
  * byte. Returns 0, KT_EPARSE (not JSON), KT_ELIMIT, KT_ENOMEM. A block is in d->verdict. */
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d);
+
+/* The body's top-level "model" as the walk saw it, so the request-end hook need not parse the
+ * body again. `known` only when the walk validated the whole body (it returned 0 and nothing
+ * blocked: a blocked walk stops early); then `name`/`len` are what kt_json_top_string(body, len,
+ * "model", <buffer of 256, max 255>) gives when it succeeds, and ""/0 when it fails (no object
+ * root, no such key, not a string, longer than 255 bytes decoded). Redactions never touch it:
+ * no input path is a top-level "model". */
+typedef struct kt_policy_model {
+    bool known;
+    size_t len;      /* decoded length (a name may hold \u0000) */
+    char name[256];
+} kt_policy_model;
+
+/* kt_policy_json that also fills `model` (which may be NULL). */
+int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
+                      bool *changed, kt_decision *d, kt_policy_model *model);
+/* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
+const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
 
 #endif

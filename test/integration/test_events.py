@@ -162,10 +162,12 @@ class TestEventsDelivery(_Base):
                 pii = e["policies_evaluated"][0]
                 self.assertEqual(pii["result"], "redact")
                 self.assertEqual(pii["entities_found"], {"email": 2})
+                self.assertEqual(e["model"], "gpt-4o-mini")   # noted by the input walk
             elif want == "block":
                 self.assertEqual((e["verdict"], e["status"], e["reason_code"]),
                                  ("block", 409, "input_blocked"))
                 self.assertEqual(e["block_policy"], "dlp-filter")
+                self.assertEqual(e["model"], "gpt-4o-mini")   # the walk stopped: parsed again
             else:
                 self.assertEqual((e["status"], e["reason_code"], e["target"]),
                                  (502, "upstream_connect", "dead"))

@@ -1,4 +1,5 @@
 /* JSON scanner, decoder, path patterns, field lookups and splice editing. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,6 +222,122 @@ static const char *hits(const char *doc, const char *pattern, kt_buf *b)
     kt_json_walk(doc, strlen(doc), match_fn, &m);
     *b = m.hits;
     return b->p ? b->p : "";
+}
+
+/* The eight-bytes-at-a-time plain run: every byte value at every offset of a string longer
+ * than two words is classified as the byte-by-byte rule does. */
+KT_TEST(plain_runs_every_byte_every_offset)
+{
+    char doc[24], raw[21];
+    uint32_t map[22];
+    kt_buf t;
+    kt_buf_init(&t, 1 << 10);
+    for (int b = 0; b < 256; b++) {
+        bool plain = b >= 0x20 && b < 0x80 && b != '"' && b != '\\';
+        for (size_t at = 0; at < 21; at++) {
+            memset(raw, 'a', sizeof raw);
+            raw[at] = (char)b;
+            doc[0] = doc[22] = '"';
+            memcpy(doc + 1, raw, sizeof raw);
+            int rc = kt_json_validate(doc, 23);
+            if ((rc == 0) != plain) KT_FAILF("byte %02x at %zu: validate %d", b, at, rc);
+            if (!plain) continue;
+            if (kt_json_str_decode(raw, sizeof raw, &t, map, 22) || t.len != sizeof raw ||
+                memcmp(t.p, raw, sizeof raw) != 0 || map[at] != at || map[21] != 21)
+                KT_FAILF("byte %02x at %zu: decode", b, at);
+        }
+    }
+    kt_buf_free(&t);
+}
+
+/* kt_json_pathset against what it replaces (signature + kt_json_sig_match, kt_json_path_match
+ * when a key is escaped or the signature too long), for every string of every document, including
+ * the odd cases: keys with '.', '[' or "**" in them, ".**" patterns, empty keys and patterns. */
+typedef struct pathset_cmp {
+    kt_json_pathset set;
+    const kt_json_pat *pats;
+    size_t n;
+    int strings, hits, diffs;
+} pathset_cmp;
+
+static int pathset_oracle(const kt_json_path *p, const kt_json_pat *pats, size_t n)
+{
+    char sig[KT_JSON_SIG_CAP];
+    int len = kt_json_path_sig(p, sig, sizeof sig);
+    for (size_t i = 0; i < n; i++)
+        if (len >= 0 ? kt_json_sig_match(sig, (size_t)len, pats[i].s) : kt_json_path_match(p, pats[i].s))
+            return 1;
+    return 0;
+}
+
+static int pathset_visit(void *ud, const kt_json_path *p, size_t start, size_t end)
+{
+    pathset_cmp *c = ud;
+    (void)start;
+    (void)end;
+    int want = pathset_oracle(p, c->pats, c->n), got = kt_json_pathset_match(&c->set, p);
+    c->strings++;
+    c->hits += want;
+    if (want != got) {
+        c->diffs++;
+        KT_FAILF("string %d at depth %d: pathset %d, signature %d", c->strings, p->depth, got, want);
+    }
+    return 0;
+}
+
+KT_TEST(pathset_matches_like_signatures)
+{
+    static const char *const pats[] = {
+        "messages[*].content", "messages[*].content[*].text", "messages[*].content[*].input.**",
+        "prompt", "prompt[*]", "a.**", "a.b", "a[*].b.**", "", ".**", "**", "*", "a[0]", "a.b.c",
+        "x.y[*][*]", "k.**",
+    };
+    kt_json_pat ps[KT_ARRAY_LEN(pats)];
+    for (size_t i = 0; i < KT_ARRAY_LEN(pats); i++) ps[i] = kt_json_pat_of(pats[i]);
+    KT_ASSERT_EQ_INT((int)ps[2].lim, (int)strlen(pats[2]) - 3);
+    KT_ASSERT_EQ_INT((int)ps[9].lim, 0);
+    static char longkey[700];
+    memset(longkey, 0, sizeof longkey);
+    strcpy(longkey, "{\"messages\":[{\"");
+    memset(longkey + strlen(longkey), 'k', 300);
+    strcat(longkey, "\":\"v\",\"content\":\"c\"}],\"a\":{\"b\":\"x\"}}");
+    const char *docs[] = {
+        "\"top\"",
+        "[\"a\",[\"b\"]]",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"one\"},{\"content\":[{\"text\":"
+        "\"t\",\"input\":{\"q\":[\"deep\",{\"r\":\"s\"}]},\"inputx\":\"no\"}]}],\"prompt\":[\"p\"]}",
+        "{\"messages\":[{\"con\\u0074ent\":\"esc\",\"content\":\"plain\"}],\"a\\u002eb\":\"k\"}",
+        "{\"a.b\":\"dot\",\"a\":{\"b\":\"ab\",\"c\":\"ac\",\"b.c\":\"x\"},\"a[*]\":\"br\",\"**\":\"s\"}",
+        "{\"a\":[{\"b\":\"1\",\"c\":{\"b\":\"2\"}},[\"3\"]],\"\":\"empty\",\"k\":\"k\",\"kk\":\"kk\"}",
+        "{\"a\":{\"**\":\"lit\",\".\":\"dot\",\"[\":\"br\"},\"x\":{\"y\":[[\"z\"],\"w\"]},\"*\":\"st\"}",
+        "{\"prompt\":\"a\",\"prompt\":[\"b\",[\"c\"]],\"promptx\":\"d\",\"prompt[*]\":\"e\"}",
+        longkey,
+    };
+    int hits = 0;
+    for (size_t d = 0; d < KT_ARRAY_LEN(docs); d++) {
+        pathset_cmp c;
+        memset(&c, 0, sizeof c);
+        c.pats = ps;
+        c.n = KT_ARRAY_LEN(ps);
+        KT_ASSERT_EQ_INT(kt_json_pathset_init(&c.set, ps, c.n), 0);
+        KT_ASSERT_EQ_INT(kt_json_walk(docs[d], strlen(docs[d]), pathset_visit, &c), 0);
+        KT_ASSERT(c.strings > 0);
+        if (c.diffs) KT_FAILF("document %zu differs", d);
+        hits += c.hits;
+        /* one pattern at a time too: every answer, not just their union */
+        for (size_t i = 0; i < KT_ARRAY_LEN(ps); i++) {
+            pathset_cmp one;
+            memset(&one, 0, sizeof one);
+            one.pats = &ps[i];
+            one.n = 1;
+            kt_json_pathset_init(&one.set, &ps[i], 1);
+            kt_json_walk(docs[d], strlen(docs[d]), pathset_visit, &one);
+            if (one.diffs) KT_FAILF("document %zu, pattern '%s' differs", d, pats[i]);
+        }
+    }
+    KT_ASSERT(hits >= 20);
+    kt_json_pathset set;
+    KT_ASSERT_EQ_INT(kt_json_pathset_init(&set, ps, KT_JSON_PATHSET_MAX + 1), KT_EINVAL);
 }
 
 KT_TEST(path_patterns)
@@ -611,6 +728,8 @@ int main(void)
     KT_RUN(walk_reports_string_values_with_paths);
     KT_RUN(walk_top_level_string_and_stop);
     KT_RUN(scan_reports_all_types_post_order);
+    KT_RUN(plain_runs_every_byte_every_offset);
+    KT_RUN(pathset_matches_like_signatures);
     KT_RUN(path_patterns);
     KT_RUN(pattern_validity);
     KT_RUN(key_eq_decodes);

@@ -84,6 +84,128 @@ KT_TEST(json_block_and_invalid)
     kt_config_release(&c);
 }
 
+/* The input walk's note of the top-level "model" is what kt_json_top_string (into the 256-byte
+ * buffer request_obs uses) says, whenever the walk saw the whole body; a blocked or failed walk
+ * leaves it unknown, and request_obs then parses the body itself. */
+typedef struct model_case {
+    const char *body;
+    int want_known;
+    const char *want; /* expected name when known; NULL: none */
+} model_case;
+
+KT_TEST(json_walk_notes_top_level_model)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    static char longm[600];
+    memset(longm, 0, sizeof longm);
+    strcpy(longm, "{\"model\":\"");
+    memset(longm + strlen(longm), 'm', 300);
+    strcat(longm, "\"}");
+    static char fit[600];
+    memset(fit, 0, sizeof fit);
+    strcpy(fit, "{\"model\":\"");
+    memset(fit + strlen(fit), 'f', 255);
+    strcat(fit, "\"}");
+    static char fitv[256];
+    memset(fitv, 'f', 255);
+    fitv[255] = '\0';
+    const model_case cases[] = {
+        { "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 1,
+          "gpt-4o-mini" },
+        { "{\"model\":\"a\",\"x\":1,\"model\":\"b\"}", 1, "b" },                /* last wins */
+        { "{\"model\":\"a\",\"model\":7}", 1, NULL },                          /* last not a string */
+        { "{\"model\":7,\"model\":\"a\"}", 1, "a" },
+        { "{\"mod\\u0065l\":\"esc-key\"}", 1, "esc-key" },                     /* keys compared decoded */
+        { "{\"\\u006dodel\":\"a\",\"modelx\":\"b\",\"mode\":\"c\",\"model\\u0000\":\"d\"}", 1, "a" },
+        { "{\"model\":\"gpt\\u002d4\\n\\\"q\\\"\"}", 1, "gpt-4\n\"q\"" },      /* value decoded */
+        { "{\"model\":null}", 1, NULL },
+        { "{\"model\":{\"model\":\"inner\"}}", 1, NULL },                       /* an object */
+        { "{\"x\":{\"model\":\"nested\"}}", 1, NULL },                         /* not top level */
+        { "[{\"model\":\"in-array\"}]", 1, NULL },                             /* root not an object */
+        { "\"model\"", 1, NULL },
+        { "{\"model\":\"\"}", 1, NULL },                                       /* empty: not used */
+        { "{}", 1, NULL },
+        { longm, 1, NULL },                                                    /* > 255 bytes */
+        { fit, 1, fitv },                                                      /* 255 bytes fit */
+        { "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"mail a@example.com\"}]}", 1,
+          "m" },                                                               /* redacted body */
+        { "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"I want to kill myself\"}],"
+          "\"model\":\"later\"}", 0, NULL },                                   /* blocked: stopped early */
+        { "{\"model\":\"m\",", 0, NULL },                                      /* invalid JSON */
+        { "{\"model\":\"m\"} x", 0, NULL },
+    };
+    char mmem[256];
+    for (size_t i = 0; i < KT_ARRAY_LEN(cases); i++) {
+        const model_case *mc = &cases[i];
+        size_t n = strlen(mc->body);
+        kt_decision d;
+        kt_decision_init(&d, c);
+        kt_buf out;
+        kt_buf_init(&out, 1 << 20);
+        bool changed = false;
+        kt_policy_model m;
+        memset(&m, 0x55, sizeof m);
+        int rc = kt_policy_json_ex(c, KT_DIR_INPUT, mc->body, n, &out, &changed, &d, &m);
+        if (m.known != (mc->want_known != 0)) KT_FAILF("case %zu: known %d (rc %d)", i, m.known, rc);
+        if (m.known) {
+            const char *want = mc->want ? mc->want : "";
+            if (m.len != strlen(want) || memcmp(m.name, want, m.len) != 0 || m.name[m.len])
+                KT_FAILF("case %zu: model '%s' (%zu), want '%s'", i, m.name, m.len, want);
+            /* and exactly what the second parse gave, on the body as sent and as redacted */
+            for (int k = 0; k < 2; k++) {
+                const char *b = k && changed ? out.p : mc->body;
+                size_t bl = k && changed ? out.len : n;
+                kt_buf mb = { mmem, 0, sizeof mmem, sizeof mmem - 1 };
+                mmem[0] = '\0';
+                int trc = kt_json_top_string(b, bl, "model", &mb);
+                size_t tl = trc ? 0 : mb.len;
+                if (tl != m.len || memcmp(mmem, m.name, tl) != 0)
+                    KT_FAILF("case %zu: top_string rc %d len %zu vs noted %zu", i, trc, tl, m.len);
+            }
+        } else if (rc == 0 && d.verdict != KT_ACT_BLOCK) {
+            KT_FAILF("case %zu: a whole walk left the model unknown", i);
+        }
+        kt_buf_free(&out);
+        kt_decision_free(&d);
+    }
+    kt_config_release(&c);
+}
+
+/* Plain ASCII strings are scanned in place (identity map), others decoded: the same text either
+ * way gets the same findings and the same markers at the right raw offsets. */
+KT_TEST(json_plain_and_decoded_strings_redact_alike)
+{
+    kt_config *c = load(kt__pii_cfg);
+    if (!c) return;
+    static const struct { const char *in, *want; } cases[] = {
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"mail jane.doe@example.com or 123-45-6789 now\"}]}",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"mail [REDACTED:EMAIL] or [REDACTED:SSN] now\"}]}" },
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"\\u006dail jane.doe@example.com or 123-45-6789 now\"}]}",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"\\u006dail [REDACTED:EMAIL] or [REDACTED:SSN] now\"}]}" },
+        { "{\"messages\":[{\"role\":\"user\",\"content\":\"mail jane.doe@example.com or 123-45-6789 n\xc3\xb6w\"}]}",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"mail [REDACTED:EMAIL] or [REDACTED:SSN] n\xc3\xb6w\"}]}" },
+        { "{\"prompt\":\"jane.doe@example.com\"}", "{\"prompt\":\"[REDACTED:EMAIL]\"}" },
+        { "{\"prompt\":[\"a\",\"jane.doe@example.com\",\"b\\tjane.doe@example.com\"]}",
+          "{\"prompt\":[\"a\",\"[REDACTED:EMAIL]\",\"b\\t[REDACTED:EMAIL]\"]}" },
+    };
+    for (size_t i = 0; i < KT_ARRAY_LEN(cases); i++) {
+        kt_decision d;
+        kt_decision_init(&d, c);
+        kt_buf out;
+        kt_buf_init(&out, 1 << 20);
+        bool changed = false;
+        KT_ASSERT_EQ_INT(kt_policy_json(c, KT_DIR_INPUT, cases[i].in, strlen(cases[i].in), &out,
+                                        &changed, &d), 0);
+        KT_ASSERT(changed);
+        KT_ASSERT_EQ_INT(d.verdict, KT_ACT_REDACT);
+        if (changed) KT_ASSERT_EQ_STR(out.p, cases[i].want);
+        kt_buf_free(&out);
+        kt_decision_free(&d);
+    }
+    kt_config_release(&c);
+}
+
 KT_TEST(weak_signals_need_threshold)
 {
     kt_config *c = load(kt__pii_cfg);
@@ -347,6 +469,8 @@ int main(void)
 {
     KT_RUN(json_splice_keeps_untouched_bytes);
     KT_RUN(json_block_and_invalid);
+    KT_RUN(json_walk_notes_top_level_model);
+    KT_RUN(json_plain_and_decoded_strings_redact_alike);
     KT_RUN(weak_signals_need_threshold);
     KT_RUN(stream_split_at_every_boundary_never_leaks);
     KT_RUN(stream_without_findings_is_byte_identical);
