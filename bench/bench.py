@@ -33,7 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 CHAT_JSON = ('{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,'
              '"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant",'
-             '"content":"Reusing connections avoids a TCP and TLS handshake per request."},'
+             '"content":"Reusing connections avoids a TCP and TLS handshake per request. '
+             '(ref $request_id)"},'
              '"finish_reason":"stop"}],'
              '"usage":{"prompt_tokens":42,"completion_tokens":12,"total_tokens":54}}')
 
@@ -455,8 +456,9 @@ def verdict(met):
 
 def report(res):
     s = res["summary"]
-    names = [n for n in ("nginx", "kt", "kt_policies") if n in s["throughput_rps"]]
-    w = 14
+    names = [n for n in ("nginx", "kt", "kt_policies", "kt_pol_nocache")
+             if n in s["throughput_rps"]]
+    w = 16
     lines = []
     lines.append("")
     lines.append("kt vs nginx  (%s; %d rounds, medians; proxy on CPU %s, load+upstream on CPU %s)"
@@ -497,7 +499,10 @@ def report(res):
         lines.append("CPU efficiency kt/nginx (nginx CPU per request / kt's): %s"
                      % fmt(s["cpu_efficiency_ratio"], "x", 3)
                      + ("; with policies: %s" % fmt(s["policies_cpu_efficiency_ratio"], "x", 3)
-                        if s.get("policies_cpu_efficiency_ratio") is not None else ""))
+                        if s.get("policies_cpu_efficiency_ratio") is not None else "")
+                     + ("; policies without the clean-text cache: %s"
+                        % fmt(s["nocache_cpu_efficiency_ratio"], "x", 3)
+                        if s.get("nocache_cpu_efficiency_ratio") is not None else ""))
     if s.get("noisy"):
         lines.append("WARNING: other processes used %s%% of the proxy CPU during the throughput "
                      "runs; req/s are depressed and noisy, trust the ratios and CPU per request "
@@ -512,6 +517,11 @@ def report(res):
                      "unredacted: the kt_policies column measures an unenforced chain")
     elif res.get("policies_enforced"):
         lines.append("policies variant: enforced (an e-mail address in a request was redacted)")
+    if "kt_pol_nocache" in names:
+        lines.append("kt_policies: the request repeats (as a system prompt and chat history do), so "
+                     "its texts are served by the clean-text cache; every response is unique "
+                     "(upstream $request_id) and scanned. kt_pol_nocache: the same chain with "
+                     "gateway.policy_cache: false, every text scanned")
     lines.append("")
     lines.append("%-42s %-10s %-20s %s" % ("target", "goal", "measured", ""))
     for t in res["targets"]:
@@ -574,6 +584,9 @@ def summarize(res, raw, streams, mem):
         s["policies_added_p50_us"] = median(
             [a["p50_us"] - b["p50_us"] for a, b in
              zip(raw["latency"]["kt_policies"], raw["latency"]["nginx"])])
+    if "kt_pol_nocache" in names:
+        s["nocache_throughput_ratio"] = ratio("kt_pol_nocache", "nginx")
+        s["nocache_cpu_efficiency_ratio"] = efficiency("kt_pol_nocache")
     s["direct"] = {
         "plain_p50_us": median(direct_plain),
         "tls_p50_us": median([r["p50_us"] for r in raw["direct_tls"]]),
@@ -611,6 +624,10 @@ def summarize(res, raw, streams, mem):
            else "skipped", p is not None and p >= 0.8)
     if unenforced:
         tg[-1]["met"] = None  # a chain that does nothing says nothing about issue 3's target
+    q = s.get("nocache_throughput_ratio")
+    if q is not None:
+        target("nocache_throughput_ratio", "  the same, clean-text cache off (issue 3)", ">= 0.80",
+               q, fmt(q, "x", 3), q >= 0.8)
     res["targets"] = tg
 
 
@@ -683,7 +700,8 @@ def main():
     try:
         make_certs(tmp)
         ca = os.path.join(tmp, "ca.pem")
-        (up_tls, up_plain, p_nginx, p_kt, p_ktpol, s_nginx, s_kt, s_ktpol) = free_ports(8)
+        (up_tls, up_plain, p_nginx, p_kt, p_ktpol, p_ktnc, s_nginx, s_kt,
+         s_ktpol) = free_ports(9)
 
         log("starting the upstream (nginx, TLS :%d, plain :%d) on CPU %d" % (up_tls, up_plain,
                                                                            lcpu))
@@ -693,13 +711,15 @@ def main():
         running.append(upstream)
         upstream.start()
 
-        def start_kt(name, template, up_port, port, tag):
+        def start_kt(name, template, up_port, port, tag, extra=""):
             """For the streaming instances, first with the upstream connection cap raised
-            above the stream count (kt's default cap answers 503 beyond it), then as is."""
-            gateways = [""]
+            above the stream count (kt's default cap answers 503 beyond it), then as is.
+            `extra`: more gateway keys ("policy_cache: false")."""
+            gateways = ["gateway: {%s}\n" % extra if extra else ""]
             if tag:
-                gateways.insert(0, "gateway: {upstream_pool_max: %d}\n"
-                                % max(1024, 2 * settings["streams"]))
+                gateways.insert(0, "gateway: {upstream_pool_max: %d%s}\n"
+                                % (max(1024, 2 * settings["streams"]),
+                                   ", " + extra if extra else ""))
             for i, gw in enumerate(gateways):
                 cfg = render(template, os.path.join(tmp, "%s.yaml" % name),
                              {"UP_PORT": up_port, "GATEWAY": gw})
@@ -737,6 +757,12 @@ def main():
                     ps["kt_policies"] = kp
                     if tag:  # the streaming upstream echoes: see whether the policies act
                         res["policies_enforced"] = policy_probe(kp.port)
+                    else:  # throughput and latency only: the cache does not touch streams
+                        kn = start_kt("kt_pol_nocache", "kt-policies.yaml.in", up_port, ports[3],
+                                      tag, "policy_cache: false")
+                        sanity(kn.port, kn.name)
+                        running.append(kn)
+                        ps["kt_pol_nocache"] = kn
                 except CannotRun as e:
                     if kp is not None:
                         kp.stop()
@@ -749,7 +775,7 @@ def main():
                 res["policies_skipped"] = "BENCH_POLICIES=0"
             return ps
 
-        proxies = start_proxies(up_tls, (p_nginx, p_kt, p_ktpol), "")
+        proxies = start_proxies(up_tls, (p_nginx, p_kt, p_ktpol, p_ktnc), "")
         names = list(proxies.keys())
         mem = {n: {"idle": proxies[n].memory()} for n in names}
         for n in names:
@@ -805,7 +831,7 @@ def main():
             if len(ready) != 2 or ready[0] != "READY":
                 raise CannotRun("stream upstream did not start: %s" % su.stderr.read())
             # fresh instances (only a sanity request has gone through them), idle until their turn
-            sp = start_proxies(int(ready[1]), (s_nginx, s_kt, s_ktpol), "-stream")
+            sp = start_proxies(int(ready[1]), (s_nginx, s_kt, s_ktpol, None), "-stream")
             for n in names:
                 if n in sp:
                     log("streams through %s" % n)

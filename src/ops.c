@@ -41,6 +41,8 @@ static void metrics(kt_conn *c)
     g.reloads_ok = gw->last_reload.ok;
     g.reloads_failed = gw->last_reload.failed;
     g.reloads_unchanged = gw->last_reload.unchanged;
+    g.cache_hits = gw->scan_cache.hits;
+    g.cache_misses = gw->scan_cache.misses;
     for (kt_conn *k = gw->conns; k; k = k->next)
         if (k->state == KT_CONN_BUSY && k->obs.stream && k->resp_started) g.streams++;
     kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt/scan_cache.h"
 #include "kt/json_text.h"
 #include "kt/policy.h"
 
@@ -98,6 +99,7 @@ typedef struct json_ctx {
     kt_json_type root;
     bool model_found;
     kt_json_value model_v;    /* the last top-level "model" */
+    kt_scan_cache *cache;     /* NULL: scan every text */
 } json_ctx;
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
@@ -152,7 +154,7 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     int rc = text_of(x, start, end, &text, &tlen);
     if (rc) return x->err = rc;
     x->f.n = 0;
-    rc = kt_chain_scan(x->cfg, x->dir, text, tlen, 0, &x->f, x->d);
+    rc = kt_chain_scan_cached(x->cache, x->cfg, x->dir, text, tlen, &x->f, x->d);
     if (rc) return x->err = rc;
     kt_chain_note(x->d, &x->f, tlen, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
@@ -207,11 +209,12 @@ static void finish_model(const json_ctx *x)
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d)
 {
-    return kt_policy_json_ex(cfg, dir, body, len, out, changed, d, NULL);
+    return kt_policy_json_ex(cfg, dir, body, len, out, changed, d, NULL, NULL);
 }
 
 int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
-                      bool *changed, kt_decision *d, kt_policy_model *model)
+                      bool *changed, kt_decision *d, kt_policy_model *model,
+                      kt_scan_cache *cache)
 {
     json_ctx x;
     memset(&x, 0, sizeof x);
@@ -228,6 +231,7 @@ int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t
     kt_buf_init(&x.edits.reps, 64u * 1024 * 1024);
     *changed = false;
     x.model = model;
+    x.cache = cache;
     if (model) model->known = false;
     int rc = kt_json_scan(body, len, NULL, on_value, &x);
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */

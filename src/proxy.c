@@ -86,6 +86,12 @@ static void respond_blocked(kt_conn *c, const char *what, const char *code)
     kt_conn_error_policy(c, 409, "policy_violation", code, msg, pc->name);
 }
 
+/* The gateway's clean-text cache, unless the request's config turned it off. */
+static kt_scan_cache *scan_cache(kt_conn *c)
+{
+    return c->cfg->gateway.policy_cache ? &c->gw->scan_cache : NULL;
+}
+
 /* Input policies. Returns true when the request may go on (possibly with a redacted body). */
 static bool check_input(kt_conn *c)
 {
@@ -95,7 +101,7 @@ static bool check_input(kt_conn *c)
     bool changed = false;
     /* The walk notes the top-level "model" for the request's event (request_obs.c). */
     int rc = kt_policy_json_ex(c->cfg, KT_DIR_INPUT, c->in.body.p, c->in.body.len, &out, &changed,
-                               &c->decision, &c->obs.model);
+                               &c->decision, &c->obs.model, scan_cache(c));
     if (rc == KT_EPARSE || rc == KT_ELIMIT) {
         kt_buf_free(&out);
         kt_conn_error(c, 400, "validation_error", "invalid_json",
@@ -340,8 +346,9 @@ static void finish_buffered(kt_conn *c)
     kt_buf out;
     kt_buf_init(&out, KT_MAX_SCANNED_RESPONSE + (1u << 20));
     bool changed = false;
-    int rc = kt_policy_json(c->cfg, KT_DIR_OUTPUT, c->resp_body.p ? c->resp_body.p : "",
-                            c->resp_body.len, &out, &changed, &c->decision);
+    int rc = kt_policy_json_ex(c->cfg, KT_DIR_OUTPUT, c->resp_body.p ? c->resp_body.p : "",
+                               c->resp_body.len, &out, &changed, &c->decision, NULL,
+                               scan_cache(c));
     if (rc == KT_EPARSE) rc = KT_OK;   /* not JSON (plain text, empty): nothing model-written to find */
     if (rc) {
         kt_buf_free(&out);

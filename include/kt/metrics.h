@@ -86,6 +86,7 @@ typedef struct kt_metrics_gauges {
     uint64_t rss_bytes;
     double uptime_seconds;
     uint64_t reloads_ok, reloads_failed, reloads_unchanged;   /* the reload engine's counters */
+    uint64_t cache_hits, cache_misses;   /* the policies' clean-text cache (kt/scan_cache.h) */
     const char *version;
 } kt_metrics_gauges;
 

@@ -169,9 +169,12 @@ typedef struct kt_policy_model {
     char name[256];
 } kt_policy_model;
 
-/* kt_policy_json that also fills `model` (which may be NULL). */
+/* kt_policy_json that also fills `model` (which may be NULL) and answers texts known clean from
+ * `cache` (kt/scan_cache.h; NULL: scan every text). */
+struct kt_scan_cache;
 int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
-                      bool *changed, kt_decision *d, kt_policy_model *model);
+                      bool *changed, kt_decision *d, kt_policy_model *model,
+                      struct kt_scan_cache *cache);
 /* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
 const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
 

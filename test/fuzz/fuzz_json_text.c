@@ -109,7 +109,7 @@ static void fuzz_model_note(const char *buf, size_t size)
     if (kt_decision_init(&d1, c) || kt_decision_init(&d2, c)) abort();
     kt_buf_init(&o1, (size_t)1 << 24);
     kt_buf_init(&o2, (size_t)1 << 24);
-    int r1 = kt_policy_json_ex(c, KT_DIR_INPUT, buf, size, &o1, &ch1, &d1, &m);
+    int r1 = kt_policy_json_ex(c, KT_DIR_INPUT, buf, size, &o1, &ch1, &d1, &m, NULL);
     int r2 = kt_policy_json(c, KT_DIR_INPUT, buf, size, &o2, &ch2, &d2);
     if (r1 != r2 || ch1 != ch2 || d1.verdict != d2.verdict || o1.len != o2.len ||
         (o1.len && memcmp(o1.p, o2.p, o1.len) != 0))

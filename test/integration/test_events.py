@@ -224,7 +224,8 @@ class TestEventsDelivery(_Base):
                      'keeptrusts_events_sent_total', 'keeptrusts_events_dropped_total 0',
                      'keeptrusts_config_reloads_total{result="failure"} 0',
                      'keeptrusts_active_streams', 'keeptrusts_events_queued_bytes',
-                     'keeptrusts_resident_memory_bytes', 'keeptrusts_active_connections'):
+                     'keeptrusts_resident_memory_bytes', 'keeptrusts_active_connections',
+                     'keeptrusts_policy_cache_hits_total', 'keeptrusts_policy_cache_misses_total'):
             self.assertIn(want, text)
         for s in ALL_SECRETS + (EMAIL, KEYWORD, TOKEN):
             self.assertNotIn(s, text)

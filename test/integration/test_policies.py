@@ -264,3 +264,76 @@ class PolicyBlockTest(KtCase):
         self.assertEqual(st, 200, body)
         self.assertEqual(json.loads(body)["choices"][0]["message"]["content"], "ok [REDACTED:SSN]")
         self.assertIn(M_EMAIL.encode(), self.mock.wait_requests(1)[0].body)
+
+
+class PolicyCleanTextCacheTest(KtCase):
+    """The clean-text cache (gateway.policy_cache, on by default) answers texts already scanned
+    clean; it must never let a finding through: a growing conversation keeps its old turns
+    untouched and still redacts every new or repeated one with PII, in both directions."""
+
+    @classmethod
+    def config(cls, mock):
+        return redact_config(mock)
+
+    def turn(self, messages, headers=None):
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        st, _, body = self.kt.request("POST", "/v1/chat/completions",
+                                      body=jb({"model": "gpt-4o-mini", "messages": messages}),
+                                      headers=h)
+        self.assertEqual(st, 200, body[:500])
+        sent = json.loads(self.mock.wait_requests(1)[0].body)["messages"]
+        self.mock.reset()
+        return [m["content"] for m in sent], json.loads(body)
+
+    cache_on = True
+
+    def cache_hits(self):
+        st, _, body = self.kt.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        for line in body.decode().splitlines():
+            if line.startswith("keeptrusts_policy_cache_hits_total "):
+                return float(line.split()[1])
+        self.fail("no keeptrusts_policy_cache_hits_total in /metrics")
+
+    def test_growing_conversation(self):
+        hits = self.cache_hits()
+        sysmsg = {"role": "system", "content": "You are a terse assistant for the billing team."}
+        hist = [sysmsg, {"role": "user", "content": "What is an invoice number?"}]
+        for _ in range(3):   # the same clean turn again and again
+            got, _ = self.turn(hist)
+            self.assertEqual(got, [m["content"] for m in hist])
+        # turns 2 and 3 found both texts in the cache (the response text too, in its direction)
+        if self.cache_on:
+            self.assertGreaterEqual(self.cache_hits() - hits, 4)
+        else:
+            self.assertEqual(self.cache_hits(), 0)
+        hist += [{"role": "assistant", "content": "A reference on the invoice."},
+                 {"role": "user", "content": "Mail it to %s please." % EMAIL}]
+        for _ in range(3):   # the turn with PII, repeated: redacted every time
+            got, _ = self.turn(hist)
+            self.assertEqual(got[:3], [m["content"] for m in hist[:3]])
+            self.assertEqual(got[3], "Mail it to %s please." % M_EMAIL)
+        # one byte changed in a text seen clean before: scanned again, and found
+        hist[1] = {"role": "user", "content": "What is an invoice number? %s" % SSN}
+        got, _ = self.turn(hist)
+        self.assertEqual(got[1], "What is an invoice number? [REDACTED:SSN]")
+
+    def test_output_seen_clean_then_with_pii(self):
+        clean = "Shipped order 123456789 on 2024-03-15."
+        msgs = [{"role": "user", "content": "status?"}]
+        for _ in range(3):
+            _, o = self.turn(msgs, {"x-mock-pieces": json.dumps([clean])})
+            self.assertEqual(o["choices"][0]["message"]["content"], clean)
+        _, o = self.turn(msgs, {"x-mock-pieces": json.dumps([clean + " " + EMAIL])})
+        self.assertEqual(o["choices"][0]["message"]["content"], clean + " " + M_EMAIL)
+
+
+class PolicyCacheOffTest(PolicyCleanTextCacheTest):
+    """gateway.policy_cache: false gives the same results (every text scanned)."""
+
+    cache_on = False
+
+    @classmethod
+    def config(cls, mock):
+        return redact_config(mock, policy_cache=False)

@@ -146,7 +146,7 @@ KT_TEST(json_walk_notes_top_level_model)
         bool changed = false;
         kt_policy_model m;
         memset(&m, 0x55, sizeof m);
-        int rc = kt_policy_json_ex(c, KT_DIR_INPUT, mc->body, n, &out, &changed, &d, &m);
+        int rc = kt_policy_json_ex(c, KT_DIR_INPUT, mc->body, n, &out, &changed, &d, &m, NULL);
         if (m.known != (mc->want_known != 0)) KT_FAILF("case %zu: known %d (rc %d)", i, m.known, rc);
         if (m.known) {
             const char *want = mc->want ? mc->want : "";
