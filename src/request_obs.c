@@ -33,13 +33,27 @@ static bool header_token(const kt_headers *hs, const char *name, char *out, size
     return true;
 }
 
+/* Whether `"user"` occurs followed by a colon (after JSON whitespace): a cheap screen for a
+ * "user" key, which the value "user" of every chat message's "role" does not pass. */
+static bool may_have_user_key(const char *p, size_t n)
+{
+    const char *end = p + n;
+    for (const char *q = p; (q = memmem(q, (size_t)(end - q), "\"user\"", 6)) != NULL;) {
+        q += 6;
+        const char *r = q;
+        while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')) r++;
+        if (r < end && *r == ':') return true;
+    }
+    return false;
+}
+
 /* The consumer: the operator-set header as is; the body's `user` field only as a hash, since
  * applications often put an e-mail address there. */
 static const char *consumer_of(kt_conn *c, char *out, size_t n, kt_buf *scratch)
 {
     if (header_token(&c->in.headers, "x-keeptrusts-consumer", out, n)) return out;
-    /* The memmem guard spares a second full pass over large bodies without a `user` field. */
-    if (!c->in.body.len || !memmem(c->in.body.p, c->in.body.len, "\"user\"", 6) ||
+    /* The screen spares a second full pass over bodies without a `user` key. */
+    if (!c->in.body.len || !may_have_user_key(c->in.body.p, c->in.body.len) ||
         kt_json_top_string(c->in.body.p, c->in.body.len, "user", scratch) ||
         !scratch->len)
         return NULL;

@@ -192,6 +192,20 @@ class TestEventsDelivery(_Base):
             self.assertAlmostEqual(e["cost_usd"], (9 * 0.15 + 5 * 0.60) / 1e6, places=9)
         self.assertTrue(got[tid]["consumer"].startswith("user-sha256:"))
         self.assertEqual(got[tid2]["consumer"], "team-alpha")
+        # the key found however it is spaced; a message role "user" is not a user key
+        tp3, tid3 = traceparent(202)
+        tp4, tid4 = traceparent(203)
+        spaced = (b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],'
+                  b'"user"\n\t :  "' + EMAIL.encode() + b'"}')
+        n0 = len(self.cp.events())
+        for tp_, body_ in ((tp3, spaced), (tp4, chat_body("hi"))):
+            st, _, _ = self.kt.request("POST", "/v1/chat/completions", body=body_,
+                                       headers={"Content-Type": "application/json",
+                                                "traceparent": tp_})
+            self.assertEqual(st, 200)
+        got = by_trace(self.cp.wait_events(n0 + 2))
+        self.assertEqual(got[tid3]["consumer"], got[tid]["consumer"])
+        self.assertIsNone(got[tid4]["consumer"])
         self.assert_clean_payloads()
 
     def test_3_promtool_after_mixed_traffic(self):
