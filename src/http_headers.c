@@ -137,9 +137,32 @@ void kt_head_scan_init(kt_head_scan *s, size_t max_bytes)
     s->first_line = 1;
 }
 
+/* Inside a line, after a byte other than CR, only NUL, CR and LF (and on the request line also SP
+ * and HTAB) can change the scanner's state or verdict: the length of the run of other bytes at p,
+ * which may be skipped whole. */
+static size_t plain_run(const kt_head_scan *s, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    if (s->first_line) {
+        while (i < n && p[i] > ' ') i++;
+        return i;
+    }
+    while (i < n && (p[i] > '\r' || (p[i] != '\r' && p[i] != '\n' && p[i] != 0))) i++;
+    return i;
+}
+
 int kt_head_scan_feed(kt_head_scan *s, const char *data, size_t len, size_t *used)
 {
     for (size_t i = 0; i < len; i++) {
+        if (!s->line_start && s->prev != '\r') {
+            size_t run = plain_run(s, (const uint8_t *)data + i, len - i);
+            if (run && s->bytes + run <= s->max_bytes) {   /* else the byte loop finds the cap */
+                s->bytes += run;
+                s->prev = (uint8_t)data[i + run - 1];
+                i += run;
+                if (i == len) break;
+            }
+        }
         uint8_t c = (uint8_t)data[i];
         if (++s->bytes > s->max_bytes) return KT_HEAD_TOO_BIG;
         if (c == 0) return KT_HEAD_BAD;

@@ -204,6 +204,8 @@ int kt_json_pathset_init(kt_json_pathset *set, const kt_json_pat *pats, size_t n
     set->alive[0] = n == 32 ? UINT32_MAX : (UINT32_C(1) << n) - 1;
     set->done[0] = 0;
     set->siglen[0] = 0;
+    memset(set->first, 0, sizeof set->first);
+    for (size_t i = 0; i < n; i++) set->first[(uint8_t)pats[i].s[0]] |= UINT32_C(1) << i;
     return KT_OK;
 }
 
@@ -245,7 +247,11 @@ static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
     }
     size_t n0 = (size_t)set->siglen[d], n = (size_t)set->siglen[d + 1];
     const char *sig = set->sig;
-    for (uint32_t m = set->alive[d]; m; m &= m - 1) {
+    uint32_t m = set->alive[d];
+    /* At the top every pattern is alive, and each branch below needs the pattern's first byte to
+     * equal the signature's: most top-level keys leave none to compare. */
+    if (d == 0 && n > 0) m &= set->first[(uint8_t)sig[0]];
+    for (; m; m &= m - 1) {
         int i = __builtin_ctz(m);
         const kt_json_pat *pt = &set->pats[i];
         if (n <= pt->lim) {

@@ -115,6 +115,7 @@ typedef struct kt_json_pathset {
     uint32_t alive[KT_JSON_MAX_DEPTH + 1];  /* patterns whose start equals the signature so far */
     uint32_t done[KT_JSON_MAX_DEPTH + 1];   /* ".**" patterns matched for everything deeper */
     int16_t siglen[KT_JSON_MAX_DEPTH + 1];  /* -1: no signature (escaped key, too long) */
+    uint32_t first[256];                    /* patterns by their first byte (top-level filter) */
     char sig[KT_JSON_SIG_CAP];
 } kt_json_pathset;
 

@@ -47,7 +47,7 @@ static int one(const kt_config *c, kt_dir dir, const char *body, size_t len, kt_
     bool changed = false;
     if (kt_decision_init(&d, c)) return -1;
     kt_buf_reset(out);
-    int rc = kt_policy_json_ex(c, dir, body, len, out, &changed, &d, model);
+    int rc = kt_policy_json_ex(c, dir, body, len, out, &changed, &d, model, NULL);
     if (!rc && model && (!model->known || strcmp(model->name, "gpt-4o-mini") != 0)) rc = -3;
     if (!rc && (changed || d.verdict == KT_ACT_BLOCK)) rc = -2;   /* the bench bodies are clean */
     kt_decision_free(&d);

@@ -257,9 +257,80 @@ KT_TEST(head_scan_split_crlf)
     KT_ASSERT_EQ_INT(used, 1);
 }
 
+/* The head scanner as it was before it skipped plain runs, one byte at a time: the reference the
+ * fast path must agree with on every input and every split. */
+static int ref_feed(kt_head_scan *s, const char *data, size_t len, size_t *used)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)data[i];
+        if (++s->bytes > s->max_bytes) return KT_HEAD_TOO_BIG;
+        if (c == 0) return KT_HEAD_BAD;
+        if (s->prev == '\r' && c != '\n') return KT_HEAD_BAD;
+        if (c == '\n') {
+            if (s->prev != '\r') return KT_HEAD_BAD;
+            if (s->line_start && !s->first_line) {
+                s->done = 1;
+                *used = i + 1;
+                return KT_HEAD_DONE;
+            }
+            if (s->line_start && s->first_line) return KT_HEAD_BAD;
+            s->line_start = 1;
+            s->first_line = 0;
+        } else if (s->first_line && (c == '\t' || (c == ' ' && s->prev == ' ') ||
+                                     (c == '\r' && s->prev == ' '))) {
+            return KT_HEAD_BAD;
+        } else if (c != '\r') {
+            if (s->line_start && (c == ' ' || c == '\t')) return KT_HEAD_BAD;
+            s->line_start = 0;
+        }
+        s->prev = c;
+    }
+    *used = len;
+    return KT_HEAD_MORE;
+}
+
+KT_TEST(head_scan_matches_byte_reference)
+{
+    static const char alpha[] = { 'a', 'Z', ':', '/', ' ', ' ', '\t', '\r', '\n', '\r', '\n',
+                                  '\0', 1, (char)0x80, (char)0xff, '1' };
+    uint32_t seed = 12345;
+    int mismatches = 0;
+    for (int round = 0; round < 40000 && !mismatches; round++) {
+        char buf[96];
+        size_t n = 0;
+        /* mostly well-formed heads with noise, some pure noise */
+        const char *base = (round & 3) ? "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-Y:  z\t w\r\n\r\n" : "";
+        for (; base[n] && n < sizeof buf; n++) buf[n] = base[n];
+        if (!n) n = 1 + (seed = seed * 1103515245u + 12345u) % 60;
+        for (int k = 0; k < 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[(seed >> 8) % n] = alpha[(seed >> 20) % sizeof alpha];
+        }
+        size_t max = 20 + (seed >> 3) % 80, step = 1 + (seed >> 11) % 17;
+        kt_head_scan a, b;
+        kt_head_scan_init(&a, max);
+        kt_head_scan_init(&b, max);
+        for (size_t off = 0; off < n;) {
+            size_t len = n - off < step ? n - off : step, ua = 0, ub = 0;
+            int ra = kt_head_scan_feed(&a, buf + off, len, &ua);
+            int rb = ref_feed(&b, buf + off, len, &ub);
+            if (ra != rb || (ra != KT_HEAD_BAD && ra != KT_HEAD_TOO_BIG && ua != ub) ||
+                (ra == KT_HEAD_MORE && (a.prev != b.prev || a.line_start != b.line_start ||
+                                         a.first_line != b.first_line || a.bytes != b.bytes))) {
+                mismatches++;
+                break;
+            }
+            if (ra != KT_HEAD_MORE) break;
+            off += len;
+        }
+    }
+    KT_ASSERT_EQ_INT(mismatches, 0);
+}
+
 int main(void)
 {
     KT_RUN(simple_post_with_length);
+    KT_RUN(head_scan_matches_byte_reference);
     KT_RUN(chunked_body_reassembled);
     KT_RUN(pipelined_requests_split_exactly);
     KT_RUN(http10_and_connection_close);
