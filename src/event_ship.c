@@ -304,7 +304,7 @@ static void send_attempt(kt_events *ev)
 static uint32_t jitter(kt_events *ev, uint32_t cap)
 {
     uint32_t r = 0;
-    if (mbedtls_ctr_drbg_random(&ev->tls->drbg, (unsigned char *)&r, sizeof r) != 0)
+    if (kt_tls_random(ev->tls, &r, sizeof r) != KT_OK)
         r = (uint32_t)uv_hrtime();
     return cap ? r % (cap + 1) : 0;
 }

@@ -300,11 +300,11 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     return rc;
 }
 
-int kt_uuid4(mbedtls_ctr_drbg_context *drbg, char out[37])
+int kt_uuid4(kt_tls_ctx *tls, char out[37])
 {
     unsigned char r[16];
     int ok = 0;
-    if (drbg) ok = mbedtls_ctr_drbg_random(drbg, r, sizeof r) == 0;
+    if (tls) ok = kt_tls_random(tls, r, sizeof r) == KT_OK;
     if (!ok) {
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
         if (fd < 0) return KT_EIO;

@@ -158,7 +158,7 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
     }
     kt_pools_init(&gw->pools, &gw->loop, &gw->tls, &gw->limits);
     unsigned char key[16];
-    if (mbedtls_ctr_drbg_random(&gw->tls.drbg, key, sizeof key)) {
+    if (kt_tls_random(&gw->tls, key, sizeof key)) {
         KT_ERROR("rng", "cannot draw the policy cache key");
         return 1;
     }

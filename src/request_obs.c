@@ -178,7 +178,7 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     kt_buf scratch = { smem, 0, sizeof smem, sizeof smem - 1 };
     mmem[0] = smem[0] = '\0';
     char consumer[160], trace[33];
-    if (kt_uuid4(&gw->tls.drbg, ev.id) && kt_uuid4(NULL, ev.id))
+    if (kt_uuid4(&gw->tls, ev.id) && kt_uuid4(NULL, ev.id))
         snprintf(ev.id, sizeof ev.id, "00000000-0000-4000-8000-000000000000");
     ev.unix_ms = wall_ms();
     ev.decision = c->has_decision ? &c->decision : NULL;

@@ -119,6 +119,20 @@ void kt_tls_ctx_free(kt_tls_ctx *t)
     t->ready = false;
 }
 
+int kt_tls_random(kt_tls_ctx *t, void *out, size_t n)
+{
+    if (n > 64) return KT_EINVAL;
+    if (t->pool_left < n) {
+        if (mbedtls_ctr_drbg_random(&t->drbg, t->pool, sizeof t->pool)) return KT_ETLS;
+        t->pool_left = sizeof t->pool;
+    }
+    unsigned char *p = t->pool + sizeof t->pool - t->pool_left;
+    memcpy(out, p, n);
+    memset(p, 0, n);   /* handed out once */
+    t->pool_left -= n;
+    return KT_OK;
+}
+
 static int bio_send(void *ud, const unsigned char *buf, size_t len)
 {
     kt_tls_conn *c = ud;

@@ -84,8 +84,8 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out);
  * kt_event_json copies them (and formats them itself for a snapshot without them). Called by the
  * config loader. KT_ENOMEM, or KT_OK. */
 int kt_event_prerender(kt_config *cfg);
-/* A random UUID v4 (36 chars + NUL) from the given DRBG; /dev/urandom when drbg is NULL. */
-int kt_uuid4(mbedtls_ctr_drbg_context *drbg, char out[37]);
+/* A random UUID v4 (36 chars + NUL) from the TLS context's DRBG; /dev/urandom when tls is NULL. */
+int kt_uuid4(kt_tls_ctx *tls, char out[37]);
 /* USD for the tokens at the price of the model (longest prefix match: the configured `prices`
  * first, then the built-in table), or -1 when no price is known. `o` may be NULL. */
 double kt_price_usd(const kt_events_opts *o, const char *model, int64_t in, int64_t out);

@@ -23,11 +23,16 @@ typedef struct kt_tls_ctx {
     bool ready;
     char ca_source[256];
     int suites[16];   /* preferred ciphersuites, 0-terminated */
+    unsigned char pool[512];   /* DRBG output not handed out yet (kt_tls_random) */
+    size_t pool_left;
 } kt_tls_ctx;
 
 /* Loads `ca_file` (NULL: $SSL_CERT_FILE is resolved by the caller; default system bundle). */
 int kt_tls_ctx_init(kt_tls_ctx *t, const char *ca_file, char *err, size_t errlen);
 void kt_tls_ctx_free(kt_tls_ctx *t);
+/* n random bytes (n <= 64) for ids and jitter, drawn from the DRBG 512 at a time: one DRBG call
+ * (and its AES key schedule) per 32 request ids instead of one each. KT_ETLS on failure. */
+int kt_tls_random(kt_tls_ctx *t, void *out, size_t n);
 
 typedef struct kt_tls_conn {
     mbedtls_ssl_context ssl;
