@@ -1,5 +1,4 @@
 /* Allocation wrappers and small string helpers shared by every module. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +23,17 @@ char *kt_strdup(const char *s) { return s ? kt_strndup(s, strlen(s)) : NULL; }
 
 int kt_str_eq_ci(kt_str a, const char *lit) { return kt_str_eq_ci_n(a, lit, strlen(lit)); }
 
+static inline unsigned ascii_lower(unsigned char c)
+{
+    return (unsigned)c - 'A' < 26u ? (unsigned)c + 32u : c;
+}
+
+/* ASCII case folding only (header names, tokens): the same in every locale, and no libc call per
+ * byte as tolower() costs. */
 int kt_str_eq_ci_n(kt_str a, const char *lit, size_t n)
 {
     if (a.n != n) return 0;
     for (size_t i = 0; i < n; i++)
-        if (tolower((unsigned char)a.p[i]) != tolower((unsigned char)lit[i])) return 0;
+        if (ascii_lower((unsigned char)a.p[i]) != ascii_lower((unsigned char)lit[i])) return 0;
     return 1;
 }

@@ -12,31 +12,70 @@ void kt_usage_init(kt_usage_sniff *u)
     u->input = u->output = -1;
 }
 
-static int64_t num_after(const char *w, size_t n, const char *key)
+/* The counters, in the order of precedence: input_tokens over prompt_tokens, output_tokens over
+ * completion_tokens (the responses API and Anthropic name them so). */
+static const struct {
+    const char *key;   /* with its quotes */
+    size_t len;
+} kt__counters[4] = {
+    { "\"prompt_tokens\"", 15 }, { "\"input_tokens\"", 14 },
+    { "\"completion_tokens\"", 19 }, { "\"output_tokens\"", 15 },
+};
+
+/* The number after the key at p (past spaces and colons), or -1 when none follows. */
+static int64_t number_at(const char *q, const char *end)
 {
-    size_t kl = strlen(key);
-    const char *p = w, *end = w + n;
-    while ((p = memmem(p, (size_t)(end - p), key, kl))) {
-        const char *q = p + kl;
-        while (q < end && (*q == ' ' || *q == ':' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
-        if (q < end && *q >= '0' && *q <= '9') {
-            int64_t v = 0;
-            while (q < end && *q >= '0' && *q <= '9' && v < (INT64_MAX / 10 - 10))
-                v = v * 10 + (*q++ - '0');
-            return v;
+    while (q < end && (*q == ' ' || *q == ':' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    if (q >= end || *q < '0' || *q > '9') return -1;
+    int64_t v = 0;
+    while (q < end && *q >= '0' && *q <= '9' && v < (INT64_MAX / 10 - 10)) v = v * 10 + (*q++ - '0');
+    return v;
+}
+
+/* One pass over the window for all four counters: each takes the first occurrence of its key
+ * that a number follows. A key occurrence starts with a quote, so visiting every quote finds
+ * them all; an occurrence without a number hides the next kl - 1 bytes from that key, as a
+ * search that resumes after it would (`kt__usage_window_plain`, the four-search form, is the
+ * reference the tests compare with). */
+void kt__usage_window(const char *w, size_t n, int64_t v[4])
+{
+    const char *end = w + n, *skip[4] = { w, w, w, w };
+    int left = 4;
+    for (int k = 0; k < 4; k++) v[k] = -1;
+    for (const char *p = w; left && (p = memchr(p, '"', (size_t)(end - p))) != NULL; p++) {
+        for (int k = 0; k < 4; k++) {
+            size_t kl = kt__counters[k].len;
+            if (v[k] >= 0 || p < skip[k] || (size_t)(end - p) < kl ||
+                memcmp(p, kt__counters[k].key, kl) != 0)
+                continue;
+            if ((v[k] = number_at(p + kl, end)) >= 0) left--;
+            else skip[k] = p + kl;
         }
-        p += kl;
     }
-    return -1;
+}
+
+void kt__usage_window_plain(const char *w, size_t n, int64_t v[4])
+{
+    const char *end = w + n;
+    for (int k = 0; k < 4; k++) {
+        size_t kl = kt__counters[k].len;
+        const char *p = w;
+        v[k] = -1;
+        while ((p = memmem(p, (size_t)(end - p), kt__counters[k].key, kl))) {
+            if ((v[k] = number_at(p + kl, end)) >= 0) break;
+            p += kl;
+        }
+    }
 }
 
 static void parse_window(kt_usage_sniff *u)
 {
-    int64_t v;
-    if ((v = num_after(u->win, u->wlen, "\"prompt_tokens\"")) >= 0) u->input = v;
-    if ((v = num_after(u->win, u->wlen, "\"input_tokens\"")) >= 0) u->input = v;
-    if ((v = num_after(u->win, u->wlen, "\"completion_tokens\"")) >= 0) u->output = v;
-    if ((v = num_after(u->win, u->wlen, "\"output_tokens\"")) >= 0) u->output = v;
+    int64_t v[4];
+    kt__usage_window(u->win, u->wlen, v);
+    if (v[0] >= 0) u->input = v[0];
+    if (v[1] >= 0) u->input = v[1];
+    if (v[2] >= 0) u->output = v[2];
+    if (v[3] >= 0) u->output = v[3];
     u->active = false;
     u->wlen = 0;
     u->depth = 0;

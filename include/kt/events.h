@@ -34,6 +34,10 @@ typedef struct kt_usage_sniff {
 } kt_usage_sniff;
 
 void kt_usage_init(kt_usage_sniff *u);
+/* Internal, exposed for tests: the four counters (prompt, input, completion, output tokens) of a
+ * captured usage window, in one pass; and the same by one search per key (the reference). */
+void kt__usage_window(const char *w, size_t n, int64_t v[4]);
+void kt__usage_window_plain(const char *w, size_t n, int64_t v[4]);
 /* Cheap when the bytes hold no "usage": one memmem per call. Last value seen wins, so a stream's
  * final usage (OpenAI's last chunk, Anthropic's message_delta) is what remains. */
 void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len);

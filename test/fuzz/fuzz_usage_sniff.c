@@ -28,5 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += step;
     }
     if (whole.input != parts.input || whole.output != parts.output) abort();
+    int64_t a[4], b[4];   /* the one-pass window reader against the search-per-key one */
+    kt__usage_window(p, n, a);
+    kt__usage_window_plain(p, n, b);
+    if (memcmp(a, b, sizeof a) != 0) abort();
     return 0;
 }

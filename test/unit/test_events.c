@@ -914,9 +914,45 @@ KT_TEST(config_events_and_metrics)
     KT_ASSERT_EQ_INT(d.items[0].line, 2);
 }
 
+KT_TEST(usage_window_one_pass_matches_searches)
+{
+    static const char *const parts[] = {
+        "\"prompt_tokens\"", "\"input_tokens\"", "\"completion_tokens\"", "\"output_tokens\"",
+        ":", " ", "\n", "12", "7", "\"", "x", "{", "}", ",", "\"cache_creation_input_tokens\"",
+        "\"prompt_tokens", "input_tokens\"", "\\\"", "null",
+    };
+    uint32_t seed = 99;
+    int mismatches = 0;
+    for (int round = 0; round < 30000; round++) {
+        char w[200];
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        int pieces = 1 + (int)((seed >> 8) % 14);
+        for (int i = 0; i < pieces; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *q = parts[(seed >> 12) % KT_ARRAY_LEN(parts)];
+            size_t l = strlen(q);
+            if (n + l > sizeof w) break;
+            memcpy(w + n, q, l);
+            n += l;
+        }
+        int64_t a[4], b[4];
+        kt__usage_window(w, n, a);
+        kt__usage_window_plain(w, n, b);
+        if (memcmp(a, b, sizeof a) != 0) mismatches++;
+    }
+    KT_ASSERT_EQ_INT(mismatches, 0);
+    int64_t v[4];
+    const char *real = "{\"prompt_tokens\":42,\"completion_tokens\":12,\"total_tokens\":54,"
+                       "\"prompt_tokens_details\":{\"cached_tokens\":0}}";
+    kt__usage_window(real, strlen(real), v);
+    KT_ASSERT(v[0] == 42 && v[1] == -1 && v[2] == 12 && v[3] == -1);
+}
+
 int main(void)
 {
     KT_RUN(ring_bounded_in_bytes_drops_oldest);
+    KT_RUN(usage_window_one_pass_matches_searches);
     KT_RUN(ring_fifo_and_unshift);
     KT_RUN(event_json_redact_counts_no_pii);
     KT_RUN(event_json_block_reason);
