@@ -429,6 +429,14 @@ static inline size_t kt__next_bit(const uint64_t *bits, size_t rel)
     return KT__CHUNK;
 }
 
+/* Length of the digit run at p[j] (>= 1), stopping at len. */
+static inline size_t kt__digit_run(const unsigned char *p, size_t j, size_t len)
+{
+    size_t d = 1;
+    while (j + d < len && kt__digit(p[j + d])) d++;
+    return d;
+}
+
 /* Length of the run of set bits from rel (digits[] has a zero word past the chunk). */
 static inline size_t kt__run_len(const uint64_t *digits, size_t rel)
 {
@@ -463,8 +471,11 @@ static inline __attribute__((always_inline)) void kt__scan_chunks(kt__scan *sc, 
         i = base + width;
         for (size_t rel = kt__next_bit(bits, 0); rel < width; rel = kt__next_bit(bits, rel)) {
             size_t j = base + rel;
-            if (full && a.digits && kt__digit(p[j])) {
-                size_t d = kt__run_len(digits, rel); /* >= 1: digits[] marks p[j] */
+            /* Digit runs are screened in table-classified chunks too (short texts, the tail of a
+             * long one), except in the table-only reference scan (classify NULL). */
+            if (a.digits && kt__digit(p[j]) && (full || (classify && j >= 2))) {
+                size_t d = full ? kt__run_len(digits, rel) /* >= 1: digits[] marks p[j] */
+                                : kt__digit_run(p, j, len);
                 if (rel + d < width && kt__digit_quiet(sc, j, d)) {
                     rel += d;
                     continue;
