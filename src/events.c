@@ -237,17 +237,17 @@ static int cost_usd(kt_buf *b, double v)
             q = (uint64_t)(p >> k);
             if (r > half || (r == half && (q & 1))) q++;
         }
-        char t[32] = ",\"cost_usd\":";
-        size_t n = sizeof ",\"cost_usd\":" - 1, end = sizeof t;
+        char num[32], t[48] = ",\"cost_usd\":";   /* the number is built right to left */
+        size_t n = sizeof ",\"cost_usd\":" - 1, end = sizeof num;
         uint64_t whole = q / 100000000u;
-        digits(t + end - 8, (unsigned)(q % 100000000u), 8);
-        t[end - 9] = '.';
+        digits(num + end - 8, (unsigned)(q % 100000000u), 8);
+        num[end - 9] = '.';
         size_t i = end - 9;
         do {
-            t[--i] = (char)('0' + whole % 10);
+            num[--i] = (char)('0' + whole % 10);
             whole /= 10;
         } while (whole);
-        memmove(t + n, t + i, end - i);
+        memcpy(t + n, num + i, end - i);
         return put(b, t, n + end - i);
     }
 #endif

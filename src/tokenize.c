@@ -192,7 +192,7 @@ static void punct_char(kt__tok *t, uint32_t cp, size_t cs, size_t ce)
 
 static void on_char(kt__tok *t, uint32_t cp, size_t cs, size_t ce)
 {
-    char out[4];
+    char out[4] = { 0 };   /* kt__fold_cp sets only what its class needs */
     int cls = kt__fold_cp(cp, (t->flags & KT__TF_TAGS) ? KT__FF_TAGS : 0, out);
     if (cls == KT__FC_PUNCT && !(t->flags & KT__TF_PUNCT)) cls = KT__FC_SEP;
     if (cls == KT__FC_NEWLINE && !(t->flags & KT__TF_LINES)) cls = KT__FC_SEP;
@@ -260,7 +260,7 @@ static void look_back(kt__tok *t, const char *text, size_t from)
         uint32_t cp;
         size_t st;
         if (!prev_char(text, lo, end, &cp, &st)) break;
-        char out[4];
+        char out[4] = { 0 };
         int cls = kt__fold_cp(cp, (t->flags & KT__TF_TAGS) ? KT__FF_TAGS : 0, out);
         if (cls == KT__FC_PUNCT && !(t->flags & KT__TF_PUNCT)) cls = KT__FC_SEP;
         if (cls == KT__FC_IGNORE) {
@@ -493,7 +493,7 @@ static size_t quiet_sep_char(const kt__tok *t, const unsigned char *p, size_t i,
     }
     static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
     if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    char out[4];
+    char out[4] = { 0 };   /* kt__fold_cp sets only what its class needs */
     int cls = kt__fold_cp(cp, (t->flags & KT__TF_TAGS) ? KT__FF_TAGS : 0, out);
     if (cls == KT__FC_PUNCT && !(t->flags & KT__TF_PUNCT)) cls = KT__FC_SEP;
     if (cls == KT__FC_NEWLINE && !(t->flags & KT__TF_LINES)) cls = KT__FC_SEP;

@@ -301,7 +301,13 @@ KT_TEST(head_scan_matches_byte_reference)
         /* mostly well-formed heads with noise, some pure noise */
         const char *base = (round & 3) ? "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-Y:  z\t w\r\n\r\n" : "";
         for (; base[n] && n < sizeof buf; n++) buf[n] = base[n];
-        if (!n) n = 1 + (seed = seed * 1103515245u + 12345u) % 60;
+        if (!n) {   /* noise: random bytes of the alphabet */
+            n = 1 + (seed = seed * 1103515245u + 12345u) % 60;
+            for (size_t k = 0; k < n; k++) {
+                seed = seed * 1103515245u + 12345u;
+                buf[k] = alpha[(seed >> 16) % sizeof alpha];
+            }
+        }
         for (int k = 0; k < 3; k++) {
             seed = seed * 1103515245u + 12345u;
             buf[(seed >> 8) % n] = alpha[(seed >> 20) % sizeof alpha];
