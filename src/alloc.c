@@ -23,17 +23,20 @@ char *kt_strdup(const char *s) { return s ? kt_strndup(s, strlen(s)) : NULL; }
 
 int kt_str_eq_ci(kt_str a, const char *lit) { return kt_str_eq_ci_n(a, lit, strlen(lit)); }
 
-static inline unsigned ascii_lower(unsigned char c)
+/* Two bytes equal but for ASCII case: the same letter in either case (0x20 is the case bit). */
+static inline int same_letter(unsigned x, unsigned y)
 {
-    return (unsigned)c - 'A' < 26u ? (unsigned)c + 32u : c;
+    return (x | 0x20u) == (y | 0x20u) && (x | 0x20u) - 'a' < 26u;
 }
 
 /* ASCII case folding only (header names, tokens): the same in every locale, and no libc call per
- * byte as tolower() costs. */
+ * byte as tolower() costs. Equal bytes, the common case, cost one compare. */
 int kt_str_eq_ci_n(kt_str a, const char *lit, size_t n)
 {
     if (a.n != n) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (ascii_lower((unsigned char)a.p[i]) != ascii_lower((unsigned char)lit[i])) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned x = (unsigned char)a.p[i], y = (unsigned char)lit[i];
+        if (x != y && !same_letter(x, y)) return 0;
+    }
     return 1;
 }

@@ -333,9 +333,28 @@ KT_TEST(head_scan_matches_byte_reference)
     KT_ASSERT_EQ_INT(mismatches, 0);
 }
 
+/* Header names compare with ASCII case folding: every pair of byte values against the C locale's
+ * tolower(), which folds exactly A-Z. */
+KT_TEST(case_insensitive_compare_every_byte_pair)
+{
+    int wrong = 0;
+    for (int x = 0; x < 256; x++)
+        for (int y = 0; y < 256; y++) {
+            char a = (char)x, b = (char)y;
+            int lx = x >= 'A' && x <= 'Z' ? x + 32 : x, ly = y >= 'A' && y <= 'Z' ? y + 32 : y;
+            kt_str s = { &a, 1 };
+            wrong += kt_str_eq_ci_n(s, &b, 1) != (lx == ly);
+        }
+    KT_ASSERT_EQ_INT(wrong, 0);
+    KT_ASSERT(kt_str_eq_ci(KT_STR("Content-Type"), "content-type"));
+    KT_ASSERT(!kt_str_eq_ci(KT_STR("a^b"), "a~b"));   /* 0x5e and 0x7e differ by the case bit */
+    KT_ASSERT(!kt_str_eq_ci(KT_STR("content-typ"), "content-type"));
+}
+
 int main(void)
 {
     KT_RUN(simple_post_with_length);
+    KT_RUN(case_insensitive_compare_every_byte_pair);
     KT_RUN(head_scan_matches_byte_reference);
     KT_RUN(chunked_body_reassembled);
     KT_RUN(pipelined_requests_split_exactly);
