@@ -41,7 +41,7 @@ int kt_buf_reserve(kt_buf *b, size_t extra)
     return KT_OK;
 }
 
-int kt_buf_append(kt_buf *b, const void *data, size_t n)
+int kt__buf_append_grow(kt_buf *b, const void *data, size_t n)
 {
     int rc = kt_buf_reserve(b, n);
     if (rc) return rc;

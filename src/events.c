@@ -19,34 +19,12 @@ const char *kt_event_verdict(const kt_decision *d)
 }
 
 /* ---- appending -------------------------------------------------------------------------------
- * An event is ~700 bytes in ~60 pieces and one is built per request. A piece that fits the
- * buffer's current allocation is copied without a call (kt_buf_append only for growth and the
- * cap, so KT_ELIMIT comes exactly when it used to); the terminating NUL is written once at the
- * end. Strings of plain printable ASCII, nearly all of them, are copied after one scan; anything
- * else goes through the escaping function it always went through, so the bytes stay the same. */
+ * An event is ~700 bytes in ~60 pieces and one is built per request; kt_buf_append copies a piece
+ * that fits in line. Strings of plain printable ASCII, nearly all of them, are copied after one
+ * scan; anything else goes through the escaping function it always went through, so the bytes
+ * stay the same. */
 
-static inline int put(kt_buf *b, const char *s, size_t n)
-{
-    if (n < b->cap - b->len && n <= b->max - b->len) {
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        return KT_OK;
-    }
-    return kt_buf_append(b, s, n);
-}
-
-#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-static int put_u64(kt_buf *b, uint64_t v)
-{
-    char tmp[20];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return put(b, tmp + i, sizeof tmp - i);
-}
+#define PUT(b, lit) kt_buf_append((b), (lit), sizeof(lit) - 1)
 
 /* 1 for the bytes JSON takes as is: printable ASCII but '"' and '\\'. */
 static const unsigned char kt__plain[256] = {
@@ -72,7 +50,7 @@ static int json_str(kt_buf *b, const char *s)
     size_t n = plain_len(s);
     if (s[n]) return kt_buf_json_str(b, s, n + strlen(s + n));
     int rc = PUT(b, "\"");
-    if (!rc) rc = put(b, s, n);
+    if (!rc) rc = kt_buf_append(b, s, n);
     if (!rc) rc = PUT(b, "\"");
     return rc;
 }
@@ -82,7 +60,7 @@ static int json_str(kt_buf *b, const char *s)
 static int escaped(kt_buf *b, const char *s)
 {
     size_t n = plain_len(s);
-    return s[n] ? kt_json_escape_into(b, s, n + strlen(s + n)) : put(b, s, n);
+    return s[n] ? kt_json_escape_into(b, s, n + strlen(s + n)) : kt_buf_append(b, s, n);
 }
 
 static int json_str_or_null(kt_buf *b, const char *s)
@@ -97,7 +75,7 @@ static int json_str_or_null(kt_buf *b, const char *s)
 static int int_or_null(kt_buf *b, int64_t v)
 {
     if (v < 0) return PUT(b, "null");
-    return put_u64(b, (uint64_t)v);
+    return kt_buf_append_u64(b, (uint64_t)v);
 }
 
 static void digits(char *p, unsigned v, int n)
@@ -129,12 +107,12 @@ static int timestamp(kt_buf *b, uint64_t unix_ms)
     digits(t + 15, (unsigned)(sod / 60 % 60), 2);
     digits(t + 18, (unsigned)(sod % 60), 2);
     digits(t + 21, (unsigned)(unix_ms % 1000), 3);
-    return put(b, t, sizeof t - 1);
+    return kt_buf_append(b, t, sizeof t - 1);
 }
 
 static int policy_head(const kt_policy_cfg *pc, kt_buf *b)
 {
-    if (pc->event_head) return put(b, pc->event_head, strlen(pc->event_head));
+    if (pc->event_head) return kt_buf_append(b, pc->event_head, strlen(pc->event_head));
     int rc = PUT(b, "\"name\":");
     if (!rc) rc = json_str(b, pc->name);
     if (!rc) rc = PUT(b, ",\"kind\":");
@@ -151,15 +129,15 @@ static int policies_json(const kt_decision *d, kt_buf *b)
         const char *result = e->ran ? kt_action_name((kt_action)e->result) : "skipped";
         rc = i ? PUT(b, ",{") : PUT(b, "{");
         if (!rc) rc = policy_head(&d->cfg->chain[i], b);
-        if (!rc) rc = put(b, result, strlen(result));
+        if (!rc) rc = kt_buf_append(b, result, strlen(result));
         if (!rc) rc = PUT(b, "\",\"latency_us\":");
-        if (!rc) rc = put_u64(b, e->ns / 1000);
+        if (!rc) rc = kt_buf_append_u64(b, e->ns / 1000);
         if (!rc) rc = PUT(b, ",\"entities_found\":{");
         for (uint8_t k = 0; k < e->nlabels && !rc; k++) {
             if (k) rc = PUT(b, ",");
             if (!rc) rc = json_str(b, kt_decision_label(d, (uint16_t)i, e->labels[k]));
             if (!rc) rc = PUT(b, ":");
-            if (!rc) rc = put_u64(b, e->counts[k]);
+            if (!rc) rc = kt_buf_append_u64(b, e->counts[k]);
         }
         if (!rc) rc = PUT(b, "}}");
     }
@@ -170,13 +148,13 @@ static int policies_json(const kt_decision *d, kt_buf *b)
 static int config_version(const kt_config *cfg, kt_buf *b)
 {
     if (!cfg) return PUT(b, ",\"config_version\":null,\"config_hash\":null");
-    if (cfg->event_config) return put(b, cfg->event_config, strlen(cfg->event_config));
+    if (cfg->event_config) return kt_buf_append(b, cfg->event_config, strlen(cfg->event_config));
     int rc = PUT(b, ",\"config_version\":\"");
     if (!rc) rc = escaped(b, cfg->pack_name ? cfg->pack_name : "default");
     if (!rc) rc = PUT(b, "@");
     if (!rc) rc = escaped(b, cfg->pack_version ? cfg->pack_version : "0.0.0");
     if (!rc) rc = PUT(b, "\",\"config_hash\":\"sha256:");
-    if (!rc) rc = put(b, cfg->hash, strlen(cfg->hash));
+    if (!rc) rc = kt_buf_append(b, cfg->hash, strlen(cfg->hash));
     if (!rc) rc = PUT(b, "\"");
     return rc;
 }
@@ -201,7 +179,6 @@ static char *render(const kt_config *cfg, const kt_policy_cfg *pc)
         kt_buf_free(&b);
         return NULL;
     }
-    b.p[b.len] = '\0';
     return b.p;
 }
 
@@ -248,7 +225,7 @@ static int cost_usd(kt_buf *b, double v)
             whole /= 10;
         } while (whole);
         memcpy(t + n, num + i, end - i);
-        return put(b, t, n + end - i);
+        return kt_buf_append(b, t, n + end - i);
     }
 #endif
     return kt_buf_printf(b, ",\"cost_usd\":%.8f", v);
@@ -266,7 +243,7 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     if (!rc) rc = PUT(out, ",\"event_type\":\"decision\",\"timestamp\":");
     if (!rc) rc = timestamp(out, ev->unix_ms);
     if (!rc) rc = PUT(out, ",\"verdict\":\"");
-    if (!rc) rc = put(out, verdict, strlen(verdict));
+    if (!rc) rc = kt_buf_append(out, verdict, strlen(verdict));
     if (!rc) rc = PUT(out, "\",\"reason_code\":");
     if (!rc) rc = json_str_or_null(out, reason);
     if (!rc && blocked) rc = block_fields(d, out);
@@ -287,9 +264,9 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     if (!rc) rc = int_or_null(out, ev->output_tokens);
     if (!rc) rc = ev->cost_usd < 0 ? PUT(out, ",\"cost_usd\":null") : cost_usd(out, ev->cost_usd);
     if (!rc) rc = PUT(out, ",\"status\":");
-    if (!rc) rc = put_u64(out, ev->status > 0 ? (uint64_t)ev->status : 0);
+    if (!rc) rc = kt_buf_append_u64(out, ev->status > 0 ? (uint64_t)ev->status : 0);
     if (!rc) rc = PUT(out, ",\"latency_ms\":");
-    if (!rc) rc = put_u64(out, ev->latency_ms);
+    if (!rc) rc = kt_buf_append_u64(out, ev->latency_ms);
     if (!rc) rc = PUT(out, ",\"trace_id\":");
     if (!rc) rc = json_str_or_null(out, ev->trace_id);
     if (!rc) rc = PUT(out, ",\"consumer\":");

@@ -3,6 +3,8 @@
 #ifndef KT_BUF_H
 #define KT_BUF_H
 
+#include <string.h>
+
 #include "kt/common.h"
 
 typedef struct kt_buf {
@@ -16,7 +18,19 @@ void kt_buf_init(kt_buf *b, size_t max);
 void kt_buf_free(kt_buf *b);
 void kt_buf_reset(kt_buf *b);
 int kt_buf_reserve(kt_buf *b, size_t extra);
-int kt_buf_append(kt_buf *b, const void *data, size_t n);
+int kt__buf_append_grow(kt_buf *b, const void *data, size_t n);
+/* Appends n bytes. What fits the current allocation is copied in line (it is the common case on
+ * hot paths: event fields, response heads); growth and the cap go through kt__buf_append_grow. */
+static inline int kt_buf_append(kt_buf *b, const void *data, size_t n)
+{
+    if (n < b->cap - b->len && n <= b->max - b->len) {   /* kt_buf_reserve would not grow */
+        memcpy(b->p + b->len, data, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+        return KT_OK;
+    }
+    return kt__buf_append_grow(b, data, n);
+}
 int kt_buf_puts(kt_buf *b, const char *s);
 int kt_buf_printf(kt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends the decimal form of v (no printf on hot paths). */
