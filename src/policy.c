@@ -133,8 +133,7 @@ void kt_policies_destroy(kt_config *cfg)
 bool kt_chain_has(const kt_config *cfg, kt_dir dir)
 {
     for (size_t i = 0; i < cfg->nchain; i++)
-        if (cfg->chain[i].impl && cfg->chain[i].impl->scan && (cfg->chain[i].dirs & dir))
-            return true;
+        if (kt_policy_scans(&cfg->chain[i], dir)) return true;
     return false;
 }
 
@@ -264,7 +263,7 @@ int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len
     bool clock_read = false;
     for (size_t i = 0; i < cfg->nchain; i++) {
         const kt_policy_cfg *pc = &cfg->chain[i];
-        if (!pc->impl || !pc->impl->scan || !(pc->dirs & dir)) continue;
+        if (!kt_policy_scans(pc, dir)) continue;
         bool timed = d && i < d->npolicies;
         if (timed && !clock_read) t0 = now_ns();
         clock_read |= timed;

@@ -111,10 +111,8 @@ void kt_scan_cache_put(kt_scan_cache *c, const kt_scan_key *k)
 
 static void mark_ran(const kt_config *cfg, kt_dir dir, kt_decision *d)
 {
-    for (size_t i = 0; d && i < cfg->nchain && i < d->npolicies; i++) {
-        const kt_policy_cfg *pc = &cfg->chain[i];
-        if (pc->impl && pc->impl->scan && (pc->dirs & dir)) d->evals[i].ran = true;
-    }
+    for (size_t i = 0; d && i < cfg->nchain && i < d->npolicies; i++)
+        if (kt_policy_scans(&cfg->chain[i], dir)) d->evals[i].ran = true;
 }
 
 int kt_chain_scan_cached(kt_scan_cache *sc, const kt_config *cfg, kt_dir dir, const char *text,

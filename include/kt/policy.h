@@ -69,6 +69,12 @@ typedef struct kt_policy_kind {
     bool per_label;
 } kt_policy_kind;
 
+/* Whether the chain entry scans text going in direction `dir`. */
+static inline bool kt_policy_scans(const kt_policy_cfg *pc, kt_dir dir)
+{
+    return pc->impl && pc->impl->scan && (pc->dirs & dir);
+}
+
 const kt_policy_kind *kt_policy_kind_by_name(const char *name);
 
 /* Called by the config loader once the chain is known: compiles every policy (cfgctx is the
