@@ -69,6 +69,18 @@ static const char *consumer_of(kt_conn *c, char *out, size_t n, kt_buf *scratch)
     return out;
 }
 
+/* The body's top-level "model", NULL when it has none. When the input policy walk saw the whole
+ * body it noted it already: no second parse. */
+static const char *body_model(kt_conn *c, kt_buf *scratch)
+{
+    const kt_policy_model *m = &c->obs.model;
+    if (m->known) return m->len ? m->name : NULL;
+    if (!c->in.body.len || kt_json_top_string(c->in.body.p, c->in.body.len, "model", scratch) ||
+        !scratch->len)
+        return NULL;
+    return scratch->p;
+}
+
 static uint64_t wall_ms(void)
 {
     struct timeval tv;
@@ -184,14 +196,8 @@ void kt_events_request_done(kt_gateway *gw, kt_conn *c)
     ev.decision = c->has_decision ? &c->decision : NULL;
     bool aborted = c->state == KT_CONN_CLOSING;
     ev.reason_code = o->reason[0] ? o->reason : aborted ? "client_closed" : NULL;
-    /* When the input policy walk saw the whole body it noted the model: no second parse. */
-    if (o->model.known ? o->model.len > 0
-                       : c->in.body.len &&
-                             !kt_json_top_string(c->in.body.p, c->in.body.len, "model", &model) &&
-                             model.len)
-        ev.model = o->model.known ? o->model.name : model.p;
-    else if (c->target && c->target->model)
-        ev.model = c->target->model;
+    ev.model = body_model(c, &model);
+    if (!ev.model && c->target) ev.model = c->target->model;
     ev.provider = c->target ? kt_provider_for(c->target->provider)->name : NULL;
     ev.target = c->target ? c->target->id : NULL;
     ev.api = api_name(c->api);
