@@ -5,26 +5,7 @@
 #include "kt/policy.h"
 #include "kt/policy_stream.h"
 #include "kt_test.h"
-
-static const char *no_env(void *ud, const char *name)
-{
-    (void)ud;
-    (void)name;
-    return NULL;
-}
-
-static kt_config *load(const char *yaml)
-{
-    kt_env env = { no_env, NULL };
-    kt_diag d = { .file = "test" };
-    kt_config *c = NULL;
-    if (kt_config_parse("test", yaml, strlen(yaml), env, &c, &d)) {
-        for (int i = 0; i < d.count && i < KT_DIAG_MAX; i++)
-            printf("#   config: %d:%d: %s\n", d.items[i].line, d.items[i].col, d.items[i].msg);
-        return NULL;
-    }
-    return c;
-}
+#include "kt_test_config.h"
 
 static const char kt__pii_cfg[] =
     "pack: {name: t, version: 1.0.0}\n"
@@ -36,7 +17,7 @@ static const char kt__pii_cfg[] =
 
 KT_TEST(json_splice_keeps_untouched_bytes)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     KT_ASSERT(c != NULL);
     if (!c) return;
     const char *body = "{\"seed\": 12345678901234567890, \"x\":1.0e+10,\n \"model\":\"gpt\",\"messages\":"
@@ -64,7 +45,7 @@ KT_TEST(json_splice_keeps_untouched_bytes)
 
 KT_TEST(json_block_and_invalid)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"I want to kill myself\"}]}";
     kt_decision d;
@@ -95,7 +76,7 @@ typedef struct model_case {
 
 KT_TEST(json_walk_notes_top_level_model)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     static char longm[600];
     memset(longm, 0, sizeof longm);
@@ -176,7 +157,7 @@ KT_TEST(json_walk_notes_top_level_model)
  * way gets the same findings and the same markers at the right raw offsets. */
 KT_TEST(json_plain_and_decoded_strings_redact_alike)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     static const struct { const char *in, *want; } cases[] = {
         { "{\"messages\":[{\"role\":\"user\",\"content\":\"mail jane.doe@example.com or 123-45-6789 now\"}]}",
@@ -208,7 +189,7 @@ KT_TEST(json_plain_and_decoded_strings_redact_alike)
 
 KT_TEST(weak_signals_need_threshold)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     kt_decision d;
     kt_decision_init(&d, c);
@@ -266,7 +247,7 @@ static void collect(const char *s, kt_buf *text, int *blocked)
 
 KT_TEST(stream_split_at_every_boundary_never_leaks)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     static const char *const texts[] = {
         "contact jane.doe@example.com today",
@@ -320,7 +301,7 @@ KT_TEST(stream_split_at_every_boundary_never_leaks)
 
 KT_TEST(stream_without_findings_is_byte_identical)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     kt_buf in, out;
     kt_buf_init(&in, 1 << 16);
@@ -339,7 +320,7 @@ KT_TEST(stream_without_findings_is_byte_identical)
 
 KT_TEST(stream_block_ends_with_error_event)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     kt_buf in, out;
     kt_buf_init(&in, 1 << 16);
@@ -359,7 +340,7 @@ KT_TEST(stream_block_ends_with_error_event)
 
 KT_TEST(anthropic_stream_tail_flushed_before_block_stop)
 {
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     const char *in =
         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
@@ -394,7 +375,7 @@ KT_TEST(responses_stream_tail_copy_is_renumbered)
 {
     /* The held tail goes out in a copy of the last delta event before output_text.done; the copy
      * takes the done event's number and every later event moves up, so numbers stay unique. */
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     const char *in =
         "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r1\"}}\n\n"
@@ -423,7 +404,7 @@ KT_TEST(responses_stream_tail_copy_is_renumbered)
 KT_TEST(responses_stream_without_findings_keeps_numbers)
 {
     /* Nothing held at the end of a delta: nothing inserted, every event byte for byte. */
-    kt_config *c = load(kt__pii_cfg);
+    kt_config *c = kt_test_config(kt__pii_cfg);
     if (!c) return;
     const char *in =
         "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":7,\"output_index\":0,\"content_index\":0,\"delta\":\"hello \"}\n\n"
@@ -445,8 +426,8 @@ KT_TEST(reload_reuses_unchanged_policy_state)
     static const char b[] = "pack: {name: t, version: 2.0.0}\n"
                             "policies: {chain: [prompt-injection, pii-detector]}\n"
                             "policy: {pii-detector: {action: block}}\n";
-    kt_env env = { no_env, NULL };
-    kt_config *ca = load(a), *cb = NULL;
+    kt_env env = { kt_test_no_env, NULL };
+    kt_config *ca = kt_test_config(a), *cb = NULL;
     KT_ASSERT(ca != NULL);
     if (!ca) return;
     KT_ASSERT_EQ_INT(kt_config_parse_reuse("b", b, sizeof b - 1, env, ca, &cb, NULL), 0);

@@ -6,22 +6,7 @@
 #include "kt/policy.h"
 #include "kt/scan_cache.h"
 #include "kt_test.h"
-
-static const char *no_env(void *ud, const char *name)
-{
-    (void)ud;
-    (void)name;
-    return NULL;
-}
-
-static kt_config *load(const char *yaml)
-{
-    kt_env env = { no_env, NULL };
-    kt_diag d = { .file = "test" };
-    kt_config *c = NULL;
-    if (kt_config_parse("test", yaml, strlen(yaml), env, &c, &d)) return NULL;
-    return c;
-}
+#include "kt_test_config.h"
 
 static const char kt__cfg_a[] =
     "pack: {name: t, version: 1.0.0}\n"
@@ -89,7 +74,7 @@ static size_t scan(kt_scan_cache *sc, kt_config *cfg, kt_dir dir, const char *t,
 KT_TEST(clean_texts_are_answered_from_the_cache)
 {
     static const unsigned char key[16] = { 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-    kt_config *a = load(kt__cfg_a);
+    kt_config *a = kt_test_config(kt__cfg_a);
     KT_ASSERT(a != NULL);
     if (!a) return;
     kt_scan_cache c;
@@ -120,7 +105,7 @@ KT_TEST(clean_texts_are_answered_from_the_cache)
 KT_TEST(texts_with_findings_are_scanned_every_time)
 {
     static const unsigned char key[16] = { 1 };
-    kt_config *a = load(kt__cfg_a);
+    kt_config *a = kt_test_config(kt__cfg_a);
     KT_ASSERT(a != NULL);
     if (!a) return;
     kt_scan_cache c;
@@ -150,7 +135,7 @@ KT_TEST(texts_with_findings_are_scanned_every_time)
 KT_TEST(another_config_starts_empty)
 {
     static const unsigned char key[16] = { 2 };
-    kt_config *a = load(kt__cfg_a), *b = load(kt__cfg_b), *a2 = load(kt__cfg_a);
+    kt_config *a = kt_test_config(kt__cfg_a), *b = kt_test_config(kt__cfg_b), *a2 = kt_test_config(kt__cfg_a);
     KT_ASSERT(a && b && a2);
     if (!a || !b || !a2) return;
     kt_scan_cache c;
@@ -182,7 +167,7 @@ KT_TEST(another_config_starts_empty)
 
 KT_TEST(no_cache_is_a_plain_scan)
 {
-    kt_config *a = load(kt__cfg_a);
+    kt_config *a = kt_test_config(kt__cfg_a);
     KT_ASSERT(a != NULL);
     if (!a) return;
     kt_decision d;
