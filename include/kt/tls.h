@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "kt/buf.h"
+#include "kt/tls_record.h"
 
 #define KT_TLS_RECORD_MAX 16384 /* plaintext bytes in one TLS record */
 
@@ -25,6 +26,8 @@ typedef struct kt_tls_ctx {
     int suites[16];   /* preferred ciphersuites, 0-terminated */
     unsigned char pool[512];   /* DRBG output not handed out yet (kt_tls_random) */
     size_t pool_left;
+    struct kt_tls_conn *exporting;   /* the connection whose handshake is running: mbedTLS's
+                                        key export callback is per config, not per connection */
 } kt_tls_ctx;
 
 /* Loads `ca_file` (NULL: $SSL_CERT_FILE is resolved by the caller; default system bundle). */
@@ -36,13 +39,21 @@ int kt_tls_random(kt_tls_ctx *t, void *out, size_t n);
 
 typedef struct kt_tls_conn {
     mbedtls_ssl_context ssl;
-    kt_buf in;        /* ciphertext received, not yet consumed by mbedTLS */
+    kt_tls_ctx *ctx;
+    kt_buf in;        /* ciphertext received, not yet consumed */
     size_t in_off;
     kt_buf out;       /* ciphertext produced, to be written to the socket */
     bool handshake_done;
     bool closed;      /* close_notify received */
     bool session_ready; /* a resumable session can be saved now (TLS 1.2: after the handshake;
                            TLS 1.3: after each NewSessionTicket, which arrives after it) */
+    /* Own record layer (kt/tls_record.h): after a TLS 1.2 ChaCha20-Poly1305 handshake kt seals
+     * and opens the records; once the session is saved the mbedTLS context is released. */
+    bool rec_keys;    /* the key block arrived from mbedTLS */
+    bool own_records;
+    bool ssl_released;
+    kt_tls_rec rec;
+    size_t pt_off, pt_len;   /* decrypted plaintext inside `in` that did not fit the reader */
 } kt_tls_conn;
 
 enum { KT_TLS_WANT = 1 };  /* needs more input (after flushing output) */

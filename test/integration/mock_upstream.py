@@ -155,7 +155,13 @@ class _Conn:
 
 
 class MockUpstream:
-    def __init__(self, cert=None, key=None, host="127.0.0.1", port=0, tls=True, hostname="localhost"):
+    # TLS 1.2 suites, ChaCha20-Poly1305 preferred: with it kt seals and opens the records itself
+    # (kt/tls_record.h), so the whole suite runs through that path. `ciphers` overrides it (an
+    # AES-GCM-only upstream keeps mbedTLS's records).
+    CHACHA_FIRST = "ECDHE+CHACHA20:ECDHE+AESGCM"
+
+    def __init__(self, cert=None, key=None, host="127.0.0.1", port=0, tls=True, hostname="localhost",
+                 ciphers=CHACHA_FIRST):
         self.cert, self.key, self.tls = cert, key, tls
         self.host, self.hostname = host, hostname
         self.mode = "normal"
@@ -165,6 +171,7 @@ class MockUpstream:
         self.requests = []
         self.connections = 0
         self.resumed = []               # per TLS connection: did the client resume a session?
+        self.ciphers = []               # per TLS connection: the negotiated suite (OpenSSL name)
         self._next_id = 0
         self.tls_failures = 0
         self.sni = []                   # SNI names of all TLS handshakes (not cleared by reset())
@@ -182,6 +189,7 @@ class MockUpstream:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
             ctx.set_alpn_protocols(["http/1.1"])
+            ctx.set_ciphers(ciphers)
 
             def sni_cb(sslobj, name, _ctx):
                 with self.lock:
@@ -266,6 +274,7 @@ class MockUpstream:
                 with self.lock:
                     self._socks.add(s)
                     self.resumed.append(bool(s.session_reused))
+                    self.ciphers.append(s.cipher()[0])
             s.settimeout(None)
             c = _Conn(s)
             while not self.stopping.is_set():

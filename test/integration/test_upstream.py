@@ -16,6 +16,7 @@ class UpstreamErrorsTest(KtCase):
         cls.wrong = MockUpstream(pki.wrong_cert, pki.wrong_key).start()
         cls.untrusted = MockUpstream(pki.untrusted_cert, pki.untrusted_key).start()
         cls.plain = MockUpstream(tls=False).start()
+        cls.aesgcm = MockUpstream(pki.good_cert, pki.good_key, ciphers="ECDHE+AESGCM").start()
         # a TCP server that accepts and never says anything (TLS handshake never completes)
         cls.silent = socket.socket()
         cls.silent.bind(("127.0.0.1", 0))
@@ -31,6 +32,8 @@ class UpstreamErrorsTest(KtCase):
              "secret_key_ref": k},
             {"id": "not-tls", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.plain.port,
              "secret_key_ref": k},
+            {"id": "aesgcm", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.aesgcm.port,
+             "secret_key_ref": k},
             {"id": "silent", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.silent.getsockname()[1],
              "secret_key_ref": k},
         ]
@@ -41,13 +44,13 @@ class UpstreamErrorsTest(KtCase):
         try:
             super().tearDownClass()
         finally:
-            for m in (cls.wrong, cls.untrusted, cls.plain):
+            for m in (cls.wrong, cls.untrusted, cls.plain, cls.aesgcm):
                 m.stop()
             cls.silent.close()
 
     def setUp(self):
         super().setUp()
-        for m in (self.wrong, self.untrusted, self.plain):
+        for m in (self.wrong, self.untrusted, self.plain, self.aesgcm):
             m.reset()
 
     def to(self, target, **kw):
@@ -107,6 +110,23 @@ class UpstreamErrorsTest(KtCase):
         new = self.mock.resumed[before:]
         self.assertGreaterEqual(len(new), 3, new)
         self.assertTrue(all(new[1:]), "later connections did not resume: %r" % new)
+
+    def test_record_layers_both_ways(self):
+        # ChaCha20-Poly1305 (the default mock): kt's own record layer; AES-GCM: mbedTLS's. Both
+        # carry a large request and a streamed response intact, on fresh and reused connections.
+        body = json.dumps({"model": "gpt-4o-mini",
+                           "messages": [{"role": "user", "content": "x" * 40000 + " end"}]}).encode()
+        stream = json.dumps({"model": "gpt-4o-mini", "stream": True,
+                             "messages": [{"role": "user", "content": "hi"}]}).encode()
+        for target, mock, suite in (("good", self.mock, "CHACHA20"), ("aesgcm", self.aesgcm, "AES")):
+            for _ in range(3):
+                st, _, rb, _ = self.to(target, body=body)
+                self.assertEqual(st, 200, rb)
+                self.assertEqual(mock.requests[-1].json()["messages"][0]["content"][-4:], " end")
+                st, _, rb, _ = self.to(target, body=stream)
+                self.assertEqual(st, 200, rb)
+                self.assertIn(b"data: [DONE]", rb)
+            self.assertTrue(mock.ciphers and all(suite in c for c in mock.ciphers), mock.ciphers)
 
     def test_upstream_closes_before_response(self):
         st, h, body, _ = self.to("good", headers={"x-mock-mode": "close"})
