@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Which ChaCha20 kernel: the best the CPU has, or the portable scalar code. */
-typedef enum { KT__CC_BEST = 0, KT__CC_SCALAR = 1 } kt__cc_impl;
+/* Which ChaCha20 kernels may run: the best the CPU has, at most AVX2, or only the portable scalar
+ * code (the last two for tests and benchmarks). */
+typedef enum { KT__CC_BEST = 0, KT__CC_AVX2 = 1, KT__CC_SCALAR = 2 } kt__cc_impl;
 
 /* The state for key, block counter and nonce. */
 void kt__chacha20_init(uint32_t st[16], const uint8_t key[32], uint32_t counter,
@@ -39,6 +40,11 @@ void kt__chacha20_ks8_avx2(const uint32_t st[16], uint8_t ks[512]);
 /* out = in ^ keystream for nchunks * 512 bytes from counter st[12] on (AVX2 required). */
 void kt__chacha20_xor8_avx2(const uint32_t st[16], const uint8_t *in, uint8_t *out,
                             size_t nchunks);
+/* 16 keystream blocks, counters st[12] .. st[12]+15, into ks (AVX-512F required). */
+void kt__chacha20_ks16_avx512(const uint32_t st[16], uint8_t ks[1024]);
+/* out = in ^ keystream for nchunks * 1024 bytes from counter st[12] on (AVX-512F required). */
+void kt__chacha20_xor16_avx512(const uint32_t st[16], const uint8_t *in, uint8_t *out,
+                               size_t nchunks);
 #else
 #define KT__CC_X86 0
 #endif

@@ -1,8 +1,8 @@
 /* ChaCha20-Poly1305 AEAD (RFC 8439 §2.8), for sealing and opening TLS 1.2 application-data
  * records once mbedTLS has finished the handshake. One call per record; no state between calls.
  *
- * ChaCha20 runs 8 blocks at a time with AVX2 where the CPU has it (chosen per call at run time),
- * otherwise the portable scalar code; Poly1305 uses 64-bit limbs. Both are constant time with
+ * ChaCha20 runs 16 blocks at a time with AVX-512F or 8 with AVX2 where the CPU has them (chosen
+ * per call at run time), otherwise the portable scalar code; Poly1305 uses 64-bit limbs. Both are constant time with
  * respect to key, nonce and data (only lengths change the path taken). Key material and keystream
  * are wiped from the stack before returning.
  *

@@ -13,7 +13,8 @@
 #include "kt/chachapoly.h"
 #include "kt_test.h"
 
-static const kt__cc_impl kt_impls[] = { KT__CC_BEST, KT__CC_SCALAR };
+static const kt__cc_impl kt_impls[] = { KT__CC_BEST, KT__CC_AVX2, KT__CC_SCALAR };
+#define KT_NIMPLS (sizeof kt_impls / sizeof *kt_impls)
 
 /* Decodes hex (no separators) into out; returns the byte count. */
 static size_t unhex(const char *h, uint8_t *out)
@@ -89,7 +90,7 @@ KT_TEST(block_function_vectors)
         kt__chacha20_block(st, got);
         KT_ASSERT(memcmp(got, want, 64) == 0);
         /* the keystream through the xor path, scalar and SIMD */
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < KT_NIMPLS; k++) {
             memset(got, 0, sizeof got);
             kt__chacha20_xor(st, got, got, 64, kt_impls[k]);
             KT_ASSERT(memcmp(got, want, 64) == 0);
@@ -166,7 +167,7 @@ static const kt_enc_vec kt_enc_vecs[] = {
 KT_TEST(encryption_vectors)
 {
     for (size_t i = 0; i < sizeof kt_enc_vecs / sizeof *kt_enc_vecs; i++)
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < KT_NIMPLS; k++) {
             const kt_enc_vec *v = &kt_enc_vecs[i];
             uint8_t key[32], nonce[12], plain[512], want[512], got[512];
             uint32_t st[16];
@@ -331,7 +332,7 @@ static const kt_aead_vec kt_aead_vecs[] = {
 KT_TEST(aead_vectors)
 {
     for (size_t i = 0; i < sizeof kt_aead_vecs / sizeof *kt_aead_vecs; i++)
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < KT_NIMPLS; k++) {
             const kt_aead_vec *v = &kt_aead_vecs[i];
             uint8_t key[32], nonce[12], aad[16], plain[512], want[512], tag[16], got[512];
             uint8_t got_tag[16];
@@ -364,7 +365,7 @@ static void kt_diff_one(uint64_t *s, size_t n, uint8_t *plain, uint8_t *want, ui
     mbedtls_chachapoly_setkey(&ctx, key);
     KT_ASSERT_EQ_INT(mbedtls_chachapoly_encrypt_and_tag(&ctx, n, nonce, aad, alen, plain, want,
                                                         tag), 0);
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < KT_NIMPLS; k++) {
         const uint8_t *a = alen ? aad : NULL;   /* no AAD may come as NULL */
         memset(got, 0xa5, n);
         kt__chachapoly_seal(key, nonce, a, alen, plain, n, got, got_tag, kt_impls[k]);
@@ -419,7 +420,7 @@ KT_TEST(tampering_is_rejected)
     fill(&s, nonce, sizeof nonce);
     fill(&s, aad, sizeof aad);
     for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < KT_NIMPLS; k++) {
             size_t n = lens[li], bad = 0;
             fill(&s, plain, n);
             kt_chachapoly_seal(key, nonce, aad, sizeof aad, plain, n, ct, tag);
