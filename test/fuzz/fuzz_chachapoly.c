@@ -1,7 +1,8 @@
 /* Fuzzes the ChaCha20-Poly1305 AEAD against mbedTLS: key, nonce, AAD length and a tag come from
  * the input's head, the rest is the message. Sealing must give mbedTLS's ciphertext and tag with
- * both ChaCha20 kernels, in place and not; opening must accept exactly what mbedTLS accepts (the
- * fuzzed tag is almost always wrong: then out stays untouched) and give the same plaintext. */
+ * every ChaCha20 kernel the CPU has (AVX-512, AVX2, scalar), in place and not; opening must accept
+ * exactly what mbedTLS accepts (the fuzzed tag is almost always wrong: then out stays untouched)
+ * and give the same plaintext. */
 #include <stdlib.h>
 #include <string.h>
 

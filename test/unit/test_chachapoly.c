@@ -1,7 +1,7 @@
 /* The ChaCha20-Poly1305 AEAD (kt/chachapoly.h): every RFC 8439 test vector for the block
  * function, encryption, Poly1305, the one-time key and the AEAD; the same results as mbedTLS for
- * every length up to 1100 bytes and a spread of longer ones, in place and not, with the SIMD and
- * the scalar ChaCha20 alike; and any flipped bit of tag, ciphertext or AAD is rejected without
+ * every length up to 1100 bytes and a spread of longer ones, in place and not, with every ChaCha20
+ * kernel the CPU has (AVX-512, AVX2, scalar) alike; and any flipped bit of tag, ciphertext or AAD is rejected without
  * writing the output. */
 #include <stdlib.h>
 #include <string.h>
