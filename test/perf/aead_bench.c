@@ -1,0 +1,86 @@
+/* ChaCha20-Poly1305 cost per TLS record: kt (best kernel and scalar) against mbedTLS 2.28, for a
+ * 500-byte record with a 13-byte AAD (ns per seal / open) and for 16 KiB records (MB/s). Each
+ * figure is the median of 9 timed runs. Not built by make; run:
+ *   cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude test/perf/aead_bench.c src/chachapoly.c \
+ *      src/chachapoly_simd.c -lmbedcrypto -o /tmp/aead_bench && taskset -c 0 /tmp/aead_bench */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/chachapoly.h>
+
+#include "../../src/chachapoly_priv.h"
+#include "kt/chachapoly.h"
+
+enum { RUNS = 9, OP_SEAL = 0, OP_OPEN = 1, IMPL_KT = 0, IMPL_KT_AVX2 = 1, IMPL_KT_SCALAR = 2, IMPL_MBED = 3 };
+
+static uint8_t key[32], nonce[12], aad[13], tag[16];
+static uint8_t buf[16384], out[16384];
+static mbedtls_chachapoly_context mctx;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void one(int impl, int op, size_t n)
+{
+    int rc = 0;
+    if (impl == IMPL_MBED) {
+        if (op == OP_SEAL) rc = mbedtls_chachapoly_encrypt_and_tag(&mctx, n, nonce, aad, 13, buf, out, tag);
+        else rc = mbedtls_chachapoly_auth_decrypt(&mctx, n, nonce, aad, 13, tag, buf, out);
+    } else {
+        kt__cc_impl k = impl == IMPL_KT ? KT__CC_BEST : impl == IMPL_KT_AVX2 ? KT__CC_AVX2 : KT__CC_SCALAR;
+        if (op == OP_SEAL) kt__chachapoly_seal(key, nonce, aad, 13, buf, n, out, tag, k);
+        else rc = kt__chachapoly_open(key, nonce, aad, 13, buf, n, tag, out, k);
+    }
+    if (rc) abort();
+}
+
+/* Median ns per operation. */
+static double measure(int impl, int op, size_t n, long iters)
+{
+    double t[RUNS];
+    /* a valid tag for buf, so opens succeed and decrypt */
+    kt_chachapoly_seal(key, nonce, aad, 13, buf, n, out, tag);
+    memcpy(buf, out, n);
+    for (int r = 0; r < RUNS; r++) {
+        double a = now();
+        for (long i = 0; i < iters; i++) {
+            one(impl, op, n);
+            if (op == OP_SEAL) nonce[0]++;   /* the next record */
+        }
+        t[r] = (now() - a) / (double)iters;
+        if (op == OP_SEAL) nonce[0] = 0;
+    }
+    qsort(t, RUNS, sizeof *t, cmp);
+    return t[RUNS / 2];
+}
+
+int main(void)
+{
+    static const char *const names[] = { "kt", "kt avx2", "kt scalar", "mbedtls" };
+    for (size_t i = 0; i < sizeof key; i++) key[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 13);
+    memcpy(aad, "\0\0\0\0\0\0\0\1\x17\x03\x03\x01\xf4", 13);
+    mbedtls_chachapoly_init(&mctx);
+    mbedtls_chachapoly_setkey(&mctx, key);
+    printf("%-10s %12s %12s %14s %14s\n", "", "seal 500B", "open 500B", "seal 16K", "open 16K");
+    for (int impl = 0; impl < 4; impl++) {
+        double s = measure(impl, OP_SEAL, 500, 200000), o = measure(impl, OP_OPEN, 500, 200000);
+        double s16 = measure(impl, OP_SEAL, 16384, 8000), o16 = measure(impl, OP_OPEN, 16384, 8000);
+        printf("%-10s %9.0f ns %9.0f ns %9.0f MB/s %9.0f MB/s\n", names[impl], s, o,
+               16384 / s16 * 1e3, 16384 / o16 * 1e3);
+    }
+    mbedtls_chachapoly_free(&mctx);
+    return 0;
+}
