@@ -1,10 +1,14 @@
-/* TLS 1.2 ChaCha20-Poly1305 records, sealed and opened by kt after mbedTLS's handshake (see
- * kt/tls_record.h). The record layout and nonce are RFC 5246 §6.2.3.3 with RFC 7905's nonce:
- * the 12-byte fixed IV xor the 64-bit sequence number, no explicit nonce on the wire. */
+/* TLS 1.2 AEAD records, sealed and opened by kt after mbedTLS's handshake (see
+ * kt/tls_record.h). The record layout is RFC 5246 §6.2.3.3: additional data = sequence number,
+ * type, version and plaintext length. Nonces: ChaCha20-Poly1305 (RFC 7905) xors the 12-byte IV
+ * with the sequence number and sends none; AES-GCM (RFC 5288) is the 4-byte salt followed by 8
+ * explicit bytes sent before the ciphertext, for which kt uses the sequence number. */
 #include <string.h>
 
 #include "kt/chachapoly.h"
 #include "kt/tls_record.h"
+
+#define KT_TLS_REC_EXPLICIT 8   /* AES-GCM's explicit nonce */
 
 static void put_be64(uint8_t *p, uint64_t v)
 {
@@ -14,7 +18,7 @@ static void put_be64(uint8_t *p, uint64_t v)
     }
 }
 
-static void record_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
+static void chacha_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
 {
     uint8_t s[8];
     put_be64(s, seq);
@@ -22,7 +26,6 @@ static void record_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
     for (int i = 0; i < 8; i++) nonce[4 + i] ^= s[i];
 }
 
-/* additional_data = seq_num + TLSCompressed.type + version + length (of the plaintext) */
 static void record_aad(uint64_t seq, uint8_t type, size_t len, uint8_t aad[13])
 {
     put_be64(aad, seq);
@@ -33,14 +36,30 @@ static void record_aad(uint64_t seq, uint8_t type, size_t len, uint8_t aad[13])
     aad[12] = (uint8_t)len;
 }
 
-void kt_tls_rec_init(kt_tls_rec *r, const uint8_t *key_block, uint64_t seq)
+kt_tls_rec_suite kt_tls_rec_suite_of(size_t keylen, size_t ivlen)
 {
-    memcpy(r->wkey, key_block, 32);
-    memcpy(r->rkey, key_block + 32, 32);
-    memcpy(r->wiv, key_block + 64, 12);
-    memcpy(r->riv, key_block + 76, 12);
+    if (keylen == 32 && ivlen == 12) return KT_TLS_REC_CHACHA20_POLY1305;
+    if (keylen == 16 && ivlen == 4 && kt_aesgcm_available()) return KT_TLS_REC_AES128_GCM;
+    return KT_TLS_REC_NONE;
+}
+
+void kt_tls_rec_init(kt_tls_rec *r, kt_tls_rec_suite suite, const uint8_t *key_block, uint64_t seq)
+{
+    memset(r, 0, sizeof *r);
+    r->suite = suite;
     r->wseq = seq;
     r->rseq = seq;
+    if (suite == KT_TLS_REC_AES128_GCM) {
+        kt_aesgcm_init(&r->wgcm, key_block);
+        kt_aesgcm_init(&r->rgcm, key_block + 16);
+        memcpy(r->wiv, key_block + 32, 4);
+        memcpy(r->riv, key_block + 36, 4);
+    } else if (suite == KT_TLS_REC_CHACHA20_POLY1305) {
+        memcpy(r->wkey, key_block, 32);
+        memcpy(r->rkey, key_block + 32, 32);
+        memcpy(r->wiv, key_block + 64, 12);
+        memcpy(r->riv, key_block + 76, 12);
+    }
 }
 
 void kt_tls_rec_wipe(kt_tls_rec *r)
@@ -48,57 +67,85 @@ void kt_tls_rec_wipe(kt_tls_rec *r)
     explicit_bzero(r, sizeof *r);
 }
 
+size_t kt_tls_rec_body(const kt_tls_rec *r)
+{
+    return KT_TLS_REC_HEADER + (r->suite == KT_TLS_REC_AES128_GCM ? KT_TLS_REC_EXPLICIT : 0);
+}
+
+/* Encrypts body[0..len) in place and puts the tag after it; `body - explicit` holds the explicit
+ * nonce for AES-GCM. */
+static void seal_body(kt_tls_rec *r, uint8_t type, uint8_t *body, size_t len)
+{
+    uint8_t nonce[12], aad[13];
+    record_aad(r->wseq, type, len, aad);
+    if (r->suite == KT_TLS_REC_AES128_GCM) {
+        memcpy(nonce, r->wiv, 4);
+        put_be64(nonce + 4, r->wseq);
+        memcpy(body - KT_TLS_REC_EXPLICIT, nonce + 4, KT_TLS_REC_EXPLICIT);
+        kt_aesgcm_seal(&r->wgcm, nonce, aad, sizeof aad, body, len, body, body + len);
+    } else {
+        chacha_nonce(r->wiv, r->wseq, nonce);
+        kt_chachapoly_seal(r->wkey, nonce, aad, sizeof aad, body, len, body, body + len);
+    }
+}
+
 int kt_tls_rec_seal(kt_tls_rec *r, uint8_t type, const void *a, size_t alen, const void *b,
                     size_t blen, kt_buf *out)
 {
-    size_t len = alen + blen;
+    size_t len = alen + blen, hdr = kt_tls_rec_body(r);
     /* A sequence number must never repeat under one key (RFC 5246 §6.1). */
-    if (len > KT_TLS_REC_PLAIN_MAX || r->wseq == UINT64_MAX) return KT_ETLS;
-    size_t ct = len + KT_TLS_REC_TAG;
-    int rc = kt_buf_reserve(out, KT_TLS_REC_HEADER + ct);
+    if (len > KT_TLS_REC_PLAIN_MAX || r->wseq == UINT64_MAX || r->suite == KT_TLS_REC_NONE)
+        return KT_ETLS;
+    size_t wire = hdr - KT_TLS_REC_HEADER + len + KT_TLS_REC_TAG;   /* the length field */
+    int rc = kt_buf_reserve(out, KT_TLS_REC_HEADER + wire);
     if (rc) return rc;
     uint8_t *p = (uint8_t *)out->p + out->len;
     p[0] = type;
     p[1] = 3;
     p[2] = 3;
-    p[3] = (uint8_t)(ct >> 8);
-    p[4] = (uint8_t)ct;
-    uint8_t *body = p + KT_TLS_REC_HEADER;
+    p[3] = (uint8_t)(wire >> 8);
+    p[4] = (uint8_t)wire;
+    uint8_t *body = p + hdr;
     if (alen) memcpy(body, a, alen);
     if (blen) memcpy(body + alen, b, blen);
-    uint8_t nonce[12], aad[13];
-    record_nonce(r->wiv, r->wseq, nonce);
-    record_aad(r->wseq, type, len, aad);
-    kt_chachapoly_seal(r->wkey, nonce, aad, sizeof aad, body, len, body, body + len);
+    seal_body(r, type, body, len);
     r->wseq++;
-    out->len += KT_TLS_REC_HEADER + ct;
+    out->len += KT_TLS_REC_HEADER + wire;
     out->p[out->len] = '\0';
     return KT_OK;
 }
 
-long kt_tls_rec_frame(const uint8_t *in, size_t avail, uint8_t *type, size_t *plain_len)
+long kt_tls_rec_frame(const kt_tls_rec *r, const uint8_t *in, size_t avail, uint8_t *type,
+                      size_t *plain_len)
 {
     if (avail < KT_TLS_REC_HEADER) return KT_TLS_REC_NEED;
-    size_t ct = (size_t)in[3] << 8 | in[4];
-    /* The AEAD adds exactly the tag, so the plaintext cap bounds the ciphertext. */
-    if (in[1] != 3 || in[2] != 3 || ct < KT_TLS_REC_TAG ||
-        ct > KT_TLS_REC_PLAIN_MAX + KT_TLS_REC_TAG)
+    size_t wire = (size_t)in[3] << 8 | in[4];
+    size_t over = kt_tls_rec_body(r) - KT_TLS_REC_HEADER + KT_TLS_REC_TAG;
+    /* The AEAD adds exactly the nonce and tag, so the plaintext cap bounds the record. */
+    if (in[1] != 3 || in[2] != 3 || wire < over || wire > KT_TLS_REC_PLAIN_MAX + over)
         return KT_ETLS;
-    if (avail - KT_TLS_REC_HEADER < ct) return KT_TLS_REC_NEED;
+    if (avail - KT_TLS_REC_HEADER < wire) return KT_TLS_REC_NEED;
     *type = in[0];
-    *plain_len = ct - KT_TLS_REC_TAG;
-    return (long)(KT_TLS_REC_HEADER + ct);
+    *plain_len = wire - over;
+    return (long)(KT_TLS_REC_HEADER + wire);
 }
 
 int kt_tls_rec_open(kt_tls_rec *r, const uint8_t *rec, size_t plain_len, uint8_t *out)
 {
-    if (r->rseq == UINT64_MAX) return KT_ETLS;
+    if (r->rseq == UINT64_MAX || r->suite == KT_TLS_REC_NONE) return KT_ETLS;
     uint8_t nonce[12], aad[13];
-    record_nonce(r->riv, r->rseq, nonce);
     record_aad(r->rseq, rec[0], plain_len, aad);
-    const uint8_t *body = rec + KT_TLS_REC_HEADER;
-    if (kt_chachapoly_open(r->rkey, nonce, aad, sizeof aad, body, plain_len, body + plain_len, out))
-        return KT_ETLS;
+    const uint8_t *body = rec + kt_tls_rec_body(r), *tag = body + plain_len;
+    int bad;
+    if (r->suite == KT_TLS_REC_AES128_GCM) {
+        memcpy(nonce, r->riv, 4);
+        memcpy(nonce + 4, body - KT_TLS_REC_EXPLICIT, KT_TLS_REC_EXPLICIT);
+        bad = kt_aesgcm_open(&r->rgcm, nonce, aad, sizeof aad, body, plain_len, tag, out);
+    } else {
+        chacha_nonce(r->riv, r->rseq, nonce);
+        bad = kt_chachapoly_open(r->rkey, nonce, aad, sizeof aad, body, plain_len, tag, out);
+    }
+    if (bad) return KT_ETLS;
     r->rseq++;
     return KT_OK;
 }

@@ -47,8 +47,9 @@ typedef struct kt_tls_conn {
     bool closed;      /* close_notify received */
     bool session_ready; /* a resumable session can be saved now (TLS 1.2: after the handshake;
                            TLS 1.3: after each NewSessionTicket, which arrives after it) */
-    /* Own record layer (kt/tls_record.h): after a TLS 1.2 ChaCha20-Poly1305 handshake kt seals
-     * and opens the records; once the session is saved the mbedTLS context is released. */
+    /* Own record layer (kt/tls_record.h): after a TLS 1.2 AES-128-GCM or ChaCha20-Poly1305
+     * handshake kt seals and opens the records; once the session is saved the mbedTLS context
+     * is released. */
     bool rec_keys;    /* the key block arrived from mbedTLS */
     bool own_records;
     bool ssl_released;

@@ -155,13 +155,16 @@ class _Conn:
 
 
 class MockUpstream:
-    # TLS 1.2 suites, ChaCha20-Poly1305 preferred: with it kt seals and opens the records itself
-    # (kt/tls_record.h), so the whole suite runs through that path. `ciphers` overrides it (an
-    # AES-GCM-only upstream keeps mbedTLS's records).
-    CHACHA_FIRST = "ECDHE+CHACHA20:ECDHE+AESGCM"
+    # TLS 1.2 suites, AES-128-GCM then ChaCha20-Poly1305 preferred (the server's order wins): kt
+    # seals and opens those records itself (kt/tls_record.h), so the whole suite runs through
+    # that path. `ciphers` overrides it (AES-256-GCM keeps mbedTLS's records).
+    KT_OWN_FIRST = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE+CHACHA20:"
+                    "ECDHE+AESGCM")
+    CHACHA_ONLY = "ECDHE+CHACHA20"
+    AES256_ONLY = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
 
     def __init__(self, cert=None, key=None, host="127.0.0.1", port=0, tls=True, hostname="localhost",
-                 ciphers=CHACHA_FIRST):
+                 ciphers=KT_OWN_FIRST):
         self.cert, self.key, self.tls = cert, key, tls
         self.host, self.hostname = host, hostname
         self.mode = "normal"

@@ -16,7 +16,8 @@ class UpstreamErrorsTest(KtCase):
         cls.wrong = MockUpstream(pki.wrong_cert, pki.wrong_key).start()
         cls.untrusted = MockUpstream(pki.untrusted_cert, pki.untrusted_key).start()
         cls.plain = MockUpstream(tls=False).start()
-        cls.aesgcm = MockUpstream(pki.good_cert, pki.good_key, ciphers="ECDHE+AESGCM").start()
+        cls.chacha = MockUpstream(pki.good_cert, pki.good_key, ciphers=MockUpstream.CHACHA_ONLY).start()
+        cls.aes256 = MockUpstream(pki.good_cert, pki.good_key, ciphers=MockUpstream.AES256_ONLY).start()
         # a TCP server that accepts and never says anything (TLS handshake never completes)
         cls.silent = socket.socket()
         cls.silent.bind(("127.0.0.1", 0))
@@ -32,7 +33,9 @@ class UpstreamErrorsTest(KtCase):
              "secret_key_ref": k},
             {"id": "not-tls", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.plain.port,
              "secret_key_ref": k},
-            {"id": "aesgcm", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.aesgcm.port,
+            {"id": "chacha", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.chacha.port,
+             "secret_key_ref": k},
+            {"id": "aes256", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.aes256.port,
              "secret_key_ref": k},
             {"id": "silent", "provider": "openai", "base_url": "https://localhost:%d/v1" % cls.silent.getsockname()[1],
              "secret_key_ref": k},
@@ -44,13 +47,13 @@ class UpstreamErrorsTest(KtCase):
         try:
             super().tearDownClass()
         finally:
-            for m in (cls.wrong, cls.untrusted, cls.plain, cls.aesgcm):
+            for m in (cls.wrong, cls.untrusted, cls.plain, cls.chacha, cls.aes256):
                 m.stop()
             cls.silent.close()
 
     def setUp(self):
         super().setUp()
-        for m in (self.wrong, self.untrusted, self.plain, self.aesgcm):
+        for m in (self.wrong, self.untrusted, self.plain, self.chacha, self.aes256):
             m.reset()
 
     def to(self, target, **kw):
@@ -112,13 +115,15 @@ class UpstreamErrorsTest(KtCase):
         self.assertTrue(all(new[1:]), "later connections did not resume: %r" % new)
 
     def test_record_layers_both_ways(self):
-        # ChaCha20-Poly1305 (the default mock): kt's own record layer; AES-GCM: mbedTLS's. Both
-        # carry a large request and a streamed response intact, on fresh and reused connections.
+        # AES-128-GCM (the default mock) and ChaCha20-Poly1305: kt's own record layer; AES-256-GCM:
+        # mbedTLS's. All carry a large request and a streamed response intact, on fresh and reused
+        # connections.
         body = json.dumps({"model": "gpt-4o-mini",
                            "messages": [{"role": "user", "content": "x" * 40000 + " end"}]}).encode()
         stream = json.dumps({"model": "gpt-4o-mini", "stream": True,
                              "messages": [{"role": "user", "content": "hi"}]}).encode()
-        for target, mock, suite in (("good", self.mock, "CHACHA20"), ("aesgcm", self.aesgcm, "AES")):
+        for target, mock, suite in (("good", self.mock, "AES128-GCM"), ("chacha", self.chacha, "CHACHA20"),
+                                    ("aes256", self.aes256, "AES256-GCM")):
             for _ in range(3):
                 st, _, rb, _ = self.to(target, body=body)
                 self.assertEqual(st, 200, rb)
