@@ -48,6 +48,7 @@ static void config_free(kt_config *c)
     }
     free(c->chain);
     free(c->event_config);
+    free(c->json_paths);
     free(c->gateway.listen);
     free(c->gateway.events.spool_dir);
     for (size_t i = 0; i < c->gateway.events.nprices; i++) free(c->gateway.events.prices[i].model);

@@ -194,18 +194,37 @@ kt_json_pat kt_json_pat_of(const char *pattern)
     return (kt_json_pat){ pattern, len, rest ? len - 3 : len };
 }
 
-int kt_json_pathset_init(kt_json_pathset *set, const kt_json_pat *pats, size_t n)
+int kt_json_patset_compile(kt_json_patset *ps, const kt_json_pat *pats, size_t n)
 {
     if (n > KT_JSON_PATHSET_MAX) return KT_EINVAL;
-    set->pats = pats;
-    set->n = n;
+    ps->pats = pats;
+    ps->n = n;
+    memset(ps->first, 0, sizeof ps->first);
+    for (size_t i = 0; i < n; i++) {
+        ps->first[(uint8_t)pats[i].s[0]] |= UINT32_C(1) << i;
+        size_t k = 0;
+        if (i)
+            while (k < pats[i].len && k < pats[i - 1].len && pats[i].s[k] == pats[i - 1].s[k]) k++;
+        ps->lcp[i] = (uint16_t)KT_MIN(k, (size_t)UINT16_MAX);
+    }
+    return KT_OK;
+}
+
+void kt_json_pathset_start(kt_json_pathset *set, const kt_json_patset *ps)
+{
+    set->ps = ps;
     set->buf = NULL;
     set->depth = 0;
-    set->alive[0] = n == 32 ? UINT32_MAX : (UINT32_C(1) << n) - 1;
+    set->alive[0] = ps->n == 32 ? UINT32_MAX : (UINT32_C(1) << ps->n) - 1;
     set->done[0] = 0;
     set->siglen[0] = 0;
-    memset(set->first, 0, sizeof set->first);
-    for (size_t i = 0; i < n; i++) set->first[(uint8_t)pats[i].s[0]] |= UINT32_C(1) << i;
+}
+
+int kt_json_pathset_init(kt_json_pathset *set, const kt_json_pat *pats, size_t n)
+{
+    int rc = kt_json_patset_compile(&set->own, pats, n);
+    if (rc) return rc;
+    kt_json_pathset_start(set, &set->own);
     return KT_OK;
 }
 
@@ -235,9 +254,12 @@ static int sig_append(kt_json_pathset *set, const kt_json_path *p, int d)
 
 /* Level d + 1 from level d: which patterns still agree with the longer signature. A ".**" pattern
  * whose prefix ends inside the new piece is matched for good when the piece goes on with '.' or
- * '[' (kt_json_sig_match's rule; its first-byte shortcut matters only when the prefix is empty). */
+ * '[' (kt_json_sig_match's rule; its first-byte shortcut matters only when the prefix is empty).
+ * A pattern that shares the signature's whole length with the one before it, compared just
+ * before in the same way, gets the same answer without comparing again. */
 static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
 {
+    const kt_json_patset *ps = set->ps;
     set->key[d] = p->el[d].is_index ? 0 : p->el[d].key_start;
     set->done[d + 1] = set->done[d];
     set->alive[d + 1] = 0;
@@ -250,12 +272,18 @@ static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
     uint32_t m = set->alive[d];
     /* At the top every pattern is alive, and each branch below needs the pattern's first byte to
      * equal the signature's: most top-level keys leave none to compare. */
-    if (d == 0 && n > 0) m &= set->first[(uint8_t)sig[0]];
+    if (d == 0 && n > 0) m &= ps->first[(uint8_t)sig[0]];
+    int prev = -2;   /* the pattern compared last in full, and its answer */
+    bool prev_eq = false;
     for (; m; m &= m - 1) {
         int i = __builtin_ctz(m);
-        const kt_json_pat *pt = &set->pats[i];
+        const kt_json_pat *pt = &ps->pats[i];
         if (n <= pt->lim) {
-            if (bytes_eq(sig + n0, pt->s + n0, n - n0)) set->alive[d + 1] |= UINT32_C(1) << i;
+            bool eq = prev == i - 1 && ps->lcp[i] >= n ? prev_eq
+                                                       : bytes_eq(sig + n0, pt->s + n0, n - n0);
+            if (eq) set->alive[d + 1] |= UINT32_C(1) << i;
+            prev = i;
+            prev_eq = eq;
         } else if (pt->lim != pt->len && bytes_eq(sig + n0, pt->s + n0, pt->lim - n0) &&
                    (sig[pt->lim] == '.' || sig[pt->lim] == '[') && (pt->lim || sig[0] == pt->s[0])) {
             set->done[d + 1] |= UINT32_C(1) << i;
@@ -275,13 +303,14 @@ int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p)
         d++;
     for (; d < depth; d++) pathset_step(set, p, d);
     set->depth = depth;
+    const kt_json_patset *ps = set->ps;
     if (set->siglen[depth] < 0) {
-        for (size_t i = 0; i < set->n; i++)
-            if (kt_json_path_match(p, set->pats[i].s)) return 1;
+        for (size_t i = 0; i < ps->n; i++)
+            if (kt_json_path_match(p, ps->pats[i].s)) return 1;
         return 0;
     }
     if (set->done[depth]) return 1;
     for (uint32_t m = set->alive[depth]; m; m &= m - 1)
-        if (set->pats[__builtin_ctz(m)].lim == (size_t)set->siglen[depth]) return 1;
+        if (ps->pats[__builtin_ctz(m)].lim == (size_t)set->siglen[depth]) return 1;
     return 0;
 }

@@ -114,6 +114,7 @@ int kt_policies_compile(void *cfgctx, kt_config *cfg)
             *pc->state_refs = 1;
         }
     }
+    if (cfg->nchain) kt_policy_json_compile(cfg);
     return rc;
 }
 

@@ -63,6 +63,19 @@ const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n)
     return in ? kt__input_paths : kt__output_paths;
 }
 
+void kt_policy_json_compile(kt_config *cfg)
+{
+    kt_json_patset *ps = kt_malloc(2 * sizeof *ps);
+    if (!ps) return;
+    for (int i = 0; i < 2; i++) {
+        size_t n;
+        const kt_json_pat *pats = kt_policy_json_paths(i ? KT_DIR_OUTPUT : KT_DIR_INPUT, &n);
+        kt_json_patset_compile(&ps[i], pats, n);   /* cannot fail: the lists fit */
+    }
+    free(cfg->json_paths);
+    cfg->json_paths = ps;
+}
+
 kt_api kt_api_from_path(kt_str rest)
 {
     static const struct { const char *p; kt_api a; } map[] = {
@@ -221,10 +234,14 @@ int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t
     x.cfg = cfg;
     x.dir = dir;
     x.body = body;
-    size_t npaths;
-    const kt_json_pat *paths = kt_policy_json_paths(dir, &npaths);
     kt_json_pathset set;
-    kt_json_pathset_init(&set, paths, npaths);   /* cannot fail: the lists fit */
+    if (cfg->json_paths) {
+        kt_json_pathset_start(&set, &cfg->json_paths[dir == KT_DIR_INPUT ? 0 : 1]);
+    } else {
+        size_t npaths;
+        const kt_json_pat *paths = kt_policy_json_paths(dir, &npaths);
+        kt_json_pathset_init(&set, paths, npaths);   /* cannot fail: the lists fit */
+    }
     x.paths = &set;
     x.d = d;
     kt_buf_init(&x.text, len + 16);

@@ -106,21 +106,34 @@ typedef struct kt_json_pat {
 #define KT_JSON_PATHSET_MAX 32
 #define KT_JSON_SIG_CAP 256
 
-typedef struct kt_json_pathset {
+/* What a pattern list needs at every walk, worked out once: the patterns by first byte (the
+ * top-level filter) and, per pattern, the bytes it shares with the one before it, so a level
+ * compares a run of patterns with a common start once. */
+typedef struct kt_json_patset {
     const kt_json_pat *pats;
     size_t n;
+    uint32_t first[256];
+    uint16_t lcp[KT_JSON_PATHSET_MAX];   /* common prefix with pattern i - 1 (0 for the first) */
+} kt_json_patset;
+
+typedef struct kt_json_pathset {
+    const kt_json_patset *ps;
     const char *buf;                        /* the walked document the cache belongs to */
     int depth;                              /* cached levels */
     size_t key[KT_JSON_MAX_DEPTH];          /* key_start of each cached step, 0 for an index */
     uint32_t alive[KT_JSON_MAX_DEPTH + 1];  /* patterns whose start equals the signature so far */
     uint32_t done[KT_JSON_MAX_DEPTH + 1];   /* ".**" patterns matched for everything deeper */
     int16_t siglen[KT_JSON_MAX_DEPTH + 1];  /* -1: no signature (escaped key, too long) */
-    uint32_t first[256];                    /* patterns by their first byte (top-level filter) */
     char sig[KT_JSON_SIG_CAP];
+    kt_json_patset own;                     /* compiled by kt_json_pathset_init */
 } kt_json_pathset;
 
 kt_json_pat kt_json_pat_of(const char *pattern);
 /* KT_EINVAL when n > KT_JSON_PATHSET_MAX. */
+int kt_json_patset_compile(kt_json_patset *ps, const kt_json_pat *pats, size_t n);
+/* A walk over a compiled list (`ps` must outlive it): no per-walk work beyond a few fields. */
+void kt_json_pathset_start(kt_json_pathset *set, const kt_json_patset *ps);
+/* Compiles `pats` into the set itself, then starts it. KT_EINVAL when n > KT_JSON_PATHSET_MAX. */
 int kt_json_pathset_init(kt_json_pathset *set, const kt_json_pat *pats, size_t n);
 /* 1 when some pattern matches `p`, 0 otherwise. */
 int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p);

@@ -140,7 +140,7 @@ static void check_pathsets(fz *f, const kt_json_path *p)
 {
     for (int k = 0; k < 3; k++) {
         kt_json_pathset *s = &f->sets[k];
-        if (kt_json_pathset_match(s, p) != pathset_oracle(p, s->pats, s->n)) abort();
+        if (kt_json_pathset_match(s, p) != pathset_oracle(p, s->ps->pats, s->ps->n)) abort();
     }
 }
 

@@ -291,6 +291,9 @@ KT_TEST(pathset_matches_like_signatures)
         "messages[*].content", "messages[*].content[*].text", "messages[*].content[*].input.**",
         "prompt", "prompt[*]", "a.**", "a.b", "a[*].b.**", "", ".**", "**", "*", "a[0]", "a.b.c",
         "x.y[*][*]", "k.**",
+        /* neighbours sharing more than the signature before a level but not all of it: a level
+         * may reuse the answer for the pattern before only when they agree on the whole piece */
+        "q.bc", "q.bd", "q.bd[*].e",
     };
     kt_json_pat ps[KT_ARRAY_LEN(pats)];
     for (size_t i = 0; i < KT_ARRAY_LEN(pats); i++) ps[i] = kt_json_pat_of(pats[i]);
@@ -311,6 +314,8 @@ KT_TEST(pathset_matches_like_signatures)
         "{\"a\":[{\"b\":\"1\",\"c\":{\"b\":\"2\"}},[\"3\"]],\"\":\"empty\",\"k\":\"k\",\"kk\":\"kk\"}",
         "{\"a\":{\"**\":\"lit\",\".\":\"dot\",\"[\":\"br\"},\"x\":{\"y\":[[\"z\"],\"w\"]},\"*\":\"st\"}",
         "{\"prompt\":\"a\",\"prompt\":[\"b\",[\"c\"]],\"promptx\":\"d\",\"prompt[*]\":\"e\"}",
+        "{\"q\":{\"bd\":\"x\",\"bc\":\"y\",\"be\":\"z\",\"b\":\"w\"},\"q.bd\":[{\"e\":\"v\"}]}",
+        "{\"q\":{\"bd\":[{\"e\":\"v\"},{\"f\":\"u\"}],\"bc\":[{\"e\":\"t\"}]}}",
         longkey,
     };
     int hits = 0;
