@@ -38,7 +38,7 @@ static bool header_token(const kt_headers *hs, const char *name, char *out, size
 static bool may_have_user_key(const char *p, size_t n)
 {
     const char *end = p + n;
-    for (const char *q = p; (q = memmem(q, (size_t)(end - q), "\"user\"", 6)) != NULL;) {
+    for (const char *q = p; (q = kt_memfind(q, (size_t)(end - q), "\"user\"", 6)) != NULL;) {
         q += 6;
         const char *r = q;
         while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')) r++;

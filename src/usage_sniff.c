@@ -162,7 +162,7 @@ void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len)
             }
             continue;
         }
-        const char *m = memmem(data + off, len - off, kt__key, kl);
+        const char *m = kt_memfind(data + off, len - off, kt__key, kl);
         if (!m) break;
         u->active = true;
         off = (size_t)(m - data) + kl;

@@ -34,6 +34,8 @@ typedef struct kt_str {
 int kt_str_eq_ci(kt_str a, const char *lit);
 int kt_str_eq_ci_n(kt_str a, const char *lit, size_t n);
 #define KT_EQ_CI(a, lit) kt_str_eq_ci_n((a), (lit), sizeof(lit) - 1)
+/* memmem, faster for needles of 3 or more bytes in haystacks of a few hundred (memfind.c). */
+const char *kt_memfind(const char *hay, size_t n, const char *needle, size_t m);
 
 /* Allocation wrappers: NULL on failure, never abort. Out of memory is handled one way everywhere:
  * the caller fails the current request with KT_ENOMEM (a 503 on the wire). */
