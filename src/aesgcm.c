@@ -28,6 +28,7 @@ void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t key[16])
 {
     if (!kt_aesgcm_available()) abort();   /* would be SIGILL later, in the middle of a record */
     kt__aesgcm_x86_init(k, key);
+    kt__aesgcm_x86_wipe_stack();
 }
 
 /* 0 when the tags are equal, -1 otherwise; time independent of where they differ. */
@@ -43,17 +44,23 @@ void kt_aesgcm_seal(const kt_aesgcm_key *k, const uint8_t nonce[12], const uint8
 {
     if ((uint64_t)len > KT_AESGCM_MAX_LEN) abort();   /* the 32-bit counter would wrap to J0 */
     kt__aesgcm_x86_seal(k, nonce, aad, aad_len, in, len, out, tag);
+    kt__aesgcm_x86_wipe_stack();
 }
 
 int kt_aesgcm_open(const kt_aesgcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
                    size_t aad_len, const uint8_t *in, size_t len, const uint8_t tag[16],
                    uint8_t *out)
 {
-    uint8_t want[16];
+    uint8_t want[16], ks[KT__AG_KS_MAX];
     if ((uint64_t)len > KT_AESGCM_MAX_LEN) return -1;
-    kt__aesgcm_x86_tag(k, nonce, aad, aad_len, in, len, want);
+    /* a short record's keystream comes with the tag; a longer one is decrypted in a second pass */
+    int one_pass = len <= KT__AG_KS_MAX;
+    size_t made = kt__aesgcm_x86_tag(k, nonce, aad, aad_len, in, len, want, one_pass ? ks : NULL);
     int rc = tag_check(want, tag);
-    if (rc == 0) kt__aesgcm_x86_ctr(k, nonce, in, len, out);
+    if (rc == 0 && one_pass) kt__aesgcm_x86_xor(out, in, ks, len);
+    else if (rc == 0) kt__aesgcm_x86_ctr(k, nonce, in, len, out);
+    kt__aesgcm_x86_wipe_stack();
+    explicit_bzero(ks, made);
     explicit_bzero(want, sizeof want);
     return rc;
 }
