@@ -1,0 +1,372 @@
+/* The AES-128-GCM AEAD (kt/aesgcm.h): the FIPS 197 AES-128 vector and the block cipher against
+ * mbedTLS; GHASH and the AEAD on the test cases of McGrew and Viega's GCM specification and NIST
+ * CAVP vectors; the same results as mbedTLS for every length up to 1100 bytes and a spread of
+ * longer ones (so both ways open decrypts: one pass up to 1 KiB, two beyond), AAD of 0..40 bytes
+ * and longer, in place and not, each side opening what the other sealed; and any flipped bit of
+ * tag, ciphertext or AAD is rejected without writing the output. On a CPU without AES-NI and
+ * PCLMULQDQ the tests that need them say so and pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/aes.h>
+#include <mbedtls/gcm.h>
+
+#include "../../src/aesgcm_priv.h"
+#include "kt/aesgcm.h"
+#include "kt_test.h"
+
+/* Returns from the test when the CPU cannot run the AES-NI code. */
+#define KT_NEED_AESNI()                                                                            \
+    do {                                                                                           \
+        if (!kt_aesgcm_available()) {                                                              \
+            printf("# skipped: this CPU lacks AES-NI, PCLMULQDQ, SSSE3 or SSE4.1\n");              \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Decodes hex (no separators) into out; returns the byte count. */
+static size_t unhex(const char *h, uint8_t *out)
+{
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
+
+static uint64_t kt_rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void fill(uint64_t *s, uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(kt_rnd(s) >> 24);
+}
+
+/* ---- AES-128 --------------------------------------------------------------------------------- */
+
+/* FIPS 197 Appendix C.1. */
+KT_TEST(aes128_fips197_vector)
+{
+    KT_NEED_AESNI();
+#if KT__AG_X86
+    uint8_t key[16], in[16], want[16], got[16];
+    kt_aesgcm_key k;
+    unhex("000102030405060708090a0b0c0d0e0f", key);
+    unhex("00112233445566778899aabbccddeeff", in);
+    unhex("69c4e0d86a7b0430d8cdb78070b4c55a", want);
+    kt_aesgcm_init(&k, key);
+    kt__aes128_block(&k, in, got);
+    KT_ASSERT(memcmp(got, want, 16) == 0);
+    kt_aesgcm_wipe(&k);
+#endif
+}
+
+/* The key schedule and block function against mbedTLS's for random keys and blocks. */
+KT_TEST(aes128_matches_mbedtls)
+{
+    KT_NEED_AESNI();
+#if KT__AG_X86
+    uint64_t s = 0xae5c0001;
+    for (int i = 0; i < 500; i++) {
+        uint8_t key[16], in[16], want[16], got[16];
+        kt_aesgcm_key k;
+        mbedtls_aes_context ctx;
+        fill(&s, key, sizeof key);
+        fill(&s, in, sizeof in);
+        mbedtls_aes_init(&ctx);
+        KT_ASSERT_EQ_INT(mbedtls_aes_setkey_enc(&ctx, key, 128), 0);
+        KT_ASSERT_EQ_INT(mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, in, want), 0);
+        mbedtls_aes_free(&ctx);
+        kt_aesgcm_init(&k, key);
+        kt__aes128_block(&k, in, got);
+        if (memcmp(got, want, 16)) KT_FAILF("key %d", i);
+    }
+#endif
+}
+
+/* ---- the AEAD -------------------------------------------------------------------------------- */
+
+typedef struct kt_gcm_vec {
+    const char *key, *nonce, *aad, *plain, *cipher, *tag, *ghash;
+} kt_gcm_vec;
+
+#define KT_GCM_P60                                                                                 \
+    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"                             \
+    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+#define KT_GCM_C60                                                                                 \
+    "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"                             \
+    "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091"
+
+/* Test Cases 1-4 (AES-128, 96-bit IV) of D. McGrew and J. Viega, "The Galois/Counter Mode of
+ * Operation (GCM)", revised submission to NIST (2005), Appendix B, with the GHASH(H, A, C) values
+ * given there; then NIST CAVP gcmEncryptExtIV128 vectors (96-bit IV, 128-bit tag) as carried in
+ * Go's crypto/cipher/gcm_test.go, among them a 13-byte AAD (the TLS 1.2 record's size) and a
+ * 51-byte plaintext with a 20-byte AAD. */
+static const kt_gcm_vec kt_gcm_vecs[] = {
+    { "00000000000000000000000000000000", "000000000000000000000000", "", "", "",
+      "58e2fccefa7e3061367f1d57a4e7455a", "00000000000000000000000000000000" },
+    { "00000000000000000000000000000000", "000000000000000000000000", "",
+      "00000000000000000000000000000000", "0388dace60b6a392f328c2b971b2fe78",
+      "ab6e47d42cec13bdf53a67b21257bddf", "f38cbb1ad69223dcc3457ae5b6b0f885" },
+    { "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888", "",
+      KT_GCM_P60 "1aafd255", KT_GCM_C60 "473f5985", "4d5c2af327cd64a62cf35abd2ba6fab4",
+      "7f1b32b81b820d02614f8895ac1d4eac" },
+    { "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+      "feedfacedeadbeeffeedfacedeadbeefabaddad2", KT_GCM_P60, KT_GCM_C60,
+      "5bc94fbc3221a5db94fae95ae7121a47", "698e57f70e6ecc7fd9463b7260a9ae5f" },
+    { "11754cd72aec309bf52f7687212e8957", "3c819d9a9bed087615030b65", "", "", "",
+      "250327c674aaf477aef2675748cf6971", NULL },
+    { "fbe3467cc254f81be8e78d765a2e6333", "c6697351ff4aec29cdbaabf2", "67", "", "",
+      "3659cdc25288bf499ac736c03bfc1159", NULL },
+    { "8a7f9d80d08ad0bd5a20fb689c88f9fc", "88b7b27d800937fda4f47301",
+      "50edd0503e0d7b8c91608eb5a1", "", "", "ed6f65322a4740011f91d2aae22dd44e", NULL },
+    { "7fddb57453c241d03efbed3ac44e371c", "ee283a3fc75575e33efd4887", "",
+      "d5de42b461646c255c87bd2962d3b9a2", "2ccda4a5415cb91e135c2a0f78c9b2fd",
+      "b36d1df9b9d5e596f83e8b7f52971cb3", NULL },
+    { "fe47fcce5fc32665d2ae399e4eec72ba", "5adb9609dbaeb58cbd6e7275",
+      "88319d6e1d3ffa5f987199166c8a9b56c2aeba5a",
+      "7c0e88c88899a779228465074797cd4c2e1498d259b54390b85e3eef1c02df60e743f1b840382c4bccaf3b"
+      "afb4ca8429bea063",
+      "98f4826f05a265e6dd2be82db241c0fbbbf9ffb1c173aa83964b7cf5393043736365253ddbc5db8778371495"
+      "da76d269e5db3e",
+      "291ef1982e4defedaa2249f898556b47", NULL },
+    { "fe9bb47deb3a61e423c2231841cfd1fb", "4d328eb776f500a2f7fb47aa", "",
+      "f1cc3818e421876bb6b8bbd6c9", "b88c5c1977b35b517b0aeae967",
+      "43fd4727fe5cdb4b5b42818dea7ef8c9", NULL },
+};
+
+KT_TEST(ghash_vectors)
+{
+    KT_NEED_AESNI();
+#if KT__AG_X86
+    for (size_t i = 0; i < sizeof kt_gcm_vecs / sizeof *kt_gcm_vecs; i++) {
+        const kt_gcm_vec *v = &kt_gcm_vecs[i];
+        uint8_t key[16], aad[32], ct[64], want[16], got[16];
+        kt_aesgcm_key k;
+        if (!v->ghash) continue;
+        unhex(v->key, key);
+        size_t alen = unhex(v->aad, aad), n = unhex(v->cipher, ct);
+        unhex(v->ghash, want);
+        kt_aesgcm_init(&k, key);
+        kt__ghash(&k, aad, alen, ct, n, got);
+        if (memcmp(got, want, 16)) KT_FAILF("test case %zu", i + 1);
+    }
+#endif
+}
+
+KT_TEST(aead_vectors)
+{
+    KT_NEED_AESNI();
+    for (size_t i = 0; i < sizeof kt_gcm_vecs / sizeof *kt_gcm_vecs; i++) {
+        const kt_gcm_vec *v = &kt_gcm_vecs[i];
+        uint8_t key[16], nonce[12], aad[32], plain[64], want[64], tag[16], got[64], got_tag[16];
+        kt_aesgcm_key k;
+        unhex(v->key, key);
+        KT_ASSERT_EQ_INT(unhex(v->nonce, nonce), 12);
+        size_t alen = unhex(v->aad, aad), n = unhex(v->plain, plain);
+        KT_ASSERT_EQ_INT(unhex(v->cipher, want), n);
+        unhex(v->tag, tag);
+        kt_aesgcm_init(&k, key);
+        kt_aesgcm_seal(&k, nonce, aad, alen, plain, n, got, got_tag);
+        if (memcmp(got, want, n) || memcmp(got_tag, tag, 16)) KT_FAILF("seal vector %zu", i);
+        memset(got, 0, sizeof got);
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, alen, want, n, tag, got), 0);
+        if (memcmp(got, plain, n)) KT_FAILF("open vector %zu", i);
+        kt_aesgcm_wipe(&k);
+    }
+}
+
+/* One length: kt (in place and not) against mbedTLS, and each opening what the other sealed. */
+static void kt_diff_one(uint64_t *s, size_t n, size_t alen, uint8_t *plain, uint8_t *want,
+                        uint8_t *got)
+{
+    uint8_t key[16], nonce[12], aad[40], tag[16], got_tag[16];
+    kt_aesgcm_key k;
+    fill(s, key, sizeof key);
+    fill(s, nonce, sizeof nonce);
+    fill(s, aad, alen);
+    fill(s, plain, n);
+    if (n % 5 == 0) memset(plain, 0, n);   /* ciphertext = keystream */
+    mbedtls_gcm_context ctx;
+    mbedtls_gcm_init(&ctx);
+    KT_ASSERT_EQ_INT(mbedtls_gcm_setkey(&ctx, MBEDTLS_CIPHER_ID_AES, key, 128), 0);
+    KT_ASSERT_EQ_INT(mbedtls_gcm_crypt_and_tag(&ctx, MBEDTLS_GCM_ENCRYPT, n, nonce, 12, aad, alen,
+                                               plain, want, 16, tag), 0);
+    kt_aesgcm_init(&k, key);
+    const uint8_t *a = alen ? aad : NULL;   /* no AAD may come as NULL */
+    memset(got, 0xa5, n);
+    kt_aesgcm_seal(&k, nonce, a, alen, plain, n, got, got_tag);
+    if (memcmp(got, want, n) || memcmp(got_tag, tag, 16)) KT_FAILF("seal %zu/%zu", n, alen);
+    /* in place */
+    memcpy(got, plain, n);
+    kt_aesgcm_seal(&k, nonce, a, alen, got, n, got, got_tag);
+    if (memcmp(got, want, n) || memcmp(got_tag, tag, 16)) KT_FAILF("seal in place %zu", n);
+    /* mbedTLS opens what kt sealed */
+    KT_ASSERT_EQ_INT(mbedtls_gcm_auth_decrypt(&ctx, n, nonce, 12, aad, alen, got_tag, 16, got,
+                                              want), 0);
+    if (memcmp(want, plain, n)) KT_FAILF("mbedtls open %zu", n);
+    /* kt opens what mbedTLS sealed, in place and not */
+    KT_ASSERT_EQ_INT(mbedtls_gcm_crypt_and_tag(&ctx, MBEDTLS_GCM_ENCRYPT, n, nonce, 12, aad, alen,
+                                               plain, want, 16, tag), 0);
+    memset(got, 0x5a, n);
+    KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, a, alen, want, n, tag, got), 0);
+    if (memcmp(got, plain, n)) KT_FAILF("open %zu/%zu", n, alen);
+    KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, a, alen, want, n, tag, want), 0);
+    if (memcmp(want, plain, n)) KT_FAILF("open in place %zu/%zu", n, alen);
+    kt_aesgcm_wipe(&k);
+    mbedtls_gcm_free(&ctx);
+}
+
+KT_TEST(aead_matches_mbedtls)
+{
+    KT_NEED_AESNI();
+    static const size_t longer[] = { 1151, 1152, 1153, 2047, 2048, 2049, 4095, 4096, 4097, 8191,
+                                     8192, 8193, 9000, 12345, 16383, 16384, 16385, 16400, 16401,
+                                     16408, 16640, 17000, 18000, 19999, 20000 };
+    size_t cap = 20000;
+    uint8_t *plain = malloc(cap), *want = malloc(cap), *got = malloc(cap);
+    uint64_t s = 0xae5c0002;
+    KT_ASSERT(plain && want && got);
+    for (size_t n = 0; n <= 1100; n++) {
+        kt_diff_one(&s, n, 13, plain, want, got);   /* the TLS 1.2 record's AAD */
+        kt_diff_one(&s, n, (size_t)(kt_rnd(&s) % 41), plain, want, got);
+    }
+    for (size_t alen = 0; alen <= 40; alen++)
+        for (size_t n = 0; n <= 300; n += 17) kt_diff_one(&s, n, alen, plain, want, got);
+    for (size_t i = 0; i < sizeof longer / sizeof *longer; i++)
+        kt_diff_one(&s, longer[i], (size_t)(kt_rnd(&s) % 41), plain, want, got);
+    for (int i = 0; i < 40; i++)
+        kt_diff_one(&s, 1101 + (size_t)(kt_rnd(&s) % (cap - 1100)), (size_t)(kt_rnd(&s) % 41),
+                    plain, want, got);
+    free(plain);
+    free(want);
+    free(got);
+}
+
+/* A longer AAD (several 128-byte GHASH chunks and a tail), against mbedTLS. */
+KT_TEST(long_aad_matches_mbedtls)
+{
+    KT_NEED_AESNI();
+    static const size_t alens[] = { 127, 128, 129, 255, 256, 257, 1000, 4099 };
+    uint64_t s = 0xae5c0004;
+    uint8_t key[16], nonce[12], aad[4099], plain[300], want[300], got[300], tag[16], got_tag[16];
+    kt_aesgcm_key k;
+    for (size_t i = 0; i < sizeof alens / sizeof *alens; i++) {
+        size_t n = (size_t)(kt_rnd(&s) % sizeof plain);
+        fill(&s, key, sizeof key);
+        fill(&s, nonce, sizeof nonce);
+        fill(&s, aad, alens[i]);
+        fill(&s, plain, n);
+        mbedtls_gcm_context ctx;
+        mbedtls_gcm_init(&ctx);
+        KT_ASSERT_EQ_INT(mbedtls_gcm_setkey(&ctx, MBEDTLS_CIPHER_ID_AES, key, 128), 0);
+        KT_ASSERT_EQ_INT(mbedtls_gcm_crypt_and_tag(&ctx, MBEDTLS_GCM_ENCRYPT, n, nonce, 12, aad,
+                                                   alens[i], plain, want, 16, tag), 0);
+        mbedtls_gcm_free(&ctx);
+        kt_aesgcm_init(&k, key);
+        kt_aesgcm_seal(&k, nonce, aad, alens[i], plain, n, got, got_tag);
+        if (memcmp(got, want, n) || memcmp(got_tag, tag, 16)) KT_FAILF("aad %zu", alens[i]);
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, alens[i], want, n, tag, got), 0);
+        KT_ASSERT(memcmp(got, plain, n) == 0);
+    }
+}
+
+/* Flips each bit of tag, ciphertext and AAD in turn: open says -1 and leaves out alone. */
+KT_TEST(tampering_is_rejected)
+{
+    KT_NEED_AESNI();
+    static const size_t lens[] = { 0, 1, 15, 16, 17, 127, 128, 129, 500, 513, 1100 };
+    uint64_t s = 0xae5c0003;
+    uint8_t key[16], nonce[12], aad[13], tag[16], plain[1100], ct[1100], out[1100];
+    kt_aesgcm_key k, k2;
+    fill(&s, key, sizeof key);
+    fill(&s, nonce, sizeof nonce);
+    fill(&s, aad, sizeof aad);
+    kt_aesgcm_init(&k, key);
+    key[15] ^= 0x80;
+    kt_aesgcm_init(&k2, key);   /* a key one bit off */
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+        size_t n = lens[li], bad = 0;
+        fill(&s, plain, n);
+        kt_aesgcm_seal(&k, nonce, aad, sizeof aad, plain, n, ct, tag);
+        for (size_t bit = 0; bit < 8 * (16 + n + sizeof aad); bit++) {
+            uint8_t *p = bit < 128 ? tag : bit < 128 + 8 * n ? ct : aad;
+            size_t off = bit < 128 ? bit : bit < 128 + 8 * n ? bit - 128 : bit - 128 - 8 * n;
+            p[off / 8] ^= (uint8_t)(1u << (off % 8));
+            memset(out, 0xee, sizeof out);
+            int rc = kt_aesgcm_open(&k, nonce, aad, sizeof aad, ct, n, tag, out);
+            p[off / 8] ^= (uint8_t)(1u << (off % 8));
+            for (size_t j = 0; j < sizeof out; j++) bad |= out[j] != 0xee;
+            bad |= rc != -1;
+        }
+        if (bad) KT_FAILF("length %zu", n);
+        /* in place too: a rejected record stays as it was */
+        memcpy(out, ct, n);
+        tag[3] ^= 0x40;
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, sizeof aad, out, n, tag, out), -1);
+        tag[3] ^= 0x40;
+        KT_ASSERT(memcmp(out, ct, n) == 0);
+        /* a wrong key or nonce, a shorter record or a shorter AAD fail too */
+        nonce[0] ^= 1;
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, sizeof aad, ct, n, tag, out), -1);
+        nonce[0] ^= 1;
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k2, nonce, aad, sizeof aad, ct, n, tag, out), -1);
+        if (n)
+            KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, sizeof aad, ct, n - 1, tag, out), -1);
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, sizeof aad - 1, ct, n, tag, out), -1);
+        KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, aad, sizeof aad, ct, n, tag, out), 0);
+        KT_ASSERT(memcmp(out, plain, n) == 0);
+    }
+    kt_aesgcm_wipe(&k);
+    kt_aesgcm_wipe(&k2);
+}
+
+/* Longer than the 32-bit counter allows: rejected before anything is read. */
+KT_TEST(open_rejects_too_long)
+{
+    KT_NEED_AESNI();
+    uint8_t key[16] = { 0 }, nonce[12] = { 0 }, tag[16] = { 0 }, buf[1] = { 0x42 };
+    kt_aesgcm_key k;
+    if (sizeof(size_t) < 8) return;   /* no such length fits a size_t */
+    kt_aesgcm_init(&k, key);
+    size_t len = (size_t)KT_AESGCM_MAX_LEN + 1;
+    KT_ASSERT_EQ_INT(kt_aesgcm_open(&k, nonce, NULL, 0, buf, len, tag, buf), -1);
+    KT_ASSERT_EQ_INT(buf[0], 0x42);
+}
+
+/* Runs on any CPU: the wipe zeroes the whole key and the layout keeps its alignment. */
+KT_TEST(wipe_and_layout)
+{
+    kt_aesgcm_key k;
+    memset(&k, 0x77, sizeof k);
+    kt_aesgcm_wipe(&k);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < sizeof k; i++) nonzero += ((const uint8_t *)&k)[i] != 0;
+    KT_ASSERT_EQ_INT(nonzero, 0);
+    KT_ASSERT_EQ_INT(_Alignof(kt_aesgcm_key), 16);
+    KT_ASSERT_EQ_INT(KT_AESGCM_MAX_LEN, ((uint64_t)1 << 36) - 32);
+#if !KT__AG_X86
+    KT_ASSERT(!kt_aesgcm_available());
+#endif
+}
+
+int main(void)
+{
+    KT_RUN(aes128_fips197_vector);
+    KT_RUN(aes128_matches_mbedtls);
+    KT_RUN(ghash_vectors);
+    KT_RUN(aead_vectors);
+    KT_RUN(aead_matches_mbedtls);
+    KT_RUN(long_aad_matches_mbedtls);
+    KT_RUN(tampering_is_rejected);
+    KT_RUN(open_rejects_too_long);
+    KT_RUN(wipe_and_layout);
+    return KT_DONE();
+}
