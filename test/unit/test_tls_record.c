@@ -143,6 +143,10 @@ static int server_init(server *s, const char *suite)
                                     MBEDTLS_SSL_PRESET_DEFAULT))
         return -1;
     mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &fx->drbg);
+#if MBEDTLS_VERSION_MAJOR >= 3
+    /* The suites under test are TLS 1.2's: a TLS 1.3 client (kt on 3.6) must not find 1.3. */
+    mbedtls_ssl_conf_max_tls_version(&s->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
     s->suites[0] = mbedtls_ssl_get_ciphersuite_id(suite);
     mbedtls_ssl_conf_ciphersuites(&s->conf, s->suites);
     mbedtls_ssl_conf_session_cache(&s->conf, &fx->cache, mbedtls_ssl_cache_get,
