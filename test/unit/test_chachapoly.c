@@ -1,8 +1,8 @@
 /* The ChaCha20-Poly1305 AEAD (kt/chachapoly.h): every RFC 8439 test vector for the block
  * function, encryption, Poly1305, the one-time key and the AEAD; the same results as mbedTLS for
- * every length up to 1100 bytes and a spread of longer ones, in place and not, with every ChaCha20
- * kernel the CPU has (AVX-512, AVX2, scalar) alike; and any flipped bit of tag, ciphertext or AAD is rejected without
- * writing the output. */
+ * every length up to 1100 bytes and a spread of longer ones, in place and not, with every
+ * ChaCha20 kernel the CPU has (AVX-512, AVX2, scalar) alike; and any flipped bit of tag,
+ * ciphertext or AAD is rejected without writing the output. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,34 +12,10 @@
 #include "../../src/chachapoly_priv.h"
 #include "kt/chachapoly.h"
 #include "kt_test.h"
+#include "kt_test_bytes.h"
 
 static const kt__cc_impl kt_impls[] = { KT__CC_BEST, KT__CC_AVX2, KT__CC_SCALAR };
 #define KT_NIMPLS (sizeof kt_impls / sizeof *kt_impls)
-
-/* Decodes hex (no separators) into out; returns the byte count. */
-static size_t unhex(const char *h, uint8_t *out)
-{
-    size_t n = strlen(h) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(h + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static uint64_t kt_rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static void fill(uint64_t *s, uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(kt_rnd(s) >> 24);
-}
 
 /* ---- ChaCha20 -------------------------------------------------------------------------------- */
 
