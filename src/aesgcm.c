@@ -1,6 +1,6 @@
-/* AES-128-GCM (kt/aesgcm.h): the CPU check, the message length limit, the constant-time tag
- * comparison and the order of open (verify first, decrypt only then). The AES-NI and PCLMULQDQ
- * work is in aesgcm_x86.c; other architectures get stubs that abort. */
+/* AES-GCM (kt/aesgcm.h): the CPU check, the key length check, the message length limit, the
+ * constant-time tag comparison and the order of open (verify first, decrypt only then). The AES-NI
+ * and PCLMULQDQ work is in aesgcm_x86.c; other architectures get stubs that abort. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +24,11 @@ void kt_aesgcm_wipe(kt_aesgcm_key *k)
 
 #if KT__AG_X86
 
-void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t key[16])
+void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t *key, size_t key_len)
 {
     if (!kt_aesgcm_available()) abort();   /* would be SIGILL later, in the middle of a record */
-    kt__aesgcm_x86_init(k, key);
+    if (key_len != KT_AESGCM_KEY && key_len != KT_AESGCM_KEY256) abort();   /* a caller bug */
+    kt__aesgcm_x86_init(k, key, key_len);
     kt__aesgcm_x86_wipe_stack();
 }
 
@@ -67,10 +68,11 @@ int kt_aesgcm_open(const kt_aesgcm_key *k, const uint8_t nonce[12], const uint8_
 
 #else /* no AES-NI kernels on this architecture: kt_aesgcm_available() is false */
 
-void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t key[16])
+void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t *key, size_t key_len)
 {
     (void)k;
     (void)key;
+    (void)key_len;
     abort();
 }
 

@@ -1,4 +1,4 @@
-/* Internal interface of the AES-128-GCM AEAD (kt/aesgcm.h): the x86-64 kernels in aesgcm_x86.c
+/* Internal interface of the AES-GCM AEAD (kt/aesgcm.h): the x86-64 kernels in aesgcm_x86.c
  * that aesgcm.c calls, and the two building blocks the test vectors check one by one (the AES
  * block cipher and GHASH). Not part of the public API.
  *
@@ -13,10 +13,11 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define KT__AG_X86 1
-/* The round keys and H powers for key. */
-void kt__aesgcm_x86_init(kt_aesgcm_key *k, const uint8_t key[16]);
-/* One AES-128 block: out = E(K, in). */
-void kt__aes128_block(const kt_aesgcm_key *k, const uint8_t in[16], uint8_t out[16]);
+/* The round keys, round count and H powers for the key_len-byte key (16 or 32: the caller
+ * checks). */
+void kt__aesgcm_x86_init(kt_aesgcm_key *k, const uint8_t *key, size_t key_len);
+/* One AES block with k's key size: out = E(K, in). */
+void kt__aes_block(const kt_aesgcm_key *k, const uint8_t in[16], uint8_t out[16]);
 /* GHASH(H, A, C) of SP 800-38D §6.4 over aad and c, each zero-padded to 16 bytes, and the
  * 64-bit bit lengths block. */
 void kt__ghash(const kt_aesgcm_key *k, const uint8_t *aad, size_t aad_len, const uint8_t *c,

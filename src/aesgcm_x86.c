@@ -1,6 +1,12 @@
-/* The x86-64 kernels of AES-128-GCM (kt/aesgcm.h): AES-NI for the block cipher, PCLMULQDQ for
+/* The x86-64 kernels of AES-GCM (kt/aesgcm.h): AES-NI for the block cipher, PCLMULQDQ for
  * GHASH. Compiled with target attributes; aesgcm.c calls them only when kt_aesgcm_available()
  * says the CPU has the instructions. Empty on other targets.
+ *
+ * AES-128 and AES-256 differ only in the key schedule and the round count (10 or 14). Every
+ * kernel takes the round count nr as a parameter and is always inlined; each entry point looks
+ * at the key's round count once and calls the kernel with the constant 10 or 14, so the compiler
+ * makes two copies with the rounds fully unrolled and AES-128 runs exactly the code it would
+ * without AES-256.
  *
  * AES-CTR encrypts eight counter blocks side by side (the aesenc latency hides behind the other
  * seven), a short tail four or eight at once. GHASH (SP 800-38D §6.4) folds eight blocks into one
@@ -113,19 +119,64 @@ KT__AG_INLINE void st_partial(uint8_t *p, __m128i v, size_t r)
     }
 }
 
-/* ---- AES-128 (FIPS 197) ---------------------------------------------------------------------- */
+/* ---- AES-128 and AES-256 (FIPS 197) ---------------------------------------------------------- */
 
-/* The next round key from k and aeskeygenassist's t: words w[i] = w[i-4] ^ w[i-1] of §5.2, the
- * running XOR done by three shifted copies. */
-KT__AG_INLINE __m128i kexp(__m128i k, __m128i t)
+/* The round key Nk words after round key a (Nk = 4 for AES-128, 8 for AES-256), given t, temp of
+ * §5.2 in all four lanes: words w[i] = w[i-Nk] ^ temp, w[i+1] = w[i+1-Nk] ^ w[i], ..., the running
+ * XOR done by three shifted copies. */
+KT__AG_INLINE __m128i kexp(__m128i a, __m128i t)
 {
-    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
-    return _mm_xor_si128(k, _mm_shuffle_epi32(t, 0xff));
+    a = _mm_xor_si128(a, _mm_slli_si128(a, 4));
+    a = _mm_xor_si128(a, _mm_slli_si128(a, 4));
+    a = _mm_xor_si128(a, _mm_slli_si128(a, 4));
+    return _mm_xor_si128(a, t);
 }
 
-#define KT__KEXP(k, rcon) kexp(k, _mm_aeskeygenassist_si128(k, rcon))
+/* The round key after b, from a, the one Nk words back (b itself for AES-128), and temp made from
+ * b's last word: through RotWord, SubWord and Rcon (aeskeygenassist's word 3) or, for AES-256's
+ * odd round keys (i mod Nk = 4), through SubWord alone (its word 2). */
+#define KT__KEXP_ROT(a, b, rcon)                                                                   \
+    kexp(a, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(b, rcon), 0xff))
+#define KT__KEXP_SUB(a, b) kexp(a, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(b, 0), 0xaa))
+
+/* The 11 round keys of AES-128 into rk. */
+KT__AG_INLINE void expand128(__m128i *rk, const uint8_t key[16])
+{
+    __m128i t = ld(key);
+    rk[0] = t;
+    rk[1] = t = KT__KEXP_ROT(t, t, 0x01);
+    rk[2] = t = KT__KEXP_ROT(t, t, 0x02);
+    rk[3] = t = KT__KEXP_ROT(t, t, 0x04);
+    rk[4] = t = KT__KEXP_ROT(t, t, 0x08);
+    rk[5] = t = KT__KEXP_ROT(t, t, 0x10);
+    rk[6] = t = KT__KEXP_ROT(t, t, 0x20);
+    rk[7] = t = KT__KEXP_ROT(t, t, 0x40);
+    rk[8] = t = KT__KEXP_ROT(t, t, 0x80);
+    rk[9] = t = KT__KEXP_ROT(t, t, 0x1b);
+    rk[10] = KT__KEXP_ROT(t, t, 0x36);
+}
+
+/* The 15 round keys of AES-256 into rk: the key's two halves, then pairs made from the pair
+ * before, the first of each with the next Rcon. */
+KT__AG_INLINE void expand256(__m128i *rk, const uint8_t key[32])
+{
+    __m128i a = ld(key), b = ld(key + 16);
+    rk[0] = a;
+    rk[1] = b;
+    rk[2] = a = KT__KEXP_ROT(a, b, 0x01);
+    rk[3] = b = KT__KEXP_SUB(b, a);
+    rk[4] = a = KT__KEXP_ROT(a, b, 0x02);
+    rk[5] = b = KT__KEXP_SUB(b, a);
+    rk[6] = a = KT__KEXP_ROT(a, b, 0x04);
+    rk[7] = b = KT__KEXP_SUB(b, a);
+    rk[8] = a = KT__KEXP_ROT(a, b, 0x08);
+    rk[9] = b = KT__KEXP_SUB(b, a);
+    rk[10] = a = KT__KEXP_ROT(a, b, 0x10);
+    rk[11] = b = KT__KEXP_SUB(b, a);
+    rk[12] = a = KT__KEXP_ROT(a, b, 0x20);
+    rk[13] = b = KT__KEXP_SUB(b, a);
+    rk[14] = KT__KEXP_ROT(a, b, 0x40);
+}
 
 /* k, hidden from the optimiser: key material read through it is then loaded where it is used,
  * not hoisted out of a loop into registers that would spill to the stack, leaving copies there. */
@@ -141,7 +192,7 @@ KT__AG_INLINE const __m128i *round_keys(const kt_aesgcm_key *k)
     return (const __m128i *)(const void *)k->rk;
 }
 
-/* Round key r, loaded where it is used: the optimiser may not keep all eleven in registers,
+/* Round key r, loaded where it is used: the optimiser may not keep all 11 or 15 in registers,
  * which would push the blocks being encrypted (keystream) out to the stack. */
 KT__AG_INLINE __m128i rkey(const __m128i *rk, int r)
 {
@@ -149,27 +200,35 @@ KT__AG_INLINE __m128i rkey(const __m128i *rk, int r)
     return rk[r];
 }
 
-KT__AG_INLINE __m128i aes1(const __m128i *rk, __m128i b)
+/* One block, nr (10 or 14) rounds; nr is a constant wherever this is inlined, as in all the
+ * kernels below. */
+KT__AG_INLINE __m128i aes1(const __m128i *rk, __m128i b, int nr)
 {
     b = _mm_xor_si128(b, rkey(rk, 0));
-    KT__UNROLL(9)
-    for (int r = 1; r < 10; r++) b = _mm_aesenc_si128(b, rkey(rk, r));
-    return _mm_aesenclast_si128(b, rkey(rk, 10));
+    KT__UNROLL(13)
+    for (int r = 1; r < nr; r++) b = _mm_aesenc_si128(b, rkey(rk, r));
+    return _mm_aesenclast_si128(b, rkey(rk, nr));
 }
 
-/* n blocks side by side (n a constant where this is inlined). */
-KT__AG_INLINE void aesn(const __m128i *rk, __m128i *b, int n)
+/* One block with k's round count (key setup and the tests, outside the kernels). */
+KT__AG_INLINE __m128i aes1_key(const kt_aesgcm_key *k, __m128i b)
+{
+    return k->rounds == 14 ? aes1(round_keys(k), b, 14) : aes1(round_keys(k), b, 10);
+}
+
+/* n blocks side by side, nr rounds (n and nr constants where this is inlined). */
+KT__AG_INLINE void aesn(const __m128i *rk, __m128i *b, int n, int nr)
 {
     __m128i t = rkey(rk, 0);
     KT__UNROLL(8)
     for (int i = 0; i < n; i++) b[i] = _mm_xor_si128(b[i], t);
-    KT__UNROLL(9)
-    for (int r = 1; r < 10; r++) {
+    KT__UNROLL(13)
+    for (int r = 1; r < nr; r++) {
         t = rkey(rk, r);
         KT__UNROLL(8)
         for (int i = 0; i < n; i++) b[i] = _mm_aesenc_si128(b[i], t);
     }
-    t = rkey(rk, 10);
+    t = rkey(rk, nr);
     KT__UNROLL(8)
     for (int i = 0; i < n; i++) b[i] = _mm_aesenclast_si128(b[i], t);
 }
@@ -306,13 +365,13 @@ KT__AG_INLINE __m128i gh_all(const kt_aesgcm_key *k, const uint8_t *aad, size_t 
 /* out = in ^ keystream for the last len (1..127) bytes, counter blocks J0 + ctr + 1 on: four or
  * eight blocks in one pass. Unrolled so the keystream stays in registers. */
 KT__AG_INLINE void ctr_tail(const __m128i *rk, __m128i j0r, uint32_t ctr, const uint8_t *in,
-                            size_t len, uint8_t *out)
+                            size_t len, uint8_t *out, int nr)
 {
     __m128i ks[8];
     KT__UNROLL(8)
     for (int j = 0; j < 8; j++) ks[j] = ctr_block(j0r, ctr + 1 + (uint32_t)j);
-    if (len <= 64) aesn(rk, ks, 4);
-    else aesn(rk, ks, 8);
+    if (len <= 64) aesn(rk, ks, 4, nr);
+    else aesn(rk, ks, 8, nr);
     KT__UNROLL(8)
     for (int j = 0; j < 8; j++) {
         size_t o = 16 * (size_t)j;
@@ -324,28 +383,30 @@ KT__AG_INLINE void ctr_tail(const __m128i *rk, __m128i j0r, uint32_t ctr, const 
 
 /* The keystream for the last len (1..127) bytes, counter blocks J0 + ctr + 1 on, into ks in
  * whole blocks (four or eight); returns how many bytes that is. */
-KT__AG_INLINE size_t ks_tail(const __m128i *rk, __m128i j0r, uint32_t ctr, size_t len, uint8_t *ks)
+KT__AG_INLINE size_t ks_tail(const __m128i *rk, __m128i j0r, uint32_t ctr, size_t len, uint8_t *ks,
+                             int nr)
 {
     __m128i b[8];
     KT__UNROLL(8)
     for (int j = 0; j < 8; j++) b[j] = ctr_block(j0r, ctr + 1 + (uint32_t)j);
     if (len <= 64) {
-        aesn(rk, b, 4);
+        aesn(rk, b, 4, nr);
         KT__UNROLL(4)
         for (int j = 0; j < 4; j++) st(ks + 16 * j, b[j]);
         return 64;
     }
-    aesn(rk, b, 8);
+    aesn(rk, b, 8, nr);
     KT__UNROLL(8)
     for (int j = 0; j < 8; j++) st(ks + 16 * j, b[j]);
     return 128;
 }
 
-/* The keystream of 8 blocks (counter blocks J0 + ctr + 1 ..) into b; when g is not NULL, also
- * returns y after the 8 blocks at g, the multiplications interleaved with the AES rounds so that
- * the AES units and the carry-less multiplier work side by side (g NULL: returns y as it is). */
+/* The keystream of 8 blocks (counter blocks J0 + ctr + 1 ..) into b, nr rounds; when g is not
+ * NULL, also returns y after the 8 blocks at g, the multiplications interleaved with the first
+ * eight AES rounds so that the AES units and the carry-less multiplier work side by side (g NULL:
+ * returns y as it is). */
 KT__AG_INLINE __m128i ks8_gh8(const kt_aesgcm_key *k, __m128i j0r, uint32_t ctr, const uint8_t *g,
-                              __m128i y, __m128i b[8])
+                              __m128i y, __m128i b[8], int nr)
 {
     kt__gh a = { _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128() };
     k = fresh(k);
@@ -353,8 +414,8 @@ KT__AG_INLINE __m128i ks8_gh8(const kt_aesgcm_key *k, __m128i j0r, uint32_t ctr,
     __m128i t = rkey(rk, 0);
     KT__UNROLL(8)
     for (int j = 0; j < 8; j++) b[j] = _mm_xor_si128(ctr_block(j0r, ctr + 1 + (uint32_t)j), t);
-    KT__UNROLL(9)
-    for (int r = 1; r < 10; r++) {
+    KT__UNROLL(13)
+    for (int r = 1; r < nr; r++) {
         t = rkey(rk, r);
         KT__UNROLL(8)
         for (int j = 0; j < 8; j++) b[j] = _mm_aesenc_si128(b[j], t);
@@ -363,7 +424,7 @@ KT__AG_INLINE __m128i ks8_gh8(const kt_aesgcm_key *k, __m128i j0r, uint32_t ctr,
             gh_acc(&a, k, r == 1 ? _mm_xor_si128(x, y) : x, 9 - r);
         }
     }
-    t = rkey(rk, 10);
+    t = rkey(rk, nr);
     KT__UNROLL(8)
     for (int j = 0; j < 8; j++) b[j] = _mm_aesenclast_si128(b[j], t);
     return g ? gh_finish(a) : y;
@@ -379,13 +440,13 @@ KT__AG_INLINE void xor8(const uint8_t *in, uint8_t *out, const __m128i b[8])
 /* Seals nchunks (>= 1) whole 128-byte chunks and returns y after their ciphertext: the AES of
  * chunk c runs alongside the GHASH of chunk c-1, read back from out (so in place works). */
 KT__AG_INLINE __m128i seal_chunks(const kt_aesgcm_key *k, __m128i j0r, __m128i y,
-                                  const uint8_t *in, uint8_t *out, size_t nchunks)
+                                  const uint8_t *in, uint8_t *out, size_t nchunks, int nr)
 {
     __m128i b[8];
-    ks8_gh8(k, j0r, 0, NULL, y, b);
+    ks8_gh8(k, j0r, 0, NULL, y, b, nr);
     xor8(in, out, b);
     for (size_t c = 1; c < nchunks; c++) {
-        y = ks8_gh8(k, j0r, (uint32_t)(8 * c), out + 128 * (c - 1), y, b);
+        y = ks8_gh8(k, j0r, (uint32_t)(8 * c), out + 128 * (c - 1), y, b, nr);
         xor8(in + 128 * c, out + 128 * c, b);
     }
     const uint8_t *last = out + 128 * (nchunks - 1);
@@ -394,25 +455,77 @@ KT__AG_INLINE __m128i seal_chunks(const kt_aesgcm_key *k, __m128i j0r, __m128i y
     return gh_blocks(y, k, b, 8);
 }
 
-/* ---- entry points ---------------------------------------------------------------------------- */
+/* ---- the kernels, for nr rounds -------------------------------------------------------------- */
 
-KT__AG void kt__aesgcm_x86_init(kt_aesgcm_key *k, const uint8_t key[16])
+KT__AG_INLINE void seal_nr(const kt_aesgcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
+                           size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+                           uint8_t tag[16], int nr)
+{
+    __m128i j0r = j0_reversed(nonce);
+    __m128i y = gh_bytes(_mm_setzero_si128(), k, aad, aad_len);
+    size_t chunks = len / 128, rem = len % 128;
+    if (chunks) {
+        y = seal_chunks(k, j0r, y, in, out, chunks, nr);
+        in += 128 * chunks;
+        out += 128 * chunks;
+    }
+    /* J0 + 8·chunks was the last counter block used */
+    if (rem) ctr_tail(round_keys(k), j0r, (uint32_t)(8 * chunks), in, rem, out, nr);
+    y = gh_last(y, k, out, rem, lengths_block(aad_len, len));
+    st(tag, _mm_xor_si128(bswap128(y), aes1(round_keys(k), bswap128(j0r), nr)));
+}
+
+KT__AG_INLINE size_t tag_nr(const kt_aesgcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
+                            size_t aad_len, const uint8_t *ct, size_t len, uint8_t tag[16],
+                            uint8_t *ks, int nr)
+{
+    __m128i j0r = j0_reversed(nonce), y;
+    size_t made = 0;
+    if (ks) {
+        size_t chunks = len / 128, rem = len % 128;
+        y = gh_bytes(_mm_setzero_si128(), k, aad, aad_len);
+        for (size_t c = 0; c < chunks; c++, made += 128) {
+            __m128i b[8];
+            y = ks8_gh8(k, j0r, (uint32_t)(8 * c), ct + made, y, b, nr);
+            KT__UNROLL(8)
+            for (int j = 0; j < 8; j++) st(ks + made + 16 * j, b[j]);
+        }
+        if (rem) made += ks_tail(round_keys(k), j0r, (uint32_t)(8 * chunks), rem, ks + made, nr);
+        y = gh_last(y, k, chunks ? ct + 128 * chunks : ct, rem, lengths_block(aad_len, len));
+    } else {
+        y = gh_all(k, aad, aad_len, ct, len);
+    }
+    st(tag, _mm_xor_si128(bswap128(y), aes1(round_keys(k), bswap128(j0r), nr)));
+    return made;
+}
+
+KT__AG_INLINE void ctr_nr(const kt_aesgcm_key *k, const uint8_t nonce[12], const uint8_t *in,
+                          size_t len, uint8_t *out, int nr)
+{
+    __m128i j0r = j0_reversed(nonce), b[8];
+    uint32_t ctr = 0;   /* J0 + ctr was the last counter block used */
+    for (; len >= 128; len -= 128, in += 128, out += 128, ctr += 8) {
+        ks8_gh8(k, j0r, ctr, NULL, j0r, b, nr);
+        xor8(in, out, b);
+    }
+    if (len) ctr_tail(round_keys(k), j0r, ctr, in, len, out, nr);
+}
+
+/* ---- entry points: each picks the copy for the key's round count, once per call -------------- */
+
+KT__AG void kt__aesgcm_x86_init(kt_aesgcm_key *k, const uint8_t *key, size_t key_len)
 {
     __m128i *rk = (__m128i *)(void *)k->rk, *hp = (__m128i *)(void *)k->hpow;
-    __m128i t = ld(key);
-    rk[0] = t;
-    rk[1] = t = KT__KEXP(t, 0x01);
-    rk[2] = t = KT__KEXP(t, 0x02);
-    rk[3] = t = KT__KEXP(t, 0x04);
-    rk[4] = t = KT__KEXP(t, 0x08);
-    rk[5] = t = KT__KEXP(t, 0x10);
-    rk[6] = t = KT__KEXP(t, 0x20);
-    rk[7] = t = KT__KEXP(t, 0x40);
-    rk[8] = t = KT__KEXP(t, 0x80);
-    rk[9] = t = KT__KEXP(t, 0x1b);
-    rk[10] = KT__KEXP(t, 0x36);
+    if (key_len == KT_AESGCM_KEY256) {
+        expand256(rk, key);
+        k->rounds = 14;
+    } else {
+        expand128(rk, key);
+        for (int i = 11; i < 15; i++) rk[i] = _mm_setzero_si128();   /* unused */
+        k->rounds = 10;
+    }
     /* H = E(K, 0^128); y·H, reduced: a 128-bit shift left by one, P' folded in if a bit fell out */
-    __m128i h = bswap128(aes1(rk, _mm_setzero_si128()));
+    __m128i h = bswap128(aes1_key(k, _mm_setzero_si128()));
     __m128i carry = _mm_srli_epi64(h, 63);
     __m128i top = _mm_shuffle_epi32(_mm_srai_epi32(h, 31), 0xff);   /* all ones if bit 127 */
     h = _mm_or_si128(_mm_slli_epi64(h, 1), _mm_slli_si128(carry, 8));
@@ -444,9 +557,9 @@ __attribute__((noinline)) KT__AG void kt__aesgcm_x86_wipe_stack(void)
     __asm__ __volatile__("" : : "r"(pad) : "memory");   /* the stores must happen */
 }
 
-KT__AG void kt__aes128_block(const kt_aesgcm_key *k, const uint8_t in[16], uint8_t out[16])
+KT__AG void kt__aes_block(const kt_aesgcm_key *k, const uint8_t in[16], uint8_t out[16])
 {
-    st(out, aes1(round_keys(k), ld(in)));
+    st(out, aes1_key(k, ld(in)));
 }
 
 KT__AG void kt__ghash(const kt_aesgcm_key *k, const uint8_t *aad, size_t aad_len,
@@ -459,54 +572,23 @@ KT__AG void kt__aesgcm_x86_seal(const kt_aesgcm_key *k, const uint8_t nonce[12],
                                 const uint8_t *aad, size_t aad_len, const uint8_t *in,
                                 size_t len, uint8_t *out, uint8_t tag[16])
 {
-    __m128i j0r = j0_reversed(nonce);
-    __m128i y = gh_bytes(_mm_setzero_si128(), k, aad, aad_len);
-    size_t chunks = len / 128, rem = len % 128;
-    if (chunks) {
-        y = seal_chunks(k, j0r, y, in, out, chunks);
-        in += 128 * chunks;
-        out += 128 * chunks;
-    }
-    /* J0 + 8·chunks was the last counter block used */
-    if (rem) ctr_tail(round_keys(k), j0r, (uint32_t)(8 * chunks), in, rem, out);
-    y = gh_last(y, k, out, rem, lengths_block(aad_len, len));
-    st(tag, _mm_xor_si128(bswap128(y), aes1(round_keys(k), bswap128(j0r))));
+    if (k->rounds == 14) seal_nr(k, nonce, aad, aad_len, in, len, out, tag, 14);
+    else seal_nr(k, nonce, aad, aad_len, in, len, out, tag, 10);
 }
 
 KT__AG size_t kt__aesgcm_x86_tag(const kt_aesgcm_key *k, const uint8_t nonce[12],
                                  const uint8_t *aad, size_t aad_len, const uint8_t *ct,
                                  size_t len, uint8_t tag[16], uint8_t *ks)
 {
-    __m128i j0r = j0_reversed(nonce), y;
-    size_t made = 0;
-    if (ks) {
-        size_t chunks = len / 128, rem = len % 128;
-        y = gh_bytes(_mm_setzero_si128(), k, aad, aad_len);
-        for (size_t c = 0; c < chunks; c++, made += 128) {
-            __m128i b[8];
-            y = ks8_gh8(k, j0r, (uint32_t)(8 * c), ct + made, y, b);
-            KT__UNROLL(8)
-            for (int j = 0; j < 8; j++) st(ks + made + 16 * j, b[j]);
-        }
-        if (rem) made += ks_tail(round_keys(k), j0r, (uint32_t)(8 * chunks), rem, ks + made);
-        y = gh_last(y, k, chunks ? ct + 128 * chunks : ct, rem, lengths_block(aad_len, len));
-    } else {
-        y = gh_all(k, aad, aad_len, ct, len);
-    }
-    st(tag, _mm_xor_si128(bswap128(y), aes1(round_keys(k), bswap128(j0r))));
-    return made;
+    if (k->rounds == 14) return tag_nr(k, nonce, aad, aad_len, ct, len, tag, ks, 14);
+    return tag_nr(k, nonce, aad, aad_len, ct, len, tag, ks, 10);
 }
 
 KT__AG void kt__aesgcm_x86_ctr(const kt_aesgcm_key *k, const uint8_t nonce[12],
                                const uint8_t *in, size_t len, uint8_t *out)
 {
-    __m128i j0r = j0_reversed(nonce), b[8];
-    uint32_t ctr = 0;   /* J0 + ctr was the last counter block used */
-    for (; len >= 128; len -= 128, in += 128, out += 128, ctr += 8) {
-        ks8_gh8(k, j0r, ctr, NULL, j0r, b);
-        xor8(in, out, b);
-    }
-    if (len) ctr_tail(round_keys(k), j0r, ctr, in, len, out);
+    if (k->rounds == 14) ctr_nr(k, nonce, in, len, out, 14);
+    else ctr_nr(k, nonce, in, len, out, 10);
 }
 
 #else

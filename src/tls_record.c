@@ -50,8 +50,8 @@ void kt_tls_rec_init(kt_tls_rec *r, kt_tls_rec_suite suite, const uint8_t *key_b
     r->wseq = seq;
     r->rseq = seq;
     if (suite == KT_TLS_REC_AES128_GCM) {
-        kt_aesgcm_init(&r->wgcm, key_block);
-        kt_aesgcm_init(&r->rgcm, key_block + 16);
+        kt_aesgcm_init(&r->wgcm, key_block, 16);
+        kt_aesgcm_init(&r->rgcm, key_block + 16, 16);
         memcpy(r->wiv, key_block + 32, 4);
         memcpy(r->riv, key_block + 36, 4);
     } else if (suite == KT_TLS_REC_CHACHA20_POLY1305) {

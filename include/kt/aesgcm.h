@@ -1,6 +1,7 @@
-/* AES-128-GCM AEAD (NIST SP 800-38D) with 96-bit nonces, for sealing and opening TLS 1.2
- * application-data records once mbedTLS has finished the handshake. The key is expanded once per
- * connection and direction (kt_aesgcm_init); each record is then one call, no state between calls.
+/* AES-GCM AEAD (NIST SP 800-38D) with 128- or 256-bit keys and 96-bit nonces, for sealing and
+ * opening TLS 1.2 application-data records (AES_128_GCM and AES_256_GCM suites) once mbedTLS has
+ * finished the handshake. The key is expanded once per connection and direction (kt_aesgcm_init,
+ * which also fixes the key size); each record is then one call, no state between calls.
  *
  * x86-64 only, on CPUs with AES-NI, PCLMULQDQ, SSSE3 and SSE4.1 (kt_aesgcm_available says so per
  * call): AES-CTR eight blocks at a time, GHASH by carry-less multiplication with eight blocks
@@ -21,27 +22,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KT_AESGCM_KEY 16
+#define KT_AESGCM_KEY 16    /* AES-128 */
+#define KT_AESGCM_KEY256 32 /* AES-256 */
 #define KT_AESGCM_NONCE 12
 #define KT_AESGCM_TAG 16
 #define KT_AESGCM_MAX_LEN ((((uint64_t)1 << 32) - 2) * 16) /* data blocks 2 .. 2^32-1 */
 
-/* The expanded key: AES-128 round keys and the GHASH key H's powers H^1..H^8 in the form the
- * carry-less multiplication wants (byte-reflected, times x), with the XOR of each power's two
- * 64-bit halves for Karatsuba. Plain bytes so the header needs no intrinsics; secret: wipe it
- * with kt_aesgcm_wipe. */
+/* The expanded key: the AES round keys (11 for AES-128, 15 for AES-256) and the round count, and
+ * the GHASH key H's powers H^1..H^8 in the form the carry-less multiplication wants
+ * (byte-reflected, times x), with the XOR of each power's two 64-bit halves for Karatsuba. Plain
+ * bytes so the header needs no intrinsics; 448 bytes, 16-byte aligned. Secret: wipe it with
+ * kt_aesgcm_wipe. */
 typedef struct kt_aesgcm_key {
-    _Alignas(16) uint8_t rk[11 * 16];
+    _Alignas(16) uint8_t rk[15 * 16];
     _Alignas(16) uint8_t hpow[8 * 16];
     _Alignas(16) uint8_t hkar[8 * 8];
+    uint32_t rounds; /* 10 (AES-128) or 14 (AES-256) */
 } kt_aesgcm_key;
 
 /* True when this CPU can run it: x86-64 with AES-NI, PCLMULQDQ, SSSE3 and SSE4.1. Asks the CPU
  * on every call (no global state). Always false on other architectures. */
 bool kt_aesgcm_available(void);
 
-/* Expands `key` (AES-128) into k. Only call when kt_aesgcm_available(). */
-void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t key[16]);
+/* Expands the key_len-byte `key` into k: KT_AESGCM_KEY (16) for AES-128, KT_AESGCM_KEY256 (32)
+ * for AES-256; any other length is a caller bug and aborts. seal and open then use that key size.
+ * Only call when kt_aesgcm_available(). */
+void kt_aesgcm_init(kt_aesgcm_key *k, const uint8_t *key, size_t key_len);
 
 /* Zeroes k (explicit_bzero). */
 void kt_aesgcm_wipe(kt_aesgcm_key *k);

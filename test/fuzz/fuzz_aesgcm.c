@@ -1,8 +1,9 @@
-/* Fuzzes the AES-128-GCM AEAD against mbedTLS: key, nonce, AAD length and a tag come from the
- * input's head, the rest is the message. Sealing must give mbedTLS's ciphertext and tag, in place
- * and not; opening must accept exactly what mbedTLS accepts (the fuzzed tag is almost always
- * wrong: then out stays untouched) and give the same plaintext, and mbedTLS must open what kt
- * sealed. Does nothing on a CPU without AES-NI and PCLMULQDQ. */
+/* Fuzzes the AES-GCM AEAD against mbedTLS, AES-128 and AES-256: the key size (the low bit of the
+ * first byte), key, nonce, AAD length and a tag come from the input's head, the rest is the
+ * message. Sealing must give mbedTLS's ciphertext and tag, in place and not; opening must accept
+ * exactly what mbedTLS accepts (the fuzzed tag is almost always wrong: then out stays untouched)
+ * and give the same plaintext, and mbedTLS must open what kt sealed. Does nothing on a CPU without
+ * AES-NI and PCLMULQDQ. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@
 
 #include "kt/aesgcm.h"
 
-#define KT__HEAD (16 + 12 + 1 + 16)
+/* size byte, key (32 bytes read; AES-128 uses the first 16), nonce, AAD length, tag */
+#define KT__HEAD (1 + 32 + 12 + 1 + 16)
 
 static void check_seal(mbedtls_gcm_context *ctx, const kt_aesgcm_key *k, const uint8_t *nonce,
                        const uint8_t *aad, size_t alen, const uint8_t *msg, size_t n)
@@ -55,8 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < KT__HEAD || !kt_aesgcm_available()) return 0;
-    const uint8_t *key = data, *nonce = data + 16, *tag_in = data + 29;
-    size_t rest = size - KT__HEAD, alen = data[28] % 64;
+    size_t key_len = data[0] & 1 ? KT_AESGCM_KEY256 : KT_AESGCM_KEY;
+    const uint8_t *key = data + 1, *nonce = data + 33, *tag_in = data + 46;
+    size_t rest = size - KT__HEAD, alen = data[45] % 64;
     if (alen > rest) alen = rest;
     const uint8_t *aad = data + KT__HEAD, *msg = aad + alen;
     size_t n = rest - alen;
@@ -64,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mbedtls_gcm_context ctx;
     kt_aesgcm_key k;
     mbedtls_gcm_init(&ctx);
-    if (mbedtls_gcm_setkey(&ctx, MBEDTLS_CIPHER_ID_AES, key, 128)) abort();
-    kt_aesgcm_init(&k, key);
+    if (mbedtls_gcm_setkey(&ctx, MBEDTLS_CIPHER_ID_AES, key, 8 * (unsigned)key_len)) abort();
+    kt_aesgcm_init(&k, key, key_len);
     check_seal(&ctx, &k, nonce, aad, alen, msg, n);
     check_open(&ctx, &k, nonce, aad, alen, msg, n, tag_in);
     /* the genuine tag over msg as ciphertext opens */
