@@ -67,7 +67,7 @@ static void set_ciphersuites(kt_tls_ctx *t)
 
 #if KT_TLS_OWN_RECORDS
 /* Called by mbedTLS while it derives a connection's keys. The key and IV sizes of an AEAD key
- * block tell ChaCha20-Poly1305 (32, 12) from AES-128-GCM (16, 4); the suite and version are
+ * block tell ChaCha20-Poly1305 (32, 12) from AES-GCM (16 or 32, 4); the suite and version are
  * checked again once the handshake is over (own_records_ok). */
 static int export_keys(void *p, const unsigned char *ms, const unsigned char *kb, size_t maclen,
                        size_t keylen, size_t ivlen, const unsigned char client_random[32],
@@ -76,7 +76,7 @@ static int export_keys(void *p, const unsigned char *ms, const unsigned char *kb
     kt_tls_ctx *t = p;
     kt_tls_conn *c = t->exporting;
     (void)ms, (void)client_random, (void)server_random, (void)prf;
-    if (!c) return 0;
+    if (!c || t->mbedtls_records) return 0;
     kt_tls_rec_suite suite = maclen ? KT_TLS_REC_NONE : kt_tls_rec_suite_of(keylen, ivlen);
     c->rec_keys = suite != KT_TLS_REC_NONE;
     /* Both sides have sent one record under the new keys, their Finished messages. */
@@ -238,8 +238,9 @@ static bool own_records_ok(kt_tls_conn *c)
 #if KT_TLS_OWN_RECORDS
     const mbedtls_ssl_ciphersuite_t *cs =
         mbedtls_ssl_ciphersuite_from_string(mbedtls_ssl_get_ciphersuite(&c->ssl));
-    mbedtls_cipher_type_t want = c->rec.suite == KT_TLS_REC_AES128_GCM
-                                     ? MBEDTLS_CIPHER_AES_128_GCM
+    mbedtls_cipher_type_t want = c->rec.suite == KT_TLS_REC_AES128_GCM ? MBEDTLS_CIPHER_AES_128_GCM
+                                 : c->rec.suite == KT_TLS_REC_AES256_GCM
+                                     ? MBEDTLS_CIPHER_AES_256_GCM
                                      : MBEDTLS_CIPHER_CHACHA20_POLY1305;
     return c->rec_keys && c->ssl.minor_ver == MBEDTLS_SSL_MINOR_VERSION_3 && cs &&
            cs->cipher == want &&
@@ -283,7 +284,7 @@ int kt_tls_handshake(kt_tls_conn *c, char *err, size_t errlen)
     return KT_ETLS;
 }
 
-/* ---- kt's own records (after a TLS 1.2 AES-128-GCM or ChaCha20-Poly1305 handshake) --------- */
+/* ---- kt's own records (after a TLS 1.2 AES-GCM or ChaCha20-Poly1305 handshake) ------------- */
 
 /* A non-data record: close_notify ends the stream, a fatal alert or anything but a HelloRequest
  * (which a client may ignore, RFC 5246 §7.4.1.1) is an error. Warning alerts are ignored, as

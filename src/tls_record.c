@@ -39,8 +39,14 @@ static void record_aad(uint64_t seq, uint8_t type, size_t len, uint8_t aad[13])
 kt_tls_rec_suite kt_tls_rec_suite_of(size_t keylen, size_t ivlen)
 {
     if (keylen == 32 && ivlen == 12) return KT_TLS_REC_CHACHA20_POLY1305;
-    if (keylen == 16 && ivlen == 4 && kt_aesgcm_available()) return KT_TLS_REC_AES128_GCM;
-    return KT_TLS_REC_NONE;
+    if (ivlen != 4 || !kt_aesgcm_available()) return KT_TLS_REC_NONE;
+    return keylen == 16 ? KT_TLS_REC_AES128_GCM
+                        : keylen == 32 ? KT_TLS_REC_AES256_GCM : KT_TLS_REC_NONE;
+}
+
+static bool is_gcm(const kt_tls_rec *r)
+{
+    return r->suite == KT_TLS_REC_AES128_GCM || r->suite == KT_TLS_REC_AES256_GCM;
 }
 
 void kt_tls_rec_init(kt_tls_rec *r, kt_tls_rec_suite suite, const uint8_t *key_block, uint64_t seq)
@@ -49,11 +55,12 @@ void kt_tls_rec_init(kt_tls_rec *r, kt_tls_rec_suite suite, const uint8_t *key_b
     r->suite = suite;
     r->wseq = seq;
     r->rseq = seq;
-    if (suite == KT_TLS_REC_AES128_GCM) {
-        kt_aesgcm_init(&r->wgcm, key_block, 16);
-        kt_aesgcm_init(&r->rgcm, key_block + 16, 16);
-        memcpy(r->wiv, key_block + 32, 4);
-        memcpy(r->riv, key_block + 36, 4);
+    if (is_gcm(r)) {
+        size_t kl = suite == KT_TLS_REC_AES128_GCM ? KT_AESGCM_KEY : KT_AESGCM_KEY256;
+        kt_aesgcm_init(&r->wgcm, key_block, kl);
+        kt_aesgcm_init(&r->rgcm, key_block + kl, kl);
+        memcpy(r->wiv, key_block + 2 * kl, 4);
+        memcpy(r->riv, key_block + 2 * kl + 4, 4);
     } else if (suite == KT_TLS_REC_CHACHA20_POLY1305) {
         memcpy(r->wkey, key_block, 32);
         memcpy(r->rkey, key_block + 32, 32);
@@ -69,7 +76,7 @@ void kt_tls_rec_wipe(kt_tls_rec *r)
 
 size_t kt_tls_rec_body(const kt_tls_rec *r)
 {
-    return KT_TLS_REC_HEADER + (r->suite == KT_TLS_REC_AES128_GCM ? KT_TLS_REC_EXPLICIT : 0);
+    return KT_TLS_REC_HEADER + (is_gcm(r) ? KT_TLS_REC_EXPLICIT : 0);
 }
 
 /* Encrypts body[0..len) in place and puts the tag after it; `body - explicit` holds the explicit
@@ -78,7 +85,7 @@ static void seal_body(kt_tls_rec *r, uint8_t type, uint8_t *body, size_t len)
 {
     uint8_t nonce[12], aad[13];
     record_aad(r->wseq, type, len, aad);
-    if (r->suite == KT_TLS_REC_AES128_GCM) {
+    if (is_gcm(r)) {
         memcpy(nonce, r->wiv, 4);
         put_be64(nonce + 4, r->wseq);
         memcpy(body - KT_TLS_REC_EXPLICIT, nonce + 4, KT_TLS_REC_EXPLICIT);
@@ -137,7 +144,7 @@ int kt_tls_rec_open(kt_tls_rec *r, const uint8_t *rec, size_t plain_len, uint8_t
     record_aad(r->rseq, rec[0], plain_len, aad);
     const uint8_t *body = rec + kt_tls_rec_body(r), *tag = body + plain_len;
     int bad;
-    if (r->suite == KT_TLS_REC_AES128_GCM) {
+    if (is_gcm(r)) {
         memcpy(nonce, r->riv, 4);
         memcpy(nonce + 4, body - KT_TLS_REC_EXPLICIT, KT_TLS_REC_EXPLICIT);
         bad = kt_aesgcm_open(&r->rgcm, nonce, aad, sizeof aad, body, plain_len, tag, out);

@@ -28,6 +28,7 @@ typedef struct kt_tls_ctx {
     size_t pool_left;
     struct kt_tls_conn *exporting;   /* the connection whose handshake is running: mbedTLS's
                                         key export callback is per config, not per connection */
+    bool mbedtls_records;   /* keep mbedTLS's record layer for every suite (tests set it) */
 } kt_tls_ctx;
 
 /* Loads `ca_file` (NULL: $SSL_CERT_FILE is resolved by the caller; default system bundle). */
@@ -47,7 +48,7 @@ typedef struct kt_tls_conn {
     bool closed;      /* close_notify received */
     bool session_ready; /* a resumable session can be saved now (TLS 1.2: after the handshake;
                            TLS 1.3: after each NewSessionTicket, which arrives after it) */
-    /* Own record layer (kt/tls_record.h): after a TLS 1.2 AES-128-GCM or ChaCha20-Poly1305
+    /* Own record layer (kt/tls_record.h): after a TLS 1.2 AES-GCM or ChaCha20-Poly1305
      * handshake kt seals and opens the records; once the session is saved the mbedTLS context
      * is released. */
     bool rec_keys;    /* the key block arrived from mbedTLS */

@@ -1,4 +1,4 @@
-/* TLS 1.2 application records with AES-128-GCM (RFC 5288) or ChaCha20-Poly1305 (RFC 7905),
+/* TLS 1.2 application records with AES-GCM (RFC 5288) or ChaCha20-Poly1305 (RFC 7905),
  * sealed and opened by kt itself once mbedTLS has finished the handshake and handed over the keys
  * (RFC 5246 §6.2).
  *
@@ -32,6 +32,7 @@ typedef enum kt_tls_rec_suite {
     KT_TLS_REC_NONE = 0,
     KT_TLS_REC_CHACHA20_POLY1305,   /* nonce: the 12-byte IV xor the sequence number */
     KT_TLS_REC_AES128_GCM,          /* nonce: the 4-byte salt + an explicit 8 bytes on the wire */
+    KT_TLS_REC_AES256_GCM,          /* the same with 32-byte keys */
 } kt_tls_rec_suite;
 
 typedef struct kt_tls_rec {
@@ -42,8 +43,9 @@ typedef struct kt_tls_rec {
     uint64_t wseq, rseq;
 } kt_tls_rec;
 
-/* The suite whose key block has these sizes (maclen 0: AEAD), or KT_TLS_REC_NONE when kt does
- * not handle it (AES-GCM also needs kt_aesgcm_available()). */
+/* The suite whose key block has these sizes (maclen 0: AEAD; ChaCha20-Poly1305 32/12, AES-GCM
+ * 16 or 32/4), or KT_TLS_REC_NONE when kt does not handle it (AES-GCM also needs
+ * kt_aesgcm_available()). */
 kt_tls_rec_suite kt_tls_rec_suite_of(size_t keylen, size_t ivlen);
 /* Takes the keys from an mbedTLS TLS 1.2 key block (client side, AEAD: no MAC keys) with the
  * sequence numbers the first application records use (1 after the Finished messages). */

@@ -155,9 +155,9 @@ class _Conn:
 
 
 class MockUpstream:
-    # TLS 1.2 suites, AES-128-GCM then ChaCha20-Poly1305 preferred (the server's order wins): kt
-    # seals and opens those records itself (kt/tls_record.h), so the whole suite runs through
-    # that path. `ciphers` overrides it (AES-256-GCM keeps mbedTLS's records).
+    # TLS 1.2 suites, AES-128-GCM then ChaCha20-Poly1305 preferred (the server's order wins), as
+    # kt prefers them; kt seals and opens these records itself (kt/tls_record.h), so the whole
+    # suite runs through that path. `ciphers` overrides it.
     KT_OWN_FIRST = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE+CHACHA20:"
                     "ECDHE+AESGCM")
     CHACHA_ONLY = "ECDHE+CHACHA20"

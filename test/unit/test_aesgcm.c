@@ -16,6 +16,7 @@
 #include "../../src/aesgcm_priv.h"
 #include "kt/aesgcm.h"
 #include "kt_test.h"
+#include "kt_test_bytes.h"
 
 /* Returns from the test when the CPU cannot run the AES-NI code. */
 #define KT_NEED_AESNI()                                                                            \
@@ -26,30 +27,6 @@
         }                                                                                          \
     } while (0)
 
-/* Decodes hex (no separators) into out; returns the byte count. */
-static size_t unhex(const char *h, uint8_t *out)
-{
-    size_t n = strlen(h) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(h + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static uint64_t kt_rnd(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static void fill(uint64_t *s, uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(kt_rnd(s) >> 24);
-}
 
 /* ---- AES-128 and AES-256 --------------------------------------------------------------------- */
 
