@@ -174,7 +174,7 @@ class MockUpstream:
         self.requests = []
         self.connections = 0
         self.resumed = []               # per TLS connection: did the client resume a session?
-        self.ciphers = []               # per TLS connection: the negotiated suite (OpenSSL name)
+        self.ciphers = []               # per TLS connection: (protocol, suite), OpenSSL's names
         self._next_id = 0
         self.tls_failures = 0
         self.sni = []                   # SNI names of all TLS handshakes (not cleared by reset())
@@ -277,7 +277,7 @@ class MockUpstream:
                 with self.lock:
                     self._socks.add(s)
                     self.resumed.append(bool(s.session_reused))
-                    self.ciphers.append(s.cipher()[0])
+                    self.ciphers.append((s.version(), s.cipher()[0]))
             s.settimeout(None)
             c = _Conn(s)
             while not self.stopping.is_set():
