@@ -78,9 +78,8 @@ static int export_keys(void *p, const unsigned char *ms, const unsigned char *kb
     (void)ms, (void)client_random, (void)server_random, (void)prf;
     if (!c || t->mbedtls_records) return 0;
     kt_tls_rec_suite suite = maclen ? KT_TLS_REC_NONE : kt_tls_rec_suite_of(keylen, ivlen);
-    c->rec_keys = suite != KT_TLS_REC_NONE;
     /* Both sides have sent one record under the new keys, their Finished messages. */
-    if (c->rec_keys) kt_tls_rec_init(&c->rec, suite, kb, 1);
+    if (suite != KT_TLS_REC_NONE) kt_tls_rec_init(&c->rec, suite, kb, 1);
     return 0;
 }
 #endif
@@ -230,6 +229,19 @@ int kt_tls_feed(kt_tls_conn *c, const char *data, size_t len)
     return kt_buf_append(&c->in, data, len);
 }
 
+#if KT_TLS_OWN_RECORDS
+/* The mbedTLS cipher of a suite kt's record layer handles. */
+static mbedtls_cipher_type_t cipher_of(kt_tls_rec_suite s)
+{
+    switch (s) {
+    case KT_TLS_REC_AES128_GCM: return MBEDTLS_CIPHER_AES_128_GCM;
+    case KT_TLS_REC_AES256_GCM: return MBEDTLS_CIPHER_AES_256_GCM;
+    case KT_TLS_REC_CHACHA20_POLY1305: return MBEDTLS_CIPHER_CHACHA20_POLY1305;
+    default: return MBEDTLS_CIPHER_NONE;
+    }
+}
+#endif
+
 /* kt takes the records over only when all of this holds: TLS 1.2, a suite it handles,
  * the key block exported, and nothing left inside mbedTLS (it reads exactly one record at a
  * time, so what follows the server's Finished is still in c->in). */
@@ -238,12 +250,8 @@ static bool own_records_ok(kt_tls_conn *c)
 #if KT_TLS_OWN_RECORDS
     const mbedtls_ssl_ciphersuite_t *cs =
         mbedtls_ssl_ciphersuite_from_string(mbedtls_ssl_get_ciphersuite(&c->ssl));
-    mbedtls_cipher_type_t want = c->rec.suite == KT_TLS_REC_AES128_GCM ? MBEDTLS_CIPHER_AES_128_GCM
-                                 : c->rec.suite == KT_TLS_REC_AES256_GCM
-                                     ? MBEDTLS_CIPHER_AES_256_GCM
-                                     : MBEDTLS_CIPHER_CHACHA20_POLY1305;
-    return c->rec_keys && c->ssl.minor_ver == MBEDTLS_SSL_MINOR_VERSION_3 && cs &&
-           cs->cipher == want &&
+    return c->rec.suite != KT_TLS_REC_NONE && c->ssl.minor_ver == MBEDTLS_SSL_MINOR_VERSION_3 &&
+           cs && cs->cipher == cipher_of(c->rec.suite) &&
            mbedtls_ssl_get_bytes_avail(&c->ssl) == 0 && !mbedtls_ssl_check_pending(&c->ssl);
 #else
     (void)c;

@@ -51,10 +51,9 @@ typedef struct kt_tls_conn {
     /* Own record layer (kt/tls_record.h): after a TLS 1.2 AES-GCM or ChaCha20-Poly1305
      * handshake kt seals and opens the records; once the session is saved the mbedTLS context
      * is released. */
-    bool rec_keys;    /* the key block arrived from mbedTLS */
     bool own_records;
     bool ssl_released;
-    kt_tls_rec rec;
+    kt_tls_rec rec;   /* rec.suite != KT_TLS_REC_NONE once mbedTLS handed over a key block */
     size_t pt_off, pt_len;   /* decrypted plaintext inside `in` that did not fit the reader */
 } kt_tls_conn;
 
