@@ -114,7 +114,7 @@ int kt_policies_compile(void *cfgctx, kt_config *cfg)
             *pc->state_refs = 1;
         }
     }
-    if (cfg->nchain) kt_policy_json_compile(cfg);
+    if (kt_policy_json_compile(cfg)) return KT_ENOMEM;
     return rc;
 }
 

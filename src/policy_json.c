@@ -63,10 +63,10 @@ const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n)
     return in ? kt__input_paths : kt__output_paths;
 }
 
-void kt_policy_json_compile(kt_config *cfg)
+int kt_policy_json_compile(kt_config *cfg)
 {
     kt_json_patset *ps = kt_malloc(2 * sizeof *ps);
-    if (!ps) return;
+    if (!ps) return KT_ENOMEM;
     for (int i = 0; i < 2; i++) {
         size_t n;
         const kt_json_pat *pats = kt_policy_json_paths(i ? KT_DIR_OUTPUT : KT_DIR_INPUT, &n);
@@ -74,6 +74,7 @@ void kt_policy_json_compile(kt_config *cfg)
     }
     free(cfg->json_paths);
     cfg->json_paths = ps;
+    return KT_OK;
 }
 
 kt_api kt_api_from_path(kt_str rest)
@@ -235,13 +236,7 @@ int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t
     x.dir = dir;
     x.body = body;
     kt_json_pathset set;
-    if (cfg->json_paths) {
-        kt_json_pathset_start(&set, &cfg->json_paths[dir == KT_DIR_INPUT ? 0 : 1]);
-    } else {
-        size_t npaths;
-        const kt_json_pat *paths = kt_policy_json_paths(dir, &npaths);
-        kt_json_pathset_init(&set, paths, npaths);   /* cannot fail: the lists fit */
-    }
+    kt_json_pathset_start(&set, &cfg->json_paths[dir == KT_DIR_INPUT ? 0 : 1]);
     x.paths = &set;
     x.d = d;
     kt_buf_init(&x.text, len + 16);

@@ -190,8 +190,8 @@ typedef struct kt_config {
     /* ,"config_version":..,"config_hash":.. of every decision event (kt_event_prerender), NULL
      * when not rendered. */
     char *event_config;
-    /* kt_policy_json's path lists compiled once ([0] input, [1] output; kt_policy_json_compile),
-     * NULL when the chain is empty or the allocation failed (each walk compiles its own then). */
+    /* kt_policy_json's path lists compiled once ([0] input, [1] output; kt_policy_json_compile
+     * in kt_policies_compile, whose failure fails the load). */
     struct kt_json_patset *json_paths;
 } kt_config;
 

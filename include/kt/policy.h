@@ -183,8 +183,7 @@ int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t
                       struct kt_scan_cache *cache);
 /* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
 const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
-/* Compiles both path lists into cfg->json_paths (left NULL when out of memory: every walk then
- * compiles its own). */
-void kt_policy_json_compile(kt_config *cfg);
+/* Compiles both path lists into cfg->json_paths. KT_ENOMEM when the allocation fails. */
+int kt_policy_json_compile(kt_config *cfg);
 
 #endif
