@@ -80,16 +80,7 @@ void kt__chacha20_block(const uint32_t st[16], uint8_t out[64])
 {
     uint32_t x[16];
     memcpy(x, st, sizeof x);
-    for (int i = 0; i < 10; i++) {
-        KT__QR(x[0], x[4], x[8], x[12]);
-        KT__QR(x[1], x[5], x[9], x[13]);
-        KT__QR(x[2], x[6], x[10], x[14]);
-        KT__QR(x[3], x[7], x[11], x[15]);
-        KT__QR(x[0], x[5], x[10], x[15]);
-        KT__QR(x[1], x[6], x[11], x[12]);
-        KT__QR(x[2], x[7], x[8], x[13]);
-        KT__QR(x[3], x[4], x[9], x[14]);
-    }
+    for (int i = 0; i < 10; i++) KT__CHACHA_DOUBLE_ROUND(KT__QR, x);
     for (int i = 0; i < 16; i++) st32(out + 4 * i, x[i] + st[i]);
     explicit_bzero(x, sizeof x);
 }

@@ -11,6 +11,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One ChaCha20 double round (RFC 8439 §2.3: four column rounds, then four diagonal rounds) over
+ * the 16 words x[0..15], with QR the quarter round of the caller's word type (scalar, AVX2 or
+ * AVX-512 lanes). */
+#define KT__CHACHA_DOUBLE_ROUND(QR, x)                                                             \
+    do {                                                                                           \
+        QR((x)[0], (x)[4], (x)[8], (x)[12]);                                                       \
+        QR((x)[1], (x)[5], (x)[9], (x)[13]);                                                       \
+        QR((x)[2], (x)[6], (x)[10], (x)[14]);                                                      \
+        QR((x)[3], (x)[7], (x)[11], (x)[15]);                                                      \
+        QR((x)[0], (x)[5], (x)[10], (x)[15]);                                                      \
+        QR((x)[1], (x)[6], (x)[11], (x)[12]);                                                      \
+        QR((x)[2], (x)[7], (x)[8], (x)[13]);                                                       \
+        QR((x)[3], (x)[4], (x)[9], (x)[14]);                                                       \
+    } while (0)
+
 /* Which ChaCha20 kernels may run: the best the CPU has, at most AVX2, or only the portable scalar
  * code (the last two for tests and benchmarks). */
 typedef enum { KT__CC_BEST = 0, KT__CC_AVX2 = 1, KT__CC_SCALAR = 2 } kt__cc_impl;

@@ -43,16 +43,7 @@ KT__AVX2_INLINE void blocks8(const uint32_t st[16], uint32_t ctr, __m256i x[16])
     for (int i = 0; i < 16; i++) x[i] = _mm256_set1_epi32((int)st[i]);
     x[12] = _mm256_add_epi32(_mm256_set1_epi32((int)ctr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256i c12 = x[12];
-    for (int i = 0; i < 10; i++) {
-        KT__VQR(x[0], x[4], x[8], x[12]);
-        KT__VQR(x[1], x[5], x[9], x[13]);
-        KT__VQR(x[2], x[6], x[10], x[14]);
-        KT__VQR(x[3], x[7], x[11], x[15]);
-        KT__VQR(x[0], x[5], x[10], x[15]);
-        KT__VQR(x[1], x[6], x[11], x[12]);
-        KT__VQR(x[2], x[7], x[8], x[13]);
-        KT__VQR(x[3], x[4], x[9], x[14]);
-    }
+    for (int i = 0; i < 10; i++) KT__CHACHA_DOUBLE_ROUND(KT__VQR, x);
     for (int i = 0; i < 16; i++)
         x[i] = _mm256_add_epi32(x[i], i == 12 ? c12 : _mm256_set1_epi32((int)st[i]));
 }
@@ -130,16 +121,7 @@ KT__AVX512_INLINE void blocks16(const uint32_t st[16], uint32_t ctr, __m512i x[1
     x[12] = _mm512_add_epi32(_mm512_set1_epi32((int)ctr),
                              _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     const __m512i c12 = x[12];
-    for (int i = 0; i < 10; i++) {
-        KT__ZQR(x[0], x[4], x[8], x[12]);
-        KT__ZQR(x[1], x[5], x[9], x[13]);
-        KT__ZQR(x[2], x[6], x[10], x[14]);
-        KT__ZQR(x[3], x[7], x[11], x[15]);
-        KT__ZQR(x[0], x[5], x[10], x[15]);
-        KT__ZQR(x[1], x[6], x[11], x[12]);
-        KT__ZQR(x[2], x[7], x[8], x[13]);
-        KT__ZQR(x[3], x[4], x[9], x[14]);
-    }
+    for (int i = 0; i < 10; i++) KT__CHACHA_DOUBLE_ROUND(KT__ZQR, x);
     for (int i = 0; i < 16; i++)
         x[i] = _mm512_add_epi32(x[i], i == 12 ? c12 : _mm512_set1_epi32((int)st[i]));
 }
