@@ -407,7 +407,7 @@ int kt_tls_write2(kt_tls_conn *c, const char *a, size_t alen, const char *b, siz
     if (c->own_records && alen + blen <= KT_TLS_REC_PLAIN_MAX)
         return kt_tls_rec_seal(&c->rec, KT_TLS_REC_APPDATA, a, alen, b, blen, &c->out) ? KT_ETLS
                                                                                       : KT_OK;
-    char one[KT_TLS_RECORD_MAX];
+    char one[KT_TLS_REC_PLAIN_MAX];
     if (!blen || alen + blen > sizeof one) {
         int rc = kt_tls_write(c, a, alen);
         return rc || !blen ? rc : kt_tls_write(c, b, blen);

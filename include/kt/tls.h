@@ -13,8 +13,6 @@
 #include "kt/buf.h"
 #include "kt/tls_record.h"
 
-#define KT_TLS_RECORD_MAX 16384 /* plaintext bytes in one TLS record */
-
 /* Shared per process (owned by the gateway context): trust store, RNG and the client config. */
 typedef struct kt_tls_ctx {
     mbedtls_entropy_context entropy;

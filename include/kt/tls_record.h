@@ -20,7 +20,7 @@
 
 #define KT_TLS_REC_HEADER 5
 #define KT_TLS_REC_TAG 16
-#define KT_TLS_REC_PLAIN_MAX 16384
+#define KT_TLS_REC_PLAIN_MAX 16384   /* plaintext bytes in one TLS record (RFC 5246 §6.2.1) */
 
 enum {
     KT_TLS_REC_APPDATA = 23,
