@@ -28,13 +28,13 @@ SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 FUZZ_CC    := clang
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
-SRCS      := $(sort $(wildcard src/*.c))
-LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+SRCS      := $(sort $(shell find src -name '*.c'))
+LIB_SRCS  := $(filter-out src/app/main.c,$(SRCS))
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 
-# $(call objs,VARIANT_DIR,SOURCES)
-objs = $(patsubst %.c,$(1)/obj/%.o,$(notdir $(2)))
+# $(call objs,VARIANT_DIR,SOURCES): src/net/server.c -> VARIANT_DIR/obj/net/server.o
+objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 LLHTTP_OBJS = $(patsubst %.c,$(1)/obj/llhttp_%.o,$(notdir $(LLHTTP_SRCS)))
 
 .PHONY: all run test san unit fuzz fuzz-smoke bench demo clean help install deps
@@ -55,21 +55,23 @@ help:
 
 # ---- variants ---------------------------------------------------------------------------------
 define variant
-$(1)/obj/%.o: src/%.c $(B)/config.mk | $(1)/obj
+$(1)/obj/%.o: src/%.c $(B)/config.mk
+	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(WARN) $$(DEFS) $$(INC) -MMD -MP -c $$< -o $$@
-$(1)/obj/test_%.o: test/unit/test_%.c $(B)/config.mk | $(1)/obj
+$(1)/tobj/test_%.o: test/unit/test_%.c $(B)/config.mk
+	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(WARN) $$(DEFS) $$(INC) -Itest/unit -MMD -MP -c $$< -o $$@
-$(1)/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk | $(1)/obj
+$(1)/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
+	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(DEFS) $$(INC) $$(LLHTTP_SRC_CFLAGS) -c $$< -o $$@
 $(1)/libkt.a: $$(call objs,$(1),$$(LIB_SRCS)) $$(call LLHTTP_OBJS,$(1))
 	rm -f $$@ && ar rcs $$@ $$^
-$(1)/kt: $(1)/obj/main.o $(1)/libkt.a
+$(1)/kt: $(1)/obj/app/main.o $(1)/libkt.a
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
-$(1)/unit/test_%: $(1)/obj/test_%.o $(1)/libkt.a | $(1)/unit
+$(1)/unit/test_%: $(1)/tobj/test_%.o $(1)/libkt.a
+	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
-$(1)/obj $(1)/unit:
-	@mkdir -p $$@
--include $$(wildcard $(1)/obj/*.d)
+-include $$(shell find $(1)/obj $(1)/tobj -name '*.d' 2>/dev/null)
 endef
 
 $(eval $(call variant,$(B),$(REL_CFLAGS)))
@@ -87,16 +89,16 @@ FUZZ_BINS := $(patsubst test/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 $(B)/fuzz/obj/%.o: src/%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
--include $(wildcard $(B)/fuzz/obj/*.d)
+-include $(shell find $(B)/fuzz/obj -name '*.d' 2>/dev/null)
 $(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(INC) $(LLHTTP_SRC_CFLAGS) -c $< -o $@
 $(B)/fuzz/libkt.a: $(call objs,$(B)/fuzz,$(LIB_SRCS)) $(call LLHTTP_OBJS,$(B)/fuzz)
 	rm -f $@ && ar rcs $@ $^
-$(B)/fuzz/obj/fuzz_%.o: test/fuzz/fuzz_%.c $(B)/config.mk
+$(B)/fuzz/tobj/fuzz_%.o: test/fuzz/fuzz_%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
-$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/fuzz_%.o $(B)/fuzz/libkt.a
+$(B)/fuzz/fuzz_%: $(B)/fuzz/tobj/fuzz_%.o $(B)/fuzz/libkt.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz:
 	@sh mk/test-deps.sh clang

@@ -1,7 +1,7 @@
 /* Throughput of the built-in PII + DLP detector set on a realistic prompt corpus.
  *
- * Build and run (a later Makefile rule does the same):
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -o build/detect_bench bench/detect_bench.c src/detect*.c
+ * Build and run:
+ *   make build/detect_bench
  *   build/detect_bench [MB] [FILE]
  *
  * Without FILE it generates MB (default 50) megabytes in memory: English prose, source code, JSON

@@ -11,7 +11,8 @@
 #include <stdbool.h>
 
 #include "kt/buf.h"
-#include "kt/tls_record.h"
+
+#define KT_TLS_RECORD_MAX 16384 /* plaintext bytes in one TLS record */
 
 /* Shared per process (owned by the gateway context): trust store, RNG and the client config. */
 typedef struct kt_tls_ctx {
@@ -24,9 +25,6 @@ typedef struct kt_tls_ctx {
     int suites[16];   /* preferred ciphersuites, 0-terminated */
     unsigned char pool[512];   /* DRBG output not handed out yet (kt_tls_random) */
     size_t pool_left;
-    struct kt_tls_conn *exporting;   /* the connection whose handshake is running: mbedTLS's
-                                        key export callback is per config, not per connection */
-    bool mbedtls_records;   /* keep mbedTLS's record layer for every suite (tests set it) */
 } kt_tls_ctx;
 
 /* Loads `ca_file` (NULL: $SSL_CERT_FILE is resolved by the caller; default system bundle). */
@@ -38,21 +36,13 @@ int kt_tls_random(kt_tls_ctx *t, void *out, size_t n);
 
 typedef struct kt_tls_conn {
     mbedtls_ssl_context ssl;
-    kt_tls_ctx *ctx;
-    kt_buf in;        /* ciphertext received, not yet consumed */
+    kt_buf in;        /* ciphertext received, not yet consumed by mbedTLS */
     size_t in_off;
     kt_buf out;       /* ciphertext produced, to be written to the socket */
     bool handshake_done;
     bool closed;      /* close_notify received */
     bool session_ready; /* a resumable session can be saved now (TLS 1.2: after the handshake;
                            TLS 1.3: after each NewSessionTicket, which arrives after it) */
-    /* Own record layer (kt/tls_record.h): after a TLS 1.2 AES-GCM or ChaCha20-Poly1305
-     * handshake kt seals and opens the records; once the session is saved the mbedTLS context
-     * is released. */
-    bool own_records;
-    bool ssl_released;
-    kt_tls_rec rec;   /* rec.suite != KT_TLS_REC_NONE once mbedTLS handed over a key block */
-    size_t pt_off, pt_len;   /* decrypted plaintext inside `in` that did not fit the reader */
 } kt_tls_conn;
 
 enum { KT_TLS_WANT = 1 };  /* needs more input (after flushing output) */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/classify_priv.h"
+#include "../../src/scan/classify_priv.h"
 #include "kt/injection.h"
 
 #define MAXH 512

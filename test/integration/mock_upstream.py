@@ -155,16 +155,13 @@ class _Conn:
 
 
 class MockUpstream:
-    # TLS 1.2 suites, AES-128-GCM then ChaCha20-Poly1305 preferred (the server's order wins), as
-    # kt prefers them; kt seals and opens these records itself (kt/tls_record.h), so the whole
-    # suite runs through that path. `ciphers` overrides it.
-    KT_OWN_FIRST = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE+CHACHA20:"
-                    "ECDHE+AESGCM")
+    # Suite restrictions for tests that pin one TLS 1.2 AEAD suite (mbedTLS seals and opens every
+    # record); None leaves OpenSSL's default order.
     CHACHA_ONLY = "ECDHE+CHACHA20"
     AES256_ONLY = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
 
     def __init__(self, cert=None, key=None, host="127.0.0.1", port=0, tls=True, hostname="localhost",
-                 ciphers=KT_OWN_FIRST):
+                 ciphers=None):
         self.cert, self.key, self.tls = cert, key, tls
         self.host, self.hostname = host, hostname
         self.mode = "normal"
@@ -192,7 +189,8 @@ class MockUpstream:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
             ctx.set_alpn_protocols(["http/1.1"])
-            ctx.set_ciphers(ciphers)
+            if ciphers:
+                ctx.set_ciphers(ciphers)
 
             def sni_cb(sslobj, name, _ctx):
                 with self.lock:

@@ -1,9 +1,9 @@
 /* Throughput of the safety and prompt-injection classifiers on ~20 MB of generated prompt-like text
  * (mixed English words, accents, CJK, JSON, URLs, numbers, a harmful sentence every ~5000 words).
  * Not built by make; run:
- *   cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude test/perf/classify_bench.c src/textfold.c \
- *      src/tokenize.c src/wordac.c src/lexscan.c src/safety.c src/safety_lexicon.c \
- *      src/injection.c src/injection_rules.c src/alloc.c -o /tmp/classify_bench && /tmp/classify_bench */
+ *   make && cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude test/perf/classify_bench.c build/libkt.a \
+ *      -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lm \
+ *      -o /tmp/classify_bench && /tmp/classify_bench */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

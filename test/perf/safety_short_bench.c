@@ -2,8 +2,8 @@
  * 10000 times each through kt_safety_scan_ctx with a 64-hit batch, as policy_safety.c does) and on
  * ~1 MB of generated prompt-like text (the words of classify_bench.c). Deterministic, so it suits
  * `valgrind --tool=callgrind` instruction counts. Not built by make; run:
- *   cc -std=c11 -D_GNU_SOURCE -O2 -g -Iinclude test/perf/safety_short_bench.c src/textfold.c \
- *      src/tokenize.c src/wordac.c src/lexscan.c src/safety.c src/safety_lexicon.c src/alloc.c \
+ *   make && cc -std=c11 -D_GNU_SOURCE -O2 -g -Iinclude test/perf/safety_short_bench.c build/libkt.a \
+ *      -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lm \
  *      -o /tmp/safety_bench && taskset -c 1 /tmp/safety_bench [short|long] [reps] */
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/classify_priv.h"
+#include "../../src/scan/classify_priv.h"
 #include "kt/common.h"
 #include "kt/injection.h"
 #include "kt/safety.h"

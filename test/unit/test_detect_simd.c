@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/detect_int.h"
+#include "../../src/scan/detect_int.h"
 #include "kt/common.h"
 #include "kt/detect.h"
 #include "kt_test.h"

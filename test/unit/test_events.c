@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/event_priv.h"
+#include "../../src/telemetry/event_priv.h"
 #include "kt/config.h"
 #include "kt/events.h"
 #include "kt/metrics.h"

@@ -1,0 +1,559 @@
+/* Listener and client connection lifecycle: accept, read, parse, dispatch, write, time out, close.
+ * A connection is freed only after both of its handles have closed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/common.h"
+#include "kt/conn.h"
+#include "kt/log.h"
+#include "net_priv.h"
+
+#define KT_READ_BUF (64 * 1024)
+#define KT_PENDING_MAX (1u << 20)
+#define KT_PENDING_PAUSE (64u * 1024)
+#define KT_LINGER_MS 2000
+
+typedef struct kt_wreq {
+    uv_write_t req;
+    kt_conn *c;
+    char data[];
+} kt_wreq;
+
+static void conn_process(kt_conn *c);
+static void conn_close(kt_conn *c);
+static void start_reading(kt_conn *c);
+
+static uint32_t lim_ms(const kt_conn *c, uint32_t v) { (void)c; return v ? v : 1; }
+
+/* ---- closing -------------------------------------------------------------------------------- */
+
+static void on_closed(uv_handle_t *h)
+{
+    kt_conn *c = h->data;
+    if (--c->open_handles > 0) return;
+    kt_gateway *gw = c->gw;
+    if (c->prev) c->prev->next = c->next;
+    else gw->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    gw->nconns--;
+    kt_proxy_reset(c);
+    kt_buf_free(&c->wq);
+    kt_http_in_free(&c->in);
+    kt_buf_free(&c->pending);
+    kt_buf_free(&c->req_head);
+    kt_config_release(&c->cfg);
+    free(c);
+    kt_gateway_conn_gone(gw);
+}
+
+static void conn_close(kt_conn *c)
+{
+    if (c->state == KT_CONN_CLOSING) return;
+    if (c->up) kt_proxy_abort(c);
+    c->state = KT_CONN_CLOSING;
+    if (c->cfg) {
+        kt_events_request_done(c->gw, c);
+        kt_config_release(&c->cfg);
+        c->gw->stats.active_requests--;
+    }
+    uv_close((uv_handle_t *)&c->timer, on_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void kt_conn_abort(kt_conn *c) { conn_close(c); }
+
+static void on_timer(uv_timer_t *t)
+{
+    kt_conn *c = t->data;
+    switch (c->state) {
+    case KT_CONN_READ_HEAD:
+    case KT_CONN_READ_BODY:
+        if (!c->in.started) {       /* idle keep-alive connection, or nothing sent at all */
+            conn_close(c);
+            return;
+        }
+        KT_INFO("client_timeout", "request %s not received in time; closing",
+                c->state == KT_CONN_READ_HEAD ? "head" : "body");
+        c->close_after = true;
+        c->state = KT_CONN_BUSY;
+        kt_conn_error(c, 408, "validation_error", "request_timeout",
+                      "the request was not received in time");
+        return;
+    case KT_CONN_BUSY:              /* client stopped reading a response for too long */
+        KT_INFO("client_stalled", "client did not read the response in time; closing");
+        conn_close(c);
+        return;
+    case KT_CONN_FLUSHING:
+        conn_close(c);
+        return;
+    case KT_CONN_CLOSING:
+        return;
+    }
+}
+
+static void arm(kt_conn *c, uint32_t ms) { uv_timer_start(&c->timer, on_timer, lim_ms(c, ms), 0); }
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    kt_conn *c = req->data;
+    (void)status;
+    if (c->state != KT_CONN_FLUSHING) return;
+    /* Lingering close: keep reading (and discarding) briefly so the peer sees our response
+     * instead of a reset caused by unread input. */
+    arm(c, KT_LINGER_MS);
+    start_reading(c);
+}
+
+static void conn_flush_and_close(kt_conn *c)
+{
+    if (c->state == KT_CONN_CLOSING || c->state == KT_CONN_FLUSHING) return;
+    c->state = KT_CONN_FLUSHING;
+    c->shutdown_req.data = c;
+    arm(c, c->gw->limits.idle_timeout_ms);
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown)) conn_close(c);
+}
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+size_t kt_conn_backlog(const kt_conn *c) { return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp); }
+
+static void on_written(uv_write_t *req, int status)
+{
+    kt_wreq *w = (kt_wreq *)req;
+    kt_conn *c = w->c;
+    free(w);
+    if (c->state == KT_CONN_CLOSING) return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->up_paused && kt_conn_backlog(c) <= c->gw->limits.max_response_buffer / 2)
+        kt_proxy_client_drained(c);
+}
+
+#define KT_CORK_MAX (256u * 1024)
+
+void kt_conn_cork(kt_conn *c)
+{
+    if (!c->wq.max) kt_buf_init(&c->wq, KT_CORK_MAX);
+    c->corked = true;
+}
+
+static int write_now(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen);
+
+int kt_conn_uncork(kt_conn *c)
+{
+    if (!c->corked) return KT_OK;
+    c->corked = false;
+    if (!c->wq.len) return KT_OK;
+    int rc = write_now(c, c->wq.p, c->wq.len, NULL, 0);
+    kt_buf_reset(&c->wq);
+    if (c->wq.cap > 64 * 1024) kt_buf_free(&c->wq);
+    return rc;
+}
+
+static int corked_append(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (c->wq.len + alen + blen > KT_CORK_MAX) {
+        int rc = kt_conn_uncork(c);
+        c->corked = true;
+        if (rc) return rc;
+        if (alen + blen > KT_CORK_MAX) {
+            c->corked = false;
+            rc = write_now(c, a, alen, b, blen);
+            c->corked = true;
+            return rc;
+        }
+    }
+    int rc = kt_buf_append(&c->wq, a, alen);
+    if (!rc && blen) rc = kt_buf_append(&c->wq, b, blen);
+    if (rc) conn_close(c);
+    return rc;
+}
+
+int kt_conn_write(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (c->state == KT_CONN_CLOSING) return KT_EIO;
+    if (alen + blen == 0) return KT_OK;
+    if (c->corked) return corked_append(c, a, alen, b, blen);
+    return write_now(c, a, alen, b, blen);
+}
+
+static int write_now(kt_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* Straight to the socket when it takes everything: no request, no copy, and no watcher
+     * re-arm (which libuv does after every queued write). The rest, if any, is queued. */
+    if (kt__try_write2((uv_stream_t *)&c->tcp, &a, &alen, &b, &blen)) {
+        conn_close(c);
+        return KT_EIO;
+    }
+    if (alen + blen == 0) return KT_OK;
+    kt_wreq *w = kt_malloc(sizeof *w + alen + blen);
+    if (!w) {
+        conn_close(c);
+        return KT_ENOMEM;
+    }
+    w->c = c;
+    memcpy(w->data, a, alen);
+    if (blen) memcpy(w->data + alen, b, blen);
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)(alen + blen));
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written)) {
+        free(w);
+        conn_close(c);
+        return KT_EIO;
+    }
+    return KT_OK;
+}
+
+int kt_conn_write_chunk(kt_conn *c, const char *data, size_t len)
+{
+    if (len == 0) return KT_OK;   /* an empty chunk would end the body */
+    if (c->state == KT_CONN_CLOSING) return KT_EIO;
+    char pre[24];
+    int n = snprintf(pre, sizeof pre, "%zx\r\n", len);
+    bool was_corked = c->corked;
+    kt_conn_cork(c);   /* size line, data and CRLF leave together */
+    int rc = corked_append(c, pre, (size_t)n, data, len);
+    if (!rc) rc = corked_append(c, "\r\n", 2, NULL, 0);
+    if (!rc && !was_corked) rc = kt_conn_uncork(c);
+    return rc;
+}
+
+void kt_conn_set_stalled(kt_conn *c, bool stalled)
+{
+    if (c->state != KT_CONN_BUSY) return;
+    if (stalled) arm(c, c->gw->limits.idle_timeout_ms);
+    else uv_timer_stop(&c->timer);
+}
+
+void kt_conn_respond(kt_conn *c, int status, const char *ctype, const char *body, size_t blen,
+                     const char *extra)
+{
+    char head[1024];
+    if (c->gw->stopping) c->close_after = true;
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n%s%s\r\n",
+                     status, kt_http_reason(status), ctype, blen, extra ? extra : "",
+                     c->close_after ? "Connection: close\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof head) {
+        conn_close(c);
+        return;
+    }
+    c->resp_status = status;
+    if (kt_conn_write(c, head, (size_t)n, c->is_head ? NULL : body, c->is_head ? 0 : blen)) return;
+    kt_conn_finish(c);
+}
+
+void kt_conn_error(kt_conn *c, int status, const char *type, const char *code, const char *msg)
+{
+    kt_conn_error_policy(c, status, type, code, msg, NULL);
+}
+
+void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *code,
+                          const char *msg, const char *policy)
+{
+    char mem[1024];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
+    kt_buf_puts(&b, "{\"error\":{\"type\":");
+    kt_buf_json_str(&b, type, strlen(type));
+    kt_buf_puts(&b, ",\"code\":");
+    kt_buf_json_str(&b, code, strlen(code));
+    kt_buf_puts(&b, ",\"message\":");
+    kt_buf_json_str(&b, msg, strlen(msg));
+    kt_buf_puts(&b, ",\"policy\":");
+    if (policy) kt_buf_json_str(&b, policy, strlen(policy));
+    else kt_buf_puts(&b, "null");
+    kt_buf_puts(&b, "}}");
+    if (status >= 400 && status < 500) c->gw->stats.rejected++;
+    snprintf(c->obs.reason, sizeof c->obs.reason, "%s", code);
+    const char *extra = status == 503 ? "Retry-After: 1\r\n" : NULL;
+    kt_conn_respond(c, status, "application/json", b.p, b.len, extra);
+}
+
+/* ---- request dispatch ----------------------------------------------------------------------- */
+
+static void dispatch(kt_conn *c)
+{
+    kt_gateway *gw = c->gw;
+    c->state = KT_CONN_BUSY;
+    uv_timer_stop(&c->timer);
+    c->cfg = kt_config_ref(gw->cfg);
+    gw->stats.active_requests++;
+    gw->stats.requests++;
+    c->req_start_ms = uv_now(&gw->loop);
+    c->is_head = kt_http_in_method(&c->in) == HTTP_HEAD;
+    c->close_after = !c->in.keep_alive || gw->stopping;
+    const char *url = c->in.url.p;
+    const char *q = memchr(url, '?', c->in.url.len);
+    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
+    kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
+    memset(&c->obs, 0, sizeof c->obs);
+    kt_usage_init(&c->obs.usage);
+    c->obs.t0_ns = uv_hrtime();
+    c->resp_status = 0;
+    if (path.n >= 3 && memcmp(path.p, "/v1", 3) == 0 && (path.n == 3 || path.p[3] == '/')) {
+        c->obs.api = true;
+        kt_proxy_start(c, path, query);
+        return;
+    }
+    if (kt_ops_handle(c, path)) return;
+    kt_conn_error(c, 404, "not_found", "not_found", "no such endpoint (the API lives under /v1/)");
+}
+
+void kt_conn_finish(kt_conn *c)
+{
+    if (c->state == KT_CONN_CLOSING || c->state == KT_CONN_FLUSHING) return;
+    if (kt_conn_uncork(c)) return;
+    if (c->cfg) {
+        kt_events_request_done(c->gw, c);
+        kt_config_release(&c->cfg);
+        c->gw->stats.active_requests--;
+    }
+    kt_proxy_reset(c);
+    c->target = NULL;
+    c->resp_started = c->resp_chunked = c->retried = c->up_paused = false;
+    if (c->close_after || c->gw->stopping) {
+        conn_flush_and_close(c);
+        return;
+    }
+    kt_http_in_next(&c->in);
+    c->state = KT_CONN_READ_HEAD;
+    c->continue_sent = false;
+    c->head_timer_armed = false;
+    arm(c, c->gw->limits.idle_timeout_ms);
+    start_reading(c);
+    if (c->pending.len && !c->in_process) conn_process(c);
+}
+
+static void reject(kt_conn *c)
+{
+    KT_INFO("request_rejected", "%d %s: %s", c->in.err_status, c->in.err_code, c->in.err_msg);
+    c->close_after = true;
+    c->state = KT_CONN_BUSY;
+    uv_timer_stop(&c->timer);
+    kt_conn_error(c, c->in.err_status, "validation_error", c->in.err_code, c->in.err_msg);
+}
+
+static void after_progress(kt_conn *c)
+{
+    const kt_limits *lim = &c->gw->limits;
+    if (c->in.started && !c->head_timer_armed) {
+        c->head_timer_armed = true;
+        arm(c, lim->header_timeout_ms);
+    }
+    if (c->in.head_done && c->state == KT_CONN_READ_HEAD) {
+        c->state = KT_CONN_READ_BODY;
+        arm(c, lim->body_timeout_ms);
+        if (c->in.expect_continue && !c->continue_sent) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            c->continue_sent = true;
+            kt_conn_write(c, cont, sizeof cont - 1, NULL, 0);
+        }
+    }
+}
+
+static void conn_process(kt_conn *c)
+{
+    c->in_process = true;
+    while ((c->state == KT_CONN_READ_HEAD || c->state == KT_CONN_READ_BODY) && c->pending.len) {
+        size_t used = 0;
+        int rc = kt_http_in_feed(&c->in, c->pending.p, c->pending.len, &used);
+        kt_buf_consume(&c->pending, used);
+        if (rc == KT_HTTP_IN_ERROR) {
+            kt_buf_reset(&c->pending);
+            reject(c);
+        } else if (rc == KT_HTTP_IN_DONE) {
+            dispatch(c);
+        } else {
+            after_progress(c);
+        }
+    }
+    c->in_process = false;
+}
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    kt_conn *c = h->data;
+    (void)suggested;
+    kt_gateway *gw = c->gw;
+    if (!gw->read_buf) gw->read_buf = kt_malloc(KT_READ_BUF);
+    *buf = uv_buf_init(gw->read_buf, gw->read_buf ? KT_READ_BUF : 0);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    kt_conn *c = s->data;
+    if (nread == 0 || c->state == KT_CONN_CLOSING) return;
+    if (nread < 0) {
+        conn_close(c);   /* EOF or error: in BUSY this aborts the upstream exchange too */
+        return;
+    }
+    if (c->state == KT_CONN_FLUSHING) return;   /* lingering: discard */
+    if (kt_buf_append(&c->pending, buf->base, (size_t)nread)) {
+        conn_close(c);
+        return;
+    }
+    if (c->state == KT_CONN_BUSY) {
+        /* Pipelined bytes wait for the current response; stop reading past a bound. */
+        if (c->pending.len > KT_PENDING_PAUSE) {
+            uv_read_stop(s);
+            c->reading = false;
+        }
+        return;
+    }
+    conn_process(c);
+}
+
+static void start_reading(kt_conn *c)
+{
+    if (c->reading) return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = true;
+}
+
+/* ---- accepting ------------------------------------------------------------------------------ */
+
+static void refuse(kt_gateway *gw, kt_conn *c)
+{
+    (void)gw;
+    c->close_after = true;
+    c->state = KT_CONN_BUSY;
+    kt_conn_error(c, 503, "unavailable", "overloaded", "too many connections; retry shortly");
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    kt_gateway *gw = server->data;
+    if (status < 0) return;
+    kt_conn *c = kt_calloc(1, sizeof *c);
+    if (!c) return;
+    c->gw = gw;
+    uv_tcp_init(&gw->loop, &c->tcp);
+    uv_timer_init(&gw->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->open_handles = 2;
+    c->next = gw->conns;
+    if (gw->conns) gw->conns->prev = c;
+    gw->conns = c;
+    gw->nconns++;
+    kt_buf_init(&c->pending, KT_PENDING_MAX);
+    kt_buf_init(&c->req_head, gw->limits.max_header_bytes + 4096);
+    int rc = kt_http_in_init(&c->in, &gw->limits);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) || rc) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->state = KT_CONN_READ_HEAD;
+    if (gw->nconns > gw->limits.max_connections) {
+        KT_WARN("connection_refused", "connection cap %u reached", gw->limits.max_connections);
+        refuse(gw, c);
+        return;
+    }
+    arm(c, gw->limits.header_timeout_ms);
+    c->head_timer_armed = true;
+    start_reading(c);
+}
+
+static int parse_hostport(const char *hp, char *host, size_t hlen, int *port)
+{
+    const char *colon = strrchr(hp, ':');
+    if (!colon || colon == hp) return KT_EINVAL;
+    const char *h = hp;
+    size_t n = (size_t)(colon - hp);
+    if (h[0] == '[' && n >= 2 && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n >= hlen) return KT_EINVAL;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535 || end == colon + 1) return KT_EINVAL;
+    *port = (int)p;
+    return KT_OK;
+}
+
+int kt_server_listen(kt_gateway *gw, const char *hostport, char *err, size_t errlen)
+{
+    char host[64];
+    int port;
+    struct sockaddr_storage ss;
+    if (parse_hostport(hostport, host, sizeof host, &port)) {
+        snprintf(err, errlen, "invalid listen address '%s' (expected HOST:PORT)", hostport);
+        return KT_EINVAL;
+    }
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)) {
+        snprintf(err, errlen, "invalid listen host '%s' (expected an IP address)", host);
+        return KT_EINVAL;
+    }
+    uv_tcp_init(&gw->loop, &gw->listener);
+    gw->listener.data = gw;
+    gw->listening = true;
+    int rc = uv_tcp_bind(&gw->listener, (const struct sockaddr *)&ss, 0);
+    if (!rc) rc = uv_listen((uv_stream_t *)&gw->listener, 511, on_connection);
+    if (rc) {
+        snprintf(err, errlen, "cannot listen on %s: %s", hostport, uv_strerror(rc));
+        return KT_EIO;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&gw->listener, (struct sockaddr *)&bound, &blen);
+    char ip[64] = "";
+    if (bound.ss_family == AF_INET6) {
+        uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof ip);
+        snprintf(gw->listen_addr, sizeof gw->listen_addr, "[%s]:%d", ip,
+                 ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
+    } else {
+        uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof ip);
+        snprintf(gw->listen_addr, sizeof gw->listen_addr, "%s:%d", ip,
+                 ntohs(((struct sockaddr_in *)&bound)->sin_port));
+    }
+    return KT_OK;
+}
+
+void kt_server_stop_accepting(kt_gateway *gw)
+{
+    if (!gw->listening) return;
+    gw->listening = false;
+    uv_close((uv_handle_t *)&gw->listener, NULL);
+}
+
+void kt_server_close_idle(kt_gateway *gw)
+{
+    for (kt_conn *c = gw->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == KT_CONN_READ_HEAD && !c->in.started) conn_close(c);
+    }
+}
+
+void kt_server_close_all(kt_gateway *gw)
+{
+    for (kt_conn *c = gw->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+}
+
+/* ---- libuv write helper shared with the upstream side (net_priv.h) ------------------------------- */
+
+int kt__try_write2(uv_stream_t *s, const char **a, size_t *alen, const char **b, size_t *blen)
+{
+    uv_buf_t bufs[2] = { uv_buf_init((char *)*a, (unsigned)*alen),
+                         uv_buf_init((char *)*b, (unsigned)*blen) };
+    int n = uv_try_write(s, bufs, *blen ? 2 : 1);
+    if (n < 0) return n == UV_EAGAIN ? 0 : n;
+    size_t done = (size_t)n, skip_a = KT_MIN(done, *alen);
+    *a += skip_a;
+    *alen -= skip_a;
+    if (*blen) {
+        *b += done - skip_a;
+        *blen -= done - skip_a;
+    }
+    return 0;
+}

@@ -1,0 +1,108 @@
+/* prompt-injection: known attack phrasings and fake role/boundary markers, over a normalised view
+ * of the text (confusables and zero-width characters folded) and inside base64 runs. Weighted: the
+ * policy acts once the request's score reaches the threshold. action: block (default) or flag.
+ * In the pack form it checks requests only (the model's own output is not an injection vector). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt/injection.h"
+#include "../policy_priv.h"
+
+#define KT_INJ_BATCH 64
+#define KT_INJ_MAX_EXTRA 64
+
+typedef struct inj_state {
+    kt_injection d;
+    kt_action action;
+    unsigned threshold;
+} inj_state;
+
+static void inj_destroy(void *state)
+{
+    inj_state *st = state;
+    kt_injection_free(&st->d);
+    free(st);
+}
+
+static int inj_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
+{
+    static const char *const keys[] = { "action", "normalize_unicode", "decode_base64",
+                                        "threshold", "extra_phrases", NULL };
+    kt__cfgctx *x = cfgctx;
+    inj_state *st = kt_calloc(1, sizeof *st);
+    if (!st) return KT_ENOMEM;
+    kt__popt_keys(x, pc, keys);
+    kt_injection_opts o;
+    kt_injection_opts_default(&o);
+    st->action = kt__popt_action(x, pc, (1u << KT_ACT_BLOCK) | (1u << KT_ACT_FLAG), KT_ACT_BLOCK);
+    o.normalize_unicode = kt__popt_bool(x, pc, "normalize_unicode", true);
+    o.decode_base64 = kt__popt_bool(x, pc, "decode_base64", true);
+    o.threshold = (unsigned)kt__popt_uint(x, pc, "threshold", 1, 100000, KT_INJ_DEFAULT_THRESHOLD);
+    st->threshold = o.threshold;
+    const char *extra[KT_INJ_MAX_EXTRA];
+    size_t nextra = 0;
+    const kt_ynode *n = kt__popt_get(pc, "extra_phrases");
+    if (n && kt__cfg_want_seq(x, n, "extra_phrases"))
+        for (size_t i = 0; i < n->n && nextra < KT_INJ_MAX_EXTRA; i++) {
+            const char *p = kt__cfg_want_str(x, n->vals[i], "extra_phrases[]");
+            if (p) extra[nextra++] = p;
+        }
+    o.extra_phrases = extra;
+    o.n_extra = nextra;
+    int rc = kt_injection_init(&st->d, &o);
+    if (rc) {
+        if (rc == KT_EINVAL)
+            kt__cfg_err(x, n ? n : pc->options, "extra_phrases: a phrase is empty, cannot match, "
+                        "or expands to too many variants");
+        free(st);
+        return rc == KT_ENOMEM ? KT_ENOMEM : KT_OK;
+    }
+    *state = st;
+    return KT_OK;
+}
+
+static int inj_scan(const void *state, const char *text, size_t len, size_t from,
+                    uint16_t policy, kt_findings *out)
+{
+    const inj_state *st = state;
+    kt_injection_hit hits[KT_INJ_BATCH];
+    size_t n = kt_injection_scan_ctx(&st->d, text, len, from, hits, KT_INJ_BATCH, NULL);
+    for (size_t i = 0; i < n; i++) {
+        unsigned w = hits[i].weight ? hits[i].weight : 1;
+        int rc = kt_findings_add_weighted(out, hits[i].start, hits[i].end, policy,
+                                          (uint16_t)hits[i].rule, st->action, w > 255 ? 255 : w);
+        if (rc) return rc;
+    }
+    return KT_OK;
+}
+
+static size_t inj_stable(const void *state, const char *text, size_t len, size_t from)
+{
+    const inj_state *st = state;
+    return kt_injection_stable_prefix_ctx(&st->d, text, len, from);
+}
+
+static const char *inj_label(const void *state, uint16_t label)
+{
+    (void)state;
+    const char *n = kt_injection_rule_name(label);
+    return n ? n : "injection";
+}
+
+static unsigned inj_threshold(const void *state)
+{
+    const inj_state *st = state;
+    return st->threshold > 255 * 64 ? 255 * 64 : st->threshold;
+}
+
+const kt_policy_kind kt_policy_injection = {
+    .name = "prompt-injection",
+    .default_dirs = KT_DIR_INPUT,
+    .compile = inj_compile,
+    .destroy = inj_destroy,
+    .scan = inj_scan,
+    .stable = inj_stable,
+    .label = inj_label,
+    .threshold = inj_threshold,
+    .per_label = false,
+};
