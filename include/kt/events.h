@@ -14,9 +14,8 @@
 #include "kt/policy.h"
 #include "kt/tls.h"
 
-typedef struct kt_conn kt_conn;
-typedef struct kt_gateway kt_gateway;
 typedef struct kt_metrics kt_metrics;
+typedef struct kt_events kt_events;
 
 /* ---- token usage, sniffed from response bytes without buffering them ------------------------- */
 
@@ -45,7 +44,6 @@ void kt_usage_feed(kt_usage_sniff *u, const char *data, size_t len);
 /* ---- per-request observations (kept in kt_conn) ------------------------------------------- */
 
 typedef struct kt_req_obs {
-    bool api;                  /* a /v1 request (ops endpoints produce no event) */
     bool stream;               /* the response is text/event-stream */
     bool upstream_new;         /* a fresh upstream connection was opened for it */
     uint64_t t0_ns;            /* dispatch */
@@ -54,9 +52,7 @@ typedef struct kt_req_obs {
     uint64_t up_head_ns;       /* first response byte (head) */
     uint64_t up_end_ns;        /* response complete or failed */
     uint64_t connect_ns, tls_ns;   /* a fresh upstream connection: TCP connect, TLS handshake */
-    char reason[40];           /* error code kt answered with ("" when none) */
     kt_usage_sniff usage;
-    kt_policy_model model;     /* the body's "model", when the input policy walk saw it all */
 } kt_req_obs;
 
 /* ---- the event --------------------------------------------------------------------------- */
@@ -129,8 +125,6 @@ bool kt_event_ring_drop_oldest(kt_event_ring *r);
 
 /* ---- the pipeline (event_ship.c) -------------------------------------------------------- */
 
-typedef struct kt_events kt_events;
-
 /* api_url NULL: events go to stderr as JSON lines. Returns KT_EINVAL (err set) for a bad URL. */
 int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
                   const char *token, kt_tls_ctx *tls, kt_metrics *m, kt_events **out, char *err,
@@ -145,9 +139,16 @@ void kt_events_free(kt_events *ev);
 /* Queued (ring + in flight) count and bytes, for metrics. */
 void kt_events_queued(const kt_events *ev, uint64_t *count, uint64_t *bytes);
 
-/* The request-end hook (request_obs.c): builds the event, pushes it, feeds the metrics. Called
- * once per /v1 request, also for requests kt answered itself or that were aborted. */
-void kt_events_request_done(kt_gateway *gw, kt_conn *c);
+/* Where finished requests report to; any member may be NULL. */
+typedef struct kt_obs_sink {
+    kt_events *events;
+    kt_metrics *metrics;
+    kt_tls_ctx *rng;           /* for event ids (NULL: /dev/urandom) */
+} kt_obs_sink;
+/* The request-end hook (request_obs.c): gives `ev` its id and wall-clock time, pushes it, feeds
+ * the metrics. The proxy calls it once per /v1 request with everything else filled, also for
+ * requests kt answered itself or that were aborted. `now`: uv_hrtime() at the end. */
+void kt_request_done(const kt_obs_sink *sink, kt_event_info *ev, const kt_req_obs *o, uint64_t now);
 /* Its metric updates for one finished request (`now`: uv_hrtime() at the end). */
 void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now);
 

@@ -8,21 +8,20 @@
 #include <uv.h>
 
 #include "kt/config.h"
+#include "kt/conn.h"
 #include "kt/reload.h"
 #include "kt/scan_cache.h"
 #include "kt/tls.h"
 #include "kt/upstream.h"
 
-typedef struct kt_conn kt_conn;
 typedef struct kt_metrics kt_metrics;
 typedef struct kt_events kt_events;
 
+/* Counted by the proxy (request counts of every kind are the server's: srv.stats). */
 typedef struct kt_gateway_stats {
-    uint64_t requests;
     uint64_t proxied;
-    uint64_t rejected;       /* answered by kt itself with a 4xx */
     uint64_t upstream_errors;
-    uint32_t active_requests;
+    uint32_t streams;          /* event-stream responses being relayed now */
 } kt_gateway_stats;
 
 typedef struct kt_gateway {
@@ -32,19 +31,14 @@ typedef struct kt_gateway {
     kt_limits limits;          /* copy of cfg->gateway.limits (pools point here) */
     kt_tls_ctx tls;
     kt_pools pools;
-    uv_tcp_t listener;
+    kt_server srv;             /* the listener and the client connections */
     uv_signal_t sig_term, sig_int;
     uv_timer_t drain_timer;    /* SIGTERM -> stop accepting after drain_ms */
     uv_timer_t deadline_timer; /* stop accepting -> cut what is left after shutdown_deadline_ms */
-    kt_conn *conns;            /* every client connection */
-    uint32_t nconns;
-    bool listening;
     bool draining;             /* SIGTERM received: /readyz says 503 */
     bool stopping;             /* no longer accepting; idle connections closed */
     bool closed;               /* every handle asked to close */
     uint64_t started_ms;
-    char listen_addr[80];
-    char *read_buf;            /* shared client read buffer */
     kt_gateway_stats stats;
     /* hot reload (reload.c, reload_apply.c) */
     char *config_path;         /* the file in use; NULL: the embedded default (not reloadable) */
@@ -64,8 +58,6 @@ typedef struct kt_run_opts {
 /* Runs until SIGTERM/SIGINT has drained everything. Returns the process exit code. */
 int kt_gateway_run(const kt_run_opts *opts);
 
-/* Called by connections as they finish: lets the shutdown sequence complete. */
-void kt_gateway_conn_gone(kt_gateway *gw);
 /* Begins the drain (what SIGTERM does); exposed for tests. */
 void kt_gateway_begin_drain(kt_gateway *gw);
 

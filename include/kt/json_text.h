@@ -11,6 +11,8 @@
 #ifndef KT_JSON_TEXT_H
 #define KT_JSON_TEXT_H
 
+#include <stdbool.h>
+
 #include "kt/buf.h"
 #include "kt/common.h"
 
@@ -151,6 +153,31 @@ int kt_json_top_field(const char *buf, size_t len, const char *key, kt_json_valu
 /* Appends the decoded string value to `out` (whose contents are first reset). */
 int kt_json_top_string(const char *buf, size_t len, const char *key, kt_buf *out);
 int kt_json_top_bool(const char *buf, size_t len, const char *key, int *out);
+
+/* Several top-level fields in one pass: a collector that any kt_json_scan visitor can feed (the
+ * policy walk does, so a request body is read once), or that kt_json_top_scan fills on its own.
+ * Keys are "name" (depth 1) or "outer.inner" (depth 2, inside a top-level object); compared
+ * decoded; the LAST occurrence wins, as with kt_json_top_field. */
+#define KT_JSON_TOP_MAX 8
+typedef struct kt_json_top {
+    const char *const *keys;       /* nkeys <= KT_JSON_TOP_MAX, borrowed */
+    size_t nkeys;
+    kt_json_type root;             /* type of the top-level value (when seen) */
+    bool root_seen;
+    bool complete;                 /* the whole document was validated while collecting */
+    uint32_t found;                /* bit i: keys[i] seen */
+    kt_json_value v[KT_JSON_TOP_MAX];
+} kt_json_top;
+
+/* Starts a collection. KT_EINVAL when n > KT_JSON_TOP_MAX or a key has more than one dot. */
+int kt_json_top_begin(kt_json_top *t, const char *const *keys, size_t n);
+/* Feeds one value of a kt_json_scan over `t`'s document (cheap for depth > 2). */
+void kt_json_top_note(kt_json_top *t, const kt_json_path *p, const kt_json_value *v);
+/* One strict pass over the document that only collects; sets `complete` on success. Returns 0,
+ * KT_EPARSE or KT_ELIMIT (depth). */
+int kt_json_top_scan(kt_json_top *t, const char *buf, size_t len);
+/* keys[i] as found: its value, or NULL (absent, or the root is not an object). */
+const kt_json_value *kt_json_top_get(const kt_json_top *t, size_t i);
 
 /* Decodes the raw content of a JSON string (escapes encoded, no quotes) into UTF-8, appended to
  * `text` after resetting it. Every escape form is decoded: \" \\ \/ \b \f \n \r \t \uXXXX, and

@@ -163,24 +163,19 @@ kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d);
 
-/* The body's top-level "model" as the walk saw it, so the request-end hook need not parse the
- * body again. `known` only when the walk validated the whole body (it returned 0 and nothing
- * blocked: a blocked walk stops early); then `name`/`len` are what kt_json_top_string(body, len,
- * "model", <buffer of 256, max 255>) gives when it succeeds, and ""/0 when it fails (no object
- * root, no such key, not a string, longer than 255 bytes decoded). Redactions never touch it:
- * no input path is a top-level "model". */
-typedef struct kt_policy_model {
-    bool known;
-    size_t len;      /* decoded length (a name may hold \u0000) */
-    char name[256];
-} kt_policy_model;
-
-/* kt_policy_json that also fills `model` (which may be NULL) and answers texts known clean from
- * `cache` (kt/scan_cache.h; NULL: scan every text). */
+/* One walk of a JSON body by the chain of one direction. */
 struct kt_scan_cache;
-int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
-                      bool *changed, kt_decision *d, kt_policy_model *model,
-                      struct kt_scan_cache *cache);
+typedef struct kt_policy_walk {
+    const kt_config *cfg;
+    kt_dir dir;
+    kt_decision *decision;
+    struct kt_scan_cache *cache;   /* texts known clean (kt/scan_cache.h); NULL: scan every text */
+    kt_json_top *top;              /* NULL, or top-level fields collected in the same pass (its
+                                      `complete` is set when the walk saw the whole body) */
+} kt_policy_walk;
+/* kt_policy_json with the options of `w`. */
+int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, kt_buf *out,
+                        bool *changed);
 /* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
 const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
 /* Compiles both path lists into cfg->json_paths. KT_ENOMEM when the allocation fails. */

@@ -6,10 +6,10 @@
 #include "kt/config.h"
 #include "kt/http.h"
 
-/* Picks the target: header x-keeptrusts-target, else the body's "model", else the first target.
- * NULL with `err` set when the header names no target. */
-const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *body,
-                          size_t blen, char *err, size_t errlen);
+/* Picks the target: header x-keeptrusts-target, else the body's "model" (NULL when it has none),
+ * else the first target. NULL with `err` set when the header names no target. */
+const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *model,
+                          char *err, size_t errlen);
 
 typedef struct kt_provider_ops {
     const char *name;

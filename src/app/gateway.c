@@ -12,6 +12,8 @@
 #include "kt/gateway.h"
 #include "kt/log.h"
 #include "kt/metrics.h"
+#include "kt/ops.h"
+#include "kt/proxy.h"
 #include "kt/router.h"
 
 #define KT_DEFAULT_CONFIG "/etc/keeptrusts/policy-config.yaml"
@@ -21,7 +23,7 @@ static void close_cb_noop(uv_handle_t *h) { (void)h; }
 
 static void maybe_finish(kt_gateway *gw)
 {
-    if (!gw->stopping || gw->nconns > 0 || gw->closed) return;
+    if (!gw->stopping || gw->srv.nconns > 0 || gw->closed) return;
     gw->closed = true;
     KT_INFO("stopped", "all connections closed; exiting");
     kt_pools_close(&gw->pools);
@@ -36,13 +38,24 @@ static void maybe_finish(kt_gateway *gw)
     kt_reload_stop(gw);
 }
 
-void kt_gateway_conn_gone(kt_gateway *gw) { maybe_finish(gw); }
+static void conn_gone(void *owner) { maybe_finish(owner); }
+
+/* The API lives under /v1 and goes to the proxy; everything else is an ops endpoint or a 404. */
+static const kt_conn_handler *route(void *owner, kt_conn *c)
+{
+    (void)owner;
+    const char *u = c->in.url.p;
+    size_t n = c->in.url.len;
+    if (n >= 3 && memcmp(u, "/v1", 3) == 0 && (n == 3 || u[3] == '/' || u[3] == '?'))
+        return &kt_proxy_handler;
+    return &kt_ops_handler;
+}
 
 static void on_deadline(uv_timer_t *t)
 {
     kt_gateway *gw = t->data;
-    if (gw->nconns) KT_WARN("shutdown_deadline", "cutting %u connections still open", gw->nconns);
-    kt_server_close_all(gw);
+    if (gw->srv.nconns) KT_WARN("shutdown_deadline", "cutting %u connections still open", gw->srv.nconns);
+    kt_server_close_all(&gw->srv);
     maybe_finish(gw);
 }
 
@@ -50,9 +63,10 @@ static void stop_accepting(kt_gateway *gw)
 {
     if (gw->stopping) return;
     gw->stopping = true;
-    KT_INFO("stop_accepting", "drain period over; %u connections open", gw->nconns);
-    kt_server_stop_accepting(gw);
-    kt_server_close_idle(gw);
+    gw->srv.stopping = true;
+    KT_INFO("stop_accepting", "drain period over; %u connections open", gw->srv.nconns);
+    kt_server_stop_accepting(&gw->srv);
+    kt_server_close_idle(&gw->srv);
     kt_pools_close(&gw->pools);
     uv_timer_start(&gw->deadline_timer, on_deadline, gw->limits.shutdown_deadline_ms, 0);
     maybe_finish(gw);
@@ -167,7 +181,11 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
     const char *listen = opts->listen ? opts->listen
                          : gw->cfg->gateway.listen ? gw->cfg->gateway.listen
                                                    : KT_DEFAULT_LISTEN;
-    if (kt_server_listen(gw, listen, err, sizeof err)) {
+    kt_server_init(&gw->srv, &gw->loop, &gw->limits);
+    gw->srv.route = route;
+    gw->srv.conn_gone = conn_gone;
+    gw->srv.owner = gw;
+    if (kt_server_listen(&gw->srv, listen, err, sizeof err)) {
         KT_ERROR("listen", "%s", err);
         return 1;
     }
@@ -180,7 +198,7 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
     uv_signal_start(&gw->sig_int, on_signal, SIGINT);
     gw->started_ms = uv_now(&gw->loop);
     KT_INFO("listening", "kt %s on http://%s (config %s, pack %s@%s, %zu targets, %zu policies, CA %s)",
-            KT_VERSION, gw->listen_addr, gw->cfg->source, gw->cfg->pack_name,
+            KT_VERSION, gw->srv.listen_addr, gw->cfg->source, gw->cfg->pack_name,
             gw->cfg->pack_version, gw->cfg->ntargets, gw->cfg->nchain, gw->tls.ca_source);
     log_targets(gw->cfg);
     kt_reload_start(gw);
@@ -213,7 +231,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     kt_tls_ctx_free(&gw->tls);
     kt_scan_cache_free(&gw->scan_cache);
     kt_config_release(&gw->cfg);
-    free(gw->read_buf);
+    kt_server_free(&gw->srv);
     free(gw->config_path);
     free(gw);
     return code;

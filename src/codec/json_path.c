@@ -314,3 +314,69 @@ int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p)
         if (ps->pats[__builtin_ctz(m)].lim == (size_t)set->siglen[depth]) return 1;
     return 0;
 }
+
+/* ---- several top-level fields in one pass ------------------------------------------------------ */
+
+int kt_json_top_begin(kt_json_top *t, const char *const *keys, size_t n)
+{
+    memset(t, 0, sizeof *t);
+    if (n > KT_JSON_TOP_MAX) return KT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const char *dot = strchr(keys[i], '.');
+        if (dot && strchr(dot + 1, '.')) return KT_EINVAL;
+    }
+    t->keys = keys;
+    t->nkeys = n;
+    return KT_OK;
+}
+
+/* Whether path element `e` is the key [k, k + kn). */
+static bool elem_is(const kt_json_path *p, const kt_json_path_elem *e, const char *k, size_t kn)
+{
+    if (e->is_index || e->key_len < kn) return false;   /* decoding never lengthens a key */
+    return kt_json_key_eq(p->buf + e->key_start, e->key_len, k, kn) == 1;
+}
+
+static bool key_matches(const kt_json_path *p, const char *key)
+{
+    const char *dot = strchr(key, '.');
+    size_t n0 = dot ? (size_t)(dot - key) : strlen(key);
+    if (p->depth != (dot ? 2 : 1) || !elem_is(p, &p->el[0], key, n0)) return false;
+    return !dot || elem_is(p, &p->el[1], dot + 1, strlen(dot + 1));
+}
+
+void kt_json_top_note(kt_json_top *t, const kt_json_path *p, const kt_json_value *v)
+{
+    if (p->depth > 2) return;
+    if (p->depth == 0) {
+        t->root = v->type;
+        t->root_seen = true;
+        return;
+    }
+    if (p->el[0].is_index) return;
+    for (size_t i = 0; i < t->nkeys; i++) {
+        if (!key_matches(p, t->keys[i])) continue;
+        t->found |= 1u << i;
+        t->v[i] = *v;   /* last occurrence wins */
+    }
+}
+
+static int top_visit(void *ud, const kt_json_path *p, const kt_json_value *v)
+{
+    kt_json_top_note(ud, p, v);
+    return KT_OK;
+}
+
+int kt_json_top_scan(kt_json_top *t, const char *buf, size_t len)
+{
+    int rc = kt_json_scan(buf, len, NULL, top_visit, t);
+    if (!rc) t->complete = true;
+    return rc;
+}
+
+const kt_json_value *kt_json_top_get(const kt_json_top *t, size_t i)
+{
+    if (i >= t->nkeys || !(t->found & (1u << i)) || !t->root_seen || t->root != KT_JSON_OBJECT)
+        return NULL;
+    return &t->v[i];
+}

@@ -1,5 +1,7 @@
 /* Listener and client connection lifecycle: accept, read, parse, dispatch, write, time out, close.
- * A connection is freed only after both of its handles have closed. */
+ * A connection is freed only after both of its handles have closed. The request itself is answered
+ * by the handler the owner's route hook picks (kt/conn.h); this file never names one. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,7 @@ static void conn_process(kt_conn *c);
 static void conn_close(kt_conn *c);
 static void start_reading(kt_conn *c);
 
-static uint32_t lim_ms(const kt_conn *c, uint32_t v) { (void)c; return v ? v : 1; }
+static uint32_t lim_ms(uint32_t v) { return v ? v : 1; }
 
 /* ---- closing -------------------------------------------------------------------------------- */
 
@@ -32,31 +34,35 @@ static void on_closed(uv_handle_t *h)
 {
     kt_conn *c = h->data;
     if (--c->open_handles > 0) return;
-    kt_gateway *gw = c->gw;
+    kt_server *s = c->srv;
     if (c->prev) c->prev->next = c->next;
-    else gw->conns = c->next;
+    else s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
-    gw->nconns--;
-    kt_proxy_reset(c);
+    s->nconns--;
     kt_buf_free(&c->wq);
     kt_http_in_free(&c->in);
     kt_buf_free(&c->pending);
-    kt_buf_free(&c->req_head);
-    kt_config_release(&c->cfg);
     free(c);
-    kt_gateway_conn_gone(gw);
+    s->conn_gone(s->owner);
+}
+
+/* The handler's finish, once per request; `c->x` belongs to the handler until then. */
+static void end_request(kt_conn *c)
+{
+    const kt_conn_handler *h = c->h;
+    if (!h) return;
+    c->h = NULL;
+    c->srv->stats.active--;
+    h->finish(c);
+    assert(c->x == NULL);
 }
 
 static void conn_close(kt_conn *c)
 {
     if (c->state == KT_CONN_CLOSING) return;
-    if (c->up) kt_proxy_abort(c);
     c->state = KT_CONN_CLOSING;
-    if (c->cfg) {
-        kt_events_request_done(c->gw, c);
-        kt_config_release(&c->cfg);
-        c->gw->stats.active_requests--;
-    }
+    if (c->h) c->h->abort(c);
+    end_request(c);
     uv_close((uv_handle_t *)&c->timer, on_closed);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
@@ -92,7 +98,7 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-static void arm(kt_conn *c, uint32_t ms) { uv_timer_start(&c->timer, on_timer, lim_ms(c, ms), 0); }
+static void arm(kt_conn *c, uint32_t ms) { uv_timer_start(&c->timer, on_timer, lim_ms(ms), 0); }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
@@ -110,7 +116,7 @@ static void conn_flush_and_close(kt_conn *c)
     if (c->state == KT_CONN_CLOSING || c->state == KT_CONN_FLUSHING) return;
     c->state = KT_CONN_FLUSHING;
     c->shutdown_req.data = c;
-    arm(c, c->gw->limits.idle_timeout_ms);
+    arm(c, c->srv->limits->idle_timeout_ms);
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown)) conn_close(c);
 }
 
@@ -128,8 +134,8 @@ static void on_written(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (c->up_paused && kt_conn_backlog(c) <= c->gw->limits.max_response_buffer / 2)
-        kt_proxy_client_drained(c);
+    if (c->h && c->h->drained && kt_conn_backlog(c) <= c->srv->limits->max_response_buffer / 2)
+        c->h->drained(c);
 }
 
 #define KT_CORK_MAX (256u * 1024)
@@ -223,7 +229,7 @@ int kt_conn_write_chunk(kt_conn *c, const char *data, size_t len)
 void kt_conn_set_stalled(kt_conn *c, bool stalled)
 {
     if (c->state != KT_CONN_BUSY) return;
-    if (stalled) arm(c, c->gw->limits.idle_timeout_ms);
+    if (stalled) arm(c, c->srv->limits->idle_timeout_ms);
     else uv_timer_stop(&c->timer);
 }
 
@@ -231,7 +237,7 @@ void kt_conn_respond(kt_conn *c, int status, const char *ctype, const char *body
                      const char *extra)
 {
     char head[1024];
-    if (c->gw->stopping) c->close_after = true;
+    if (c->srv->stopping) c->close_after = true;
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n%s%s\r\n",
@@ -266,55 +272,41 @@ void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *
     if (policy) kt_buf_json_str(&b, policy, strlen(policy));
     else kt_buf_puts(&b, "null");
     kt_buf_puts(&b, "}}");
-    if (status >= 400 && status < 500) c->gw->stats.rejected++;
-    snprintf(c->obs.reason, sizeof c->obs.reason, "%s", code);
+    if (status >= 400 && status < 500) c->srv->stats.rejected++;
+    snprintf(c->resp_code, sizeof c->resp_code, "%s", code);
     const char *extra = status == 503 ? "Retry-After: 1\r\n" : NULL;
     kt_conn_respond(c, status, "application/json", b.p, b.len, extra);
 }
 
 /* ---- request dispatch ----------------------------------------------------------------------- */
 
+/* A complete request: the owner picks its handler and the handler answers it. When it answers at
+ * once (kt_conn_respond -> kt_conn_finish) we are still inside conn_process's loop: kt_conn_finish
+ * then only resets the parser, and the loop itself goes on with any pipelined request, so a
+ * synchronous answer never re-enters the loop (in_process guards that). When it answers later
+ * (an upstream callback), kt_conn_finish starts the loop over the pending bytes itself. */
 static void dispatch(kt_conn *c)
 {
-    kt_gateway *gw = c->gw;
+    kt_server *s = c->srv;
     c->state = KT_CONN_BUSY;
     uv_timer_stop(&c->timer);
-    c->cfg = kt_config_ref(gw->cfg);
-    gw->stats.active_requests++;
-    gw->stats.requests++;
-    c->req_start_ms = uv_now(&gw->loop);
+    s->stats.requests++;
+    s->stats.active++;
     c->is_head = kt_http_in_method(&c->in) == HTTP_HEAD;
-    c->close_after = !c->in.keep_alive || gw->stopping;
-    const char *url = c->in.url.p;
-    const char *q = memchr(url, '?', c->in.url.len);
-    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
-    kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
-    memset(&c->obs, 0, sizeof c->obs);
-    kt_usage_init(&c->obs.usage);
-    c->obs.t0_ns = uv_hrtime();
+    c->close_after = !c->in.keep_alive || s->stopping;
     c->resp_status = 0;
-    if (path.n >= 3 && memcmp(path.p, "/v1", 3) == 0 && (path.n == 3 || path.p[3] == '/')) {
-        c->obs.api = true;
-        kt_proxy_start(c, path, query);
-        return;
-    }
-    if (kt_ops_handle(c, path)) return;
-    kt_conn_error(c, 404, "not_found", "not_found", "no such endpoint (the API lives under /v1/)");
+    c->resp_code[0] = '\0';
+    c->h = s->route(s->owner, c);
+    assert(c->h && c->x == NULL);
+    c->h->start(c);
 }
 
 void kt_conn_finish(kt_conn *c)
 {
     if (c->state == KT_CONN_CLOSING || c->state == KT_CONN_FLUSHING) return;
     if (kt_conn_uncork(c)) return;
-    if (c->cfg) {
-        kt_events_request_done(c->gw, c);
-        kt_config_release(&c->cfg);
-        c->gw->stats.active_requests--;
-    }
-    kt_proxy_reset(c);
-    c->target = NULL;
-    c->resp_started = c->resp_chunked = c->retried = c->up_paused = false;
-    if (c->close_after || c->gw->stopping) {
+    end_request(c);
+    if (c->close_after || c->srv->stopping) {
         conn_flush_and_close(c);
         return;
     }
@@ -322,7 +314,7 @@ void kt_conn_finish(kt_conn *c)
     c->state = KT_CONN_READ_HEAD;
     c->continue_sent = false;
     c->head_timer_armed = false;
-    arm(c, c->gw->limits.idle_timeout_ms);
+    arm(c, c->srv->limits->idle_timeout_ms);
     start_reading(c);
     if (c->pending.len && !c->in_process) conn_process(c);
 }
@@ -338,7 +330,7 @@ static void reject(kt_conn *c)
 
 static void after_progress(kt_conn *c)
 {
-    const kt_limits *lim = &c->gw->limits;
+    const kt_limits *lim = c->srv->limits;
     if (c->in.started && !c->head_timer_armed) {
         c->head_timer_armed = true;
         arm(c, lim->header_timeout_ms);
@@ -379,9 +371,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     kt_conn *c = h->data;
     (void)suggested;
-    kt_gateway *gw = c->gw;
-    if (!gw->read_buf) gw->read_buf = kt_malloc(KT_READ_BUF);
-    *buf = uv_buf_init(gw->read_buf, gw->read_buf ? KT_READ_BUF : 0);
+    kt_server *s = c->srv;
+    if (!s->read_buf) s->read_buf = kt_malloc(KT_READ_BUF);
+    *buf = uv_buf_init(s->read_buf, s->read_buf ? KT_READ_BUF : 0);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -416,9 +408,8 @@ static void start_reading(kt_conn *c)
 
 /* ---- accepting ------------------------------------------------------------------------------ */
 
-static void refuse(kt_gateway *gw, kt_conn *c)
+static void refuse(kt_conn *c)
 {
-    (void)gw;
     c->close_after = true;
     c->state = KT_CONN_BUSY;
     kt_conn_error(c, 503, "unavailable", "overloaded", "too many connections; retry shortly");
@@ -426,34 +417,33 @@ static void refuse(kt_gateway *gw, kt_conn *c)
 
 static void on_connection(uv_stream_t *server, int status)
 {
-    kt_gateway *gw = server->data;
+    kt_server *s = server->data;
     if (status < 0) return;
     kt_conn *c = kt_calloc(1, sizeof *c);
     if (!c) return;
-    c->gw = gw;
-    uv_tcp_init(&gw->loop, &c->tcp);
-    uv_timer_init(&gw->loop, &c->timer);
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     c->open_handles = 2;
-    c->next = gw->conns;
-    if (gw->conns) gw->conns->prev = c;
-    gw->conns = c;
-    gw->nconns++;
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
     kt_buf_init(&c->pending, KT_PENDING_MAX);
-    kt_buf_init(&c->req_head, gw->limits.max_header_bytes + 4096);
-    int rc = kt_http_in_init(&c->in, &gw->limits);
+    int rc = kt_http_in_init(&c->in, s->limits);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) || rc) {
         conn_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->state = KT_CONN_READ_HEAD;
-    if (gw->nconns > gw->limits.max_connections) {
-        KT_WARN("connection_refused", "connection cap %u reached", gw->limits.max_connections);
-        refuse(gw, c);
+    if (s->nconns > s->limits->max_connections) {
+        KT_WARN("connection_refused", "connection cap %u reached", s->limits->max_connections);
+        refuse(c);
         return;
     }
-    arm(c, gw->limits.header_timeout_ms);
+    arm(c, s->limits->header_timeout_ms);
     c->head_timer_armed = true;
     start_reading(c);
 }
@@ -478,7 +468,7 @@ static int parse_hostport(const char *hp, char *host, size_t hlen, int *port)
     return KT_OK;
 }
 
-int kt_server_listen(kt_gateway *gw, const char *hostport, char *err, size_t errlen)
+int kt_server_listen(kt_server *s, const char *hostport, char *err, size_t errlen)
 {
     char host[64];
     int port;
@@ -492,49 +482,62 @@ int kt_server_listen(kt_gateway *gw, const char *hostport, char *err, size_t err
         snprintf(err, errlen, "invalid listen host '%s' (expected an IP address)", host);
         return KT_EINVAL;
     }
-    uv_tcp_init(&gw->loop, &gw->listener);
-    gw->listener.data = gw;
-    gw->listening = true;
-    int rc = uv_tcp_bind(&gw->listener, (const struct sockaddr *)&ss, 0);
-    if (!rc) rc = uv_listen((uv_stream_t *)&gw->listener, 511, on_connection);
+    uv_tcp_init(s->loop, &s->listener);
+    s->listener.data = s;
+    s->listening = true;
+    int rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+    if (!rc) rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
     if (rc) {
         snprintf(err, errlen, "cannot listen on %s: %s", hostport, uv_strerror(rc));
         return KT_EIO;
     }
     struct sockaddr_storage bound;
     int blen = sizeof bound;
-    uv_tcp_getsockname(&gw->listener, (struct sockaddr *)&bound, &blen);
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
     char ip[64] = "";
     if (bound.ss_family == AF_INET6) {
         uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof ip);
-        snprintf(gw->listen_addr, sizeof gw->listen_addr, "[%s]:%d", ip,
+        snprintf(s->listen_addr, sizeof s->listen_addr, "[%s]:%d", ip,
                  ntohs(((struct sockaddr_in6 *)&bound)->sin6_port));
     } else {
         uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof ip);
-        snprintf(gw->listen_addr, sizeof gw->listen_addr, "%s:%d", ip,
+        snprintf(s->listen_addr, sizeof s->listen_addr, "%s:%d", ip,
                  ntohs(((struct sockaddr_in *)&bound)->sin_port));
     }
     return KT_OK;
 }
 
-void kt_server_stop_accepting(kt_gateway *gw)
+void kt_server_init(kt_server *s, uv_loop_t *loop, const kt_limits *limits)
 {
-    if (!gw->listening) return;
-    gw->listening = false;
-    uv_close((uv_handle_t *)&gw->listener, NULL);
+    memset(s, 0, sizeof *s);
+    s->loop = loop;
+    s->limits = limits;
 }
 
-void kt_server_close_idle(kt_gateway *gw)
+void kt_server_free(kt_server *s)
 {
-    for (kt_conn *c = gw->conns, *next; c; c = next) {
+    free(s->read_buf);
+    s->read_buf = NULL;
+}
+
+void kt_server_stop_accepting(kt_server *s)
+{
+    if (!s->listening) return;
+    s->listening = false;
+    uv_close((uv_handle_t *)&s->listener, NULL);
+}
+
+void kt_server_close_idle(kt_server *s)
+{
+    for (kt_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->state == KT_CONN_READ_HEAD && !c->in.started) conn_close(c);
     }
 }
 
-void kt_server_close_all(kt_gateway *gw)
+void kt_server_close_all(kt_server *s)
 {
-    for (kt_conn *c = gw->conns, *next; c; c = next) {
+    for (kt_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         conn_close(c);
     }

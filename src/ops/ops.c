@@ -1,10 +1,13 @@
-/* Operational endpoints: /health (details), /healthz (liveness), /readyz (readiness). */
+/* Operational endpoints: /health (details), /healthz (liveness), /readyz (readiness), /metrics,
+ * the config endpoints (ops_config.c) and the 404 for every other path outside /v1. The handler
+ * answers synchronously, so it keeps no per-request state. */
 #include <stdio.h>
 #include <string.h>
 
-#include "kt/conn.h"
+#include "kt/events.h"
 #include "kt/metrics.h"
-#include "kt/ops_config.h"
+#include "kt/ops.h"
+#include "ops_priv.h"
 
 static bool path_is(kt_str path, const char *lit)
 {
@@ -13,8 +16,8 @@ static bool path_is(kt_str path, const char *lit)
 
 static void health(kt_conn *c)
 {
-    kt_gateway *gw = c->gw;
-    const kt_config *cfg = c->cfg;
+    kt_gateway *gw = kt__ops_gw(c);
+    const kt_config *cfg = gw->cfg;
     char mem[2048];
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     kt_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%llu,"
@@ -25,7 +28,7 @@ static void health(kt_conn *c)
     snprintf(ver, sizeof ver, "%s@%s", cfg->pack_name, cfg->pack_version);
     kt_buf_json_str(&b, ver, strlen(ver));
     kt_buf_printf(&b, ",\"config_hash\":\"sha256:%s\",\"targets\":%zu,\"connections\":%u",
-                  cfg->hash, cfg->ntargets, gw->nconns);
+                  cfg->hash, cfg->ntargets, gw->srv.nconns);
     kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
     kt_reload_state_json(&gw->last_reload, &b);
     kt_buf_puts(&b, "}");
@@ -34,8 +37,8 @@ static void health(kt_conn *c)
 
 static void metrics(kt_conn *c)
 {
-    kt_gateway *gw = c->gw;
-    kt_metrics_gauges g = { .connections = gw->nconns, .requests = gw->stats.active_requests,
+    kt_gateway *gw = kt__ops_gw(c);
+    kt_metrics_gauges g = { .connections = gw->srv.nconns, .requests = gw->srv.stats.active,
                             .rss_bytes = kt_metrics_rss_bytes(), .version = KT_VERSION };
     g.uptime_seconds = (double)(uv_now(&gw->loop) - gw->started_ms) / 1000.0;
     g.reloads_ok = gw->last_reload.ok;
@@ -43,8 +46,7 @@ static void metrics(kt_conn *c)
     g.reloads_unchanged = gw->last_reload.unchanged;
     g.cache_hits = gw->scan_cache.hits;
     g.cache_misses = gw->scan_cache.misses;
-    for (kt_conn *k = gw->conns; k; k = k->next)
-        if (k->state == KT_CONN_BUSY && k->obs.stream && k->resp_started) g.streams++;
+    g.streams = gw->stats.streams;
     kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);
     kt_buf b;
     kt_buf_init(&b, 8u << 20);
@@ -57,11 +59,11 @@ static void metrics(kt_conn *c)
     kt_buf_free(&b);
 }
 
-bool kt_ops_handle(kt_conn *c, kt_str path)
+static bool ops_handle(kt_conn *c, kt_str path)
 {
     if (kt_ops_config_handle(c, path)) return true;   /* /keeptrusts/config[/reload] */
     bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz") ||
-                 (path_is(path, "/metrics") && c->gw->metrics);
+                 (path_is(path, "/metrics") && kt__ops_gw(c)->metrics);
     if (!known) return false;
     int m = kt_http_in_method(&c->in);
     if (m != HTTP_GET && m != HTTP_HEAD) {
@@ -77,7 +79,7 @@ bool kt_ops_handle(kt_conn *c, kt_str path)
     } else if (path_is(path, "/healthz")) {
         static const char body[] = "{\"status\":\"ok\"}";
         kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);
-    } else if (c->gw->draining) {
+    } else if (kt__ops_gw(c)->draining) {
         static const char body[] = "{\"status\":\"draining\"}";
         kt_conn_respond(c, 503, "application/json", body, sizeof body - 1, NULL);
     } else {
@@ -86,3 +88,15 @@ bool kt_ops_handle(kt_conn *c, kt_str path)
     }
     return true;
 }
+
+static void ops_start(kt_conn *c)
+{
+    const char *q = memchr(c->in.url.p, '?', c->in.url.len);
+    kt_str path = { c->in.url.p, q ? (size_t)(q - c->in.url.p) : c->in.url.len };
+    if (ops_handle(c, path)) return;
+    kt_conn_error(c, 404, "not_found", "not_found", "no such endpoint (the API lives under /v1/)");
+}
+
+static void ops_nothing(kt_conn *c) { (void)c; }
+
+const kt_conn_handler kt_ops_handler = { ops_start, ops_nothing, NULL, ops_nothing };

@@ -5,9 +5,9 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "kt/ops_config.h"
 #include "kt/reload.h"
 #include "kt/router.h"
+#include "ops_priv.h"
 
 #define KT_CONFIG_DOC_MAX (256u * 1024)
 
@@ -117,7 +117,7 @@ static void reload(kt_conn *c)
     }
     kt_buf b;
     kt_buf_init(&b, 64u * 1024);
-    int rc = kt_gateway_reload(c->gw, "api", 0, &b);
+    int rc = kt_gateway_reload(kt__ops_gw(c), "api", 0, &b);
     /* 200 applied or unchanged; 409 rejected (the running config is kept) or nothing to reload. */
     respond_buf(c, rc == KT_OK ? 200 : 409, &b);
     kt_buf_free(&b);
@@ -143,7 +143,7 @@ bool kt_ops_config_handle(kt_conn *c, kt_str path)
     }
     kt_buf b;
     kt_buf_init(&b, KT_CONFIG_DOC_MAX);
-    kt_ops_config_json(c->gw->cfg, &c->gw->last_reload, &b);
+    kt_ops_config_json(kt__ops_gw(c)->cfg, &kt__ops_gw(c)->last_reload, &b);
     respond_buf(c, 200, &b);
     kt_buf_free(&b);
     return true;

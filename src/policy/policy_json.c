@@ -109,10 +109,7 @@ typedef struct json_ctx {
     size_t raw_start;
     bool identity;            /* the current text is the raw span itself (no map) */
     int err;
-    kt_policy_model *model;   /* NULL: not wanted */
-    kt_json_type root;
-    bool model_found;
-    kt_json_value model_v;    /* the last top-level "model" */
+    kt_json_top *top;         /* NULL: not wanted */
     kt_scan_cache *cache;     /* NULL: scan every text */
 } json_ctx;
 
@@ -177,59 +174,26 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     return rc ? (x->err = rc) : 0;
 }
 
-/* kt_json_key_eq(k, n, "model", 5) without decoding plain keys: decoding never lengthens a key,
- * and any escape shortens it, so a 5-byte key matches only as is and a longer one needs one. */
-static bool is_model_key(const char *k, size_t n)
-{
-    if (n == 5) return memcmp(k, "model", 5) == 0;
-    return n > 5 && memchr(k, '\\', n) && kt_json_key_eq(k, n, "model", 5);
-}
-
-/* Top-level values: the root's type, and the last "model" (keys compared decoded). */
-static void note_top(json_ctx *x, const kt_json_path *path, const kt_json_value *v)
-{
-    if (path->depth == 0) {
-        x->root = v->type;
-        return;
-    }
-    const kt_json_path_elem *e = &path->el[0];
-    if (!e->is_index && is_model_key(x->body + e->key_start, e->key_len)) {
-        x->model_found = true;
-        x->model_v = *v;
-    }
-}
-
 static int on_value(void *ud, const kt_json_path *path, const kt_json_value *v)
 {
     json_ctx *x = ud;
-    if (path->depth <= 1 && x->model) note_top(x, path, v);
+    if (x->top && path->depth <= 2) kt_json_top_note(x->top, path, v);
     return v->type == KT_JSON_STRING ? visit(x, path, v->start, v->end) : 0;
-}
-
-/* What kt_json_top_string would have given, from what the completed walk noted. */
-static void finish_model(const json_ctx *x)
-{
-    kt_policy_model *m = x->model;
-    kt_buf b = { m->name, 0, sizeof m->name, sizeof m->name - 1 };
-    const kt_json_value *v = &x->model_v;
-    m->known = true;
-    m->name[0] = '\0';
-    /* a failed decode (too long: kt_json_top_string fails the same way) leaves b empty */
-    if (x->root == KT_JSON_OBJECT && x->model_found && v->type == KT_JSON_STRING)
-        kt_json_str_decode(x->body + v->start, v->end - v->start, &b, NULL, 0);
-    m->len = b.len;
 }
 
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
                    bool *changed, kt_decision *d)
 {
-    return kt_policy_json_ex(cfg, dir, body, len, out, changed, d, NULL, NULL);
+    kt_policy_walk w = { .cfg = cfg, .dir = dir, .decision = d };
+    return kt_policy_json_walk(&w, body, len, out, changed);
 }
 
-int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,
-                      bool *changed, kt_decision *d, kt_policy_model *model,
-                      kt_scan_cache *cache)
+int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, kt_buf *out,
+                        bool *changed)
 {
+    const kt_config *cfg = w->cfg;
+    kt_dir dir = w->dir;
+    kt_decision *d = w->decision;
     json_ctx x;
     memset(&x, 0, sizeof x);
     x.cfg = cfg;
@@ -242,12 +206,11 @@ int kt_policy_json_ex(const kt_config *cfg, kt_dir dir, const char *body, size_t
     kt_buf_init(&x.text, len + 16);
     kt_buf_init(&x.edits.reps, 64u * 1024 * 1024);
     *changed = false;
-    x.model = model;
-    x.cache = cache;
-    if (model) model->known = false;
+    x.top = w->top;
+    x.cache = w->cache;
     int rc = kt_json_scan(body, len, NULL, on_value, &x);
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */
-    else if (!rc && model) finish_model(&x);   /* whole body seen */
+    else if (!rc && x.top) x.top->complete = true;   /* the whole body was seen */
     if (!rc && x.edits.n && d->verdict != KT_ACT_BLOCK) {
         for (size_t i = 0; i < x.edits.n; i++)
             x.edits.v[i].rep = x.edits.reps.p ? x.edits.reps.p + (uintptr_t)x.edits.v[i].rep : "";

@@ -1,16 +1,23 @@
-/* Proxying one request: route, run the input policies (redact or block before anything leaves),
- * build the upstream request, and relay the response as it arrives. With output policies the
- * response is scanned: SSE streams through the stream filter (holdback, chunk for chunk), other
- * bodies are buffered (bounded), scanned and then sent. Upstream failures become 502s. */
+/* Proxying one request (one kt_exchange, exchange.h): read the body's facts and run the input
+ * policies in the same pass, route, build the upstream request, and relay the response as it
+ * arrives. With output policies the response is scanned: SSE streams through the stream filter
+ * (holdback, chunk for chunk), other bodies are buffered (bounded), scanned and then sent.
+ * Upstream failures become 502s. The connection calls in only through kt_proxy_handler; the
+ * exchange is allocated in x_start and freed in x_finish, nowhere else. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kt/conn.h"
+#include "exchange.h"
 #include "kt/log.h"
+#include "kt/proxy.h"
 #include "kt/router.h"
 
-#define KT_MAX_SCANNED_RESPONSE (32u << 20)
+#define KT_MAX_SCANNED_RESPONSE (32u << 20)   /* a buffered body output policies read */
+#define KT_BODY_EDIT_SLACK (1u << 20)         /* growth a redacted body may have over its cap */
+#define KT_HEAD_BUF_MAX (256u * 1024)         /* a response head towards the client */
+#define KT_STREAM_OUT_MAX (8u << 20)          /* the stream filter's output per upstream read */
+#define KT_REQ_HEAD_SLACK 4096                /* upstream head beyond the client's header cap */
 
 static void on_ready(void *owner, kt_upconn *up);
 static void on_head(void *owner, int status, const kt_headers *hs, bool has_length);
@@ -19,169 +26,237 @@ static void on_done(void *owner);
 static void on_error(void *owner, const char *code, const char *msg, bool retryable);
 static void on_flush(void *owner);
 
-static const kt_upstream_handler kt__proxy_handler = { on_ready, on_head, on_body, on_done,
-                                                       on_error, on_flush };
+static const kt_upstream_handler kt__proxy_upstream = { on_ready, on_head, on_body, on_done,
+                                                        on_error, on_flush };
 
-static void on_flush(void *owner) { kt_conn_uncork(owner); }
+static kt_exchange *xof(void *owner) { return owner; }
 
-void kt_proxy_reset(kt_conn *c)
+static void on_flush(void *owner) { kt_conn_uncork(xof(owner)->c); }
+
+static void drop_upstream(kt_exchange *x)
 {
-    if (c->sf) {
-        kt_stream_filter_free(c->sf);
-        free(c->sf);
-        c->sf = NULL;
-    }
-    if (c->has_decision) kt_decision_free(&c->decision);
-    c->has_decision = false;
-    c->out_mode = KT_OUT_PASS;
-    kt_buf_free(&c->sf_out);
-    kt_buf_free(&c->resp_head);
-    kt_buf_free(&c->resp_body);
-}
-
-static void drop_upstream(kt_conn *c)
-{
-    kt_upconn *up = c->up;
-    c->up = NULL;
+    kt_upconn *up = x->up;
+    x->up = NULL;
     if (up) kt_upconn_release(up);
 }
 
-static void send_request(kt_conn *c)
+/* Answers with an error; the exchange is over (and may already be freed when this returns). */
+static void fail(kt_exchange *x, int status, const char *type, const char *code, const char *msg)
 {
-    const kt_buf *body = &c->in.body;
-    c->obs.up_sent_ns = uv_hrtime();
-    if (kt_upconn_send(c->up, c->req_head.p, c->req_head.len, body->p, body->len, c->is_head)) {
-        drop_upstream(c);
-        kt_conn_error(c, 502, "upstream_error", "upstream_closed", "cannot send to the upstream");
+    x->phase = KT_X_DONE;
+    kt_conn_error(x->c, status, type, code, msg);
+}
+
+static void send_request(kt_exchange *x)
+{
+    const kt_buf *body = &x->c->in.body;
+    x->obs.up_sent_ns = uv_hrtime();
+    x->phase = KT_X_WAIT_HEAD;
+    if (kt_upconn_send(x->up, x->req_head.p, x->req_head.len, body->p, body->len,
+                       x->c->is_head)) {
+        drop_upstream(x);
+        fail(x, 502, "upstream_error", "upstream_closed", "cannot send to the upstream");
     }
 }
 
-static void connect_upstream(kt_conn *c)
+static void connect_upstream(kt_exchange *x)
 {
     kt_upconn *up = NULL;
-    if (!c->obs.up_start_ns) c->obs.up_start_ns = uv_hrtime();
-    int rc = kt_upstream_acquire(&c->gw->pools, c->target, &kt__proxy_handler, c, &up);
+    if (!x->obs.up_start_ns) x->obs.up_start_ns = uv_hrtime();
+    x->phase = KT_X_CONNECT;
+    int rc = kt_upstream_acquire(&x->gw->pools, x->target, &kt__proxy_upstream, x, &up);
     if (rc < 0) {
         if (rc == KT_ELIMIT)
-            kt_conn_error(c, 503, "unavailable", "overloaded",
-                          "too many concurrent upstream connections for this target");
+            fail(x, 503, "unavailable", "overloaded",
+                 "too many concurrent upstream connections for this target");
         else
-            kt_conn_error(c, 502, "upstream_error", "upstream_connect",
-                          "cannot start an upstream connection");
+            fail(x, 502, "upstream_error", "upstream_connect", "cannot start an upstream connection");
         return;
     }
-    c->up = up;
-    if (rc == 1) send_request(c);
+    x->up = up;
+    if (rc == 1) send_request(x);   /* a pooled connection, ready now */
 }
 
 /* 409 policy_violation naming the policy that blocked (`code`: input_blocked/output_blocked). */
-static void respond_blocked(kt_conn *c, const char *what, const char *code)
+static void respond_blocked(kt_exchange *x, const char *what, const char *code)
 {
-    const kt_decision *d = &c->decision;
+    const kt_decision *d = &x->decision;
     const kt_policy_cfg *pc = &d->cfg->chain[d->block_policy];
     char msg[300];
     snprintf(msg, sizeof msg, "the %s was blocked by policy '%s' (%s: %s)", what, pc->name,
              pc->kind, kt_decision_label(d, (uint16_t)d->block_policy, d->block_label));
     KT_INFO(code, "policy %s", pc->name);
-    kt_conn_error_policy(c, 409, "policy_violation", code, msg, pc->name);
+    x->phase = KT_X_DONE;
+    kt_conn_error_policy(x->c, 409, "policy_violation", code, msg, pc->name);
 }
 
 /* The gateway's clean-text cache, unless the request's config turned it off. */
-static kt_scan_cache *scan_cache(kt_conn *c)
+static kt_scan_cache *scan_cache(kt_exchange *x)
 {
-    return c->cfg->gateway.policy_cache ? &c->gw->scan_cache : NULL;
+    return x->cfg->gateway.policy_cache ? &x->gw->scan_cache : NULL;
 }
 
-/* Input policies. Returns true when the request may go on (possibly with a redacted body). */
-static bool check_input(kt_conn *c)
-{
-    if (!kt_chain_has(c->cfg, KT_DIR_INPUT) || c->in.body.len == 0) return true;
+/* ---- start: one look at the body, route, input policies, upstream head ------------------------ */
+
+/* What the input walk left for after routing. */
+typedef struct input_result {
+    bool walked;
+    int rc;
+    bool changed;
     kt_buf out;
-    kt_buf_init(&out, (size_t)c->in.body.max + (1u << 20));
-    bool changed = false;
-    /* The walk notes the top-level "model" for the request's event (request_obs.c). */
-    int rc = kt_policy_json_ex(c->cfg, KT_DIR_INPUT, c->in.body.p, c->in.body.len, &out, &changed,
-                               &c->decision, &c->obs.model, scan_cache(c));
-    if (rc == KT_EPARSE || rc == KT_ELIMIT) {
-        kt_buf_free(&out);
-        kt_conn_error(c, 400, "validation_error", "invalid_json",
-                      "the request body is not valid JSON, so policies cannot check it");
+} input_result;
+
+/* Reads the body once: the input policies walk it and collect the facts in the same pass; with
+ * no input policy a facts-only pass does. A walk a block cut short saw only part of the body, so
+ * the facts (for the event) then take a pass of their own. */
+static void read_body(kt_exchange *x, input_result *in)
+{
+    const kt_buf *body = &x->c->in.body;
+    if (!body->len) return;
+    if (!x->has_decision || !kt_chain_has(x->cfg, KT_DIR_INPUT)) {
+        kt__facts_read(&x->facts, body->p, body->len);
+        return;
+    }
+    kt_json_top top;
+    kt_json_top_begin(&top, kt__fact_keys, kt__nfact_keys);
+    kt_policy_walk w = { .cfg = x->cfg, .dir = KT_DIR_INPUT, .decision = &x->decision,
+                         .cache = scan_cache(x), .top = &top };
+    kt_buf_init(&in->out, (size_t)body->max + KT_BODY_EDIT_SLACK);
+    in->walked = true;
+    in->rc = kt_policy_json_walk(&w, body->p, body->len, &in->out, &in->changed);
+    if (top.complete) kt__facts_from_top(&x->facts, &top, body->p);
+    else if (!in->rc) kt__facts_read(&x->facts, body->p, body->len);
+}
+
+/* Acts on the input walk. Returns true when the request may go on (the body possibly redacted). */
+static bool apply_input(kt_exchange *x, input_result *in)
+{
+    if (!in->walked) return true;
+    if (in->rc == KT_EPARSE || in->rc == KT_ELIMIT) {
+        fail(x, 400, "validation_error", "invalid_json",
+             "the request body is not valid JSON, so policies cannot check it");
         return false;
     }
-    if (rc) {
-        kt_buf_free(&out);
-        kt_conn_error(c, 503, "unavailable", "internal_error", "cannot check the request");
+    if (in->rc) {
+        fail(x, 503, "unavailable", "internal_error", "cannot check the request");
         return false;
     }
-    if (c->decision.verdict == KT_ACT_BLOCK) {
-        kt_buf_free(&out);
-        respond_blocked(c, "request", "input_blocked");
+    if (x->decision.verdict == KT_ACT_BLOCK) {
+        respond_blocked(x, "request", "input_blocked");
         return false;
     }
-    if (changed) {   /* the redacted body replaces the original */
-        kt_buf_free(&c->in.body);
-        c->in.body = out;
-    } else {
-        kt_buf_free(&out);
+    if (in->changed) {   /* the redacted body replaces the original */
+        kt_buf_free(&x->c->in.body);
+        x->c->in.body = in->out;
+        kt_buf_init(&in->out, 0);
     }
     return true;
 }
 
-void kt_proxy_start(kt_conn *c, kt_str path, kt_str query)
+/* Routing failures come before policy answers, as they did when routing ran first: such a
+ * request is answered without the walk's decision. */
+static bool route(kt_exchange *x)
 {
     char err[160];
-    const kt_headers *hs = &c->in.headers;
-    const kt_target *t = kt_route(c->cfg, hs, c->in.body.p, c->in.body.len, err, sizeof err);
+    const kt_target *t = kt_route(x->cfg, &x->c->in.headers,
+                                  x->facts.has_model ? x->facts.model : NULL, err, sizeof err);
+    if (t && t->key) {
+        x->target = t;
+        return true;
+    }
+    if (x->has_decision) kt_decision_free(&x->decision);
+    x->has_decision = false;
     if (!t) {
-        kt_conn_error(c, 400, "validation_error", "unknown_target", err);
-        return;
+        fail(x, 400, "validation_error", "unknown_target", err);
+        return false;
     }
-    if (!t->key) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "no API key for target '%s': %s", t->id,
-                 t->key_error[0] ? t->key_error : "not configured");
-        kt_conn_error(c, 503, "unavailable", "provider_key_missing", msg);
-        return;
-    }
-    c->target = t;
-    kt_str rest = { path.p + 3, path.n - 3 };
-    c->api = kt_api_from_path(rest);
-    if (c->cfg->nchain) {
-        if (kt_decision_init(&c->decision, c->cfg)) {
-            kt_conn_error(c, 503, "unavailable", "internal_error", "out of memory");
-            return;
-        }
-        c->has_decision = true;
-        if (!check_input(c)) return;
-    }
-    bool identity = kt_chain_has(c->cfg, KT_DIR_OUTPUT);
+    char msg[256];
+    snprintf(msg, sizeof msg, "no API key for target '%s': %s", t->id,
+             t->key_error[0] ? t->key_error : "not configured");
+    fail(x, 503, "unavailable", "provider_key_missing", msg);
+    return false;
+}
+
+static bool build_request(kt_exchange *x, kt_str rest, kt_str query)
+{
+    kt_conn *c = x->c;
+    bool identity = kt_chain_has(x->cfg, KT_DIR_OUTPUT);
     int method = kt_http_in_method(&c->in);
     bool send_length = c->in.body.len > 0 || method == HTTP_POST || method == HTTP_PUT ||
                        method == HTTP_PATCH;
-    if (kt_build_upstream_head(t, kt_http_in_method_name(&c->in), rest, query, hs,
-                               c->in.body.len, send_length, identity, &c->req_head)) {
-        kt_conn_error(c, 431, "validation_error", "headers_too_large",
-                      "request headers are too large to forward");
-        return;
+    if (kt_build_upstream_head(x->target, kt_http_in_method_name(&c->in), rest, query,
+                               &c->in.headers, c->in.body.len, send_length, identity,
+                               &x->req_head)) {
+        fail(x, 431, "validation_error", "headers_too_large",
+             "request headers are too large to forward");
+        return false;
     }
-    c->gw->stats.proxied++;
-    connect_upstream(c);
+    return true;
 }
 
-static kt_conn *conn_of(void *owner) { return owner; }
+static void proxy_exchange(kt_exchange *x)
+{
+    const kt_conn *c = x->c;
+    const char *url = c->in.url.p;
+    const char *q = memchr(url, '?', c->in.url.len);
+    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
+    kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
+    kt_str rest = { path.p + 3, path.n - 3 };   /* after "/v1" (the gateway routed on it) */
+    x->api = kt_api_from_path(rest);
+    if (x->cfg->nchain) {
+        if (kt_decision_init(&x->decision, x->cfg)) {
+            fail(x, 503, "unavailable", "internal_error", "out of memory");
+            return;
+        }
+        x->has_decision = true;
+    }
+    input_result in = { 0 };
+    read_body(x, &in);
+    bool go = route(x);
+    if (go) {
+        x->phase = KT_X_CHECK_INPUT;
+        go = apply_input(x, &in);
+    }
+    kt_buf_free(&in.out);
+    if (!go || !build_request(x, rest, query)) return;
+    x->gw->stats.proxied++;
+    connect_upstream(x);
+}
+
+static void x_start(kt_conn *c)
+{
+    kt_gateway *gw = c->srv->owner;
+    kt_exchange *x = kt_calloc(1, sizeof *x);
+    if (!x) {
+        kt_conn_error(c, 503, "unavailable", "internal_error", "out of memory");
+        return;
+    }
+    c->x = x;
+    x->c = c;
+    x->gw = gw;
+    x->cfg = kt_config_ref(gw->cfg);
+    x->phase = KT_X_ROUTE;
+    x->facts.stream = x->facts.include_usage = -1;
+    x->facts.max_tokens = -1;
+    kt_buf_init(&x->req_head, gw->limits.max_header_bytes + KT_REQ_HEAD_SLACK);
+    kt_usage_init(&x->obs.usage);
+    x->obs.t0_ns = uv_hrtime();
+    proxy_exchange(x);
+}
+
+/* ---- the response ------------------------------------------------------------------------------ */
 
 static void on_ready(void *owner, kt_upconn *up)
 {
-    kt_conn *c = conn_of(owner);
-    c->up = up;
-    if (up->t_connected_ns) c->obs.connect_ns = up->t_connected_ns - up->t_start_ns;
-    if (up->use_tls && up->t_connected_ns) c->obs.tls_ns = up->t_ready_ns - up->t_connected_ns;
-    send_request(c);
+    kt_exchange *x = xof(owner);
+    x->up = up;
+    if (up->t_connected_ns) x->obs.connect_ns = up->t_connected_ns - up->t_start_ns;
+    if (up->use_tls && up->t_connected_ns) x->obs.tls_ns = up->t_ready_ns - up->t_connected_ns;
+    send_request(x);
 }
 
-/* The response head towards the client, without framing headers when `reframe`. */
-static int build_head(kt_conn *c, int status, const kt_headers *hs, bool keep_length,
-                      kt_buf *b)
+/* The response head towards the client, without framing headers unless `keep_length`. */
+static int build_head(int status, const kt_headers *hs, bool keep_length, kt_buf *b)
 {
     int rc = kt_buf_puts(b, "HTTP/1.1 ");
     if (!rc) rc = kt_buf_append_u64(b, (uint64_t)status);
@@ -197,27 +272,32 @@ static int build_head(kt_conn *c, int status, const kt_headers *hs, bool keep_le
         if (!rc) rc = kt_buf_append(b, v.p, v.n);
         if (!rc) rc = kt_buf_append(b, "\r\n", 2);
     }
-    (void)c;
     return rc;
 }
 
-static int write_head(kt_conn *c, int status, const kt_headers *hs, bool has_length)
+static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has_length)
 {
+    kt_conn *c = x->c;
     kt_buf b;
-    kt_buf_init(&b, 256 * 1024);
-    int rc = build_head(c, status, hs, has_length, &b);
+    kt_buf_init(&b, KT_HEAD_BUF_MAX);
+    int rc = build_head(status, hs, has_length, &b);
     bool bodyless = c->is_head || status == 204 || status == 304;
     if (!rc && !has_length && !bodyless) {
         if (kt_http_in_minor(&c->in) >= 1) {
-            c->resp_chunked = true;
+            x->resp_chunked = true;
             rc = kt_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
         } else {
             c->close_after = true;   /* HTTP/1.0: the body ends when we close */
         }
     }
-    if (c->gw->stopping) c->close_after = true;
+    if (c->srv->stopping) c->close_after = true;
     if (!rc && c->close_after) rc = kt_buf_puts(&b, "Connection: close\r\n");
     if (!rc) rc = kt_buf_puts(&b, "\r\n");
+    if (x->obs.stream && !x->counted_stream) {
+        x->counted_stream = true;
+        x->gw->stats.streams++;
+    }
+    /* A failed write closes the connection, whose finish frees the exchange: last use of x. */
     if (!rc) rc = kt_conn_write(c, b.p, b.len, NULL, 0);
     kt_buf_free(&b);
     return rc;
@@ -237,190 +317,243 @@ static bool encoded(const kt_headers *hs)
     return i >= 0 && !kt_str_eq_ci(kt_headers_value(hs, (uint32_t)i), "identity");
 }
 
-static void fail_response(kt_conn *c, int status, const char *type, const char *code,
+static void fail_response(kt_exchange *x, int status, const char *type, const char *code,
                           const char *msg)
 {
-    drop_upstream(c);
-    c->close_after = true;
-    kt_conn_error(c, status, type, code, msg);
+    drop_upstream(x);
+    x->c->close_after = true;
+    fail(x, status, type, code, msg);
+}
+
+static void start_stream_filter(kt_exchange *x, int status, const kt_headers *hs)
+{
+    x->sf = kt_calloc(1, sizeof *x->sf);
+    if (!x->sf) {
+        fail_response(x, 503, "unavailable", "internal_error", "out of memory");
+        return;
+    }
+    kt_buf_init(&x->sf_out, KT_STREAM_OUT_MAX);
+    kt_stream_filter_init(x->sf, x->cfg, x->api, &x->decision, &x->sf_out);
+    x->phase = KT_X_RELAY_STREAM;
+    write_head(x, status, hs, false);
 }
 
 static void on_head(void *owner, int status, const kt_headers *hs, bool has_length)
 {
-    kt_conn *c = conn_of(owner);
+    kt_exchange *x = xof(owner);
+    kt_conn *c = x->c;
     c->resp_status = status;
-    c->obs.up_head_ns = uv_hrtime();
-    c->obs.stream = is_event_stream(hs);
+    x->obs.up_head_ns = uv_hrtime();
+    x->obs.stream = is_event_stream(hs);
     kt_conn_cork(c);   /* head and body of this read leave in one write */
-    bool scan = status >= 200 && status < 300 && !c->is_head && kt_chain_has(c->cfg, KT_DIR_OUTPUT);
+    bool scan = status >= 200 && status < 300 && !c->is_head && kt_chain_has(x->cfg, KT_DIR_OUTPUT);
     if (!scan) {
-        c->resp_started = true;
-        write_head(c, status, hs, has_length);
+        x->phase = KT_X_RELAY_PASS;
+        write_head(x, status, hs, has_length);
         return;
     }
     if (encoded(hs)) {   /* policies read text: an encoding they cannot read fails closed */
-        fail_response(c, 502, "upstream_error", "upstream_encoding",
+        fail_response(x, 502, "upstream_error", "upstream_encoding",
                       "the upstream sent an encoded body that output policies cannot read");
         return;
     }
-    if (is_event_stream(hs)) {
-        c->sf = kt_calloc(1, sizeof *c->sf);
-        if (!c->sf) {
-            fail_response(c, 503, "unavailable", "internal_error", "out of memory");
-            return;
-        }
-        kt_buf_init(&c->sf_out, 8u << 20);
-        kt_stream_filter_init(c->sf, c->cfg, c->api, &c->decision, &c->sf_out);
-        c->out_mode = KT_OUT_STREAM;
-        c->resp_started = true;
-        write_head(c, status, hs, false);
+    if (x->obs.stream) {
+        start_stream_filter(x, status, hs);
         return;
     }
-    c->out_mode = KT_OUT_BUFFER;
-    kt_buf_init(&c->resp_head, 256 * 1024);
-    kt_buf_init(&c->resp_body, KT_MAX_SCANNED_RESPONSE);
-    if (build_head(c, status, hs, false, &c->resp_head))
-        fail_response(c, 502, "upstream_error", "upstream_protocol", "response head too large");
+    x->phase = KT_X_RELAY_BUFFER;
+    kt_buf_init(&x->resp_head, KT_HEAD_BUF_MAX);
+    kt_buf_init(&x->resp_body, KT_MAX_SCANNED_RESPONSE);
+    if (build_head(status, hs, false, &x->resp_head))
+        fail_response(x, 502, "upstream_error", "upstream_protocol", "response head too large");
 }
 
-static void check_backpressure(kt_conn *c)
+static void check_backpressure(kt_exchange *x)
 {
-    if (!c->up || c->up_paused) return;
-    if (kt_conn_backlog(c) > c->gw->limits.max_response_buffer) {
-        c->up_paused = true;
-        kt_upconn_pause(c->up);
-        kt_conn_set_stalled(c, true);
+    if (!x->up || x->up_paused) return;
+    if (kt_conn_backlog(x->c) > x->gw->limits.max_response_buffer) {
+        x->up_paused = true;
+        kt_upconn_pause(x->up);
+        kt_conn_set_stalled(x->c, true);
     }
 }
 
-static int send_body(kt_conn *c, const char *data, size_t len)
+static int send_body(kt_exchange *x, const char *data, size_t len)
 {
-    return c->resp_chunked ? kt_conn_write_chunk(c, data, len) : kt_conn_write(c, data, len, NULL, 0);
+    return x->resp_chunked ? kt_conn_write_chunk(x->c, data, len)
+                           : kt_conn_write(x->c, data, len, NULL, 0);
 }
 
-static void end_blocked_stream(kt_conn *c)
+static void end_blocked_stream(kt_exchange *x)
 {
     KT_INFO("output_blocked", "stream cut by policy");
-    drop_upstream(c);
-    if (c->resp_chunked && kt_conn_write(c, "0\r\n\r\n", 5, NULL, 0)) return;
-    if (!c->resp_chunked) c->close_after = true;
-    kt_conn_finish(c);
+    drop_upstream(x);
+    x->phase = KT_X_DONE;
+    if (x->resp_chunked && kt_conn_write(x->c, "0\r\n\r\n", 5, NULL, 0)) return;
+    if (!x->resp_chunked) x->c->close_after = true;
+    kt_conn_finish(x->c);
+}
+
+/* Feeds the stream filter and sends what it let through. False when the exchange is over. */
+static bool relay_stream(kt_exchange *x, const char *data, size_t len)
+{
+    kt_stream_filter_feed(x->sf, data, len);
+    int rc = x->sf_out.len ? send_body(x, x->sf_out.p, x->sf_out.len) : 0;
+    kt_buf_reset(&x->sf_out);
+    if (rc) return false;
+    if (x->sf->blocked) {
+        end_blocked_stream(x);
+        return false;
+    }
+    return true;
 }
 
 static void on_body(void *owner, const char *data, size_t len)
 {
-    kt_conn *c = conn_of(owner);
-    if (c->resp_status >= 200 && c->resp_status < 300) kt_usage_feed(&c->obs.usage, data, len);
-    if (c->out_mode == KT_OUT_BUFFER) {
-        if (kt_buf_append(&c->resp_body, data, len))
-            fail_response(c, 502, "upstream_error", "upstream_too_large",
+    kt_exchange *x = xof(owner);
+    int status = x->c->resp_status;
+    if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
+    switch (x->phase) {
+    case KT_X_RELAY_BUFFER:
+        if (kt_buf_append(&x->resp_body, data, len))
+            fail_response(x, 502, "upstream_error", "upstream_too_large",
                           "the response is larger than output policies can check");
         return;
-    }
-    if (c->out_mode == KT_OUT_STREAM) {
-        kt_stream_filter_feed(c->sf, data, len);
-        int rc = c->sf_out.len ? send_body(c, c->sf_out.p, c->sf_out.len) : 0;
-        kt_buf_reset(&c->sf_out);
-        if (rc) return;
-        if (c->sf->blocked) {
-            end_blocked_stream(c);
-            return;
-        }
-        check_backpressure(c);
+    case KT_X_RELAY_STREAM:
+        if (relay_stream(x, data, len)) check_backpressure(x);
         return;
+    case KT_X_RELAY_PASS:
+        if (!send_body(x, data, len)) check_backpressure(x);
+        return;
+    default:
+        return;   /* no body before a head; none after the end */
     }
-    if (send_body(c, data, len)) return;
-    check_backpressure(c);
 }
 
-void kt_proxy_client_drained(kt_conn *c)
+static void x_drained(kt_conn *c)
 {
-    if (!c->up_paused) return;
-    c->up_paused = false;
+    kt_exchange *x = c->x;
+    if (!x || !x->up_paused) return;
+    x->up_paused = false;
     kt_conn_set_stalled(c, false);
-    if (c->up) kt_upconn_resume(c->up);
+    if (x->up) kt_upconn_resume(x->up);
 }
 
-static void finish_buffered(kt_conn *c)
+static void finish_buffered(kt_exchange *x)
 {
+    kt_conn *c = x->c;
     kt_buf out;
-    kt_buf_init(&out, KT_MAX_SCANNED_RESPONSE + (1u << 20));
+    kt_buf_init(&out, KT_MAX_SCANNED_RESPONSE + KT_BODY_EDIT_SLACK);
     bool changed = false;
-    int rc = kt_policy_json_ex(c->cfg, KT_DIR_OUTPUT, c->resp_body.p ? c->resp_body.p : "",
-                               c->resp_body.len, &out, &changed, &c->decision, NULL,
-                               scan_cache(c));
+    kt_policy_walk w = { .cfg = x->cfg, .dir = KT_DIR_OUTPUT, .decision = &x->decision,
+                         .cache = scan_cache(x) };
+    int rc = kt_policy_json_walk(&w, x->resp_body.p ? x->resp_body.p : "", x->resp_body.len, &out,
+                                 &changed);
     if (rc == KT_EPARSE) rc = KT_OK;   /* not JSON (plain text, empty): nothing model-written to find */
     if (rc) {
         kt_buf_free(&out);
-        kt_conn_error(c, 502, "upstream_error", "upstream_unscannable",
-                      "the response could not be checked by output policies");
+        fail(x, 502, "upstream_error", "upstream_unscannable",
+             "the response could not be checked by output policies");
         return;
     }
-    if (c->decision.verdict == KT_ACT_BLOCK) {
+    if (x->decision.verdict == KT_ACT_BLOCK) {
         kt_buf_free(&out);
-        respond_blocked(c, "response", "output_blocked");
+        respond_blocked(x, "response", "output_blocked");
         return;
     }
-    const kt_buf *body = changed ? &out : &c->resp_body;
-    if (c->gw->stopping) c->close_after = true;
-    rc = kt_buf_printf(&c->resp_head, "Content-Length: %zu\r\n%s\r\n", body->len,
+    const kt_buf *body = changed ? &out : &x->resp_body;
+    if (c->srv->stopping) c->close_after = true;
+    rc = kt_buf_printf(&x->resp_head, "Content-Length: %zu\r\n%s\r\n", body->len,
                        c->close_after ? "Connection: close\r\n" : "");
-    c->resp_started = true;
-    if (!rc) rc = kt_conn_write(c, c->resp_head.p, c->resp_head.len, body->p, body->len);
+    x->phase = KT_X_DONE;
+    if (!rc) rc = kt_conn_write(c, x->resp_head.p, x->resp_head.len, body->p, body->len);
     kt_buf_free(&out);
     if (!rc) kt_conn_finish(c);
 }
 
 static void on_done(void *owner)
 {
-    kt_conn *c = conn_of(owner);
-    c->obs.up_end_ns = uv_hrtime();
-    drop_upstream(c);
-    if (c->out_mode == KT_OUT_BUFFER) {
-        finish_buffered(c);
+    kt_exchange *x = xof(owner);
+    kt_conn *c = x->c;
+    x->obs.up_end_ns = uv_hrtime();
+    drop_upstream(x);
+    if (x->phase == KT_X_RELAY_BUFFER) {
+        finish_buffered(x);
         return;
     }
-    if (c->out_mode == KT_OUT_STREAM) {
-        kt_stream_filter_finish(c->sf);
-        int rc = c->sf_out.len ? send_body(c, c->sf_out.p, c->sf_out.len) : 0;
-        kt_buf_reset(&c->sf_out);
+    if (x->phase == KT_X_RELAY_STREAM) {
+        kt_stream_filter_finish(x->sf);
+        int rc = x->sf_out.len ? send_body(x, x->sf_out.p, x->sf_out.len) : 0;
+        kt_buf_reset(&x->sf_out);
         if (rc) return;
     }
-    if (c->resp_chunked && kt_conn_write(c, "0\r\n\r\n", 5, NULL, 0)) return;
-    if (c->up_paused) {
-        c->up_paused = false;
+    x->phase = KT_X_DONE;
+    if (x->resp_chunked && kt_conn_write(c, "0\r\n\r\n", 5, NULL, 0)) return;
+    if (x->up_paused) {
+        x->up_paused = false;
         kt_conn_set_stalled(c, false);
     }
     KT_DEBUG("proxied", "%s %s -> %s %d in %llu ms", kt_http_in_method_name(&c->in),
-             c->target ? c->target->id : "-", c->target ? c->target->host : "-", c->resp_status,
-             (unsigned long long)(uv_now(&c->gw->loop) - c->req_start_ms));
+             x->target ? x->target->id : "-", x->target ? x->target->host : "-", c->resp_status,
+             (unsigned long long)((uv_hrtime() - x->obs.t0_ns) / 1000000));
     kt_conn_finish(c);
 }
 
 static void on_error(void *owner, const char *code, const char *msg, bool retryable)
 {
-    kt_conn *c = conn_of(owner);
-    c->up = NULL;   /* the connection is gone */
-    if (retryable && !c->retried && !c->resp_started && c->out_mode == KT_OUT_PASS) {
+    kt_exchange *x = xof(owner);
+    x->up = NULL;   /* the connection is gone */
+    if (retryable && !x->retried && x->phase <= KT_X_WAIT_HEAD) {
         /* A pooled connection the upstream had already closed: one fresh attempt. */
-        c->retried = true;
-        connect_upstream(c);
+        x->retried = true;
+        connect_upstream(x);
         return;
     }
-    c->gw->stats.upstream_errors++;
-    c->obs.up_end_ns = uv_hrtime();
-    KT_WARN("upstream_error", "target %s: %s: %s", c->target ? c->target->id : "-", code, msg);
-    if (!c->resp_started) {
-        kt_conn_error(c, 502, "upstream_error", code, msg);
+    x->gw->stats.upstream_errors++;
+    x->obs.up_end_ns = uv_hrtime();
+    KT_WARN("upstream_error", "target %s: %s: %s", x->target ? x->target->id : "-", code, msg);
+    bool head_sent = x->phase == KT_X_RELAY_PASS || x->phase == KT_X_RELAY_STREAM;
+    if (!head_sent) {
+        fail(x, 502, "upstream_error", code, msg);
         return;
     }
-    if (c->out_mode == KT_OUT_STREAM && c->sf && !c->sf->blocked) {
+    if (x->phase == KT_X_RELAY_STREAM && !x->sf->blocked) {
         /* What was held back is still checked before the stream is cut. */
-        kt_stream_filter_finish(c->sf);
-        if (c->sf_out.len) send_body(c, c->sf_out.p, c->sf_out.len);
-        kt_buf_reset(&c->sf_out);
+        kt_stream_filter_finish(x->sf);
+        if (x->sf_out.len && send_body(x, x->sf_out.p, x->sf_out.len)) return;   /* closed */
+        kt_buf_reset(&x->sf_out);
     }
-    kt_conn_abort(c);   /* mid-response: the client sees a truncated body, never a fake end */
+    x->phase = KT_X_DONE;
+    kt_conn_abort(x->c);   /* mid-response: the client sees a truncated body, never a fake end */
 }
 
-void kt_proxy_abort(kt_conn *c) { drop_upstream(c); }
+/* ---- the connection's side: abort and finish ------------------------------------------------ */
+
+static void x_abort(kt_conn *c)
+{
+    kt_exchange *x = c->x;
+    if (x) drop_upstream(x);
+}
+
+static void x_finish(kt_conn *c)
+{
+    kt_exchange *x = c->x;
+    if (!x) return;
+    c->x = NULL;
+    drop_upstream(x);
+    kt__exchange_report(x, c->state == KT_CONN_CLOSING);
+    if (x->counted_stream) x->gw->stats.streams--;
+    if (x->sf) {
+        kt_stream_filter_free(x->sf);
+        free(x->sf);
+    }
+    if (x->has_decision) kt_decision_free(&x->decision);
+    kt_buf_free(&x->sf_out);
+    kt_buf_free(&x->resp_head);
+    kt_buf_free(&x->resp_body);
+    kt_buf_free(&x->req_head);
+    kt_config_release(&x->cfg);
+    free(x);
+}
+
+const kt_conn_handler kt_proxy_handler = { x_start, x_abort, x_drained, x_finish };

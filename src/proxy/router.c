@@ -2,30 +2,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kt/json_text.h"
 #include "kt/router.h"
 
-static bool any_model(const kt_config *cfg)
+static const kt_target *by_model(const kt_config *cfg, const char *model)
 {
-    for (size_t i = 0; i < cfg->ntargets; i++)
-        if (cfg->targets[i].model) return true;
-    return false;
-}
-
-static const kt_target *by_model(const kt_config *cfg, const char *body, size_t blen)
-{
-    if (!blen || !any_model(cfg)) return NULL;
-    char mem[256];
-    kt_buf model = { mem, 0, sizeof mem, sizeof mem - 1 };   /* a model name is short */
-    if (kt_json_top_string(body, blen, "model", &model)) return NULL;
-    for (size_t i = 0; i < cfg->ntargets; i++)
-        if (cfg->targets[i].model && strcmp(cfg->targets[i].model, model.p) == 0)
+    for (size_t i = 0; model && i < cfg->ntargets; i++)
+        if (cfg->targets[i].model && strcmp(cfg->targets[i].model, model) == 0)
             return &cfg->targets[i];
     return NULL;
 }
 
-const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *body,
-                          size_t blen, char *err, size_t errlen)
+const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *model,
+                          char *err, size_t errlen)
 {
     int h = kt_headers_find(hs, "x-keeptrusts-target", 0);
     if (h >= 0) {
@@ -34,7 +22,7 @@ const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char
         if (!t) snprintf(err, errlen, "unknown target '%.*s'", (int)KT_MIN(id.n, 64), id.p);
         return t;
     }
-    const kt_target *t = by_model(cfg, body, blen);
+    const kt_target *t = by_model(cfg, model);
     if (t) return t;
     if (cfg->ntargets == 0) {
         snprintf(err, errlen, "no provider target is configured");

@@ -60,13 +60,18 @@ static kt_config *config(void)
     return kt_config_ref(cached);
 }
 
-static void same_model(const kt_policy_model *m, const char *buf, size_t len)
+/* The collected "model" decodes to what a separate kt_json_top_string over `buf` gives. */
+static void same_model(const kt_json_top *t, const char *walked, const char *buf, size_t len)
 {
-    char mem[256];
-    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
-    mem[0] = '\0';
+    char mem[256], got[256];
+    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 }, g = { got, 0, sizeof got, sizeof got - 1 };
     size_t n = kt_json_top_string(buf, len, "model", &b) ? 0 : b.len;
-    if (n != m->len || memcmp(mem, m->name, n) != 0) abort();
+    const kt_json_value *v = kt_json_top_get(t, 0);
+    size_t m = 0;
+    if (v && v->type == KT_JSON_STRING &&
+        !kt_json_str_decode(walked + v->start, v->end - v->start, &g, NULL, 0))
+        m = g.len;
+    if (n != m || memcmp(mem, got, n) != 0) abort();
 }
 
 /* The chain reads nothing past `len`: scanning the input where it lies (libFuzzer's exact-size
@@ -105,19 +110,22 @@ static void fuzz_model_note(const char *buf, size_t size)
     kt_decision d1, d2;
     kt_buf o1, o2;
     bool ch1 = false, ch2 = false;
-    kt_policy_model m;
+    static const char *const keys[] = { "model" };
+    kt_json_top top;
+    if (kt_json_top_begin(&top, keys, 1)) abort();
     if (kt_decision_init(&d1, c) || kt_decision_init(&d2, c)) abort();
     kt_buf_init(&o1, (size_t)1 << 24);
     kt_buf_init(&o2, (size_t)1 << 24);
-    int r1 = kt_policy_json_ex(c, KT_DIR_INPUT, buf, size, &o1, &ch1, &d1, &m, NULL);
+    kt_policy_walk w = { .cfg = c, .dir = KT_DIR_INPUT, .decision = &d1, .top = &top };
+    int r1 = kt_policy_json_walk(&w, buf, size, &o1, &ch1);
     int r2 = kt_policy_json(c, KT_DIR_INPUT, buf, size, &o2, &ch2, &d2);
     if (r1 != r2 || ch1 != ch2 || d1.verdict != d2.verdict || o1.len != o2.len ||
         (o1.len && memcmp(o1.p, o2.p, o1.len) != 0))
         abort();
-    if (m.known != (r1 == 0 && d1.verdict != KT_ACT_BLOCK)) abort();
-    if (m.known) {
-        same_model(&m, buf, size);
-        if (ch1) same_model(&m, o1.p, o1.len);
+    if (top.complete != (r1 == 0 && d1.verdict != KT_ACT_BLOCK)) abort();
+    if (top.complete) {
+        same_model(&top, buf, buf, size);
+        if (ch1) same_model(&top, buf, o1.p, o1.len);
     }
     kt_buf_free(&o1);
     kt_buf_free(&o2);
@@ -268,6 +276,24 @@ static void fuzz_pattern(const char *data, size_t size)
     free(pat);
 }
 
+/* The one-pass collector agrees with one kt_json_top_field call per key (depth-1 keys). */
+static void fuzz_top_fields(const char *buf, size_t size, int rc)
+{
+    static const char *const keys[] = { "model", "user", "stream", "max_tokens", "a.b" };
+    kt_json_top t;
+    if (kt_json_top_begin(&t, keys, KT_ARRAY_LEN(keys))) abort();
+    int r = kt_json_top_scan(&t, buf, size);
+    if (r != rc || t.complete != (r == 0)) abort();
+    if (r) return;
+    for (size_t i = 0; i + 1 < KT_ARRAY_LEN(keys); i++) {
+        kt_json_value v;
+        int fr = kt_json_top_field(buf, size, keys[i], &v);
+        const kt_json_value *g = kt_json_top_get(&t, i);
+        if ((fr == KT_OK) != (g != NULL)) abort();
+        if (g && (g->type != v.type || g->start != v.start || g->end != v.end)) abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -317,6 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0 && (r1 == KT_EPARSE || r2 == KT_EPARSE)) abort();
     if (rc != 0 && (r1 != rc || r2 != rc)) abort();
     kt_buf_free(&s);
+    fuzz_top_fields(buf, size, rc);
 
     fuzz_model_note(buf, size);
     fuzz_raw_decode(buf, size);

@@ -64,8 +64,8 @@ static double conversation(const kt_config *c, int turns, kt_scan_cache *cache, 
         if (kt_decision_init(&d, c)) exit(1);
         kt_buf_reset(&out);
         double t0 = now_us();
-        int rc = kt_policy_json_ex(c, KT_DIR_INPUT, body.p, body.len, &out, &changed, &d, NULL,
-                                   cache);
+        kt_policy_walk w = { .cfg = c, .dir = KT_DIR_INPUT, .decision = &d, .cache = cache };
+        int rc = kt_policy_json_walk(&w, body.p, body.len, &out, &changed);
         double dt = now_us() - t0;
         if (rc || changed || d.verdict != KT_ACT_ALLOW) {
             fprintf(stderr, "turn %d: rc %d, changed %d, verdict %d\n", k, rc, changed, d.verdict);

@@ -509,6 +509,35 @@ KT_TEST(escape_hidden_at_sign_is_found)
     kt_buf_free(&t);
 }
 
+KT_TEST(top_fields_in_one_pass)
+{
+    static const char *const keys[] = { "model", "stream", "stream_options.include_usage",
+                                        "max_tokens", "user" };
+    const char *doc = "{\"mo\\u0064el\":\"a\",\"stream\":true,\"nested\":{\"model\":\"inner\"},"
+                      "\"stream_options\":{\"include_usage\":false},\"max_tokens\":[1],"
+                      "\"model\":\"last\",\"list\":[{\"user\":\"x\"}]}";
+    kt_json_top t;
+    KT_ASSERT_EQ_INT(kt_json_top_begin(&t, keys, KT_ARRAY_LEN(keys)), 0);
+    KT_ASSERT_EQ_INT(kt_json_top_scan(&t, doc, strlen(doc)), 0);
+    KT_ASSERT(t.complete);
+    const kt_json_value *m = kt_json_top_get(&t, 0);
+    KT_ASSERT(m && m->type == KT_JSON_STRING);
+    KT_ASSERT(m->end - m->start == 4 && memcmp(doc + m->start, "last", 4) == 0);   /* last wins */
+    KT_ASSERT(kt_json_top_get(&t, 1)->type == KT_JSON_TRUE);
+    KT_ASSERT(kt_json_top_get(&t, 2)->type == KT_JSON_FALSE);                     /* depth 2 */
+    KT_ASSERT(kt_json_top_get(&t, 3)->type == KT_JSON_ARRAY);
+    KT_ASSERT(kt_json_top_get(&t, 4) == NULL);   /* only inside an array: not top-level */
+    /* not an object at the root: nothing is found; invalid JSON: not complete */
+    KT_ASSERT_EQ_INT(kt_json_top_begin(&t, keys, 1), 0);
+    KT_ASSERT_EQ_INT(kt_json_top_scan(&t, "[{\"model\":\"a\"}]", 15), 0);
+    KT_ASSERT(kt_json_top_get(&t, 0) == NULL);
+    KT_ASSERT_EQ_INT(kt_json_top_begin(&t, keys, 1), 0);
+    KT_ASSERT_EQ_INT(kt_json_top_scan(&t, "{\"model\":\"a\"", 12), KT_EPARSE);
+    KT_ASSERT(!t.complete);
+    static const char *const bad[] = { "a.b.c" };
+    KT_ASSERT_EQ_INT(kt_json_top_begin(&t, bad, 1), KT_EINVAL);
+}
+
 KT_TEST(top_fields)
 {
     const char *doc = "{\"stream\":false,\"mo\\u0064el\":\"gpt-\\u0034o\",\"n\":1,"
@@ -741,6 +770,7 @@ int main(void)
     KT_RUN(decode_every_escape);
     KT_RUN(decode_errors_and_caps);
     KT_RUN(escape_hidden_at_sign_is_found);
+    KT_RUN(top_fields_in_one_pass);
     KT_RUN(top_fields);
     KT_RUN(escape_into);
     KT_RUN(splice_basic_and_errors);

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kt/ops_config.h"
+#include "../../src/ops/ops_priv.h"
 #include "kt/reload.h"
 #include "kt_test.h"
 

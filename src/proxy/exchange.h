@@ -1,0 +1,76 @@
+/* Private to proxy/: one proxied request, from the connection's start to its finish. proxy.c
+ * allocates it in start, owns it, and frees it in finish (the only place); exchange_facts.c reads
+ * the request body once for what every later stage needs and turns the finished exchange into
+ * its decision event. */
+#ifndef KT_PROXY_EXCHANGE_H
+#define KT_PROXY_EXCHANGE_H
+
+#include <stdbool.h>
+
+#include "kt/conn.h"
+#include "kt/events.h"
+#include "kt/gateway.h"
+#include "kt/policy.h"
+#include "kt/policy_stream.h"
+#include "kt/upstream.h"
+
+/* Where an exchange is. Phases only move forward; a failure in any phase answers (or cuts the
+ * stream) and moves to DONE. */
+typedef enum kt_xphase {
+    KT_X_ROUTE,          /* reading the body's facts, choosing the target */
+    KT_X_CHECK_INPUT,    /* input policies over the request body */
+    KT_X_CONNECT,        /* waiting for an upstream connection (fresh, pooled, or a retry) */
+    KT_X_WAIT_HEAD,      /* request sent; waiting for the response head */
+    KT_X_RELAY_PASS,     /* head sent; body relayed chunk for chunk */
+    KT_X_RELAY_STREAM,   /* head sent; SSE through the stream filter (holdback) */
+    KT_X_RELAY_BUFFER,   /* nothing sent yet; the whole body is buffered for output policies */
+    KT_X_DONE,           /* answered, failed or cut; waiting for the connection's finish */
+} kt_xphase;
+
+#define KT_FACT_MODEL_MAX 256   /* a model name longer than this is treated as absent */
+#define KT_FACT_USER_MAX 40     /* "user-sha256:" + 16 hex digits */
+
+/* What the request body says, read once at start (kt__facts_read). -1: absent or not that type. */
+typedef struct kt_req_facts {
+    bool has_model;
+    char model[KT_FACT_MODEL_MAX];
+    char user[KT_FACT_USER_MAX];   /* the body's `user`, only as a hash ("" when none) */
+    int stream;                    /* "stream": 1 true, 0 false */
+    int include_usage;             /* "stream_options.include_usage" */
+    int64_t max_tokens;            /* max_tokens, max_completion_tokens or max_output_tokens */
+} kt_req_facts;
+
+typedef struct kt_exchange {
+    kt_conn *c;
+    kt_gateway *gw;
+    kt_config *cfg;            /* snapshot reference, held from start to finish */
+    kt_xphase phase;
+    kt_api api;
+    const kt_target *target;
+    kt_upconn *up;             /* NULL unless an upstream connection serves us now */
+    kt_buf req_head;           /* the serialized upstream request head (holds the provider key) */
+    bool retried;              /* the one retry on a fresh connection is used */
+    bool up_paused;            /* upstream reads paused: the client reads too slowly */
+    bool resp_chunked;         /* re-framed as chunked towards the client */
+    bool counted_stream;       /* counted in gw->stats.streams */
+    bool has_decision;         /* `decision` was initialized (a chain is configured) */
+    kt_decision decision;
+    kt_req_facts facts;
+    kt_stream_filter *sf;      /* RELAY_STREAM: the output filter */
+    kt_buf sf_out;             /* its output, sent as one chunk per upstream read */
+    kt_buf resp_head;          /* RELAY_BUFFER: the client head, minus framing */
+    kt_buf resp_body;          /* RELAY_BUFFER: the whole upstream body */
+    kt_req_obs obs;            /* timings and usage, for the event and metrics */
+} kt_exchange;
+
+/* The keys kt__facts_read asks a kt_json_top for, in kt_req_facts order of decoding. */
+extern const char *const kt__fact_keys[];
+extern const size_t kt__nfact_keys;
+/* Decodes the collected fields of `body` into `f` (absent fields stay absent). */
+void kt__facts_from_top(kt_req_facts *f, const kt_json_top *top, const char *body);
+/* Reads the facts with a pass of its own (when no input policy walks the body). */
+void kt__facts_read(kt_req_facts *f, const char *body, size_t len);
+/* The decision event of a finished exchange, pushed with the metrics. */
+void kt__exchange_report(kt_exchange *x, bool aborted);
+
+#endif
