@@ -127,7 +127,10 @@ typedef struct kt_limits {
     uint32_t max_headers;            /* 100     -> 431 */
     uint32_t max_body_bytes;         /* 8 MiB   -> 413 */
     uint32_t max_chunk_ext_bytes;    /* 256     -> 400 */
-    uint32_t max_connections;        /* 1024    -> new connections closed at once */
+    uint32_t max_connections;        /* 1024    -> 503 once no waiting connection can give way */
+    uint32_t max_idle_connections;   /* 0: max_connections / 2. Connections without a complete
+                                        request head (new or keep-alive idle); past it the oldest
+                                        is closed */
     uint32_t header_timeout_ms;      /* 10 s    -> 408 and close (slowloris) */
     uint32_t body_timeout_ms;        /* 30 s    -> 408 and close */
     uint32_t idle_timeout_ms;        /* 60 s keep-alive idle */
@@ -171,6 +174,8 @@ typedef struct kt_gateway_opts {
     kt_events_opts events;
     bool metrics_enabled;            /* gateway.metrics.enabled, default true */
     bool policy_cache;               /* gateway.policy_cache, default true (kt/scan_cache.h) */
+    bool fail_open;                  /* gateway.fail_mode: open (default closed): what a policy
+                                        cannot read goes out unscanned, marked in its event */
 } kt_gateway_opts;
 
 typedef struct kt_config {

@@ -38,6 +38,7 @@ typedef struct kt_conn_handler {
 typedef struct kt_server_stats {
     uint64_t requests;         /* complete requests dispatched to a handler */
     uint64_t rejected;         /* answered with a 4xx by kt itself */
+    uint64_t evicted;          /* waiting connections closed to make room */
     uint32_t active;           /* requests between start and finish */
 } kt_server_stats;
 
@@ -54,6 +55,10 @@ typedef struct kt_server {
     bool listening;
     kt_conn *conns;            /* every client connection */
     uint32_t nconns;
+    kt_conn *pend_head, *pend_tail;   /* connections waiting for a request head, oldest first */
+    uint32_t npending;
+    uint32_t nclosing;         /* connections whose handles are closing (still in nconns) */
+    uint64_t refused_logged_ms, refused_unlogged;   /* refusals are logged once per interval */
     char listen_addr[80];
     char *read_buf;            /* one read buffer shared by every connection */
     kt_server_stats stats;
@@ -65,6 +70,8 @@ struct kt_conn {
     uv_shutdown_t shutdown_req;
     kt_server *srv;
     kt_conn *prev, *next;
+    kt_conn *pprev, *pnext;    /* kt_server's list of connections waiting for a head */
+    bool pending_listed;
     int open_handles;
     kt_conn_state state;
     kt_http_in in;

@@ -73,9 +73,11 @@ typedef struct kt_event_info {
     uint64_t latency_ms;
     const char *trace_id;      /* 32 hex or NULL */
     const char *consumer;      /* NULL when none */
+    const char *unscanned;     /* why a policy could not read something (fail_mode: open): the
+                                  verdict is then "unscanned" and this the reason_code */
 } kt_event_info;
 
-/* "allow" (allow and flag), "redact", "block". */
+/* "allow" (allow and flag), "redact", "block" (kt_event_json also says "unscanned"). */
 const char *kt_event_verdict(const kt_decision *d);
 /* Appends one event as a JSON object (no newline). */
 int kt_event_json(const kt_event_info *ev, kt_buf *out);

@@ -50,6 +50,7 @@ static const lim_spec lim_specs[] = {
     L("max_body_bytes", LIM_SIZE, max_body_bytes, 1 * KIB, 1 * GIB),
     L("max_chunk_ext_bytes", LIM_SIZE, max_chunk_ext_bytes, 1, 64 * KIB),
     L("max_connections", LIM_COUNT, max_connections, 1, 1000000),
+    L("max_idle_connections", LIM_COUNT, max_idle_connections, 1, 1000000),
     L("header_timeout", LIM_DURATION, header_timeout_ms, 1, 1 * HOUR),
     L("body_timeout", LIM_DURATION, body_timeout_ms, 1, 1 * HOUR),
     L("idle_timeout", LIM_DURATION, idle_timeout_ms, 1, 1 * HOUR),
@@ -66,8 +67,9 @@ static const lim_spec lim_specs[] = {
 
 static const char *const gateway_keys[] = {
     "listen", "listen_port", "port", "mode", "config_reload", "config_poll_interval",
-    "secret_key_ref", "events", "metrics", "policy_cache",
+    "secret_key_ref", "events", "metrics", "policy_cache", "fail_mode",
     "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
+    "max_idle_connections",
     "header_timeout", "body_timeout", "idle_timeout", "upstream_connect_timeout",
     "upstream_first_byte_timeout", "upstream_idle_timeout", "upstream_pool_max",
     "upstream_pool_idle", "drain_period", "shutdown_deadline", "max_response_buffer", NULL,
@@ -139,6 +141,18 @@ static void set_mode(kt__cfgctx *x, const kt_ynode *v)
     for (size_t i = 0; i < KT_ARRAY_LEN(modes); i++)
         if (strcmp(s, modes[i]) == 0) return;
     kt__cfg_err(x, v, "unknown gateway.mode %s (known: local, sidecar, shared, hosted)", KT__QN(v));
+}
+
+/* gateway.fail_mode: what happens when a policy cannot read something (default closed). */
+static void set_fail_mode(kt__cfgctx *x, const kt_ynode *v, bool *open)
+{
+    const char *s = kt__cfg_want_str(x, v, "gateway.fail_mode");
+    if (!s) return;
+    if (strcmp(s, "closed") == 0 || strcmp(s, "open") == 0) {
+        *open = strcmp(s, "open") == 0;
+        return;
+    }
+    kt__cfg_err(x, v, "unknown gateway.fail_mode %s (known: closed, open)", KT__QN(v));
 }
 
 void kt_events_opts_defaults(kt_events_opts *o)
@@ -261,6 +275,7 @@ void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_
         kt__cfg_bool(x, v, "gateway.config_reload", &g->config_reload);
     if ((v = kt_ymap_get(gw, "policy_cache")))
         kt__cfg_bool(x, v, "gateway.policy_cache", &g->policy_cache);
+    if ((v = kt_ymap_get(gw, "fail_mode"))) set_fail_mode(x, v, &g->fail_open);
     uint64_t ms;
     if ((v = kt_ymap_get(gw, "config_poll_interval")) &&
         !kt__cfg_duration(x, v, "gateway.config_poll_interval", 100, 24 * HOUR, &ms))

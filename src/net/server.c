@@ -15,6 +15,7 @@
 #define KT_PENDING_MAX (1u << 20)
 #define KT_PENDING_PAUSE (64u * 1024)
 #define KT_LINGER_MS 2000
+#define KT_REFUSAL_LOG_MS 10000   /* at most one "connection_refused" line per 10 s */
 
 typedef struct kt_wreq {
     uv_write_t req;
@@ -23,10 +24,39 @@ typedef struct kt_wreq {
 } kt_wreq;
 
 static void conn_process(kt_conn *c);
+static void pending_del(kt_conn *c);
 static void conn_close(kt_conn *c);
 static void start_reading(kt_conn *c);
 
 static uint32_t lim_ms(uint32_t v) { return v ? v : 1; }
+
+/* ---- connections waiting for a request head, oldest first ---------------------------------- */
+
+static void pending_add(kt_conn *c)
+{
+    kt_server *s = c->srv;
+    if (c->pending_listed) return;
+    c->pending_listed = true;
+    c->pprev = s->pend_tail;
+    c->pnext = NULL;
+    if (s->pend_tail) s->pend_tail->pnext = c;
+    else s->pend_head = c;
+    s->pend_tail = c;
+    s->npending++;
+}
+
+static void pending_del(kt_conn *c)
+{
+    kt_server *s = c->srv;
+    if (!c->pending_listed) return;
+    c->pending_listed = false;
+    if (c->pprev) c->pprev->pnext = c->pnext;
+    else s->pend_head = c->pnext;
+    if (c->pnext) c->pnext->pprev = c->pprev;
+    else s->pend_tail = c->pprev;
+    c->pprev = c->pnext = NULL;
+    s->npending--;
+}
 
 /* ---- closing -------------------------------------------------------------------------------- */
 
@@ -39,6 +69,7 @@ static void on_closed(uv_handle_t *h)
     else s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nconns--;
+    s->nclosing--;
     kt_buf_free(&c->wq);
     kt_http_in_free(&c->in);
     kt_buf_free(&c->pending);
@@ -61,6 +92,8 @@ static void conn_close(kt_conn *c)
 {
     if (c->state == KT_CONN_CLOSING) return;
     c->state = KT_CONN_CLOSING;
+    c->srv->nclosing++;
+    pending_del(c);
     if (c->h) c->h->abort(c);
     end_request(c);
     uv_close((uv_handle_t *)&c->timer, on_closed);
@@ -289,6 +322,7 @@ static void dispatch(kt_conn *c)
 {
     kt_server *s = c->srv;
     c->state = KT_CONN_BUSY;
+    pending_del(c);
     uv_timer_stop(&c->timer);
     s->stats.requests++;
     s->stats.active++;
@@ -312,6 +346,7 @@ void kt_conn_finish(kt_conn *c)
     }
     kt_http_in_next(&c->in);
     c->state = KT_CONN_READ_HEAD;
+    pending_add(c);
     c->continue_sent = false;
     c->head_timer_armed = false;
     arm(c, c->srv->limits->idle_timeout_ms);
@@ -337,6 +372,7 @@ static void after_progress(kt_conn *c)
     }
     if (c->in.head_done && c->state == KT_CONN_READ_HEAD) {
         c->state = KT_CONN_READ_BODY;
+        pending_del(c);
         arm(c, lim->body_timeout_ms);
         if (c->in.expect_continue && !c->continue_sent) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -408,11 +444,45 @@ static void start_reading(kt_conn *c)
 
 /* ---- accepting ------------------------------------------------------------------------------ */
 
+/* The cap on connections that have not sent a complete request head: silent or slow
+ * connections cannot take the room real requests need (see on_connection). */
+static uint32_t pending_max(const kt_server *s)
+{
+    uint32_t m = s->limits->max_idle_connections;
+    return m ? m : KT_MAX(s->limits->max_connections / 2, 1u);
+}
+
+/* Refusals are logged once per interval, with how many there were. */
+static void note_refusal(kt_server *s)
+{
+    uint64_t now = uv_now(s->loop);
+    s->refused_unlogged++;
+    if (s->refused_logged_ms && now - s->refused_logged_ms < KT_REFUSAL_LOG_MS) return;
+    KT_WARN("connection_refused", "connection cap %u reached; %llu connection(s) refused since the "
+            "last report", s->limits->max_connections, (unsigned long long)s->refused_unlogged);
+    s->refused_logged_ms = now;
+    s->refused_unlogged = 0;
+}
+
 static void refuse(kt_conn *c)
 {
     c->close_after = true;
     c->state = KT_CONN_BUSY;
+    pending_del(c);
+    note_refusal(c->srv);
     kt_conn_error(c, 503, "unavailable", "overloaded", "too many connections; retry shortly");
+}
+
+/* Makes room by closing the oldest connection still waiting for a request head (never `keep`).
+ * Returns whether one was closed. */
+static bool evict_oldest_pending(kt_server *s, const kt_conn *keep)
+{
+    kt_conn *old = s->pend_head;
+    if (old == keep) old = old ? old->pnext : NULL;
+    if (!old) return false;
+    s->stats.evicted++;
+    conn_close(old);
+    return true;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -438,8 +508,12 @@ static void on_connection(uv_stream_t *server, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->state = KT_CONN_READ_HEAD;
-    if (s->nconns > s->limits->max_connections) {
-        KT_WARN("connection_refused", "connection cap %u reached", s->limits->max_connections);
+    pending_add(c);
+    /* Connections that sent no complete head yet have a budget of their own, and give way
+     * (oldest first) when the total cap is reached: 1,024 silent sockets cannot keep a real
+     * client out until header_timeout. */
+    if (s->npending > pending_max(s)) evict_oldest_pending(s, c);
+    if (s->nconns - s->nclosing > s->limits->max_connections && !evict_oldest_pending(s, c)) {
         refuse(c);
         return;
     }

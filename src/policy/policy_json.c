@@ -43,6 +43,8 @@ static const kt_json_pat kt__output_paths[] = {
     KT_JSON_PAT("output[*].content[*].text"),
     KT_JSON_PAT("output[*].arguments"),
     KT_JSON_PAT("output_text"),
+    /* error bodies (OpenAI's and Anthropic's shape): providers echo the prompt in them */
+    KT_JSON_PAT("error.message"),
     /* documents inside streaming events (responses API *.done events, response.completed) */
     KT_JSON_PAT("text"),
     KT_JSON_PAT("arguments"),

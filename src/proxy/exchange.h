@@ -53,6 +53,8 @@ typedef struct kt_exchange {
     bool up_paused;            /* upstream reads paused: the client reads too slowly */
     bool resp_chunked;         /* re-framed as chunked towards the client */
     bool counted_stream;       /* counted in gw->stats.streams */
+    bool sniffed;              /* RELAY_BUFFER: the first bytes told whether it is SSE */
+    const char *unscanned;     /* why output policies could not read the body (fail_mode open) */
     bool has_decision;         /* `decision` was initialized (a chain is configured) */
     kt_decision decision;
     kt_req_facts facts;

@@ -132,6 +132,7 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
     ev.cost_usd = kt_price_usd(&x->cfg->gateway.events, ev.model, ev.input_tokens,
                                ev.output_tokens);
     ev.status = c->resp_status ? c->resp_status : 499;
+    ev.unscanned = x->unscanned;
     ev.latency_ms = (now - x->obs.t0_ns) / 1000000;
     int ti = kt_headers_find(&c->in.headers, "traceparent", 0);
     if (ti >= 0) {

@@ -4,6 +4,7 @@
  * (holdback, chunk for chunk), other bodies are buffered (bounded), scanned and then sent.
  * Upstream failures become 502s. The connection calls in only through kt_proxy_handler; the
  * exchange is allocated in x_start and freed in x_finish, nowhere else. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,7 @@ static void x_start(kt_conn *c)
 static void on_ready(void *owner, kt_upconn *up)
 {
     kt_exchange *x = xof(owner);
+    assert(x->phase == KT_X_CONNECT);
     x->up = up;
     if (up->t_connected_ns) x->obs.connect_ns = up->t_connected_ns - up->t_start_ns;
     if (up->use_tls && up->t_connected_ns) x->obs.tls_ns = up->t_ready_ns - up->t_connected_ns;
@@ -275,30 +277,45 @@ static int build_head(int status, const kt_headers *hs, bool keep_length, kt_buf
     return rc;
 }
 
-static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has_length)
+/* Ends a head built by build_head: the framing towards the client (chunked when the upstream
+ * sent no length and the client speaks HTTP/1.1, else close-delimited) and Connection: close. */
+static int end_head(kt_exchange *x, int status, bool has_length, kt_buf *b)
 {
     kt_conn *c = x->c;
-    kt_buf b;
-    kt_buf_init(&b, KT_HEAD_BUF_MAX);
-    int rc = build_head(status, hs, has_length, &b);
+    int rc = KT_OK;
     bool bodyless = c->is_head || status == 204 || status == 304;
-    if (!rc && !has_length && !bodyless) {
+    if (!has_length && !bodyless) {
         if (kt_http_in_minor(&c->in) >= 1) {
             x->resp_chunked = true;
-            rc = kt_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
+            rc = kt_buf_puts(b, "Transfer-Encoding: chunked\r\n");
         } else {
             c->close_after = true;   /* HTTP/1.0: the body ends when we close */
         }
     }
     if (c->srv->stopping) c->close_after = true;
-    if (!rc && c->close_after) rc = kt_buf_puts(&b, "Connection: close\r\n");
-    if (!rc) rc = kt_buf_puts(&b, "\r\n");
+    if (!rc && c->close_after) rc = kt_buf_puts(b, "Connection: close\r\n");
+    if (!rc) rc = kt_buf_puts(b, "\r\n");
+    return rc;
+}
+
+/* Sends a head (the whole of `b`) and counts a stream. A failed write closes the connection,
+ * whose finish frees the exchange: the write is the last use of x. */
+static int send_head(kt_exchange *x, const kt_buf *b)
+{
     if (x->obs.stream && !x->counted_stream) {
         x->counted_stream = true;
         x->gw->stats.streams++;
     }
-    /* A failed write closes the connection, whose finish frees the exchange: last use of x. */
-    if (!rc) rc = kt_conn_write(c, b.p, b.len, NULL, 0);
+    return kt_conn_write(x->c, b->p, b->len, NULL, 0);
+}
+
+static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has_length)
+{
+    kt_buf b;
+    kt_buf_init(&b, KT_HEAD_BUF_MAX);
+    int rc = build_head(status, hs, has_length, &b);
+    if (!rc) rc = end_head(x, status, has_length, &b);
+    if (!rc) rc = send_head(x, &b);
     kt_buf_free(&b);
     return rc;
 }
@@ -341,12 +358,15 @@ static void start_stream_filter(kt_exchange *x, int status, const kt_headers *hs
 static void on_head(void *owner, int status, const kt_headers *hs, bool has_length)
 {
     kt_exchange *x = xof(owner);
+    assert(x->phase == KT_X_WAIT_HEAD);   /* one head per attempt, after the request went out */
     kt_conn *c = x->c;
     c->resp_status = status;
     x->obs.up_head_ns = uv_hrtime();
     x->obs.stream = is_event_stream(hs);
     kt_conn_cork(c);   /* head and body of this read leave in one write */
-    bool scan = status >= 200 && status < 300 && !c->is_head && kt_chain_has(x->cfg, KT_DIR_OUTPUT);
+    /* Every body the model may have written is read, error bodies too (they echo prompts). */
+    bool bodyless = c->is_head || status == 204 || status == 304;
+    bool scan = !bodyless && kt_chain_has(x->cfg, KT_DIR_OUTPUT);
     if (!scan) {
         x->phase = KT_X_RELAY_PASS;
         write_head(x, status, hs, has_length);
@@ -361,6 +381,8 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
         start_stream_filter(x, status, hs);
         return;
     }
+    /* Anything else is buffered until its first bytes say what it is: SSE framing is
+     * recognised by content, whatever the Content-Type says (SDKs read it either way). */
     x->phase = KT_X_RELAY_BUFFER;
     kt_buf_init(&x->resp_head, KT_HEAD_BUF_MAX);
     kt_buf_init(&x->resp_body, KT_MAX_SCANNED_RESPONSE);
@@ -408,6 +430,51 @@ static bool relay_stream(kt_exchange *x, const char *data, size_t len)
     return true;
 }
 
+#define KT_BOM "\xEF\xBB\xBF"
+
+/* 1 when a body starts like an event stream (after a BOM and blank lines, a line beginning with
+ * an SSE field name and ':' or a ':' comment), 0 when it does not, -1 when more bytes are
+ * needed to tell. */
+static int sniff_sse(const char *p, size_t n)
+{
+    static const char *const fields[] = { "data:", "event:", "id:", "retry:", ":" };
+    if (n < 3 && memcmp(p, KT_BOM, n) == 0) return -1;
+    size_t i = n >= 3 && memcmp(p, KT_BOM, 3) == 0 ? 3 : 0;
+    while (i < n && (p[i] == '\r' || p[i] == '\n')) i++;
+    if (i == n) return -1;
+    bool partial = false;
+    for (size_t f = 0; f < KT_ARRAY_LEN(fields); f++) {
+        size_t fl = strlen(fields[f]), have = KT_MIN(fl, n - i);
+        if (memcmp(p + i, fields[f], have) != 0) continue;
+        if (have == fl) return 1;
+        partial = true;
+    }
+    return partial ? -1 : 0;
+}
+
+/* A buffered body turned out to be an event stream: send the head now and relay it through the
+ * stream filter like one that said so. */
+static void switch_to_stream(kt_exchange *x)
+{
+    x->sf = kt_calloc(1, sizeof *x->sf);
+    if (!x->sf) {
+        fail_response(x, 503, "unavailable", "internal_error", "out of memory");
+        return;
+    }
+    kt_buf_init(&x->sf_out, KT_STREAM_OUT_MAX);
+    kt_stream_filter_init(x->sf, x->cfg, x->api, &x->decision, &x->sf_out);
+    x->phase = KT_X_RELAY_STREAM;
+    x->obs.stream = true;
+    kt_buf body = x->resp_body, head = x->resp_head;
+    kt_buf_init(&x->resp_body, 0);
+    kt_buf_init(&x->resp_head, 0);
+    int rc = end_head(x, x->c->resp_status, false, &head);
+    if (!rc) rc = send_head(x, &head);   /* may free x */
+    kt_buf_free(&head);
+    if (!rc && relay_stream(x, body.p, body.len)) check_backpressure(x);
+    kt_buf_free(&body);
+}
+
 static void on_body(void *owner, const char *data, size_t len)
 {
     kt_exchange *x = xof(owner);
@@ -415,9 +482,16 @@ static void on_body(void *owner, const char *data, size_t len)
     if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
     switch (x->phase) {
     case KT_X_RELAY_BUFFER:
-        if (kt_buf_append(&x->resp_body, data, len))
+        if (kt_buf_append(&x->resp_body, data, len)) {
             fail_response(x, 502, "upstream_error", "upstream_too_large",
                           "the response is larger than output policies can check");
+            return;
+        }
+        if (!x->sniffed) {
+            int sse = sniff_sse(x->resp_body.p, x->resp_body.len);
+            x->sniffed = sse >= 0;
+            if (sse == 1) switch_to_stream(x);
+        }
         return;
     case KT_X_RELAY_STREAM:
         if (relay_stream(x, data, len)) check_backpressure(x);
@@ -439,17 +513,65 @@ static void x_drained(kt_conn *c)
     if (x->up) kt_upconn_resume(x->up);
 }
 
-static void finish_buffered(kt_exchange *x)
+/* Whether the body holds only JSON whitespace (an empty answer: nothing the model wrote). */
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') return false;
+    return true;
+}
+
+/* Sends the buffered answer: the head with its length, then `pre` (a BOM kept) and `body`. */
+static void send_buffered(kt_exchange *x, const char *pre, size_t plen, const kt_buf *body)
 {
     kt_conn *c = x->c;
+    if (c->srv->stopping) c->close_after = true;
+    int rc = kt_buf_printf(&x->resp_head, "Content-Length: %zu\r\n%s\r\n", plen + body->len,
+                           c->close_after ? "Connection: close\r\n" : "");
+    if (!rc && plen) rc = kt_buf_append(&x->resp_head, pre, plen);
+    x->phase = KT_X_DONE;
+    if (rc) {
+        fail(x, 502, "upstream_error", "upstream_protocol", "response head too large");
+        return;
+    }
+    if (!kt_conn_write(c, x->resp_head.p, x->resp_head.len, body->p, body->len)) kt_conn_finish(c);
+}
+
+/* A body output policies cannot read. Fail closed: 502. With gateway.fail_mode: open it goes out
+ * as it came, and the event says it was not scanned. */
+static void unreadable(kt_exchange *x)
+{
+    if (!x->cfg->gateway.fail_open) {
+        KT_WARN("upstream_unreadable", "target %s: a %d body output policies cannot read",
+                x->target ? x->target->id : "-", x->c->resp_status);
+        fail(x, 502, "upstream_error", "upstream_protocol",
+             "the upstream's response is not JSON or SSE that output policies can read");
+        return;
+    }
+    x->unscanned = "unreadable_body";
+    send_buffered(x, NULL, 0, &x->resp_body);
+}
+
+static void finish_buffered(kt_exchange *x)
+{
+    const char *p = x->resp_body.p ? x->resp_body.p : "";
+    size_t n = x->resp_body.len;
+    size_t bom = n >= 3 && memcmp(p, KT_BOM, 3) == 0 ? 3 : 0;   /* SDKs skip one; so do we */
+    if (blank(p + bom, n - bom)) {
+        send_buffered(x, NULL, 0, &x->resp_body);
+        return;
+    }
     kt_buf out;
     kt_buf_init(&out, KT_MAX_SCANNED_RESPONSE + KT_BODY_EDIT_SLACK);
     bool changed = false;
     kt_policy_walk w = { .cfg = x->cfg, .dir = KT_DIR_OUTPUT, .decision = &x->decision,
                          .cache = scan_cache(x) };
-    int rc = kt_policy_json_walk(&w, x->resp_body.p ? x->resp_body.p : "", x->resp_body.len, &out,
-                                 &changed);
-    if (rc == KT_EPARSE) rc = KT_OK;   /* not JSON (plain text, empty): nothing model-written to find */
+    int rc = kt_policy_json_walk(&w, p + bom, n - bom, &out, &changed);
+    if (rc == KT_EPARSE) {   /* not JSON: trailing bytes, invalid UTF-8, plain text */
+        kt_buf_free(&out);
+        unreadable(x);
+        return;
+    }
     if (rc) {
         kt_buf_free(&out);
         fail(x, 502, "upstream_error", "upstream_unscannable",
@@ -461,14 +583,12 @@ static void finish_buffered(kt_exchange *x)
         respond_blocked(x, "response", "output_blocked");
         return;
     }
-    const kt_buf *body = changed ? &out : &x->resp_body;
-    if (c->srv->stopping) c->close_after = true;
-    rc = kt_buf_printf(&x->resp_head, "Content-Length: %zu\r\n%s\r\n", body->len,
-                       c->close_after ? "Connection: close\r\n" : "");
-    x->phase = KT_X_DONE;
-    if (!rc) rc = kt_conn_write(c, x->resp_head.p, x->resp_head.len, body->p, body->len);
+    if (changed) {
+        send_buffered(x, p, bom, &out);
+    } else {
+        send_buffered(x, NULL, 0, &x->resp_body);
+    }
     kt_buf_free(&out);
-    if (!rc) kt_conn_finish(c);
 }
 
 static void on_done(void *owner)
@@ -541,6 +661,7 @@ static void x_finish(kt_conn *c)
     if (!x) return;
     c->x = NULL;
     drop_upstream(x);
+    assert(!x->counted_stream || x->gw->stats.streams > 0);
     kt__exchange_report(x, c->state == KT_CONN_CLOSING);
     if (x->counted_stream) x->gw->stats.streams--;
     if (x->sf) {

@@ -237,6 +237,10 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     bool blocked = d && d->verdict == KT_ACT_BLOCK && d->block_policy >= 0;
     const char *verdict = kt_event_verdict(d), *reason = ev->reason_code;
     if (blocked) reason = d->block_dir == KT_DIR_INPUT ? "input_blocked" : "output_blocked";
+    if (ev->unscanned && !blocked) {   /* fail_mode: open let something through unread */
+        verdict = "unscanned";
+        if (!reason) reason = ev->unscanned;
+    }
     size_t start = out->len;
     int rc = PUT(out, "{\"id\":");
     if (!rc) rc = json_str(out, ev->id);

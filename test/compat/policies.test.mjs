@@ -74,6 +74,25 @@ test('openai: output is redacted (streaming, PII split across events)', opts, as
   assert.equal(text, 'reach [REDACTED:EMAIL] or ssn [REDACTED:SSN] thanks');
 });
 
+test('openai: a stream sent as text/plain is still redacted (the SDK reads it either way)', opts, async () => {
+  const o = pieces(['reach jane.d', 'oe@exam', 'ple.com thanks']);
+  o.headers['x-mock-ctype'] = 'text/plain';
+  const stream = await openai.chat.completions.create(
+    { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] }, o);
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  assert.equal(text, 'reach [REDACTED:EMAIL] thanks');
+});
+
+test('openai: a JSON answer after a UTF-8 BOM is redacted', opts, async () => {
+  const body = JSON.stringify({ id: 'c', object: 'chat.completion', model: 'gpt-4o-mini',
+    choices: [{ index: 0, message: { role: 'assistant', content: `mail ${EMAIL}` }, finish_reason: 'stop' }] });
+  const hex = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]).toString('hex');
+  const r = await openai.chat.completions.create(
+    { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-body-hex': hex } });
+  assert.equal(r.choices[0].message.content, 'mail [REDACTED:EMAIL]');
+});
+
 test('openai: responses API streaming output is redacted', opts, async () => {
   const stream = await openai.responses.create(
     { model: 'gpt-4o-mini', input: 'x', stream: true }, pieces(['ssn 123-', '45-6789 ok']));

@@ -48,6 +48,10 @@ Content knobs (for the policy tests):
             pieces, a responses stream also sends response.output_text.done and a response.completed
             carrying the whole text, as the real API does.
     x-mock-body: <JSON>     a non-streaming reply body sent verbatim (status 200, application/json)
+    x-mock-body-hex: <hex>  a non-streaming reply body as raw bytes (a BOM, invalid UTF-8, ...),
+            with status x-mock-body-status (default 200)
+    x-mock-ctype: <type>    the Content-Type of the reply or stream instead of the usual one;
+            `none` sends no Content-Type at all
     x-mock-split: how a stream's bytes are written. `event` (default): one chunk + write per event;
             `bytes:N`: the SSE byte stream re-cut into N-byte HTTP chunks, one write each; `raw:N`:
             the chunked-encoded body (sizes, CRLFs and all) cut into N-byte writes. Writes are
@@ -405,6 +409,15 @@ class MockUpstream:
         hdrs = [("Content-Type", "application/json"), ("x-mock-conn", str(rec.conn_id)),
                 ("x-request-id", rec.header("x-request-id") or "req-mock-1"),
                 ("openai-processing-ms", "7")]
+        ctype_override = rec.header("x-mock-ctype")
+        if ctype_override:
+            hdrs = [kv for kv in hdrs if kv[0] != "Content-Type"]
+            if ctype_override != "none":
+                hdrs.insert(0, ("Content-Type", ctype_override))
+        if rec.header("x-mock-body-hex"):
+            self._send_plain(s, rec, int(rec.header("x-mock-body-status") or 200),
+                             bytes.fromhex(rec.header("x-mock-body-hex")), hdrs)
+            return True
         if mode == "hop":
             hdrs += [("Connection", "keep-alive, X-Hop"), ("Keep-Alive", "timeout=99"),
                      ("X-Hop", "secret-hop"), ("Proxy-Connection", "keep-alive"),
@@ -521,12 +534,13 @@ class MockUpstream:
 
     # ---- streaming ------------------------------------------------------------------------------
     def _stream(self, s, rec, req, route, mode, text, nevents, interval, pieces=None):
-        ctype = "text/event-stream"
+        ctype = rec.header("x-mock-ctype") or "text/event-stream"
         gz = mode == "gzip-always" or (mode == "gzip" and
                                        "gzip" in (rec.header("accept-encoding") or "").lower())
-        head = ("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
+        head = ("HTTP/1.1 200 OK\r\n%sCache-Control: no-cache\r\n"
                 "Transfer-Encoding: chunked\r\nx-mock-conn: %d\r\n%s\r\n"
-                % (ctype, rec.conn_id, "Content-Encoding: gzip\r\n" if gz else ""))
+                % ("" if ctype == "none" else "Content-Type: %s\r\n" % ctype, rec.conn_id,
+                   "Content-Encoding: gzip\r\n" if gz else ""))
         s.sendall(head.encode())
         split = rec.header("x-mock-split") or "event"
         if pieces is not None:
