@@ -20,7 +20,8 @@
  *    trunk mark allowed after the country code: "+44 (0)20 7946 0958"), and national formats of
  *    the enabled regions (see kt_region; all by default): a trunk or mobile prefix and digit
  *    groups of the lengths the region uses, one separator kind (space - . /) after the first
- *    group (which may be in parentheses) and one between the others, and the region's digit
+ *    group (which may be in parentheses) and one between the others ('.' only with three groups
+ *    or more), and the region's digit
  *    count, e.g. DE "030 12345678", FR "01 23 45 67 89", GB "020 7946 0958", IN "98765 43210",
  *    JP "03-1234-5678", BR "(11) 91234-5678". The groups are the whole run (a longer run, or
  *    one glued to digits before it as in an IBAN, is no national phone), and a national format
@@ -30,18 +31,20 @@
  *    " ext. 45", " ext 45", ", extension 123", ";ext=12" (1..6 digits). Note "555-123-4567" is
  *    not a phone: exchange 123 starts with 1.
  *  - ssn: AAA-GG-SSSS (dashes or spaces, the same both times), area not 000/666/9xx, group not
- *    00, serial not 0000. Nine bare digits only right after a label: "SSN", "SSN#", "SS#",
- *    "social security number", "social security no", "social security #" or "social security"
- *    (any case; then up to four of space : # = . -).
+ *    00, serial not 0000. Nine bare digits only right after a label: "SSN", "SS",
+ *    "social security number", "social security no" or "social security" (any case; then up to
+ *    four of space : # = . -, so "SSN#", "SS#" and "social security #" too).
  *  - credit_card: 13-19 digits, bare (the whole digit run) or in groups (first group 4 digits,
  *    then groups of 3-6, last group 1-6, one separator kind: space or dash); Luhn-valid and in a
  *    known IIN range (Visa, Mastercard, Amex, Discover, JCB 16-19 digits 3528-3589 and 15 digits
- *    1800 / 2131, Diners, UnionPay, Maestro). With
- *    groups, the longest valid prefix ending at a group boundary is taken.
+ *    1800 / 2131, Diners, UnionPay, Maestro). With groups, the longest valid prefix ending at a
+ *    group boundary is taken, and a grouped number does not start right after "<digit> " or
+ *    "<digit>-" (a slice of an IBAN).
  *  - iban: country code + 2 check digits + BBAN, compact or in groups of 4 separated by single
  *    spaces, exact length from a per-country table (the 89 countries of the SWIFT IBAN registry,
  *    Russia's 33 included), mod-97 == 1, upper case.
  *  - ipv4: dotted quad, octets 0-255 without leading zeros; not after '.' or a letter ("v1.2.3.4"),
+ *    but after '@' ("ssh admin@10.0.0.1");
  *    not before ".<digit>" or "-<digit>". "version 1.2.3.4" IS an address (syntactically it is one).
  *  - ipv6: 8 groups, or a "::" form with an optional embedded IPv4. To keep code clean of false
  *    positives (C++ "a::b", Python "x[1::2]"), a "::" form needs a decimal digit somewhere and a
@@ -56,7 +59,8 @@
  *  - cloud_key: AWS AKIA/ASIA + exactly 16 [A-Z0-9]; and an AWS secret access key: exactly 40
  *    [A-Za-z0-9/+] with an upper-case letter, a lower-case letter and a digit or / or +, either
  *    as the value of a name ending in "secret_access_key" or "aws_secret_key" (any case; then up
- *    to 8 of space tab quote : =) or within 48 bytes after an access key id.
+ *    to 8 of space tab quote : =) or within 48 bytes after an access key id, with only punctuation
+ *    and the words secret, key, access, aws, is, and, the, with, sk between them.
  *  - private_key: "-----BEGIN <label containing PRIVATE KEY>-----" through the matching
  *    "-----END ...-----", or to the end of the text when unterminated; capped at 8192 bytes.
  *  - jwt: eyJ... "." ... "." ... in base64url (first segment >= 10, second >= 4, third may be

@@ -242,7 +242,7 @@ static inline __attribute__((always_inline)) int kt__digit_quiet(const kt__scan 
                                                           kt__colon_in(p + i + d, 5 - d))));
     if (grp && (kt__hexletter(b1) || !(kt__word(b1) || b1 == ':' || b1 == '.' || b1 == '@')))
         return 0;
-    if (c == '.' && d <= 3 && b1 == ',') return 0; /* ipv4 takes any comma on its left */
+    if (c == '.' && d <= 3 && (b1 == ',' || b1 == '@')) return 0; /* ipv4 takes these on its left */
     kt__dtext t = sc->t; /* the run ends inside the text: no read reaches its end */
     if (!kt__num_left_ok(&t, i)) return 1;
     if (d == 9 && KT__ON(sc, KT_ENT_SSN)) return 0; /* a bare SSN after its label */

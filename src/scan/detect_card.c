@@ -2,7 +2,8 @@
  * (JCB: 3528-3589 with 16-19 digits, and the older 15-digit 1800 and 2131).
  * Bare: the whole digit run. Grouped: a first group of 4, then groups of 3-6 (the last may be
  * 1-6) joined by one kind of separator (space or dash); the longest valid prefix that ends on a
- * group boundary wins. */
+ * group boundary wins; grouped numbers right after "<digit><space or dash>" are not taken (the
+ * groups of an IBAN). */
 #include "detect_int.h"
 
 static int kt__luhn(const char *d, int n)
@@ -64,6 +65,8 @@ int kt__det_card(kt__dtext *t, size_t s, kt__dres *r)
     } else {
         int sep = c;
         if (nd != 4 || (sep != ' ' && sep != '-')) return 0;
+        /* groups glued to digit groups before them are a slice of a longer number (an IBAN) */
+        if (kt__after_group(t, s)) return 0;
         while (kt__at(t, i) == sep) {
             size_t j = i + 1;
             int gl = 0;

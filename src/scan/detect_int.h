@@ -116,6 +116,21 @@ static inline int kt__num_left_ok(kt__dtext *t, size_t s)
     return 1;
 }
 
+/* 1 when the number at s continues a run of digit groups: "<group><space or dash>" before it,
+ * the group being digits and upper-case letters with a digit last ("0044 ", "DE89 "), as in an
+ * IBAN or a longer grouped number; "jcb15 " or "tel 2 " is no such group. */
+static inline int kt__after_group(const kt__dtext *t, size_t s)
+{
+    int b1 = kt__before(t, s, 1);
+    if ((b1 != ' ' && b1 != '-') || !kt__digit(kt__before(t, s, 2))) return 0;
+    for (size_t k = 3; k < 10; k++) {
+        int c = kt__before(t, s, k);
+        if (c < 0 || !kt__alnum(c)) return k > 3 || c < 0;
+        if (kt__lower(c)) return 0;
+    }
+    return 1;
+}
+
 /* Right boundary of a number ending before e: the same rules, reading on. */
 int kt__num_right_ok(kt__dtext *t, size_t e);
 /* A dotted quad at i (octets 0-255, no leading zeros), no boundary checks; end in *e. */

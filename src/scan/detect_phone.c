@@ -199,6 +199,7 @@ static const kt__natfmt kt__nat[] = {
 
 typedef struct kt__groups {
     int n, paren, total;
+    int dot;                      /* a '.' separates groups */
     int len[KT__NAT_GROUPS];
     size_t end[KT__NAT_GROUPS];   /* position after each group */
     int d0, d1;
@@ -211,7 +212,7 @@ static int kt__natsep(int c) { return c == ' ' || c == '-' || c == '.' || c == '
 static int kt__read_groups(kt__dtext *t, size_t s, kt__groups *g)
 {
     size_t i = s;
-    g->n = g->total = g->d0 = g->d1 = 0;
+    g->n = g->total = g->d0 = g->d1 = g->dot = 0;
     g->paren = kt__at(t, i) == '(';
     if (g->paren) i++;
     int sep2 = 0;
@@ -236,6 +237,7 @@ static int kt__read_groups(kt__dtext *t, size_t s, kt__groups *g)
             continue;
         }
         if (!kt__natsep(c) || !kt__digit(kt__at(t, i + 1))) break;
+        g->dot |= c == '.';
         if (g->n >= 2) {
             if (sep2 && c != sep2) break;
             sep2 = c;
@@ -276,8 +278,11 @@ static const char *const kt__not_phone[] = {
 static int kt__national(kt__dtext *t, size_t s, size_t *e)
 {
     kt__groups g;
-    if (kt__natsep(kt__before(t, s, 1)) && kt__digit(kt__before(t, s, 2))) return 0;
+    int b1 = kt__before(t, s, 1);
+    if ((b1 == '.' || b1 == '/') && kt__digit(kt__before(t, s, 2))) return 0;
+    if (kt__after_group(t, s)) return 0;
     if (!kt__read_groups(t, s, &g) || g.total > KT__NAT_DIGITS) return 0;
+    if (g.dot && g.n < 3) return 0; /* "0123.456" is a decimal, not a phone */
     if (!kt__shape_ok(t, &g, g.n, g.total)) return 0;
     size_t end = kt__phone_end(t, g.end[g.n - 1]);
     if (!end || kt__label_before(t, s, " :.#-", 4, kt__not_phone)) return 0;

@@ -153,6 +153,20 @@ int kt__det_cloud_pair(kt__dtext *t, size_t s, kt__dres *r)
     return 1;
 }
 
+/* Words that may stand between a key id and its secret ("AKIA..., secret key is: ..."). */
+static int kt__aws_gap_word(const kt__dtext *t, size_t i, size_t n)
+{
+    static const char *const words[] = { "secret", "key", "access", "aws", "is", "and", "the",
+                                         "secretkey", "secretaccesskey", "sk", "with", NULL };
+    for (size_t w = 0; words[w]; w++) {
+        size_t k = 0;
+        if (strlen(words[w]) != n) continue;
+        while (k < n && (t->p[i + k] | 0x20) == words[w][k]) k++;
+        if (k == n) return 1;
+    }
+    return 0;
+}
+
 int kt__det_aws_secret_near(kt__dtext *t, size_t s, kt__dres *r)
 {
     size_t i = s, lim = s + 48;
@@ -164,7 +178,10 @@ int kt__det_aws_secret_near(kt__dtext *t, size_t s, kt__dres *r)
             continue;
         }
         if (kt__aws_value(t, i, r)) return 1;
-        while (i < lim + 41 && kt__aws_ch(kt__at(t, i))) i++;
+        size_t n = 0;
+        while (n < 41 && kt__aws_ch(kt__at(t, i + n))) n++;
+        if (n > 16 || !kt__aws_gap_word(t, i, n)) return 0; /* other words: not a key pair */
+        i += n;
     }
     return 0;
 }

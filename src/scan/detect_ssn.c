@@ -1,10 +1,9 @@
 /* ssn: AAA-GG-SSSS with dashes or spaces (the same separator twice), or nine bare digits right
- * after an SSN label. The area is not 000, 666 or 900-999, the group not 00, the serial not 0000. */
+ * after an SSN label ("SS#" is "SS" then a skipped '#'). The area is not 000, 666 or 900-999, the group not 00, the serial not 0000. */
 #include "detect_int.h"
 
 static const char *const kt__ssn_labels[] = {
-    "ssn", "ssn#", "ss#", "social security number", "social security no", "social security #",
-    "social security", NULL,
+    "ssn", "ss", "social security number", "social security no", "social security", NULL,
 };
 
 static int kt__ssn_valid(int area, int group, int serial)

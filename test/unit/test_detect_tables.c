@@ -312,6 +312,8 @@ static const char *const kt_benign[] = {
     "secret_access_key: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEYTOOLONG",
     "hooks.slack.com/services/ and https://hooks.slack.com/services/T1/B2/short",
     "xapp-short and nonxapp-1-A0123456789-1234567890123-abcdef",
+    /* card-valid groups inside a longer run of groups (an IBAN with a bad checksum) */
+    "IBAN DE00 8574 3653 3939 2698 72 (bad checksum)",
 };
 
 static void expect_no_match(const char *text)
@@ -414,6 +416,7 @@ KT_TEST(aws_secret_after_its_key_id)
         {"id AKIAIOSFODNN7EXAMPLE, secret key is: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", 1},
         {"AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI+K7MDENG+bPxRfiCYEXAMPLEKEY", 1},
         {"AKIAIOSFODNN7EXAMPLE commit 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", 0},
+        {"AKIAIOSFODNN7EXAMPLE was rotated\nimage data: XG61caI4hLZZw+KOvRYbuBZoMsS8Go/UHSJ7xFdg", 0},
         {"AKIAIOSFODNN7EXAMPLE and then a long sentence that goes on and on and on and on "
          "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 0},
     };
