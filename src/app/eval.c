@@ -491,6 +491,16 @@ static ev_prf prf(uint32_t tp_pred, uint32_t fp, uint32_t found, uint32_t fn)
     return m;
 }
 
+/* Writes s as a JSON string literal. */
+static void put_json_str(FILE *out, const char *s)
+{
+    kt_buf b;
+    kt_buf_init(&b, 4 * KT_EVAL_NAME_MAX + 256);
+    if (kt_buf_json_str(&b, s, strlen(s)) == 0) fputs(b.p, out);
+    else fputs("\"\"", out);
+    kt_buf_free(&b);
+}
+
 static void put_num(FILE *out, double v, bool json)
 {
     if (v < 0) fputs(json ? "null" : "     -", out);
@@ -608,8 +618,11 @@ static void print_sweep(const ev_run *r, int sp, FILE *out, bool json)
     unsigned pts[KT_EVAL_SWEEP_ROWS];
     size_t n = sweep_points(r, sp, pts);
     const char *pname = r->cfg->chain[sp].name;
-    if (json) fprintf(out, "{\"policy\":\"%s\",\"threshold\":%u,\"rows\":[", pname, r->pol[sp].threshold);
-    else {
+    if (json) {
+        fputs("{\"policy\":", out);
+        put_json_str(out, pname);
+        fprintf(out, ",\"threshold\":%u,\"rows\":[", r->pol[sp].threshold);
+    } else {
         fprintf(out, "\nThreshold sweep: %s (configured threshold %u; categories:", pname,
                 r->pol[sp].threshold);
         for (unsigned c = 0; c < r->names.n; c++)
@@ -679,8 +692,10 @@ static void json_counts(const ev_run *r, FILE *out, bool ent)
         const ev_count *k = ent ? &r->ent[c] : &r->cat[c];
         if (!(k->labelled || (ent && k->predicted))) continue;
         ev_prf m = ent ? ent_prf(k) : cat_prf(k);
-        fprintf(out, "%s\"%s\":{\"labelled\":%u,\"tp\":%u,\"fp\":%u,\"fn\":%u,\"precision\":",
-                first ? "" : ",", r->names.v[c], ent ? k->found + k->fn : k->tp + k->fn, m.tp, m.fp, m.fn);
+        fputs(first ? "" : ",", out);
+        put_json_str(out, r->names.v[c]);
+        fprintf(out, ":{\"labelled\":%u,\"tp\":%u,\"fp\":%u,\"fn\":%u,\"precision\":",
+                ent ? k->found + k->fn : k->tp + k->fn, m.tp, m.fp, m.fn);
         put_num(out, m.p, true);
         fputs(",\"recall\":", out);
         put_num(out, m.r, true);
@@ -691,20 +706,8 @@ static void json_counts(const ev_run *r, FILE *out, bool ent)
     }
 }
 
-/* Names are written raw: kt_eval_name accepts any bytes, so escape them first. */
-static int escape_names(ev_run *r)
+static void print_json(const ev_run *r, FILE *out)
 {
-    for (size_t i = 0; i < r->names.n; i++) {
-        char *s = r->names.v[i];
-        for (; *s; s++)
-            if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) *s = '_';
-    }
-    return KT_OK;
-}
-
-static void print_json(ev_run *r, FILE *out)
-{
-    escape_names(r);
     fprintf(out, "{\"items\":%zu,\"labelled_items\":%u,\"labelled_flagged\":%u,"
                  "\"unlabelled_items\":%u,\"unlabelled_flagged\":%u,\"truncated\":%u,\"categories\":{",
             r->nitems, r->labelled_items, r->labelled_flagged, r->unlabelled, r->unlabelled_flagged,

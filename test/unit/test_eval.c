@@ -164,6 +164,18 @@ KT_TEST(categories_per_item_and_sweep)
     cJSON_Delete(j);
 }
 
+/* Names come from the labels file: the summary escapes them and stays valid JSON. */
+KT_TEST(json_names_are_escaped)
+{
+    int code = 0;
+    cJSON *j = eval_json("{\"text\":\"x\",\"labels\":{\"categories\":[\"a\\\"b\\\\c\"]}}\n", &code);
+    KT_ASSERT_EQ_INT(code, 0);
+    KT_ASSERT(j != NULL);
+    if (!j) return;
+    KT_ASSERT_EQ_INT(num(j, "categories", "a\"b\\c", "labelled"), 1);
+    cJSON_Delete(j);
+}
+
 KT_TEST(bad_line_fails_with_its_number)
 {
     int code = 0;
@@ -179,6 +191,7 @@ int main(void)
     KT_RUN(entity_precision_recall_by_overlap);
     KT_RUN(undefined_precision_is_null);
     KT_RUN(categories_per_item_and_sweep);
+    KT_RUN(json_names_are_escaped);
     KT_RUN(bad_line_fails_with_its_number);
     return KT_DONE();
 }
