@@ -38,7 +38,7 @@ FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 LLHTTP_OBJS = $(patsubst %.c,$(1)/obj/llhttp_%.o,$(notdir $(LLHTTP_SRCS)))
 
-.PHONY: all run test san unit fuzz fuzz-smoke bench demo clean help install deps
+.PHONY: all run test san unit fuzz fuzz-smoke bench demo eval clean help install deps
 # Keep intermediate objects: nothing is deleted (or printed) after the test summary line.
 .SECONDARY:
 
@@ -51,6 +51,7 @@ help:
 	@echo "make san        build build/san/kt and the unit tests with ASan+UBSan"
 	@echo "make demo       run the mock-provider demo (redaction, blocking, streaming)"
 	@echo "make bench      benchmark kt against nginx side by side"
+	@echo "make eval       measure the detectors on the held-out corpora (EVAL_SPLIT=tune for the other split)"
 	@echo "make fuzz       build the libFuzzer targets into build/fuzz/ (FUZZ_SECONDS=N runs each)"
 	@echo "make clean      remove build/"
 
@@ -123,6 +124,18 @@ demo: $(B)/kt
 
 $(B)/detect_bench: bench/detect_bench.c $(B)/libkt.a
 	$(CC) $(REL_CFLAGS) -std=c11 -D_GNU_SOURCE $(INC) -o $@ $< $(B)/libkt.a $(LIBS)
+
+# Every test/corpora/<kind>/ with a policy.yaml is measured on its <EVAL_SPLIT>.jsonl.
+EVAL_SPLIT ?= heldout
+EVAL_LIST  ?= 5
+EVAL_KINDS := $(patsubst test/corpora/%/policy.yaml,%,$(sort $(wildcard test/corpora/*/policy.yaml)))
+eval: $(B)/kt
+	@for k in $(EVAL_KINDS); do \
+	  echo "== $$k: test/corpora/$$k/$(EVAL_SPLIT).jsonl"; \
+	  $(B)/kt policy eval --policy-config test/corpora/$$k/policy.yaml \
+	    --labels test/corpora/$$k/$(EVAL_SPLIT).jsonl --max-list $(EVAL_LIST) || exit 1; \
+	  echo; \
+	done
 
 bench: $(B)/kt $(B)/detect_bench
 	@sh mk/test-deps.sh nginx wrk

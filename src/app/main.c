@@ -1,10 +1,11 @@
-/* The kt command line: gateway run, policy validate, version, help. */
+/* The kt command line: gateway run, policy validate/test/eval, version, help. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval.h"
 #include "kt/buf.h"
 #include "kt/config.h"
 #include "kt/gateway.h"
@@ -28,6 +29,15 @@ static const char kt__usage[] =
     "      Run the chain over the text on stdin as a policy author would: prints the text as\n"
     "      it would leave kt (redacted), then the decision as one JSON line. Exit 0 when the\n"
     "      text is allowed (possibly redacted or flagged), 1 when a policy blocks it.\n"
+    "  kt policy eval --policy-config PATH --labels FILE.jsonl [--direction input|output]\n"
+    "                 [--no-text] [--json] [--max-list N]\n"
+    "      Run the chain in-process over a labelled corpus, one JSON object per line:\n"
+    "      {\"text\": .., \"direction\": \"input|output\", \"labels\": {\"categories\": [..],\n"
+    "      \"entities\": [{\"type\": .., \"start\": .., \"end\": ..}]}} (byte offsets into the UTF-8\n"
+    "      text). Prints precision, recall and F1 per category (per item) and per entity type\n"
+    "      (per span: a prediction overlapping a labelled span of its type is a hit), a\n"
+    "      threshold sweep for each policy with a threshold, and up to N (default 20) false\n"
+    "      positives and misses per name (--no-text: offsets only). --json: one summary object.\n"
     "  kt version\n"
     "  kt --help\n"
     "\n"
@@ -192,5 +202,7 @@ int main(int argc, char **argv)
         return cmd_policy_validate(argc - 3, argv + 3);
     if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "test"))
         return cmd_policy_test(argc - 3, argv + 3);
+    if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "eval"))
+        return kt_eval_main(argc - 3, argv + 3);
     return usage_error("unknown command '%s'", cmd);
 }

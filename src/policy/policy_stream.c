@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt/detect.h"
 #include "kt/json_text.h"
 #include "kt/policy_stream.h"
 
-#define KT_STREAM_CONTEXT 16      /* emitted bytes kept as left context (word boundaries) */
+/* Emitted bytes kept as left context: word boundaries and detector labels (kt/detect.h). */
+#define KT_STREAM_CONTEXT (KT_DETECT_CONTEXT > 16 ? KT_DETECT_CONTEXT : 16)
 #define KT_STREAM_MAX_CANDS 32
 #define KT_STREAM_HOLD_MAX (64u * 1024)
 

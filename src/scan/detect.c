@@ -52,6 +52,26 @@ int kt__grouping_comma(kt__dtext *t, size_t comma)
     return before <= 3 && after == 3;
 }
 
+static int kt__lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c + 'a' - 'A' : c; }
+
+int kt__label_before(const kt__dtext *t, size_t s, const char *seps, int skip,
+                     const char *const *labels)
+{
+    size_t k = 0;
+    int c;
+    while ((int)k < skip && (c = kt__before(t, s, k + 1)) > 0 && strchr(seps, c)) k++;
+    size_t end = s - k; /* the label ends here */
+    for (size_t l = 0; labels[l]; l++) {
+        size_t n = strlen(labels[l]);
+        if (end < n || k + n > KT__LOOKBACK) continue;
+        size_t a = end - n, j = 0;
+        while (j < n && kt__lower_ascii((unsigned char)t->p[a + j]) == (unsigned char)labels[l][j]) j++;
+        if (j == n && !(kt__alnum((unsigned char)labels[l][0]) && kt__alnum(kt__before(t, a, 1))))
+            return 1;
+    }
+    return 0;
+}
+
 int kt__num_right_ok(kt__dtext *t, size_t e)
 {
     int c = kt__at(t, e);
@@ -64,7 +84,7 @@ int kt__num_right_ok(kt__dtext *t, size_t e)
 
 /* ---- the scan ---------------------------------------------------------------------------- */
 
-enum { C_NONE, C_DIGIT, C_AT, C_COLON, C_DASH, C_UNDER, C_A, C_B, C_J };
+enum { C_NONE, C_DIGIT, C_AT, C_COLON, C_DASH, C_UNDER, C_A, C_B, C_J, C_DOT };
 
 typedef int (*kt__parser)(kt__dtext *t, size_t s, kt__dres *r);
 
@@ -74,6 +94,7 @@ typedef struct kt__scan {
     int final;
     size_t pos;  /* end of the previous match: no candidate starts before it */
     int stop;
+    int nat;     /* phone with a national region: short digit groups can start a phone */
     /* final mode */
     kt_match *out;
     size_t max, n;
@@ -152,6 +173,14 @@ static int kt__hexletter(int c) { return (c >= 'a' && c <= 'f') || (c >= 'A' && 
 
 static int kt__is_sep(int c) { return c == ' ' || c == '-' || c == '.' || c < 0; }
 
+/* A digit run of d digits starting with f can be the first group of a national phone without
+ * parentheses: a trunk 0 (2-6 digits), or a mobile prefix (ES and IT 3 digits, IN 5; the shapes
+ * of detect_phone.c). */
+static inline int kt__nat_first(int f, size_t d)
+{
+    return d >= 2 && d <= 6 && (f == '0' || (d == 3 && (f == '3' || f >= '6')) || (d == 5 && f >= '6'));
+}
+
 /* A digit that follows a non-digit: every numeric family can start here or just before. */
 static size_t kt__on_digit(kt__scan *sc, size_t i)
 {
@@ -175,11 +204,12 @@ static size_t kt__on_digit(kt__scan *sc, size_t i)
     if (KT__ON(sc, KT_ENT_CREDIT_CARD) && (d >= 13 || end || (d == 4 && (c == ' ' || c == '-'))) &&
         kt__try(sc, i, kt__det_card))
         return sc->pos;
-    if (KT__ON(sc, KT_ENT_SSN) && (end || (d == 3 && (c == ' ' || c == '-'))) &&
+    if (KT__ON(sc, KT_ENT_SSN) && (end || d == 9 || (d == 3 && (c == ' ' || c == '-'))) &&
         kt__try(sc, i, kt__det_ssn))
         return sc->pos;
     if (KT__ON(sc, KT_ENT_PHONE) &&
-        (end || (d == 3 && kt__is_sep(c)) || (d == 1 && p[i] == '1' && kt__is_sep(c))) &&
+        (end || (d == 3 && kt__is_sep(c)) || (d == 1 && p[i] == '1' && kt__is_sep(c)) ||
+         (sc->nat && kt__nat_first(p[i], d) && (kt__is_sep(c) || c == '/'))) &&
         kt__try(sc, i, kt__det_phone))
         return sc->pos;
     if (KT__ON(sc, KT_ENT_IPV4) && d <= 3 && (c == '.' || end) && kt__try(sc, i, kt__det_ipv4))
@@ -212,9 +242,12 @@ static inline __attribute__((always_inline)) int kt__digit_quiet(const kt__scan 
                                                           kt__colon_in(p + i + d, 5 - d))));
     if (grp && (kt__hexletter(b1) || !(kt__word(b1) || b1 == ':' || b1 == '.' || b1 == '@')))
         return 0;
-    if (c == '.' && d <= 3 && b1 == ',') return 0; /* ipv4 takes any comma on its left */
+    if (c == '.' && d <= 3 && (b1 == ',' || b1 == '@')) return 0; /* ipv4 takes these on its left */
     kt__dtext t = sc->t; /* the run ends inside the text: no read reaches its end */
     if (!kt__num_left_ok(&t, i)) return 1;
+    if (d == 9 && KT__ON(sc, KT_ENT_SSN)) return 0; /* a bare SSN after its label */
+    if (sc->nat && (c == ' ' || c == '-' || c == '.' || c == '/') && kt__nat_first(p[i], d))
+        return 0;
     if (c == '.') return d > 3;
     if (c == ' ' || c == '-') return !(d == 3 || d == 4 || (d == 1 && p[i] == '1'));
     return 1;
@@ -256,12 +289,17 @@ static size_t kt__on_dash(kt__scan *sc, size_t i)
         if (i >= sc->pos + 4 && kt__behind(sc, i - 1, "xox", 3) &&
             strchr("baprs", sc->t.p[i - 1]) && kt__try(sc, i - 4, kt__det_slack_key))
             return sc->pos;
+        if (kt__behind(sc, i, "xapp", 4) && kt__try(sc, i - 4, kt__det_xapp)) return sc->pos;
     }
     return i + 1;
 }
 
 static size_t kt__on_under(kt__scan *sc, size_t i)
 {
+    int k = kt__raw(sc, i + 1);
+    if (KT__ON(sc, KT_ENT_CLOUD_KEY) && (k == 'k' || k == 'K' || k < 0) &&
+        kt__try(sc, i, kt__det_aws_secret_named))
+        return sc->pos;
     if (!KT__ON(sc, KT_ENT_API_KEY)) return i + 1;
     if ((kt__behind(sc, i, "sk", 2) || kt__behind(sc, i, "rk", 2)) &&
         kt__try(sc, i - 2, kt__det_sk_key))
@@ -277,8 +315,11 @@ static size_t kt__on_upper_a(kt__scan *sc, size_t i)
 {
     int c = kt__raw(sc, i + 1);
     if (KT__ON(sc, KT_ENT_CLOUD_KEY) && (c == 'K' || c == 'S' || c < 0) &&
-        kt__try(sc, i, kt__det_cloud_key))
+        kt__try(sc, i, kt__det_cloud_pair)) {
+        /* the secret access key often follows its id */
+        if (!sc->stop) kt__try(sc, sc->pos, kt__det_aws_secret_near);
         return sc->pos;
+    }
     if (KT__ON(sc, KT_ENT_API_KEY) && (c == 'I' || c < 0) && kt__try(sc, i, kt__det_google_key))
         return sc->pos;
     return i + 1;
@@ -297,6 +338,14 @@ static size_t kt__on_j(kt__scan *sc, size_t i)
     return i + 1;
 }
 
+static size_t kt__on_dot(kt__scan *sc, size_t i)
+{
+    if (kt__behind(sc, i, "hooks", 5) && kt__could(sc, i, ".slack.com/services/") &&
+        kt__try(sc, i - 5, kt__det_slack_hook))
+        return sc->pos;
+    return i + 1;
+}
+
 static void kt__table(uint32_t mask, unsigned char tab[256])
 {
     memset(tab, C_NONE, 256);
@@ -306,7 +355,8 @@ static void kt__table(uint32_t mask, unsigned char tab[256])
     if (mask & KT_ENT_BIT(KT_ENT_EMAIL)) tab['@'] = C_AT;
     if (mask & KT_ENT_BIT(KT_ENT_IPV6)) tab[':'] = C_COLON;
     if (mask & (KT_ENT_BIT(KT_ENT_PRIVATE_KEY) | KT_ENT_BIT(KT_ENT_API_KEY))) tab['-'] = C_DASH;
-    if (mask & KT_ENT_BIT(KT_ENT_API_KEY)) tab['_'] = C_UNDER;
+    if (mask & (KT_ENT_BIT(KT_ENT_API_KEY) | KT_ENT_BIT(KT_ENT_CLOUD_KEY))) tab['_'] = C_UNDER;
+    if (mask & KT_ENT_BIT(KT_ENT_API_KEY)) tab['.'] = C_DOT;
     if (mask & (KT_ENT_BIT(KT_ENT_API_KEY) | KT_ENT_BIT(KT_ENT_CLOUD_KEY))) tab['A'] = C_A;
     if (mask & KT_ENT_BIT(KT_ENT_BEARER)) tab['B'] = tab['b'] = C_B;
     if (mask & KT_ENT_BIT(KT_ENT_JWT)) tab['J'] = C_J;
@@ -315,7 +365,7 @@ static void kt__table(uint32_t mask, unsigned char tab[256])
 /* Which anchor classes are in use, for the block classifiers (detect_block.h). */
 typedef struct kt__anchors {
     unsigned char tab[256];
-    int digits, at, colon, dash, under, upper_a, bee, jay;
+    int digits, at, colon, dash, under, upper_a, bee, jay, dot;
 } kt__anchors;
 
 static void kt__anchors_init(kt__anchors *a, uint32_t mask)
@@ -329,6 +379,7 @@ static void kt__anchors_init(kt__anchors *a, uint32_t mask)
     a->upper_a = a->tab['A'] == C_A;
     a->bee = a->tab['b'] == C_B;
     a->jay = a->tab['J'] == C_J;
+    a->dot = a->tab['.'] == C_DOT;
 }
 
 /* Candidates are marked a chunk at a time, one bit per byte. */
@@ -344,7 +395,8 @@ static void kt__anchors_init(kt__anchors *a, uint32_t mask)
 enum {
     KT__R_AT, KT__R_COLON, KT__R_DASH, KT__R_UNDER, KT__R_UA, KT__R_UJ, KT__R_UK, KT__R_US,
     KT__R_UI, KT__R_B, KT__R_E, KT__R_H, KT__R_K, KT__R_X, KT__R_Y, KT__R_CASE,
-    KT__R_HEX_ADD, KT__R_HEX_LIM, KT__R_DIG_ADD, KT__R_DIG_LIM, KT__R__COUNT
+    KT__R_HEX_ADD, KT__R_HEX_LIM, KT__R_DIG_ADD, KT__R_DIG_LIM, KT__R_P, KT__R_S, KT__R_DOT,
+    KT__R__COUNT
 };
 #define KT__ROW8(c)                                                                         \
     (unsigned char)(c), (unsigned char)(c), (unsigned char)(c), (unsigned char)(c),             \
@@ -356,6 +408,7 @@ static const unsigned char kt__vk[KT__R__COUNT][32] __attribute__((aligned(32)))
     KT__ROW('k'), KT__ROW('x'), KT__ROW('y'), KT__ROW(0x20),
     /* (c | 0x20) in 'a'..'f' as (c + 0x80 - 'a') < -128 + 6 in signed bytes; digits alike */
     KT__ROW(0x80 - 'a'), KT__ROW(0x80 + 6), KT__ROW(0x80 - '0'), KT__ROW(0x80 + 10),
+    KT__ROW('p'), KT__ROW('s'), KT__ROW('.'),
 };
 #undef KT__ROW
 #undef KT__ROW8
@@ -412,6 +465,7 @@ static size_t kt__handle(kt__scan *sc, const unsigned char *tab, size_t i)
     case C_A: return kt__on_upper_a(sc, i);
     case C_B: return kt__on_b(sc, i);
     case C_J: return kt__on_j(sc, i);
+    case C_DOT: return kt__on_dot(sc, i);
     default: return i + 1;
     }
 }
@@ -519,14 +573,29 @@ static void kt__scan_run(kt__scan *sc, size_t from, int simd)
 #endif
 }
 
+/* The phone regions of a mask: its region bits, or all of them when it has none and does not say
+ * KT_DETECT_REGIONS_SET. */
+static uint32_t kt__regions(uint32_t mask)
+{
+    uint32_t r = (mask & KT_DETECT_REGIONS_ALL) >> KT_DETECT_REGION_SHIFT;
+    return r || (mask & KT_DETECT_REGIONS_SET) ? r : KT_DETECT_REGIONS_ALL >> KT_DETECT_REGION_SHIFT;
+}
+
+static void kt__scan_init(kt__scan *sc, const char *text, size_t len, uint32_t mask)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->t.p = text;
+    sc->t.len = len;
+    sc->t.regions = kt__regions(mask);
+    sc->mask = mask & KT_DETECT_ENT_MASK;
+    sc->nat = KT__ON(sc, KT_ENT_PHONE) && (sc->t.regions & ~(1u << KT_REGION_US));
+}
+
 static size_t kt__detect_run(const char *text, size_t len, size_t from, uint32_t mask,
                              kt_match *out, size_t max, int *truncated, int simd)
 {
     kt__scan sc;
-    memset(&sc, 0, sizeof sc);
-    sc.t.p = text;
-    sc.t.len = len;
-    sc.mask = mask & KT_DETECT_ALL_MASK;
+    kt__scan_init(&sc, text, len, mask);
     sc.final = 1;
     sc.out = out;
     sc.max = out ? max : 0;
@@ -554,13 +623,10 @@ static int kt__tail_byte(int c)
 
 static size_t kt__stable_run(const char *text, size_t len, size_t from, uint32_t mask, int simd)
 {
-    mask &= KT_DETECT_ALL_MASK;
-    if (!text || !mask || from >= len) return len;
+    if (!text || !(mask & KT_DETECT_ENT_MASK) || from >= len) return len;
     kt__scan sc;
-    memset(&sc, 0, sizeof sc);
-    sc.t.p = text;
-    sc.t.len = len;
-    sc.mask = mask;
+    kt__scan_init(&sc, text, len, mask);
+    mask = sc.mask;
     sc.open = len;
     /* Tail rule: a trailing run that a later anchor could still claim by looking back. */
     size_t lim = (mask & KT_ENT_BIT(KT_ENT_EMAIL)) ? KT__TAIL_EMAIL : KT__TAIL_OTHER;
@@ -600,7 +666,7 @@ size_t kt_detect_max_holdback(uint32_t mask)
         KT__SPAN_JWT, KT__SPAN_BEARER,
     };
     size_t m = 0;
-    mask &= KT_DETECT_ALL_MASK;
+    mask &= KT_DETECT_ENT_MASK;
     if (!mask) return 0;
     for (int e = 0; e < KT_ENT__COUNT; e++)
         if ((mask & KT_ENT_BIT(e)) && span[e] > m) m = span[e];

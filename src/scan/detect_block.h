@@ -7,8 +7,10 @@
  * The result is a superset of the bytes whose handler can act (the handlers re-check all).
  * Besides the anchor byte the block checks a neighbour that every handler of that byte requires:
  * `b` must be followed by `e` to start "Bearer" (either case), `_` must follow `k`, `b` or `h?`
- * to end a key prefix, `-` must follow `k` or `x?` or precede another `-`, `A` must precede `K`,
- * `S` or `I`, `J` must follow `y`, and `:` must follow a hex letter or precede another `:`. That
+ * to end a key prefix or precede `k`/`K` ("secret_access_key"), `-` must follow `k`, `x?` or
+ * `pp` ("xapp-") or precede another `-`, `A` must precede `K`, `S` or `I`, `J` must follow `y`,
+ * `.` must follow `ks` ("hooks.slack.com"), and `:` must follow a hex letter or precede another
+ * `:`. That
  * keeps common bytes of prose and code from waking a handler. Digits count where a run starts (the
  * scan then asks kt__digit_quiet before it calls a handler).
  *
@@ -35,16 +37,19 @@ static KT__ATTR inline uint64_t KT__BLOCK(const kt__anchors *a, const unsigned c
               KT__EQ(xn, KT__R_COLON));
     if (a->dash)
         m |= KT__EQ(x, KT__R_DASH) &
-             (KT__EQ(xn, KT__R_DASH) | KT__EQ(xp, KT__R_K) | KT__EQ(xp2, KT__R_X));
+             (KT__EQ(xn, KT__R_DASH) | KT__EQ(xp, KT__R_K) | KT__EQ(xp2, KT__R_X) |
+              (KT__EQ(xp, KT__R_P) & KT__EQ(xp2, KT__R_P)));
     if (a->under)
         m |= KT__EQ(x, KT__R_UNDER) &
-             (KT__EQ(xp, KT__R_K) | KT__EQ(xp, KT__R_B) | KT__EQ(xp2, KT__R_H));
+             (KT__EQ(xp, KT__R_K) | KT__EQ(xp, KT__R_B) | KT__EQ(xp2, KT__R_H) |
+              KT__EQ(xn | KT__KV(KT__R_CASE), KT__R_K));
     if (a->upper_a)
         m |= KT__EQ(x, KT__R_UA) &
              (KT__EQ(xn, KT__R_UK) | KT__EQ(xn, KT__R_US) | KT__EQ(xn, KT__R_UI));
     if (a->bee)
         m |= KT__EQ(x | KT__KV(KT__R_CASE), KT__R_B) & KT__EQ(xn | KT__KV(KT__R_CASE), KT__R_E);
     if (a->jay) m |= KT__EQ(x, KT__R_UJ) & KT__EQ(xp, KT__R_Y);
+    if (a->dot) m |= KT__EQ(x, KT__R_DOT) & KT__EQ(xp, KT__R_S) & KT__EQ(xp2, KT__R_K);
     *digits = a->digits ? KT__MOVEMASK(KT__IN(x, KT__R_DIG_ADD, KT__R_DIG_LIM)) : 0;
 #undef KT__KV
 #undef KT__EQ

@@ -1,7 +1,9 @@
-/* credit_card: 13-19 digits, Luhn-valid, in a known IIN range with a length that range issues.
+/* credit_card: 13-19 digits, Luhn-valid, in a known IIN range with a length that range issues
+ * (JCB: 3528-3589 with 16-19 digits, and the older 15-digit 1800 and 2131).
  * Bare: the whole digit run. Grouped: a first group of 4, then groups of 3-6 (the last may be
  * 1-6) joined by one kind of separator (space or dash); the longest valid prefix that ends on a
- * group boundary wins. */
+ * group boundary wins; grouped numbers right after "<digit><space or dash>" are not taken (the
+ * groups of an IBAN). */
 #include "detect_int.h"
 
 static int kt__luhn(const char *d, int n)
@@ -30,6 +32,7 @@ static int kt__iin(const char *d, int n)
     if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649)) return n >= 16;     /* Discover */
     if (p6 >= 622126 && p6 <= 622925) return n >= 16;                           /* Discover/CUP */
     if (p4 >= 3528 && p4 <= 3589) return n >= 16;                               /* JCB */
+    if (p4 == 1800 || p4 == 2131) return n == 15;                               /* JCB 15 */
     if (p2 == 36 || p2 == 38 || p2 == 39 || (p3 >= 300 && p3 <= 305) || p4 == 3095)
         return n >= 14;                                                         /* Diners */
     if (p2 == 62) return n >= 16;                                               /* UnionPay */
@@ -62,6 +65,8 @@ int kt__det_card(kt__dtext *t, size_t s, kt__dres *r)
     } else {
         int sep = c;
         if (nd != 4 || (sep != ' ' && sep != '-')) return 0;
+        /* groups glued to digit groups before them are a slice of a longer number (an IBAN) */
+        if (kt__after_group(t, s)) return 0;
         while (kt__at(t, i) == sep) {
             size_t j = i + 1;
             int gl = 0;

@@ -19,7 +19,8 @@
 typedef struct kt__dtext {
     const char *p;
     size_t len;
-    int hit; /* set when a parser read at or beyond len */
+    int hit;          /* set when a parser read at or beyond len */
+    uint32_t regions; /* phone regions enabled: bit r for kt_region r */
 } kt__dtext;
 
 typedef struct kt__dres {
@@ -75,6 +76,16 @@ static inline int kt__digits(kt__dtext *t, size_t *i, int n)
     return v;
 }
 
+/* Labels are looked for at most this many bytes before a parser's anchor (less than
+ * KT_DETECT_CONTEXT, so streaming sees them as the whole text does). */
+#define KT__LOOKBACK 30
+
+/* 1 when the bytes right before s, after skipping up to `skip` bytes of `seps`, end with one of
+ * the NULL-terminated labels (ASCII, compared case-insensitively; a label starts at a word
+ * boundary). Reads only through kt__before, never before s - KT__LOOKBACK. */
+int kt__label_before(const kt__dtext *t, size_t s, const char *seps, int skip,
+                     const char *const *labels);
+
 /* Characters of an email local part (a practical subset of RFC 5322 atext). */
 static inline int kt__local_char(int c)
 {
@@ -102,6 +113,21 @@ static inline int kt__num_left_ok(kt__dtext *t, size_t s)
     if (c1 == ':') return !kt__digit(c2);
     if (c1 == ',') return !kt__digit(c2) || !kt__grouping_comma(t, s - 1);
     if (kt__num_punct(c1)) return !kt__alnum(c2);
+    return 1;
+}
+
+/* 1 when the number at s continues a run of digit groups: "<group><space or dash>" before it,
+ * the group being digits and upper-case letters with a digit last ("0044 ", "DE89 "), as in an
+ * IBAN or a longer grouped number; "jcb15 " or "tel 2 " is no such group. */
+static inline int kt__after_group(const kt__dtext *t, size_t s)
+{
+    int b1 = kt__before(t, s, 1);
+    if ((b1 != ' ' && b1 != '-') || !kt__digit(kt__before(t, s, 2))) return 0;
+    for (size_t k = 3; k < 10; k++) {
+        int c = kt__before(t, s, k);
+        if (c < 0 || !kt__alnum(c)) return k > 3 || c < 0;
+        if (kt__lower(c)) return 0;
+    }
     return 1;
 }
 
@@ -133,12 +159,22 @@ int kt__det_cloud_key(kt__dtext *t, size_t s, kt__dres *r);    /* "AKIA", "ASIA"
 int kt__det_private_key(kt__dtext *t, size_t s, kt__dres *r);  /* "-----BEGIN " */
 int kt__det_jwt(kt__dtext *t, size_t s, kt__dres *r);          /* "eyJ" */
 int kt__det_bearer(kt__dtext *t, size_t s, kt__dres *r);       /* "Bearer " */
+int kt__det_xapp(kt__dtext *t, size_t s, kt__dres *r);         /* "xapp-" */
+int kt__det_slack_hook(kt__dtext *t, size_t s, kt__dres *r);   /* "hooks.slack.com/services/" */
+/* AWS secret access keys: after a name ending in "secret_access" / "aws_secret" (s at the '_'
+ * before "key"), and within 48 bytes after an access key id (s at the id's end). */
+int kt__det_aws_secret_named(kt__dtext *t, size_t s, kt__dres *r);
+int kt__det_aws_secret_near(kt__dtext *t, size_t s, kt__dres *r);
+/* The access key id at s, having read the window after it that kt__det_aws_secret_near looks at:
+ * in streaming mode the id is held until that window is complete, so the secret's search runs
+ * from the id's anchor in the same scan (the id is never only left context). */
+int kt__det_cloud_pair(kt__dtext *t, size_t s, kt__dres *r);
 
 /* The most bytes any parser of the family reads from its anchor position (inclusive of the
  * look-ahead that decides a boundary). */
 enum {
     KT__SPAN_EMAIL = 260,
-    KT__SPAN_PHONE = 40,
+    KT__SPAN_PHONE = 56,
     KT__SPAN_SSN = 16,
     KT__SPAN_CARD = 48,
     KT__SPAN_IBAN = 48,
@@ -146,7 +182,7 @@ enum {
     KT__SPAN_IPV6 = 56,
     KT__KEY_MAX = 512,
     KT__SPAN_KEY = KT__KEY_MAX + 8,
-    KT__SPAN_CLOUD = 24,
+    KT__SPAN_CLOUD = 128,
     KT__PRIVATE_KEY_MAX = 8192,
     KT__SPAN_PRIVATE_KEY = KT__PRIVATE_KEY_MAX + 80,
     KT__JWT_MAX = 8192,

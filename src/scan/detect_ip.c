@@ -28,9 +28,10 @@ int kt__v4_quad(kt__dtext *t, size_t i, size_t *e)
 
 int kt__det_ipv4(kt__dtext *t, size_t s, kt__dres *r)
 {
-    /* a comma before a dotted quad is a list, never thousands grouping */
+    /* a comma before a dotted quad is a list, never thousands grouping; "user@10.0.0.1" is a
+     * login to that host */
     int b1 = kt__before(t, s, 1);
-    if (b1 == '.' || (b1 != ',' && !kt__num_left_ok(t, s))) return 0;
+    if (b1 == '.' || (b1 != ',' && b1 != '@' && !kt__num_left_ok(t, s))) return 0;
     size_t i;
     if (!kt__v4_quad(t, s, &i)) return 0;
     int c = kt__at(t, i);

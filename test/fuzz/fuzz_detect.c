@@ -1,4 +1,5 @@
-/* Fuzz target for the content detectors. Invariants, for a mask chosen by the first bytes:
+/* Fuzz target for the content detectors. Invariants, for a mask (entities and phone regions)
+ * chosen by the first bytes:
  * matches are in order, disjoint, non-empty and in bounds, and only of enabled entities; the
  * stable prefix is within [from, len] and holds back at most kt_detect_max_holdback; no match
  * straddles the cut; and feeding the text in chunks through the streaming protocol of detect.h
@@ -86,7 +87,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     if (size < 2 || size > KT_FZ_MAX + 2) return 0;
-    uint32_t mask = data[0] & 1 ? KT_DETECT_ALL_MASK : ((uint32_t)data[0] << 4 | data[1]) & KT_DETECT_ALL_MASK;
+    uint32_t mask = data[0] & 1 ? KT_DETECT_ALL_MASK : ((uint32_t)data[0] << 4 | data[1]) & KT_DETECT_ENT_MASK;
+    /* Phone regions: all (no bit), none (REGIONS_SET alone) or a subset picked by the bytes. */
+    if (data[0] & 2) mask |= KT_DETECT_REGIONS_SET | (((uint32_t)data[1] * 0x9e3779b1u) & KT_DETECT_REGIONS_ALL);
     unsigned seed = data[1];
     const char *t = (const char *)data + 2;
     size_t len = size - 2;

@@ -21,6 +21,13 @@ static const char *const kt_pieces[] = {
     "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "xoxb-123456789012-1234567890123-AbCdEfGh",
     "Bearer abcdef0123456789ABCDEF", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fw",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+    "030 12345678", "01 23 45 67 89", "(0171) 123 4567", "98765 43210", "(11) 91234-5678",
+    "03-1234-5678", "+44 (0)20 7946 0958", "415-555-2671 ext. 45", "(415) 555-2671x123",
+    "SSN: 123456789", "social security number 078051120", "213100001234005",
+    "RU0304452522540817810538091310419", "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D4/aBcDeFgHiJkLmNoPqRsTuVwX",
+    "xapp-1-A0123456789-1234567890123-abcdef0123456789abcdef", "order 01234 567890",
     /* look-alikes */
     "2024-11-29", "12:30:45", "2024-01-15T12:30:45Z", "v1.2.3.4", "2.4.1", "$1,234.56",
     "ORD-2024-123456", "gpt-4o-mini", "123e4567-e89b-12d3-a456-426614174000",
@@ -58,7 +65,7 @@ static size_t kt_make_text(char *buf, size_t cap, unsigned seed)
 /* Bytes from an alphabet made of the anchors and their neighbours. */
 static size_t kt_make_noise(char *buf, size_t len, unsigned seed)
 {
-    static const char abc[] = "0123456789-:._@AbBJkxhyeKSIfF +(,/\n";
+    static const char abc[] = "0123456789-:._@AbBJkxhyeKSIfF +(,/\npsao";
     unsigned s = seed;
     for (size_t k = 0; k < len; k++) buf[k] = abc[kt_rnd(&s) % (sizeof abc - 1)];
     return len;

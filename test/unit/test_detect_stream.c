@@ -43,6 +43,18 @@ static const char *const kt_texts[] = {
     "amex 3782 822463 10005 and diners 3056 930902 5904 and 4111-1111-1111-1111-2222",
     "phones 1-800-234-5678 +33 1 23 45 67 89 +81-3-1234-5678 (212)456-7890",
     "4111 1111 1111 1111 2024",
+    /* national phones, extensions, labelled SSNs, JCB 15, long IBANs */
+    "Berlin 030 12345678, Paris 01 23 45 67 89, London 020 7946 0958 ext. 12 or (0171) 123 4567",
+    "Tokyo 03-1234-5678 / Sao Paulo (11) 91234-5678 / Mumbai 98765 43210 / +44 (0)20 7946 0958",
+    "order 01234 567890 and invoice no. 020 7946 0958 are not phones; (415) 555-2671x123 is",
+    "social security number 078051120 and SSN: 123456789 but account 123456789",
+    "jcb15 213100001234005 and RU0304452522540817810538091310419 and 3566002020360505",
+    /* AWS secrets, Slack webhooks and app tokens, JWT look-alikes */
+    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nnext",
+    "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY then text",
+    "post to https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D4/aBcDeFgHiJkLmNoPqRsTuVwX now",
+    "SLACK_APP_TOKEN=xapp-1-A0123456789-1234567890123-abcdef0123456789abcdef",
+    "eyJ1c2VyIjoiYm9iIn0.eyJzdWIiOiIxIn0.c2lnbmF0dXJl and eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
     "++++((((----____AAAA::::@@@@eyJeyJ Bearer  bearer  1111 2222 3333 4444",
 };
 

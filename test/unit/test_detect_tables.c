@@ -35,12 +35,49 @@ static const pos_case kt_pos[] = {
     {"Paris +33 1 23 45 67 89!", KT_ENT_PHONE, "+33 1 23 45 67 89"},
     {"Tokyo: +81-3-1234-5678", KT_ENT_PHONE, "+81-3-1234-5678"},
     {"(212)456-7890", KT_ENT_PHONE, "(212)456-7890"},
-    {"+1 (646) 555-3890 ext 2", KT_ENT_PHONE, "+1 (646) 555-3890"},
+    {"+1 (646) 555-3890 ext 2", KT_ENT_PHONE, "+1 (646) 555-3890 ext 2"},
+    /* phone: extensions are part of the match */
+    {"desk (415) 555-2671 x123.", KT_ENT_PHONE, "(415) 555-2671 x123"},
+    {"415-555-2671x7 or", KT_ENT_PHONE, "415-555-2671x7"},
+    {"call 415.555.2671 ext. 45 today", KT_ENT_PHONE, "415.555.2671 ext. 45"},
+    {"+1 415 555 2671, extension 9001", KT_ENT_PHONE, "+1 415 555 2671, extension 9001"},
+    {"tel:+1-415-555-2671;ext=12", KT_ENT_PHONE, "+1-415-555-2671;ext=12"},
+    {"+44 20 7946 0958 ext 204", KT_ENT_PHONE, "+44 20 7946 0958 ext 204"},
+    /* phone: E.164 with the trunk mark */
+    {"London +44 (0)20 7946 0958.", KT_ENT_PHONE, "+44 (0)20 7946 0958"},
+    {"+49(0)30 12345678", KT_ENT_PHONE, "+49(0)30 12345678"},
+    {"+33.1.23.45.67.89", KT_ENT_PHONE, "+33.1.23.45.67.89"},
+    /* phone: national formats */
+    {"Berlin 030 12345678.", KT_ENT_PHONE, "030 12345678"},
+    {"mobil (0171) 123 4567", KT_ENT_PHONE, "(0171) 123 4567"},
+    {"Tel. 089/1234567", KT_ENT_PHONE, "089/1234567"},
+    {"Paris 01 23 45 67 89", KT_ENT_PHONE, "01 23 45 67 89"},
+    {"portable 06.12.34.56.78,", KT_ENT_PHONE, "06.12.34.56.78"},
+    {"London 020 7946 0958", KT_ENT_PHONE, "020 7946 0958"},
+    {"mobile 07700 900123", KT_ENT_PHONE, "07700 900123"},
+    {"Manchester 0161 496 0000 ext. 12", KT_ENT_PHONE, "0161 496 0000 ext. 12"},
+    {"Mumbai 98765 43210", KT_ENT_PHONE, "98765 43210"},
+    {"Delhi 011-23456789", KT_ENT_PHONE, "011-23456789"},
+    {"Madrid 912 345 678", KT_ENT_PHONE, "912 345 678"},
+    {"movil 612 34 56 78", KT_ENT_PHONE, "612 34 56 78"},
+    {"Roma 06 1234 5678", KT_ENT_PHONE, "06 1234 5678"},
+    {"cell 347 123 4567", KT_ENT_PHONE, "347 123 4567"},
+    {"Amsterdam 020 123 4567", KT_ENT_PHONE, "020 123 4567"},
+    {"mobiel 06-12345678", KT_ENT_PHONE, "06-12345678"},
+    {"Sydney (02) 9876 5432", KT_ENT_PHONE, "(02) 9876 5432"},
+    {"mobile 0412 345 678", KT_ENT_PHONE, "0412 345 678"},
+    {"Sao Paulo (11) 91234-5678", KT_ENT_PHONE, "(11) 91234-5678"},
+    {"Tokyo 03-1234-5678", KT_ENT_PHONE, "03-1234-5678"},
+    {"keitai 090-1234-5678", KT_ENT_PHONE, "090-1234-5678"},
     /* ssn */
     {"ssn 123-45-6789 ok", KT_ENT_SSN, "123-45-6789"},
     {"SSN: 078-05-1120", KT_ENT_SSN, "078-05-1120"},
     {"(219-09-9999)", KT_ENT_SSN, "219-09-9999"},
     {"id 536 22 1234.", KT_ENT_SSN, "536 22 1234"},
+    {"SSN: 123456789", KT_ENT_SSN, "123456789"},
+    {"ssn#536221234,", KT_ENT_SSN, "536221234"},
+    {"Social Security Number 078051120", KT_ENT_SSN, "078051120"},
+    {"social security no. 219099999.", KT_ENT_SSN, "219099999"},
     /* credit card */
     {"card 4111 1111 1111 1111 exp 12/27", KT_ENT_CREDIT_CARD, "4111 1111 1111 1111"},
     {"4111111111111111", KT_ENT_CREDIT_CARD, "4111111111111111"},
@@ -50,6 +87,10 @@ static const pos_case kt_pos[] = {
     {"371449635398431", KT_ENT_CREDIT_CARD, "371449635398431"},
     {"discover:6011111111111117", KT_ENT_CREDIT_CARD, "6011111111111117"},
     {"jcb 3530 1113 3330 0000", KT_ENT_CREDIT_CARD, "3530 1113 3330 0000"},
+    {"jcb 3566002020360505", KT_ENT_CREDIT_CARD, "3566002020360505"},
+    {"jcb15 213100001234005", KT_ENT_CREDIT_CARD, "213100001234005"},
+    {"jcb15 2131 0000 1234 005", KT_ENT_CREDIT_CARD, "2131 0000 1234 005"},
+    {"jcb15 180000000000002", KT_ENT_CREDIT_CARD, "180000000000002"},
     {"diners 3056 930902 5904", KT_ENT_CREDIT_CARD, "3056 930902 5904"},
     {"unionpay 6200000000000005", KT_ENT_CREDIT_CARD, "6200000000000005"},
     {"visa13 4222222222222", KT_ENT_CREDIT_CARD, "4222222222222"},
@@ -73,6 +114,11 @@ static const pos_case kt_pos[] = {
     {"FI2112345600000785", KT_ENT_IBAN, "FI2112345600000785"},
     {"PT50000201231234567890154", KT_ENT_IBAN, "PT50000201231234567890154"},
     {"LU280019400644750000", KT_ENT_IBAN, "LU280019400644750000"},
+    {"RU0304452522540817810538091310419", KT_ENT_IBAN, "RU0304452522540817810538091310419"},
+    {"RU03 0445 2522 5408 1781 0538 0913 1041 9 ok", KT_ENT_IBAN,
+     "RU03 0445 2522 5408 1781 0538 0913 1041 9"},
+    {"MN181234567890123456", KT_ENT_IBAN, "MN181234567890123456"},
+    {"LY83002048000020100120361", KT_ENT_IBAN, "LY83002048000020100120361"},
     /* ipv4 */
     {"host 192.168.1.1 is up", KT_ENT_IPV4, "192.168.1.1"},
     {"10.0.0.1:8080", KT_ENT_IPV4, "10.0.0.1"},
@@ -108,9 +154,19 @@ static const pos_case kt_pos[] = {
     {"rk_live_51H8abcDEF0123456789xyz", KT_ENT_API_KEY, "rk_live_51H8abcDEF0123456789xyz"},
     {"maps AIzaSyA1234567890abcdefghijklmnopqrstuv ok", KT_ENT_API_KEY,
      "AIzaSyA1234567890abcdefghijklmnopqrstuv"},
+    {"SLACK_APP_TOKEN=xapp-1-A0123456789-1234567890123-abcdef0123456789abcdef", KT_ENT_API_KEY,
+     "xapp-1-A0123456789-1234567890123-abcdef0123456789abcdef"},
+    {"url https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D4/aBcDeFgHiJkLmNoPqRsTuVwX ok",
+     KT_ENT_API_KEY, "hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D4/aBcDeFgHiJkLmNoPqRsTuVwX"},
     /* cloud keys */
     {"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", KT_ENT_CLOUD_KEY, "AKIAIOSFODNN7EXAMPLE"},
     {"\"ASIAY34FZKBOKMUTVV7A\"", KT_ENT_CLOUD_KEY, "ASIAY34FZKBOKMUTVV7A"},
+    {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", KT_ENT_CLOUD_KEY,
+     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+    {"export AWS_SECRET_ACCESS_KEY=\"je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\"", KT_ENT_CLOUD_KEY,
+     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"},
+    {"{\"aws_secret_key\": \"Zx8+3kLm0PqRsTuVwXyZaBcDeFgHiJkLmNoPqRs1\"}", KT_ENT_CLOUD_KEY,
+     "Zx8+3kLm0PqRsTuVwXyZaBcDeFgHiJkLmNoPqRs1"},
     /* private keys */
     {"x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc+/=\n-----END RSA PRIVATE KEY-----\ny",
      KT_ENT_PRIVATE_KEY,
@@ -232,6 +288,32 @@ static const char *const kt_benign[] = {
     "XX89370400440532013000",
     "GB82 WEST 1234 5698 7654",
     "base64 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MTExMTExMTExMTExMTEx",
+    /* national-looking numbers that are not phones */
+    "Order 01234 567890 shipped",
+    "invoice no. 020 7946 0958",
+    "Ref: 0161-496-0000",
+    "tracking # 06 12 34 56 78",
+    "dated 06-05-2024 and 09.05.2024 10.30",
+    "0000 0000 0000 0000 0000",
+    "build 0.12.345 and 00 11 22 33 44",
+    "room 12 34 56 and 10 20 30 40",
+    "1234 5678 9012 3456 (no Luhn, no phone)",
+    /* nine digits without an SSN label, and SSN labels before other numbers */
+    "account 123456789 closed",
+    "SSN: 000000000 and SSN 666123456",
+    "the ssn field holds 12345678901",
+    /* JWT-shaped strings that are not tokens */
+    "eyJ1c2VyIjoiYm9iIn0.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+    "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2lnbmF0dXJl",
+    "eyJhbGciOiJIUzI1NiJ9xyzxyzxyz.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+    /* secrets look-alikes */
+    "aws_secret_access_key = <your secret here>",
+    "aws_secret_access_key=2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+    "secret_access_key: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEYTOOLONG",
+    "hooks.slack.com/services/ and https://hooks.slack.com/services/T1/B2/short",
+    "xapp-short and nonxapp-1-A0123456789-1234567890123-abcdef",
+    /* card-valid groups inside a longer run of groups (an IBAN with a bad checksum) */
+    "IBAN DE00 8574 3653 3939 2698 72 (bad checksum)",
 };
 
 static void expect_no_match(const char *text)
@@ -320,6 +402,81 @@ KT_TEST(true_positives_exact_spans)
                 KT_FAILF("case %zu without its bit: %s %zu..%zu", k, kt_entity_name(m[j].ent),
                          m[j].start, m[j].end);
     }
+}
+
+/* An AWS secret access key is found within 48 bytes after its access key id, not beyond, and not
+ * when it looks like a hex digest. */
+KT_TEST(aws_secret_after_its_key_id)
+{
+    static const struct {
+        const char *text;
+        int secret;
+    } cases[] = {
+        {"AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 1},
+        {"id AKIAIOSFODNN7EXAMPLE, secret key is: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", 1},
+        {"AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI+K7MDENG+bPxRfiCYEXAMPLEKEY", 1},
+        {"AKIAIOSFODNN7EXAMPLE commit 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", 0},
+        {"AKIAIOSFODNN7EXAMPLE was rotated\nimage data: XG61caI4hLZZw+KOvRYbuBZoMsS8Go/UHSJ7xFdg", 0},
+        {"AKIAIOSFODNN7EXAMPLE and then a long sentence that goes on and on and on and on "
+         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 0},
+    };
+    for (size_t k = 0; k < KT_ARRAY_LEN(cases); k++) {
+        const char *t = cases[k].text;
+        kt_match m[4];
+        size_t n = kt_detect(t, strlen(t), KT_DETECT_DLP_MASK, m, 4, NULL);
+        if (n != 1u + (size_t)cases[k].secret) {
+            KT_FAILF("case %zu: %zu matches", k, n);
+            continue;
+        }
+        KT_ASSERT_EQ_INT(m[0].ent, KT_ENT_CLOUD_KEY);
+        if (n == 2) {
+            KT_ASSERT_EQ_INT(m[1].ent, KT_ENT_CLOUD_KEY);
+            KT_ASSERT_EQ_INT(m[1].end - m[1].start, 40);
+            KT_ASSERT(strncmp(t + m[1].start, "wJalrXUtnFEMI", 13) == 0);
+        }
+    }
+}
+
+/* Region bits choose the national formats; no region bit means all; REGIONS_SET alone means
+ * E.164 only. */
+KT_TEST(phone_regions_select_national_formats)
+{
+    static const struct {
+        const char *text;
+        kt_region region;
+    } cases[] = {
+        {"030 12345678", KT_REGION_DE}, {"01 23 45 67 89", KT_REGION_FR},
+        {"020 7946 0958", KT_REGION_GB}, {"98765 43210", KT_REGION_IN},
+        {"612 34 56 78", KT_REGION_ES}, {"347 123 4567", KT_REGION_IT},
+        {"06-12345678", KT_REGION_NL}, {"0412 345 678", KT_REGION_AU},
+        {"(11) 91234-5678", KT_REGION_BR}, {"03-1234-5678", KT_REGION_JP},
+        {"(415) 555-2671", KT_REGION_US},
+    };
+    uint32_t ph = KT_ENT_BIT(KT_ENT_PHONE);
+    for (size_t k = 0; k < KT_ARRAY_LEN(cases); k++) {
+        const char *t = cases[k].text;
+        size_t len = strlen(t);
+        kt_match m[2];
+        uint32_t own = ph | KT_DETECT_REGION_BIT(cases[k].region);
+        if (kt_detect(t, len, own, m, 2, NULL) != 1 || m[0].end != len)
+            KT_FAILF("case %zu \"%s\": not found with its region", k, t);
+        if (kt_detect(t, len, ph, m, 2, NULL) != 1) KT_FAILF("case %zu: not found by default", k);
+        if (kt_detect(t, len, ph | KT_DETECT_REGIONS_SET, m, 2, NULL) != 0)
+            KT_FAILF("case %zu: found with no region", k);
+    }
+    /* Shapes one region uses and another does not. */
+    kt_match m0[2];
+    const char *br = "(11) 91234-5678", *in = "98765 43210";
+    KT_ASSERT_EQ_INT(kt_detect(br, strlen(br), ph | KT_DETECT_REGION_BIT(KT_REGION_DE), m0, 2, NULL), 0);
+    KT_ASSERT_EQ_INT(kt_detect(in, strlen(in), ph | KT_DETECT_REGION_BIT(KT_REGION_GB), m0, 2, NULL), 0);
+    const char *e164 = "+44 20 7946 0958";
+    kt_match m[2];
+    KT_ASSERT_EQ_INT(kt_detect(e164, strlen(e164), ph | KT_DETECT_REGIONS_SET, m, 2, NULL), 1);
+    KT_ASSERT_EQ_STR(kt_region_name(KT_REGION_GB), "GB");
+    KT_ASSERT_EQ_INT(kt_region_from_name("gb", 2), KT_REGION_GB);
+    KT_ASSERT_EQ_INT(kt_region_from_name("NANP", 4), KT_REGION_US);
+    KT_ASSERT_EQ_INT(kt_region_from_name("CA", 2), KT_REGION_US);
+    KT_ASSERT_EQ_INT(kt_region_from_name("XX", 2), -1);
 }
 
 KT_TEST(several_entities_in_order)
@@ -412,6 +569,8 @@ int main(void)
     KT_RUN(benign_corpus_joined_has_no_match);
     KT_RUN(true_positives_exact_spans);
     KT_RUN(several_entities_in_order);
+    KT_RUN(aws_secret_after_its_key_id);
+    KT_RUN(phone_regions_select_national_formats);
     KT_RUN(truncation_and_resume);
     KT_RUN(unterminated_private_key_runs_to_end_and_is_capped);
     KT_RUN(entity_names_round_trip);

@@ -2,6 +2,7 @@
  * streaming filter never lets a fragment of a PII value out, wherever the stream is split. */
 #include <stdlib.h>
 
+#include "kt/detect.h"
 #include "kt/policy.h"
 #include "kt/policy_stream.h"
 #include "kt_test.h"
@@ -197,6 +198,47 @@ KT_TEST(json_plain_and_decoded_strings_redact_alike)
         kt_decision_free(&d);
     }
     kt_config_release(&c);
+}
+
+/* pii-detector `regions`: only the listed regions' national phone formats (E.164 always); an
+ * unknown region is a config error with its position. */
+static size_t phone_findings(const kt_config *c, const char *t)
+{
+    kt_findings f = { 0 };
+    size_t n = 0;
+    KT_ASSERT_EQ_INT(kt_chain_scan(c, KT_DIR_INPUT, t, strlen(t), 0, &f, NULL), 0);
+    for (size_t i = 0; i < f.n; i++) n += f.v[i].label == KT_ENT_PHONE;
+    kt_findings_free(&f);
+    return n;
+}
+
+KT_TEST(pii_regions_option)
+{
+    kt_config *gb = kt_test_config("pack: {name: t, version: 1.0.0}\n"
+                                   "policies: {chain: [pii-detector]}\n"
+                                   "policy: {pii-detector: {regions: [GB, us]}}\n");
+    kt_config *all = kt_test_config("pack: {name: t, version: 1.0.0}\n"
+                                    "policies: {chain: [pii-detector]}\n");
+    KT_ASSERT(gb != NULL && all != NULL);
+    if (gb && all) {
+        KT_ASSERT_EQ_INT(phone_findings(gb, "London 020 7946 0958"), 1);
+        KT_ASSERT_EQ_INT(phone_findings(gb, "NYC (212) 456-7890"), 1);
+        KT_ASSERT_EQ_INT(phone_findings(gb, "Paris 01 23 45 67 89"), 0);
+        KT_ASSERT_EQ_INT(phone_findings(gb, "Paris +33 1 23 45 67 89"), 1);
+        KT_ASSERT_EQ_INT(phone_findings(all, "Paris 01 23 45 67 89"), 1);
+        KT_ASSERT_EQ_INT(phone_findings(all, "Tokyo 03-1234-5678"), 1);
+    }
+    kt_config_release(&gb);
+    kt_config_release(&all);
+    kt_env env = { kt_test_no_env, NULL };
+    kt_diag d = { .file = "test" };
+    kt_config *bad = NULL;
+    const char *y = "pack: {name: t, version: 1.0.0}\n"
+                    "policies: {chain: [pii-detector]}\n"
+                    "policy: {pii-detector: {regions: [GB, XX]}}\n";
+    KT_ASSERT(kt_config_parse("test", y, strlen(y), env, &bad, &d) != 0);
+    KT_ASSERT(d.count >= 1 && strstr(d.items[0].msg, "unknown phone region 'XX'") != NULL);
+    KT_ASSERT_EQ_INT(d.items[0].line, 3);
 }
 
 KT_TEST(weak_signals_need_threshold)
@@ -465,6 +507,7 @@ int main(void)
     KT_RUN(json_walk_notes_top_level_model);
     KT_RUN(json_plain_and_decoded_strings_redact_alike);
     KT_RUN(weak_signals_need_threshold);
+    KT_RUN(pii_regions_option);
     KT_RUN(stream_split_at_every_boundary_never_leaks);
     KT_RUN(stream_without_findings_is_byte_identical);
     KT_RUN(stream_block_ends_with_error_event);

@@ -1,4 +1,5 @@
-/* pii-detector: built-in entities (kt/detect.h) plus custom `detect_patterns`; redact or block. */
+/* pii-detector: built-in entities (kt/detect.h) plus custom `detect_patterns`; redact or block.
+ * `regions` chooses the national phone formats (default: every region kt knows). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,18 @@ static int pii_lookup(const char *s, size_t n)
 {
     int e = kt_entity_from_name(s, n);
     return e >= 0 && (KT_ENT_BIT(e) & KT_DETECT_PII_MASK) ? e : -1;
+}
+
+static int region_lookup(const char *s, size_t n) { return kt_region_from_name(s, n); }
+
+/* regions: [US, DE, ...]: the phone formats of those regions (and E.164); absent: all. */
+static void regions(kt__cfgctx *x, const kt_policy_cfg *pc, pii_state *st)
+{
+    if (!kt__popt_get(pc, "regions")) return;
+    uint32_t r = 0;
+    kt__popt_names(x, pc, "regions", region_lookup, "phone region", &r);
+    st->mask = (st->mask & ~KT_DETECT_REGIONS_ALL) | KT_DETECT_REGIONS_SET |
+               ((r << KT_DETECT_REGION_SHIFT) & KT_DETECT_REGIONS_ALL);
 }
 
 static void pattern_one(kt__cfgctx *x, pii_state *st, const kt_ynode *item, size_t idx)
@@ -90,7 +103,7 @@ static void pii_destroy(void *state)
 static int pii_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "entities", "patterns", "detect_patterns",
-                                        "redaction", "marker_format", NULL };
+                                        "regions", "redaction", "marker_format", NULL };
     kt__cfgctx *x = cfgctx;
     pii_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
@@ -99,6 +112,7 @@ static int pii_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
     st->action = kt__popt_action(x, pc, (1u << KT_ACT_REDACT) | (1u << KT_ACT_BLOCK), KT_ACT_REDACT);
     kt__popt_names(x, pc, "entities", pii_lookup, "PII entity", &st->mask);
     kt__popt_names(x, pc, "patterns", pii_lookup, "PII entity", &st->mask);
+    regions(x, pc, st);
     kt__popt_marker(x, pc, st->marker);
     patterns(x, pc, st);
     *state = st;
