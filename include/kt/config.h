@@ -13,30 +13,8 @@
 #include <stdint.h>
 
 #include "kt/common.h"
+#include "kt/yaml_read.h"   /* kt_diag */
 #include "kt/yaml_tree.h"
-
-/* ---- diagnostics ---------------------------------------------------------------------------- */
-
-#define KT_DIAG_MAX 32
-
-typedef struct kt_diag_item {
-    int line;   /* 1-based; 0 when unknown */
-    int col;    /* 1-based; 0 when unknown */
-    char msg[200];
-} kt_diag_item;
-
-typedef struct kt_diag {
-    const char *file;         /* borrowed, for printing */
-    int count;                /* may exceed KT_DIAG_MAX; only the first KT_DIAG_MAX are kept */
-    kt_diag_item items[KT_DIAG_MAX];
-} kt_diag;
-
-/* Zeroes `d` and sets the file name used by kt_diag_print. */
-void kt_diag_init(kt_diag *d, const char *file);
-void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* Writes "file:line:col: message\n" for each item. */
-void kt_diag_print(const kt_diag *d, void *stdio_file);
 
 /* ---- environment -------------------------------------------------------------------------- */
 

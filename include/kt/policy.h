@@ -11,6 +11,7 @@
 #include "kt/buf.h"
 #include "kt/config.h"
 #include "kt/json_text.h"
+#include "kt/yaml_read.h"
 
 typedef enum kt_dir { KT_DIR_INPUT = 1, KT_DIR_OUTPUT = 2 } kt_dir;
 
@@ -52,8 +53,8 @@ int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t 
 typedef struct kt_policy_kind {
     const char *name;
     uint8_t default_dirs;   /* KT_DIR_* bits when the config does not say */
-    /* Validates options (errors with line:col into the config diag) and builds the state. */
-    int (*compile)(void *cfgctx, const kt_policy_cfg *pc, void **state);
+    /* Validates options (errors with line:col through the reader) and builds the state. */
+    int (*compile)(kt_yread *rd, const kt_policy_cfg *pc, void **state);
     void (*destroy)(void *state);
     int (*scan)(const void *state, const char *text, size_t len, size_t from, uint16_t policy,
                 kt_findings *out);
@@ -77,9 +78,10 @@ static inline bool kt_policy_scans(const kt_policy_cfg *pc, kt_dir dir)
 
 const kt_policy_kind *kt_policy_kind_by_name(const char *name);
 
-/* Called by the config loader once the chain is known: compiles every policy (cfgctx is the
- * loader's private context, passed through to kind->compile). */
-int kt_policies_compile(void *cfgctx, kt_config *cfg);
+/* Called by the config loader once the chain is known: compiles every policy, reading options
+ * through `rd` (passed on to kind->compile), and shares the compiled state of a policy of `prev`
+ * (the running snapshot, or NULL) whose kind and options are unchanged. */
+int kt_policies_compile(kt_yread *rd, const kt_config *prev, kt_config *cfg);
 void kt_policies_destroy(kt_config *cfg);
 bool kt_chain_has(const kt_config *cfg, kt_dir dir);
 

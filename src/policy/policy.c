@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "kt/json_text.h"
-#include "../config/config_priv.h"
 #include "kt/policy.h"
 
 extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
@@ -79,16 +78,15 @@ static const kt_policy_cfg *reusable(const kt_config *prev, const kt_policy_cfg 
     return NULL;
 }
 
-int kt_policies_compile(void *cfgctx, kt_config *cfg)
+int kt_policies_compile(kt_yread *rd, const kt_config *prev, kt_config *cfg)
 {
     int rc = KT_OK;
-    const kt_config *prev = ((kt__cfgctx *)cfgctx)->prev;
     for (size_t i = 0; i < cfg->nchain; i++) {
         kt_policy_cfg *pc = &cfg->chain[i];
         pc->impl = kt_policy_kind_by_name(pc->kind);
         if (!pc->impl) {   /* never run a config whose policy would be silently skipped */
-            kt__cfg_err(cfgctx, pc->options, "policy kind '%s' is not available in this build",
-                        pc->kind);
+            kt_yr_err(rd, pc->options, "policy kind '%s' is not available in this build",
+                      pc->kind);
             rc = KT_EINVAL;
             continue;
         }
@@ -102,7 +100,7 @@ int kt_policies_compile(void *cfgctx, kt_config *cfg)
             (*pc->state_refs)++;
             continue;
         }
-        int r = pc->impl->compile(cfgctx, pc, &pc->state);
+        int r = pc->impl->compile(rd, pc, &pc->state);
         if (r && !rc) rc = r;
         if (pc->state) {
             pc->state_refs = kt_malloc(sizeof *pc->state_refs);
