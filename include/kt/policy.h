@@ -126,6 +126,13 @@ int kt_decision_json(const kt_decision *d, kt_buf *out);
  * decision gets the time spent; findings are noted with kt_chain_note, once each. */
 int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len, size_t from,
                   kt_findings *f, kt_decision *d);
+/* kt_chain_scan over a whole text (from 0), answered from the clean-text cache `sc`
+ * (kt/scan_cache.h) when the text is known clean: the decision then shows every policy of `dir`
+ * as run, with nothing found. A text in which the chain found nothing is added. `sc` may be
+ * NULL (a plain scan). */
+struct kt_scan_cache;
+int kt_chain_scan_cached(struct kt_scan_cache *sc, const kt_config *cfg, kt_dir dir,
+                         const char *text, size_t len, kt_findings *f, kt_decision *d);
 /* Notes in the decision the findings that end at or before `upto` (weights add up, thresholds
  * escalate). Streaming notes only what it emits, so held text is counted once. */
 void kt_chain_note(kt_decision *d, const kt_findings *f, size_t upto, kt_dir dir);
@@ -166,7 +173,6 @@ int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t le
                    bool *changed, kt_decision *d);
 
 /* One walk of a JSON body by the chain of one direction. */
-struct kt_scan_cache;
 typedef struct kt_policy_walk {
     const kt_config *cfg;
     kt_dir dir;
@@ -180,7 +186,8 @@ int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, k
                         bool *changed);
 /* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
 const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
-/* Compiles both path lists into cfg->json_paths. KT_ENOMEM when the allocation fails. */
+/* Compiles both path lists into cfg->json_paths (the config loader calls it once per snapshot,
+ * after kt_policies_compile). KT_ENOMEM when the allocation fails. */
 int kt_policy_json_compile(kt_config *cfg);
 
 #endif

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "kt/policy.h"   /* KT_DIR_* */
 #include "kt/reload.h"
 #include "kt/router.h"
 #include "ops_priv.h"

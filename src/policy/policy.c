@@ -7,6 +7,7 @@
 
 #include "kt/json_text.h"
 #include "kt/policy.h"
+#include "kt/scan_cache.h"
 
 extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
     kt_policy_audit;
@@ -112,7 +113,6 @@ int kt_policies_compile(kt_yread *rd, const kt_config *prev, kt_config *cfg)
             *pc->state_refs = 1;
         }
     }
-    if (kt_policy_json_compile(cfg)) return KT_ENOMEM;
     return rc;
 }
 
@@ -282,6 +282,32 @@ int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len
         if (rc) return rc;
     }
     return KT_OK;
+}
+
+static void mark_ran(const kt_config *cfg, kt_dir dir, kt_decision *d)
+{
+    for (size_t i = 0; d && i < cfg->nchain && i < d->npolicies; i++)
+        if (kt_policy_scans(&cfg->chain[i], dir)) d->evals[i].ran = true;
+}
+
+/* Entries are scoped to the config content (a snapshot with other content starts from empty)
+ * and keyed by direction as well as text: the input and output chains differ. */
+int kt_chain_scan_cached(kt_scan_cache *sc, const kt_config *cfg, kt_dir dir, const char *text,
+                         size_t len, kt_findings *f, kt_decision *d)
+{
+    kt_scan_key k = { 0, 0 };
+    if (sc) {
+        kt_scan_cache_scope(sc, cfg->hash);
+        k = kt_scan_cache_digest(sc, (uint64_t)dir, text, len);
+        if (kt_scan_cache_has(sc, k)) {
+            mark_ran(cfg, dir, d);
+            return KT_OK;
+        }
+    }
+    size_t before = f->n;
+    int rc = kt_chain_scan(cfg, dir, text, len, 0, f, d);
+    if (sc && rc == KT_OK && f->n == before && !f->truncated) kt_scan_cache_put(sc, k);
+    return rc;
 }
 
 size_t kt_chain_stable(const kt_config *cfg, kt_dir dir, const char *text, size_t len,

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kt/scan_cache.h"
 #include "kt/json_text.h"
 #include "kt/policy.h"
 
@@ -112,7 +111,7 @@ typedef struct json_ctx {
     bool identity;            /* the current text is the raw span itself (no map) */
     int err;
     kt_json_top *top;         /* NULL: not wanted */
-    kt_scan_cache *cache;     /* NULL: scan every text */
+    struct kt_scan_cache *cache;   /* NULL: scan every text */
 } json_ctx;
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)

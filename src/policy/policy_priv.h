@@ -28,6 +28,11 @@ int kt__marker_render(const char *fmt, const char *label, kt_buf *out);
 /* The node of an option, NULL when absent. */
 const kt_ynode *kt__popt_get(const kt_policy_cfg *pc, const char *key);
 
+/* The built-in detectors of `mask` (kt/detect.h entity bits) over text[from..len), each match a
+ * finding with `action` and its entity as label (policy_pii.c; dlp-filter shares it). */
+int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
+                      uint16_t policy, kt_findings *out);
+
 /* Fallbacks for detectors without native left-context support. */
 bool kt__is_word_byte(unsigned char c);
 

@@ -22,9 +22,6 @@ typedef struct dlp_state {
     bool first[256];                       /* bytes that can start a keyword */
 } dlp_state;
 
-int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
-                      uint16_t policy, kt_findings *out);
-
 static int dlp_lookup(const char *s, size_t n)
 {
     int e = kt_entity_from_name(s, n);

@@ -119,9 +119,6 @@ static int pii_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 }
 
 int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
-                      uint16_t policy, kt_findings *out);
-
-int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
                       uint16_t policy, kt_findings *out)
 {
     kt_match m[KT_DETECT_BATCH];
