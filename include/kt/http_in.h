@@ -6,8 +6,8 @@
 #include <llhttp.h>
 #include <stdbool.h>
 
-#include "kt/config.h"
 #include "kt/http.h"
+#include "kt/limits.h"
 
 enum { KT_HTTP_IN_MORE = 0, KT_HTTP_IN_DONE = 1, KT_HTTP_IN_ERROR = -1 };
 

@@ -13,27 +13,6 @@
 #define MIN (60ull * 1000)
 #define HOUR (3600ull * 1000)
 
-void kt_limits_defaults(kt_limits *l)
-{
-    memset(l, 0, sizeof *l);
-    l->max_header_bytes = 32 * 1024;
-    l->max_headers = 100;
-    l->max_body_bytes = 8 * 1024 * 1024;
-    l->max_chunk_ext_bytes = 256;
-    l->max_connections = 1024;
-    l->header_timeout_ms = 10 * 1000;
-    l->body_timeout_ms = 30 * 1000;
-    l->idle_timeout_ms = 60 * 1000;
-    l->upstream_connect_timeout_ms = 10 * 1000;
-    l->upstream_first_byte_timeout_ms = 120 * 1000;
-    l->upstream_idle_timeout_ms = 120 * 1000;
-    l->upstream_pool_max = 1024;
-    l->upstream_pool_idle_ms = 30 * 1000;
-    l->drain_ms = 5 * 1000;
-    l->shutdown_deadline_ms = 30 * 1000;
-    l->max_response_buffer = 256 * 1024;
-}
-
 typedef enum { LIM_COUNT, LIM_SIZE, LIM_DURATION } lim_kind;
 
 typedef struct lim_spec {

@@ -1,11 +1,12 @@
-/* Absolute http(s) URL parsing for provider base URLs: scheme, host (IPv6 in brackets), port and
- * a normalised path prefix. Messages never quote the URL, which may carry credentials. */
+/* Absolute http(s) URL parsing for provider base URLs and the control-plane URL: scheme, host
+ * (IPv6 in brackets), port and a normalised path prefix. Messages never quote the URL, which may
+ * carry credentials. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "kt/config.h"
+#include "kt/url.h"
 
 #define KT__HOST_MAX 253
 
