@@ -42,6 +42,10 @@ typedef enum kt_provider_kind {
     KT_PROVIDER_AZURE,
 } kt_provider_kind;
 
+/* The provider's name as configs, logs and the ops endpoint spell it: "openai", "anthropic",
+ * "azure-openai" (the same as the proxy's kt_provider_for(k)->name). */
+const char *kt_provider_name(kt_provider_kind k);
+
 typedef enum kt_key_source {
     KT_KEY_NONE = 0,
     KT_KEY_ENV,

@@ -26,6 +26,16 @@ static int provider_kind(const char *s, kt_provider_kind *out)
     return 1;
 }
 
+const char *kt_provider_name(kt_provider_kind k)
+{
+    switch (k) {
+    case KT_PROVIDER_ANTHROPIC: return "anthropic";
+    case KT_PROVIDER_AZURE: return "azure-openai";
+    case KT_PROVIDER_OPENAI: break;
+    }
+    return "openai";
+}
+
 static int valid_id(const char *s)
 {
     size_t n = strlen(s);
