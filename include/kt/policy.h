@@ -10,6 +10,7 @@
 
 #include "kt/buf.h"
 #include "kt/config.h"
+#include "kt/http.h"   /* kt_api */
 #include "kt/json_text.h"
 #include "kt/yaml_read.h"
 
@@ -153,17 +154,6 @@ int kt_chain_render(const kt_config *cfg, const char *text, size_t from, size_t 
                     const kt_findings *f, bool escape_json, kt_buf *out);
 
 /* ---- JSON bodies ---------------------------------------------------------------------------- */
-
-typedef enum kt_api {
-    KT_API_OTHER = 0,
-    KT_API_CHAT,         /* /v1/chat/completions */
-    KT_API_COMPLETIONS,  /* /v1/completions */
-    KT_API_EMBEDDINGS,   /* /v1/embeddings */
-    KT_API_RESPONSES,    /* /v1/responses */
-    KT_API_MESSAGES,     /* /v1/messages (Anthropic) */
-} kt_api;
-
-kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
 
 /* Scans the model-visible strings of a JSON body (requests: messages, prompt, input, system,
  * tool calls and results; responses: choices, content blocks, output) with every policy of `dir`.

@@ -78,18 +78,6 @@ int kt_policy_json_compile(kt_config *cfg)
     return KT_OK;
 }
 
-kt_api kt_api_from_path(kt_str rest)
-{
-    static const struct { const char *p; kt_api a; } map[] = {
-        { "/chat/completions", KT_API_CHAT }, { "/completions", KT_API_COMPLETIONS },
-        { "/embeddings", KT_API_EMBEDDINGS },  { "/responses", KT_API_RESPONSES },
-        { "/messages", KT_API_MESSAGES },
-    };
-    for (size_t i = 0; i < KT_ARRAY_LEN(map); i++)
-        if (rest.n == strlen(map[i].p) && memcmp(rest.p, map[i].p, rest.n) == 0) return map[i].a;
-    return KT_API_OTHER;
-}
-
 typedef struct edit_list {
     kt_json_edit *v;
     size_t n, cap;
