@@ -176,7 +176,11 @@ void kt_config_release(kt_config **c);
 
 const kt_target *kt_config_target_by_id(const kt_config *c, const char *id, size_t idlen);
 
-/* Re-reads secret files of all targets (for key rotation). Returns 1 when a key changed. */
+/* What kt_config_refresh_keys returns besides a negative KT_E* code. */
+enum { KT_KEYS_SAME = 0, KT_KEYS_CHANGED = 1 };
+
+/* Re-reads secret files of all targets (for key rotation). Returns KT_KEYS_CHANGED when a key
+ * changed (appeared, went or differs), KT_KEYS_SAME when none did, or KT_ENOMEM. */
 int kt_config_refresh_keys(kt_config *c, kt_env env);
 
 #endif

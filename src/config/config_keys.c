@@ -134,20 +134,20 @@ int kt__cfg_resolve_key(kt_target *t, kt_env env)
         kt__cfg_free_secret(k);
         k = NULL;
     }
-    int changed = (k == NULL) != (t->key == NULL) || (k && strcmp(k, t->key) != 0);
+    bool changed = (k == NULL) != (t->key == NULL) || (k && strcmp(k, t->key) != 0);
     kt__cfg_free_secret(t->key);
     t->key = k;
     memcpy(t->key_error, k ? "" : err, k ? 1 : sizeof err);
-    return changed;
+    return changed ? KT_KEYS_CHANGED : KT_KEYS_SAME;
 }
 
 int kt_config_refresh_keys(kt_config *c, kt_env env)
 {
-    int changed = 0;
+    int changed = KT_KEYS_SAME;
     for (size_t i = 0; c && i < c->ntargets; i++) {
         int rc = kt__cfg_resolve_key(&c->targets[i], env);
         if (rc < 0) return rc;
-        changed |= rc;
+        if (rc == KT_KEYS_CHANGED) changed = KT_KEYS_CHANGED;
     }
     return changed;
 }

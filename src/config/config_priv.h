@@ -44,7 +44,8 @@ const char *kt__cfg_known_kinds(void);
 
 /* Secret keys (config_keys.c): parse secret_key_ref into the target, then resolve it. */
 void kt__cfg_key_ref(kt__cfgctx *x, kt_target *t, const kt_ynode *ref, const char *where);
-/* Resolves t->key from its source; returns 1 when the key changed, KT_ENOMEM on failure. */
+/* Resolves t->key from its source: KT_KEYS_CHANGED or KT_KEYS_SAME (kt/config.h), or KT_ENOMEM.
+ * A key that cannot be read is not a failure: t->key is NULL and t->key_error says why. */
 int kt__cfg_resolve_key(kt_target *t, kt_env env);
 void kt__cfg_target_free(kt_target *t);
 

@@ -1,5 +1,6 @@
 /* The chain runner: compile a config's policies, run them over text, keep the decision, render
  * redactions. Policy kinds plug in through kt_policy_kind; nothing here knows any of them. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,10 @@
 
 extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
     kt_policy_audit;
+
+#define KT__FINDINGS_FIRST 16   /* findings allocated at the first one; doubles up to the cap */
+#define KT__REDACT_STACK 32     /* redactions sorted on the stack; more are sorted on the heap */
+#define KT__MARKER_BUF 256      /* one rendered marker (kinds cap their formats well below) */
 
 static const kt_policy_kind *const kt__kinds[] = { &kt_policy_pii, &kt_policy_dlp,
                                                    &kt_policy_safety, &kt_policy_injection,
@@ -53,14 +58,14 @@ int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t 
         return KT_ELIMIT;
     }
     if (f->n == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : 16;
+        size_t ncap = f->cap ? f->cap * 2 : KT__FINDINGS_FIRST;
         kt_finding *nv = kt_realloc(f->v, ncap * sizeof *nv);
         if (!nv) return KT_ENOMEM;
         f->v = nv;
         f->cap = ncap;
     }
     f->v[f->n++] = (kt_finding){ start, end, policy, label, (uint8_t)action,
-                                 (uint8_t)(weight > 255 ? 255 : weight) };
+                                 (uint8_t)(weight > UINT8_MAX ? UINT8_MAX : weight) };
     return KT_OK;
 }
 
@@ -101,6 +106,7 @@ int kt_policies_compile(kt_yread *rd, const kt_config *prev, kt_config *cfg)
             (*pc->state_refs)++;
             continue;
         }
+        assert(!pc->state && !pc->state_refs);   /* each snapshot's chain is compiled once */
         int r = pc->impl->compile(rd, pc, &pc->state);
         if (r && !rc) rc = r;
         if (pc->state) {
@@ -346,7 +352,7 @@ static int marker_of(const kt_config *cfg, const kt_finding *f, kt_buf *m)
 int kt_chain_each_redaction(const kt_config *cfg, const kt_findings *f, size_t from, size_t upto,
                             kt_redaction_fn fn, void *ud)
 {
-    kt_finding stackv[32];
+    kt_finding stackv[KT__REDACT_STACK];
     kt_finding *v = stackv;
     size_t n = 0;
     for (size_t i = 0; i < f->n; i++)
@@ -368,7 +374,7 @@ int kt_chain_each_redaction(const kt_config *cfg, const kt_findings *f, size_t f
             if (v[k].end > end) end = v[k].end;
             k++;
         }
-        char mem[256];
+        char mem[KT__MARKER_BUF];
         kt_buf m = { mem, 0, sizeof mem, sizeof mem - 1 };
         rc = marker_of(cfg, &v[i], &m);
         if (!rc) rc = fn(ud, v[i].start, end, m.p, m.len);
@@ -388,6 +394,7 @@ typedef struct render_ctx {
 static int render_span(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
 {
     render_ctx *r = ud;
+    assert(start >= r->pos && end >= start);   /* spans come sorted and merged */
     int rc = append_text(r->out, r->text + r->pos, start - r->pos, r->escape_json);
     if (!rc) rc = append_text(r->out, marker, mlen, r->escape_json);
     r->pos = end;

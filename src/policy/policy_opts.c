@@ -1,9 +1,13 @@
 /* Option readers shared by the policy kinds. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy_priv.h"
+
+#define KT__OPT_KEYS_MAX 40     /* option keys one kind may allow (the longest list has 7) */
+#define KT__OPT_WHERE_MAX 96    /* "the options of policy '<name>'"; a longer name is cut */
 
 /* Keys that the shorthand forms put beside the options. */
 static const char *const kt__shorthand_keys[] = { "name", "type", "description", NULL };
@@ -17,12 +21,13 @@ const kt_ynode *kt__popt_get(const kt_policy_cfg *pc, const char *key)
 void kt__popt_keys(kt_yread *x, const kt_policy_cfg *pc, const char *const *allowed)
 {
     if (!pc->options || pc->options->type != KT_Y_MAP) return;
-    const char *all[48];
+    const char *all[KT__OPT_KEYS_MAX + KT_ARRAY_LEN(kt__shorthand_keys)];
     size_t n = 0;
-    for (size_t i = 0; allowed[i] && n < 40; i++) all[n++] = allowed[i];
+    for (size_t i = 0; allowed[i] && n < KT__OPT_KEYS_MAX; i++) all[n++] = allowed[i];
     for (size_t i = 0; kt__shorthand_keys[i]; i++) all[n++] = kt__shorthand_keys[i];
+    assert(n < KT_ARRAY_LEN(all));   /* room for the terminating NULL */
     all[n] = NULL;
-    char where[96];
+    char where[KT__OPT_WHERE_MAX];
     snprintf(where, sizeof where, "the options of policy '%s'", pc->name);
     kt_yr_check_keys(x, pc->options, all, where);
 }

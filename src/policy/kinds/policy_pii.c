@@ -143,7 +143,7 @@ static int pii_scan(const void *state, const char *text, size_t len, size_t from
     for (size_t i = 0; i < st->npats && !rc; i++) {
         size_t pos = from, s, e;
         int r;
-        while ((r = kt_regex_next(st->pats[i].re, text, len, pos, &s, &e)) == 1) {
+        while ((r = kt_regex_next(st->pats[i].re, text, len, pos, &s, &e)) == KT_REGEX_MATCH) {
             rc = kt_findings_add(out, s, e, policy, (uint16_t)(KT_PII_LABEL_CUSTOM + i), st->action);
             if (rc) return rc;
             pos = e;
