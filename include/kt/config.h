@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "kt/common.h"
-#include "kt/limits.h"   /* kt_limits */
-#include "kt/url.h"      /* kt_url_parse, kept here for the config's users */
+#include "kt/limits.h"      /* kt_limits (gateway.limits; every one has a default) */
+#include "kt/url.h"         /* kt_url_parse, kept here for the config's users */
 #include "kt/yaml_read.h"   /* kt_diag */
 #include "kt/yaml_tree.h"
 
@@ -90,7 +90,6 @@ typedef struct kt_policy_cfg {
     char *event_head;
 } kt_policy_cfg;
 
-/* Limits and timeouts; every one has a default and may be set under `gateway:`. */
 /* gateway.events.prices: USD per million tokens for models whose name starts with `model`. */
 typedef struct kt_price {
     char *model;
@@ -146,7 +145,6 @@ typedef struct kt_config {
      * in kt_policies_compile, whose failure fails the load). */
     struct kt_json_patset *json_paths;
 } kt_config;
-
 
 /* Hex SHA-256 (the config content hash), mbedTLS 2.28 and 3.x alike. */
 void kt_sha256_hex(const char *buf, size_t len, char out[65]);

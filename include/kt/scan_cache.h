@@ -14,12 +14,11 @@
 #define KT_SCAN_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include <stddef.h>
-
 #define KT_SCAN_CACHE_SLOTS 4096   /* 16 bytes each: 64 KiB; a power of two */
-#define KT_SCAN_SCOPE_MAX 64        /* scope bytes kept (a SHA-256 in hex) */
+#define KT_SCAN_SCOPE_MAX 64       /* scope bytes kept and compared (a SHA-256 in hex) */
 
 typedef struct kt_scan_slot {
     uint64_t h0, h1;

@@ -15,7 +15,7 @@ extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_p
 
 #define KT__FINDINGS_FIRST 16   /* findings allocated at the first one; doubles up to the cap */
 #define KT__REDACT_STACK 32     /* redactions sorted on the stack; more are sorted on the heap */
-#define KT__MARKER_BUF 256      /* one rendered marker (kinds cap their formats well below) */
+#define KT__MARKER_BUF 256      /* one rendered marker: a short format with a label in it */
 
 static const kt_policy_kind *const kt__kinds[] = { &kt_policy_pii, &kt_policy_dlp,
                                                    &kt_policy_safety, &kt_policy_injection,
