@@ -1,4 +1,8 @@
-/* Shared conventions: return 0 or a negative KT_E* code; one `goto fail` exit per function. */
+/* Shared conventions: return KT_OK (0) or a negative KT_E* code, and return early on failure
+ * (`goto fail` only where several resources must be released on one path). A function with more
+ * than two outcomes names them (an enum, or named positive values beside the negative codes,
+ * documented in its header) so that no outcome reads as an error code; see docs/ARCHITECTURE.md,
+ * "Conventions". */
 #ifndef KT_COMMON_H
 #define KT_COMMON_H
 

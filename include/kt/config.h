@@ -13,30 +13,10 @@
 #include <stdint.h>
 
 #include "kt/common.h"
+#include "kt/limits.h"      /* kt_limits (gateway.limits; every one has a default) */
+#include "kt/url.h"         /* kt_url_parse, kept here for the config's users */
+#include "kt/yaml_read.h"   /* kt_diag */
 #include "kt/yaml_tree.h"
-
-/* ---- diagnostics ---------------------------------------------------------------------------- */
-
-#define KT_DIAG_MAX 32
-
-typedef struct kt_diag_item {
-    int line;   /* 1-based; 0 when unknown */
-    int col;    /* 1-based; 0 when unknown */
-    char msg[200];
-} kt_diag_item;
-
-typedef struct kt_diag {
-    const char *file;         /* borrowed, for printing */
-    int count;                /* may exceed KT_DIAG_MAX; only the first KT_DIAG_MAX are kept */
-    kt_diag_item items[KT_DIAG_MAX];
-} kt_diag;
-
-/* Zeroes `d` and sets the file name used by kt_diag_print. */
-void kt_diag_init(kt_diag *d, const char *file);
-void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* Writes "file:line:col: message\n" for each item. */
-void kt_diag_print(const kt_diag *d, void *stdio_file);
 
 /* ---- environment -------------------------------------------------------------------------- */
 
@@ -54,21 +34,6 @@ kt_env kt_env_process(void);   /* wraps getenv() */
  * or NULL with *err set to a static message ("unterminated ${", "variable X is not set", ...). */
 char *kt_expand_vars(const char *in, kt_env env, char *err, size_t errlen);
 
-/* ---- URLs ------------------------------------------------------------------------------------ */
-
-typedef struct kt_url_parts {
-    bool tls;        /* https */
-    char *host;      /* without brackets for IPv6 */
-    uint16_t port;   /* default 443 / 80 */
-    char *path;      /* "" or "/x/y": never a trailing '/', with strip_v1 never a trailing "/v1" */
-} kt_url_parts;
-
-/* Parses an absolute http:// or https:// URL (base_url, KEEPTRUSTS_API_URL). User info, query and
- * fragment are rejected. On failure returns KT_EINVAL with a message in err that never quotes the
- * URL (it may carry credentials). */
-int kt_url_parse(const char *url, bool strip_v1, kt_url_parts *out, char *err, size_t errlen);
-void kt_url_parts_free(kt_url_parts *p);
-
 /* ---- the snapshot ---------------------------------------------------------------------------- */
 
 typedef enum kt_provider_kind {
@@ -76,6 +41,10 @@ typedef enum kt_provider_kind {
     KT_PROVIDER_ANTHROPIC,
     KT_PROVIDER_AZURE,
 } kt_provider_kind;
+
+/* The provider's name as configs, logs and the ops endpoint spell it: "openai", "anthropic",
+ * "azure-openai" (the same as the proxy's kt_provider_for(k)->name). */
+const char *kt_provider_name(kt_provider_kind k);
 
 typedef enum kt_key_source {
     KT_KEY_NONE = 0,
@@ -120,29 +89,6 @@ typedef struct kt_policy_cfg {
      * policies_evaluated, NULL when not rendered. */
     char *event_head;
 } kt_policy_cfg;
-
-/* Limits and timeouts; every one has a default and may be set under `gateway:`. */
-typedef struct kt_limits {
-    uint32_t max_header_bytes;       /* 32 KiB  -> 431 */
-    uint32_t max_headers;            /* 100     -> 431 */
-    uint32_t max_body_bytes;         /* 8 MiB   -> 413 */
-    uint32_t max_chunk_ext_bytes;    /* 256     -> 400 */
-    uint32_t max_connections;        /* 1024    -> 503 once no waiting connection can give way */
-    uint32_t max_idle_connections;   /* 0: max_connections / 2. Connections without a complete
-                                        request head (new or keep-alive idle); past it the oldest
-                                        is closed */
-    uint32_t header_timeout_ms;      /* 10 s    -> 408 and close (slowloris) */
-    uint32_t body_timeout_ms;        /* 30 s    -> 408 and close */
-    uint32_t idle_timeout_ms;        /* 60 s keep-alive idle */
-    uint32_t upstream_connect_timeout_ms;   /* 10 s  -> 502 */
-    uint32_t upstream_first_byte_timeout_ms;/* 120 s -> 504 */
-    uint32_t upstream_idle_timeout_ms;      /* 120 s between response bytes -> stream ends with error */
-    uint32_t upstream_pool_max;      /* 1024 idle+busy connections per target (one per in-flight request) */
-    uint32_t upstream_pool_idle_ms;  /* 30 s: idle pooled connections closed after */
-    uint32_t drain_ms;               /* 5 s: after SIGTERM, keep serving this long */
-    uint32_t shutdown_deadline_ms;   /* 30 s: in-flight streams cut after this */
-    uint32_t max_response_buffer;    /* 256 KiB: client write backlog before pausing upstream reads */
-} kt_limits;
 
 /* gateway.events.prices: USD per million tokens for models whose name starts with `model`. */
 typedef struct kt_price {
@@ -200,8 +146,6 @@ typedef struct kt_config {
     struct kt_json_patset *json_paths;
 } kt_config;
 
-void kt_limits_defaults(kt_limits *l);
-
 /* Hex SHA-256 (the config content hash), mbedTLS 2.28 and 3.x alike. */
 void kt_sha256_hex(const char *buf, size_t len, char out[65]);
 
@@ -230,7 +174,11 @@ void kt_config_release(kt_config **c);
 
 const kt_target *kt_config_target_by_id(const kt_config *c, const char *id, size_t idlen);
 
-/* Re-reads secret files of all targets (for key rotation). Returns 1 when a key changed. */
+/* What kt_config_refresh_keys returns besides a negative KT_E* code. */
+enum { KT_KEYS_SAME = 0, KT_KEYS_CHANGED = 1 };
+
+/* Re-reads secret files of all targets (for key rotation). Returns KT_KEYS_CHANGED when a key
+ * changed (appeared, went or differs), KT_KEYS_SAME when none did, or KT_ENOMEM. */
 int kt_config_refresh_keys(kt_config *c, kt_env env);
 
 #endif

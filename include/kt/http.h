@@ -60,4 +60,16 @@ int kt_head_scan_feed(kt_head_scan *s, const char *data, size_t len, size_t *use
 
 const char *kt_http_reason(int status);
 
+/* The API a request path speaks: it picks the body's JSON paths and the stream's event shapes. */
+typedef enum kt_api {
+    KT_API_OTHER = 0,
+    KT_API_CHAT,         /* /v1/chat/completions */
+    KT_API_COMPLETIONS,  /* /v1/completions */
+    KT_API_EMBEDDINGS,   /* /v1/embeddings */
+    KT_API_RESPONSES,    /* /v1/responses */
+    KT_API_MESSAGES,     /* /v1/messages (Anthropic) */
+} kt_api;
+
+kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
+
 #endif

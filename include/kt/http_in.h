@@ -6,10 +6,17 @@
 #include <llhttp.h>
 #include <stdbool.h>
 
-#include "kt/config.h"
 #include "kt/http.h"
+#include "kt/limits.h"
 
-enum { KT_HTTP_IN_MORE = 0, KT_HTTP_IN_DONE = 1, KT_HTTP_IN_ERROR = -1 };
+/* What kt_http_in_feed returns. Not a KT_E* code (KT_HTTP_IN_ERROR used to equal KT_ENOMEM):
+ * every failure, a full buffer or allocation included, is KT_HTTP_IN_ERROR with the answer to
+ * send in err_status, err_code and err_msg. */
+typedef enum kt_http_in_rc {
+    KT_HTTP_IN_MORE = 0,    /* all input consumed; the message is not complete yet */
+    KT_HTTP_IN_DONE = 1,    /* a whole message; bytes after *consumed start the next one */
+    KT_HTTP_IN_ERROR = 2,   /* the request is refused; the connection answers and closes */
+} kt_http_in_rc;
 
 typedef struct kt_http_in {
     llhttp_t parser;
@@ -36,7 +43,7 @@ void kt_http_in_free(kt_http_in *in);
 void kt_http_in_next(kt_http_in *in);
 /* Feeds bytes. *consumed tells how many belong to the current message (the rest, on DONE, are the
  * start of a pipelined next request). */
-int kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consumed);
+kt_http_in_rc kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consumed);
 
 int kt_http_in_method(const kt_http_in *in);   /* llhttp_method_t */
 const char *kt_http_in_method_name(const kt_http_in *in);

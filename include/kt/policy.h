@@ -10,7 +10,9 @@
 
 #include "kt/buf.h"
 #include "kt/config.h"
+#include "kt/http.h"   /* kt_api */
 #include "kt/json_text.h"
+#include "kt/yaml_read.h"
 
 typedef enum kt_dir { KT_DIR_INPUT = 1, KT_DIR_OUTPUT = 2 } kt_dir;
 
@@ -52,8 +54,8 @@ int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t 
 typedef struct kt_policy_kind {
     const char *name;
     uint8_t default_dirs;   /* KT_DIR_* bits when the config does not say */
-    /* Validates options (errors with line:col into the config diag) and builds the state. */
-    int (*compile)(void *cfgctx, const kt_policy_cfg *pc, void **state);
+    /* Validates options (errors with line:col through the reader) and builds the state. */
+    int (*compile)(kt_yread *rd, const kt_policy_cfg *pc, void **state);
     void (*destroy)(void *state);
     int (*scan)(const void *state, const char *text, size_t len, size_t from, uint16_t policy,
                 kt_findings *out);
@@ -77,9 +79,10 @@ static inline bool kt_policy_scans(const kt_policy_cfg *pc, kt_dir dir)
 
 const kt_policy_kind *kt_policy_kind_by_name(const char *name);
 
-/* Called by the config loader once the chain is known: compiles every policy (cfgctx is the
- * loader's private context, passed through to kind->compile). */
-int kt_policies_compile(void *cfgctx, kt_config *cfg);
+/* Called by the config loader once the chain is known: compiles every policy, reading options
+ * through `rd` (passed on to kind->compile), and shares the compiled state of a policy of `prev`
+ * (the running snapshot, or NULL) whose kind and options are unchanged. */
+int kt_policies_compile(kt_yread *rd, const kt_config *prev, kt_config *cfg);
 void kt_policies_destroy(kt_config *cfg);
 bool kt_chain_has(const kt_config *cfg, kt_dir dir);
 
@@ -124,6 +127,13 @@ int kt_decision_json(const kt_decision *d, kt_buf *out);
  * decision gets the time spent; findings are noted with kt_chain_note, once each. */
 int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len, size_t from,
                   kt_findings *f, kt_decision *d);
+/* kt_chain_scan over a whole text (from 0), answered from the clean-text cache `sc`
+ * (kt/scan_cache.h) when the text is known clean: the decision then shows every policy of `dir`
+ * as run, with nothing found. A text in which the chain found nothing is added. `sc` may be
+ * NULL (a plain scan). */
+struct kt_scan_cache;
+int kt_chain_scan_cached(struct kt_scan_cache *sc, const kt_config *cfg, kt_dir dir,
+                         const char *text, size_t len, kt_findings *f, kt_decision *d);
 /* Notes in the decision the findings that end at or before `upto` (weights add up, thresholds
  * escalate). Streaming notes only what it emits, so held text is counted once. */
 void kt_chain_note(kt_decision *d, const kt_findings *f, size_t upto, kt_dir dir);
@@ -145,17 +155,6 @@ int kt_chain_render(const kt_config *cfg, const char *text, size_t from, size_t 
 
 /* ---- JSON bodies ---------------------------------------------------------------------------- */
 
-typedef enum kt_api {
-    KT_API_OTHER = 0,
-    KT_API_CHAT,         /* /v1/chat/completions */
-    KT_API_COMPLETIONS,  /* /v1/completions */
-    KT_API_EMBEDDINGS,   /* /v1/embeddings */
-    KT_API_RESPONSES,    /* /v1/responses */
-    KT_API_MESSAGES,     /* /v1/messages (Anthropic) */
-} kt_api;
-
-kt_api kt_api_from_path(kt_str rest);   /* rest = path after /v1 */
-
 /* Scans the model-visible strings of a JSON body (requests: messages, prompt, input, system,
  * tool calls and results; responses: choices, content blocks, output) with every policy of `dir`.
  * Redactions are spliced into `out` (only when *changed); everything else is copied byte for
@@ -164,7 +163,6 @@ int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t le
                    bool *changed, kt_decision *d);
 
 /* One walk of a JSON body by the chain of one direction. */
-struct kt_scan_cache;
 typedef struct kt_policy_walk {
     const kt_config *cfg;
     kt_dir dir;
@@ -178,7 +176,8 @@ int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, k
                         bool *changed);
 /* The path patterns kt_policy_json scans for `dir` (for tests and documentation). */
 const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n);
-/* Compiles both path lists into cfg->json_paths. KT_ENOMEM when the allocation fails. */
+/* Compiles both path lists into cfg->json_paths (the config loader calls it once per snapshot,
+ * after kt_policies_compile). KT_ENOMEM when the allocation fails. */
 int kt_policy_json_compile(kt_config *cfg);
 
 #endif

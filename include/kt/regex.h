@@ -15,9 +15,12 @@ typedef struct kt_regex kt_regex;
 int kt_regex_compile(const char *pattern, kt_regex **out, char *err, size_t errlen,
                      size_t *erroff);
 void kt_regex_free(kt_regex *re);
+/* What kt_regex_next returns besides a negative KT_E* code. */
+enum { KT_REGEX_NONE = 0, KT_REGEX_MATCH = 1 };
+
 /* Finds the next match starting at or after `from` (the text before is context, for lookbehind
- * and \b). Returns 1 with [*s, *e), 0 when none, KT_ELIMIT when the work bound was hit. Empty
- * matches are skipped. */
+ * and \b). Returns KT_REGEX_MATCH with [*s, *e), KT_REGEX_NONE when there is none, or a negative
+ * code: KT_ELIMIT when the work bound was hit, KT_ENOMEM. Empty matches are skipped. */
 int kt_regex_next(const kt_regex *re, const char *text, size_t len, size_t from, size_t *s,
                   size_t *e);
 

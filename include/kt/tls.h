@@ -45,16 +45,19 @@ typedef struct kt_tls_conn {
                            TLS 1.3: after each NewSessionTicket, which arrives after it) */
 } kt_tls_conn;
 
-enum { KT_TLS_WANT = 1 };  /* needs more input (after flushing output) */
+/* Positive, so that it never reads as a KT_E* code: needs more input (after flushing output). */
+enum { KT_TLS_WANT = 1 };
 
 int kt_tls_conn_init(kt_tls_conn *c, kt_tls_ctx *t, const char *hostname,
                      const mbedtls_ssl_session *resume);
 void kt_tls_conn_free(kt_tls_conn *c);
 int kt_tls_feed(kt_tls_conn *c, const char *data, size_t len);
-/* 0 when done, KT_TLS_WANT when waiting for the peer, KT_ETLS on failure (err describes it). */
+/* Three outcomes: KT_OK when done, KT_TLS_WANT when waiting for the peer, KT_ETLS on failure (err
+ * describes it). No other value. */
 int kt_tls_handshake(kt_tls_conn *c, char *err, size_t errlen);
-/* Plaintext out: >0 bytes, 0 when nothing buffered (need input), KT_ETLS on error; sets
- * c->closed on a clean close_notify. */
+/* Plaintext out, a size or an error: n > 0 bytes were written to buf (n <= len); 0 when nothing
+ * is buffered (feed more ciphertext; c->closed is set when that is because of a clean
+ * close_notify); KT_ETLS (< 0) when the connection is unusable. No other negative value. */
 int kt_tls_read(kt_tls_conn *c, char *buf, size_t len);
 /* Encrypts all of `data` into c->out. */
 int kt_tls_write(kt_tls_conn *c, const char *data, size_t len);

@@ -130,7 +130,7 @@ static void log_targets(const kt_config *cfg)
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const kt_target *t = &cfg->targets[i];
         if (t->key)
-            KT_INFO("target", "%s: %s %s://%s:%u%s", t->id, kt_provider_for(t->provider)->name,
+            KT_INFO("target", "%s: %s %s://%s:%u%s", t->id, kt_provider_name(t->provider),
                     t->tls ? "https" : "http", t->host, t->port, t->path_prefix);
         else
             KT_WARN("target_without_key", "%s: %s; requests to it get 503", t->id, t->key_error);

@@ -86,22 +86,22 @@ static void pack_section(kt__cfgctx *x, const kt_ynode *pack)
 {
     static const char *const keys[] = { "name", "version", "enabled", "description", NULL };
     kt_config *c = x->cfg;
-    if (pack && !kt__y_is_null(pack) && kt__cfg_want_map(x, pack, "pack")) {
-        kt__cfg_check_keys(x, pack, keys, "pack");
-        const char *s = kt__cfg_str(x, pack, "name", "pack", false);
-        if (s && strlen(s) > 128) kt__cfg_err(x, kt_ymap_get(pack, "name"), "pack.name is longer "
-                                              "than 128 characters");
-        else if (s) c->pack_name = kt__cfg_dup(x, s);
-        s = kt__cfg_str(x, pack, "version", "pack", false);
-        if (s && strlen(s) > 64) kt__cfg_err(x, kt_ymap_get(pack, "version"), "pack.version is "
-                                             "longer than 64 characters");
-        else if (s) c->pack_version = kt__cfg_dup(x, s);
-        (void)kt__cfg_str(x, pack, "description", "pack", false);
+    if (pack && !kt_y_is_null(pack) && kt_yr_want_map(&x->rd, pack, "pack")) {
+        kt_yr_check_keys(&x->rd, pack, keys, "pack");
+        const char *s = kt_yr_str(&x->rd, pack, "name", "pack", false);
+        if (s && strlen(s) > 128)
+            kt_yr_err(&x->rd, kt_ymap_get(pack, "name"), "pack.name is longer than 128 characters");
+        else if (s) c->pack_name = kt_yr_dup(&x->rd, s);
+        s = kt_yr_str(&x->rd, pack, "version", "pack", false);
+        if (s && strlen(s) > 64) kt_yr_err(&x->rd, kt_ymap_get(pack, "version"), "pack.version is "
+                                           "longer than 64 characters");
+        else if (s) c->pack_version = kt_yr_dup(&x->rd, s);
+        (void)kt_yr_str(&x->rd, pack, "description", "pack", false);
         const kt_ynode *en = kt_ymap_get(pack, "enabled");
-        if (en) kt__cfg_bool(x, en, "pack.enabled", &c->pack_enabled);
+        if (en) kt_yr_bool(&x->rd, en, "pack.enabled", &c->pack_enabled);
     }
-    if (!c->pack_name) c->pack_name = kt__cfg_dup(x, "default");
-    if (!c->pack_version) c->pack_version = kt__cfg_dup(x, "0.0.0");
+    if (!c->pack_name) c->pack_name = kt_yr_dup(&x->rd, "default");
+    if (!c->pack_version) c->pack_version = kt_yr_dup(&x->rd, "0.0.0");
 }
 
 static void policies_section(kt__cfgctx *x, const kt_ynode *root)
@@ -112,8 +112,8 @@ static void policies_section(kt__cfgctx *x, const kt_ynode *root)
         if (policy) {
             for (size_t i = 0; i < root->n; i++)
                 if (root->vals[i] == policy)
-                    kt__cfg_err(x, root->keys[i], "'policy' goes with the pack form "
-                                "(policies: {chain: [...]}), not with a policies list");
+                    kt_yr_err(&x->rd, root->keys[i], "'policy' goes with the pack form "
+                              "(policies: {chain: [...]}), not with a policies list");
         }
         kt__cfg_list_policies(x, policies);
     } else {
@@ -132,10 +132,10 @@ static void policies_section(kt__cfgctx *x, const kt_ynode *root)
 static void targets_section(kt__cfgctx *x, const kt_ynode *root, const kt_ynode *gw_key)
 {
     const kt_ynode *providers = kt_ymap_get(root, "providers");
-    if (providers && kt__y_is_null(providers)) providers = NULL;
+    if (providers && kt_y_is_null(providers)) providers = NULL;
     if (providers && gw_key) {
-        kt__cfg_err(x, gw_key, "gateway.secret_key_ref sets the key of the default target; with a "
-                    "providers section give secret_key_ref in each target");
+        kt_yr_err(&x->rd, gw_key, "gateway.secret_key_ref sets the key of the default target; "
+                  "with a providers section give secret_key_ref in each target");
         gw_key = NULL;
     }
     if (providers) kt__cfg_targets(x, providers);
@@ -148,7 +148,7 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
                                             NULL };
     kt_config *c = x->cfg;
     kt__cfg_check_tree(x, root);
-    kt__cfg_check_keys(x, root, top_keys, "the top level");
+    kt_yr_check_keys(&x->rd, root, top_keys, "the top level");
     pack_section(x, kt_ymap_get(root, "pack"));
     c->gateway.config_reload = true;
     c->gateway.policy_cache = true;
@@ -161,7 +161,8 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     policies_section(x, root);
     targets_section(x, root, gw_key);
     /* Each policy kind checks its own options (with line:col) and compiles them once. */
-    if (kt_policies_compile(x, c) == KT_ENOMEM) x->oom = 1;
+    if (kt_policies_compile(&x->rd, x->prev, c) == KT_ENOMEM) x->rd.oom = 1;
+    if (kt_policy_json_compile(c)) x->rd.oom = 1;
 }
 
 int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,
@@ -182,7 +183,7 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     int before = diag->count;
     kt__cfgctx x;
     memset(&x, 0, sizeof x);
-    x.diag = diag;
+    kt_yr_init(&x.rd, diag);
     x.env = env;
     x.prev = prev;
     *out = NULL;
@@ -204,21 +205,21 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     int rc = kt_yaml_parse(buf, len, &root, err, sizeof err, &line, &col);
     if (rc) {
         kt_diag_add(diag, line, col, "%s", err);
-        if (strcmp(err, "out of memory") == 0) x.oom = 1;
+        if (strcmp(err, "out of memory") == 0) x.rd.oom = 1;
         goto fail;
     }
     x.cfg->tree = root;
-    if (!root || kt__y_is_null(root)) {
+    if (!root || kt_y_is_null(root)) {
         kt_diag_add(diag, 1, 1, "the config is empty (expected a mapping with pack, policies, "
                     "providers or gateway)");
         goto fail;
     }
     if (root->type != KT_Y_MAP) {
-        kt__cfg_err(&x, root, "expected a mapping at the top level, got %s", kt__y_what(root));
+        kt_yr_err(&x.rd, root, "expected a mapping at the top level, got %s", kt_y_what(root));
         goto fail;
     }
     validate(&x, root);
-    if (x.oom) goto oom;
+    if (x.rd.oom) goto oom;
     if (diag->count != before) goto fail;
     for (size_t i = 0; i < x.cfg->ntargets; i++)
         if (kt__cfg_resolve_key(&x.cfg->targets[i], env) < 0) goto oom;
@@ -226,11 +227,11 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     *out = x.cfg;
     return KT_OK;
 oom:
-    x.oom = 1;
+    x.rd.oom = 1;
     kt_diag_add(diag, 0, 0, "out of memory");
 fail:
     config_free(x.cfg);
-    return x.oom ? KT_ENOMEM : KT_EINVAL;
+    return x.rd.oom ? KT_ENOMEM : KT_EINVAL;
 }
 
 int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *diag)

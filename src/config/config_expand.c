@@ -114,22 +114,22 @@ fail:
 static void expand_scalar(kt__cfgctx *x, kt_ynode *n, size_t *budget)
 {
     if (memchr(n->str, '\0', n->len)) {
-        kt__cfg_err(x, n, "NUL character in value");
+        kt_yr_err(&x->rd, n, "NUL character in value");
         return;
     }
     if (!memchr(n->str, '$', n->len)) return;
     char err[160];
     char *v = kt_expand_vars(n->str, x->env, err, sizeof err);
     if (!v) {
-        if (strcmp(err, "out of memory") == 0) x->oom = 1;
-        kt__cfg_err(x, n, "%s", err);
-        if (x->nfailed < KT_DIAG_MAX) x->failed[x->nfailed++] = n;
+        if (strcmp(err, "out of memory") == 0) x->rd.oom = 1;
+        kt_yr_err(&x->rd, n, "%s", err);
+        kt_yr_quiet(&x->rd, n);
         return;
     }
     size_t len = strlen(v);
     if (len > *budget) {
         free(v);
-        kt__cfg_err(x, n, "expanded values exceed %d bytes in total", KT__EXPAND_TOTAL);
+        kt_yr_err(&x->rd, n, "expanded values exceed %d bytes in total", KT__EXPAND_TOTAL);
         return;
     }
     *budget -= len;
@@ -144,14 +144,14 @@ static void check_dups(kt__cfgctx *x, const kt_ynode *map)
     for (size_t i = 0; i < map->n; i++) {
         const kt_ynode *k = map->keys[i];
         if (memchr(k->str, '\0', k->len)) {
-            kt__cfg_err(x, k, "NUL character in key");
+            kt_yr_err(&x->rd, k, "NUL character in key");
             continue;
         }
         for (size_t j = 0; j < i; j++) {
             const kt_ynode *p = map->keys[j];
             if (p->len == k->len && memcmp(p->str, k->str, k->len) == 0) {
-                kt__cfg_err(x, k, "duplicate key '%s' (first at line %d, column %d)",
-                            KT__Q(k->str), p->line, p->col);
+                kt_yr_err(&x->rd, k, "duplicate key '%s' (first at line %d, column %d)",
+                          KT_YQ(k->str), p->line, p->col);
                 break;
             }
         }

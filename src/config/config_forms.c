@@ -54,15 +54,15 @@ static int check_list(kt__cfgctx *x, const kt_ynode *map, const char *key, const
     if (!l) return 0;
     char path[160], buf[128];
     snprintf(path, sizeof path, "%s.%s", where, key);
-    if (!kt__cfg_want_seq(x, l, path)) return 1;
-    if (l->n == 0) kt__cfg_err(x, l, "%s is empty", path);
+    if (!kt_yr_want_seq(&x->rd, l, path)) return 1;
+    if (l->n == 0) kt_yr_err(&x->rd, l, "%s is empty", path);
     for (size_t i = 0; i < l->n; i++) {
         char ipath[200];
         snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
-        const char *s = kt__cfg_want_str(x, l->vals[i], ipath);
+        const char *s = kt_yr_want_str(&x->rd, l->vals[i], ipath);
         if (s && known && !in_list(known, s))
-            kt__cfg_err(x, l->vals[i], "unknown %s %s in %s (known: %s)", what, KT__QN(l->vals[i]), path,
-                        join(known, buf, sizeof buf));
+            kt_yr_err(&x->rd, l->vals[i], "unknown %s %s in %s (known: %s)", what,
+                      KT_YQN(l->vals[i]), path, join(known, buf, sizeof buf));
     }
     return 1;
 }
@@ -73,42 +73,42 @@ static void reject_key(kt__cfgctx *x, const kt_ynode *map, const char *key, cons
     const kt_ynode *v = kt_ymap_get(map, key);
     if (!v) return;
     for (size_t i = 0; i < map->n; i++)
-        if (map->vals[i] == v) kt__cfg_err(x, map->keys[i], "%s.%s %s", where, key, why);
+        if (map->vals[i] == v) kt_yr_err(&x->rd, map->keys[i], "%s.%s %s", where, key, why);
 }
 
 static void opt_action(kt__cfgctx *x, const kt_ynode *map, const char *where)
 {
-    (void)kt__cfg_str(x, map, "action", where, false);
+    (void)kt_yr_str(&x->rd, map, "action", where, false);
 }
 
 /* Form A: one filter item. */
 static void form_a(kt__cfgctx *x, const kt_ynode *item, const char *name, const char *where)
 {
-    kt__cfg_check_keys(x, item, form_a_keys, where);
+    kt_yr_check_keys(&x->rd, item, form_a_keys, where);
     const kt_ynode *tn = kt_ymap_get(item, "type");
-    const char *type = kt__cfg_str(x, item, "type", where, true);
+    const char *type = kt_yr_str(&x->rd, item, "type", where, true);
     opt_action(x, item, where);
     if (!type) return;
     bool in = strcmp(type, "input_filter") == 0, out = strcmp(type, "output_filter") == 0;
     if (in || out) {
         int a = check_list(x, item, "patterns", where, pii_entities, "PII entity");
         int b = check_list(x, item, "entities", where, pii_entities, "PII entity");
-        if (!a && !b) kt__cfg_err(x, item, "%s (%s) needs 'patterns': a list of PII entities",
-                                  where, type);
+        if (!a && !b) kt_yr_err(&x->rd, item, "%s (%s) needs 'patterns': a list of PII entities",
+                                where, type);
         if (a && b) reject_key(x, item, "entities", where, "cannot be given with patterns");
         reject_key(x, item, "categories", where, "applies only to type content_filter");
         kt__cfg_add_policy(x, item, kt_ymap_get(item, "name"), name, "pii-detector", item, in,
                            out);
     } else if (strcmp(type, "content_filter") == 0) {
         if (!check_list(x, item, "categories", where, safety_categories, "category"))
-            kt__cfg_err(x, item, "%s (content_filter) needs 'categories'", where);
+            kt_yr_err(&x->rd, item, "%s (content_filter) needs 'categories'", where);
         reject_key(x, item, "patterns", where, "applies only to input_filter and output_filter");
         reject_key(x, item, "entities", where, "applies only to input_filter and output_filter");
         kt__cfg_add_policy(x, item, kt_ymap_get(item, "name"), name, "safety-filter", item, true,
                            true);
     } else {
-        kt__cfg_err(x, tn, "unknown policy type %s in %s (known: output_filter, input_filter, "
-                    "content_filter)", KT__QN(tn), where);
+        kt_yr_err(&x->rd, tn, "unknown policy type %s in %s (known: output_filter, input_filter, "
+                  "content_filter)", KT_YQN(tn), where);
     }
 }
 
@@ -116,9 +116,9 @@ static void form_a(kt__cfgctx *x, const kt_ynode *item, const char *name, const 
 static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const kt_ynode *pname_node,
                         const char *pname, const char *dir, const char *where)
 {
-    if (!kt__cfg_want_map(x, it, where)) return;
-    kt__cfg_check_keys(x, it, form_b_item_keys, where);
-    const char *type = kt__cfg_str(x, it, "type", where, true);
+    if (!kt_yr_want_map(&x->rd, it, where)) return;
+    kt_yr_check_keys(&x->rd, it, form_b_item_keys, where);
+    const char *type = kt_yr_str(&x->rd, it, "type", where, true);
     opt_action(x, it, where);
     if (!type) return;
     const char *kind = NULL;
@@ -126,8 +126,8 @@ static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const kt_ynode *pname
         if (strcmp(form_b_types[i].type, type) == 0) kind = form_b_types[i].kind;
     if (!kind) {
         const kt_ynode *tn = kt_ymap_get(it, "type");
-        kt__cfg_err(x, tn, "unknown check type %s in %s (known: content_safety, "
-                    "pii_detection, prompt_injection, secrets, dlp)", KT__QN(tn), where);
+        kt_yr_err(&x->rd, tn, "unknown check type %s in %s (known: content_safety, "
+                  "pii_detection, prompt_injection, secrets, dlp)", KT_YQN(tn), where);
         return;
     }
     bool pii = strcmp(kind, "pii-detector") == 0, safety = strcmp(kind, "safety-filter") == 0;
@@ -145,12 +145,12 @@ static void form_b_item(kt__cfgctx *x, const kt_ynode *it, const kt_ynode *pname
 static void form_b(kt__cfgctx *x, const kt_ynode *item, const char *name, const char *where)
 {
     static const char *const dirs[] = { "input", "output" };
-    kt__cfg_check_keys(x, item, form_b_keys, where);
+    kt_yr_check_keys(&x->rd, item, form_b_keys, where);
     for (size_t d = 0; d < 2; d++) {
         const kt_ynode *l = kt_ymap_get(item, dirs[d]);
         char path[128];
         snprintf(path, sizeof path, "%s.%s", where, dirs[d]);
-        if (!l || kt__y_is_null(l) || !kt__cfg_want_seq(x, l, path)) continue;
+        if (!l || kt_y_is_null(l) || !kt_yr_want_seq(&x->rd, l, path)) continue;
         for (size_t i = 0; i < l->n; i++) {
             char ipath[160];
             snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
@@ -174,22 +174,22 @@ void kt__cfg_list_policies(kt__cfgctx *x, const kt_ynode *policies)
         const kt_ynode *item = policies->vals[i];
         char where[64];
         snprintf(where, sizeof where, "policies[%zu]", i);
-        if (!kt__cfg_want_map(x, item, where)) continue;
-        const char *name = kt__cfg_str(x, item, "name", where, true);
+        if (!kt_yr_want_map(&x->rd, item, where)) continue;
+        const char *name = kt_yr_str(&x->rd, item, "name", where, true);
         if (name && !valid_name(name)) {
-            kt__cfg_err(x, kt_ymap_get(item, "name"), "%s.name must be 1-64 printable characters "
-                        "without spaces or '/'", where);
+            kt_yr_err(&x->rd, kt_ymap_get(item, "name"),
+                      "%s.name must be 1-64 printable characters without spaces or '/'", where);
             name = NULL;
         }
         if (kt_ymap_get(item, "type")) {
             if (name) form_a(x, item, name, where);
-            else kt__cfg_check_keys(x, item, form_a_keys, where);
+            else kt_yr_check_keys(&x->rd, item, form_a_keys, where);
         } else if (kt_ymap_get(item, "input") || kt_ymap_get(item, "output")) {
             if (name) form_b(x, item, name, where);
-            else kt__cfg_check_keys(x, item, form_b_keys, where);
+            else kt_yr_check_keys(&x->rd, item, form_b_keys, where);
         } else {
-            kt__cfg_err(x, item, "%s needs either 'type' (a filter) or 'input'/'output' lists of "
-                        "checks", where);
+            kt_yr_err(&x->rd, item, "%s needs either 'type' (a filter) or 'input'/'output' lists "
+                      "of checks", where);
         }
     }
 }

@@ -13,27 +13,6 @@
 #define MIN (60ull * 1000)
 #define HOUR (3600ull * 1000)
 
-void kt_limits_defaults(kt_limits *l)
-{
-    memset(l, 0, sizeof *l);
-    l->max_header_bytes = 32 * 1024;
-    l->max_headers = 100;
-    l->max_body_bytes = 8 * 1024 * 1024;
-    l->max_chunk_ext_bytes = 256;
-    l->max_connections = 1024;
-    l->header_timeout_ms = 10 * 1000;
-    l->body_timeout_ms = 30 * 1000;
-    l->idle_timeout_ms = 60 * 1000;
-    l->upstream_connect_timeout_ms = 10 * 1000;
-    l->upstream_first_byte_timeout_ms = 120 * 1000;
-    l->upstream_idle_timeout_ms = 120 * 1000;
-    l->upstream_pool_max = 1024;
-    l->upstream_pool_idle_ms = 30 * 1000;
-    l->drain_ms = 5 * 1000;
-    l->shutdown_deadline_ms = 30 * 1000;
-    l->max_response_buffer = 256 * 1024;
-}
-
 typedef enum { LIM_COUNT, LIM_SIZE, LIM_DURATION } lim_kind;
 
 typedef struct lim_spec {
@@ -88,9 +67,9 @@ static void set_limit(kt__cfgctx *x, const lim_spec *s, const kt_ynode *v)
     snprintf(where, sizeof where, "gateway.%s", s->key);
     uint64_t val = 0;
     int rc;
-    if (s->kind == LIM_COUNT) rc = kt__cfg_uint(x, v, where, s->min, s->max, &val);
-    else if (s->kind == LIM_SIZE) rc = kt__cfg_size(x, v, where, s->min, s->max, &val);
-    else rc = kt__cfg_duration(x, v, where, s->min, s->max, &val);
+    if (s->kind == LIM_COUNT) rc = kt_yr_uint(&x->rd, v, where, s->min, s->max, &val);
+    else if (s->kind == LIM_SIZE) rc = kt_yr_size(&x->rd, v, where, s->min, s->max, &val);
+    else rc = kt_yr_duration(&x->rd, v, where, s->min, s->max, &val);
     if (rc) return;
     uint32_t u = (uint32_t)val;   /* every max above fits in 32 bits */
     memcpy((char *)&x->cfg->gateway.limits + s->off, &u, sizeof u);
@@ -118,41 +97,42 @@ static void set_listen(kt__cfgctx *x, const kt_ynode *listen, const kt_ynode *po
 {
     kt_gateway_opts *g = &x->cfg->gateway;
     if (listen) {
-        const char *s = kt__cfg_want_str(x, listen, "gateway.listen");
+        const char *s = kt_yr_want_str(&x->rd, listen, "gateway.listen");
         if (s && !valid_listen(s)) {
-            kt__cfg_err(x, listen, "gateway.listen must be HOST:PORT (port 1-65535)");
+            kt_yr_err(&x->rd, listen, "gateway.listen must be HOST:PORT (port 1-65535)");
             s = NULL;
         }
-        if (s) g->listen = kt__cfg_dup(x, s);
+        if (s) g->listen = kt_yr_dup(&x->rd, s);
     }
     uint64_t p = 0;
-    if (port && !kt__cfg_uint(x, port, "gateway.listen_port", 1, 65535, &p) && !listen) {
+    if (port && !kt_yr_uint(&x->rd, port, "gateway.listen_port", 1, 65535, &p) && !listen) {
         char buf[32];
         snprintf(buf, sizeof buf, "127.0.0.1:%u", (unsigned)p);
-        g->listen = kt__cfg_dup(x, buf);
+        g->listen = kt_yr_dup(&x->rd, buf);
     }
 }
 
 static void set_mode(kt__cfgctx *x, const kt_ynode *v)
 {
     static const char *const modes[] = { "local", "sidecar", "shared", "hosted" };
-    const char *s = kt__cfg_want_str(x, v, "gateway.mode");
+    const char *s = kt_yr_want_str(&x->rd, v, "gateway.mode");
     if (!s) return;
     for (size_t i = 0; i < KT_ARRAY_LEN(modes); i++)
         if (strcmp(s, modes[i]) == 0) return;
-    kt__cfg_err(x, v, "unknown gateway.mode %s (known: local, sidecar, shared, hosted)", KT__QN(v));
+    kt_yr_err(&x->rd, v, "unknown gateway.mode %s (known: local, sidecar, shared, hosted)",
+              KT_YQN(v));
 }
 
 /* gateway.fail_mode: what happens when a policy cannot read something (default closed). */
 static void set_fail_mode(kt__cfgctx *x, const kt_ynode *v, bool *open)
 {
-    const char *s = kt__cfg_want_str(x, v, "gateway.fail_mode");
+    const char *s = kt_yr_want_str(&x->rd, v, "gateway.fail_mode");
     if (!s) return;
     if (strcmp(s, "closed") == 0 || strcmp(s, "open") == 0) {
         *open = strcmp(s, "open") == 0;
         return;
     }
-    kt__cfg_err(x, v, "unknown gateway.fail_mode %s (known: closed, open)", KT__QN(v));
+    kt_yr_err(&x->rd, v, "unknown gateway.fail_mode %s (known: closed, open)", KT_YQN(v));
 }
 
 void kt_events_opts_defaults(kt_events_opts *o)
@@ -169,13 +149,13 @@ void kt_events_opts_defaults(kt_events_opts *o)
 
 static bool price_value(kt__cfgctx *x, const kt_ynode *n, const char *where, double *out)
 {
-    const char *s = kt__cfg_want_str(x, n, where);
+    const char *s = kt_yr_want_str(&x->rd, n, where);
     if (!s) return false;
     char *end = NULL;
     double v = strtod(s, &end);
     if (!*s || *end || !(v >= 0 && v <= 1e6)) {
-        kt__cfg_err(x, n, "%s must be a number of US dollars per million tokens (0-1000000)",
-                    where);
+        kt_yr_err(&x->rd, n, "%s must be a number of US dollars per million tokens (0-1000000)",
+                  where);
         return false;
     }
     *out = v;
@@ -187,25 +167,25 @@ static void set_prices(kt__cfgctx *x, const kt_ynode *p)
 {
     static const char *const keys[] = { "input", "output", NULL };
     kt_events_opts *o = &x->cfg->gateway.events;
-    if (!kt__cfg_want_map(x, p, "gateway.events.prices") || !p->n) return;
+    if (!kt_yr_want_map(&x->rd, p, "gateway.events.prices") || !p->n) return;
     o->prices = kt_calloc(p->n, sizeof *o->prices);
     if (!o->prices) {
-        kt__cfg_err(x, p, "out of memory");
+        kt_yr_err(&x->rd, p, "out of memory");
         return;
     }
     for (size_t i = 0; i < p->n; i++) {
         const kt_ynode *v = p->vals[i];
-        if (!kt__cfg_want_map(x, v, "gateway.events.prices.<model>")) continue;
-        kt__cfg_check_keys(x, v, keys, "gateway.events.prices.<model>");
+        if (!kt_yr_want_map(&x->rd, v, "gateway.events.prices.<model>")) continue;
+        kt_yr_check_keys(&x->rd, v, keys, "gateway.events.prices.<model>");
         kt_price pr = { NULL, 0, 0 };
         const kt_ynode *in = kt_ymap_get(v, "input"), *out = kt_ymap_get(v, "output");
         if (!in || !out) {
-            kt__cfg_err(x, v, "a price needs both input and output (USD per million tokens)");
+            kt_yr_err(&x->rd, v, "a price needs both input and output (USD per million tokens)");
             continue;
         }
         if (!price_value(x, in, "input", &pr.input) || !price_value(x, out, "output", &pr.output))
             continue;
-        pr.model = kt__cfg_dup(x, p->keys[i]->str);
+        pr.model = kt_yr_dup(&x->rd, p->keys[i]->str);
         if (pr.model) o->prices[o->nprices++] = pr;
     }
 }
@@ -216,69 +196,71 @@ static void set_events(kt__cfgctx *x, const kt_ynode *ev)
                                         "spool_dir", "spool_max_bytes", "timeout", "max_backoff",
                                         "prices", NULL };
     kt_events_opts *o = &x->cfg->gateway.events;
-    if (kt__y_is_null(ev) || !kt__cfg_want_map(x, ev, "gateway.events")) return;
-    kt__cfg_check_keys(x, ev, keys, "gateway.events");
+    if (kt_y_is_null(ev) || !kt_yr_want_map(&x->rd, ev, "gateway.events")) return;
+    kt_yr_check_keys(&x->rd, ev, keys, "gateway.events");
     const kt_ynode *v;
     uint64_t u;
-    if ((v = kt_ymap_get(ev, "enabled"))) kt__cfg_bool(x, v, "gateway.events.enabled", &o->enabled);
+    if ((v = kt_ymap_get(ev, "enabled")))
+        kt_yr_bool(&x->rd, v, "gateway.events.enabled", &o->enabled);
     if ((v = kt_ymap_get(ev, "batch_size")) &&
-        !kt__cfg_uint(x, v, "gateway.events.batch_size", 1, 10000, &u))
+        !kt_yr_uint(&x->rd, v, "gateway.events.batch_size", 1, 10000, &u))
         o->batch_size = (uint32_t)u;
     if ((v = kt_ymap_get(ev, "flush_interval")) &&
-        !kt__cfg_duration(x, v, "gateway.events.flush_interval", 1, 10 * MIN, &u))
+        !kt_yr_duration(&x->rd, v, "gateway.events.flush_interval", 1, 10 * MIN, &u))
         o->flush_interval_ms = (uint32_t)u;
     if ((v = kt_ymap_get(ev, "ring_bytes")) &&
-        !kt__cfg_size(x, v, "gateway.events.ring_bytes", 1 * KIB, 1 * GIB, &u))
+        !kt_yr_size(&x->rd, v, "gateway.events.ring_bytes", 1 * KIB, 1 * GIB, &u))
         o->ring_bytes = (uint32_t)u;
     if ((v = kt_ymap_get(ev, "spool_max_bytes")) &&
-        !kt__cfg_size(x, v, "gateway.events.spool_max_bytes", 64 * KIB, 64 * GIB, &u))
+        !kt_yr_size(&x->rd, v, "gateway.events.spool_max_bytes", 64 * KIB, 64 * GIB, &u))
         o->spool_max_bytes = u;
     if ((v = kt_ymap_get(ev, "timeout")) &&
-        !kt__cfg_duration(x, v, "gateway.events.timeout", 1, 10 * MIN, &u))
+        !kt_yr_duration(&x->rd, v, "gateway.events.timeout", 1, 10 * MIN, &u))
         o->timeout_ms = (uint32_t)u;
     if ((v = kt_ymap_get(ev, "max_backoff")) &&
-        !kt__cfg_duration(x, v, "gateway.events.max_backoff", 1, 1 * HOUR, &u))
+        !kt_yr_duration(&x->rd, v, "gateway.events.max_backoff", 1, 1 * HOUR, &u))
         o->max_backoff_ms = (uint32_t)u;
     if ((v = kt_ymap_get(ev, "prices"))) set_prices(x, v);
     if ((v = kt_ymap_get(ev, "spool_dir"))) {
-        const char *s = kt__cfg_want_str(x, v, "gateway.events.spool_dir");
-        if (s && !*s) kt__cfg_err(x, v, "gateway.events.spool_dir must not be empty");
-        else if (s) o->spool_dir = kt__cfg_dup(x, s);
+        const char *s = kt_yr_want_str(&x->rd, v, "gateway.events.spool_dir");
+        if (s && !*s) kt_yr_err(&x->rd, v, "gateway.events.spool_dir must not be empty");
+        else if (s) o->spool_dir = kt_yr_dup(&x->rd, s);
     }
 }
 
 static void set_metrics(kt__cfgctx *x, const kt_ynode *m)
 {
     static const char *const keys[] = { "enabled", NULL };
-    if (kt__y_is_null(m) || !kt__cfg_want_map(x, m, "gateway.metrics")) return;
-    kt__cfg_check_keys(x, m, keys, "gateway.metrics");
+    if (kt_y_is_null(m) || !kt_yr_want_map(&x->rd, m, "gateway.metrics")) return;
+    kt_yr_check_keys(&x->rd, m, keys, "gateway.metrics");
     const kt_ynode *v = kt_ymap_get(m, "enabled");
-    if (v) kt__cfg_bool(x, v, "gateway.metrics.enabled", &x->cfg->gateway.metrics_enabled);
+    if (v) kt_yr_bool(&x->rd, v, "gateway.metrics.enabled", &x->cfg->gateway.metrics_enabled);
 }
 
 void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_ref)
 {
     kt_gateway_opts *g = &x->cfg->gateway;
     *gw_key_ref = NULL;
-    if (!gw || kt__y_is_null(gw)) return;
-    if (!kt__cfg_want_map(x, gw, "gateway")) return;
-    kt__cfg_check_keys(x, gw, gateway_keys, "gateway");
+    if (!gw || kt_y_is_null(gw)) return;
+    if (!kt_yr_want_map(&x->rd, gw, "gateway")) return;
+    kt_yr_check_keys(&x->rd, gw, gateway_keys, "gateway");
 
     const kt_ynode *lp = kt_ymap_get(gw, "listen_port");
     const kt_ynode *port = kt_ymap_get(gw, "port");
-    if (lp && port) kt__cfg_err(x, port, "give either gateway.listen_port or gateway.port, not both");
+    if (lp && port)
+        kt_yr_err(&x->rd, port, "give either gateway.listen_port or gateway.port, not both");
     set_listen(x, kt_ymap_get(gw, "listen"), lp ? lp : port);
 
     const kt_ynode *v;
     if ((v = kt_ymap_get(gw, "mode"))) set_mode(x, v);
     if ((v = kt_ymap_get(gw, "config_reload")))
-        kt__cfg_bool(x, v, "gateway.config_reload", &g->config_reload);
+        kt_yr_bool(&x->rd, v, "gateway.config_reload", &g->config_reload);
     if ((v = kt_ymap_get(gw, "policy_cache")))
-        kt__cfg_bool(x, v, "gateway.policy_cache", &g->policy_cache);
+        kt_yr_bool(&x->rd, v, "gateway.policy_cache", &g->policy_cache);
     if ((v = kt_ymap_get(gw, "fail_mode"))) set_fail_mode(x, v, &g->fail_open);
     uint64_t ms;
     if ((v = kt_ymap_get(gw, "config_poll_interval")) &&
-        !kt__cfg_duration(x, v, "gateway.config_poll_interval", 100, 24 * HOUR, &ms))
+        !kt_yr_duration(&x->rd, v, "gateway.config_poll_interval", 100, 24 * HOUR, &ms))
         g->config_poll_interval_ms = (uint32_t)ms;
     *gw_key_ref = kt_ymap_get(gw, "secret_key_ref");
 

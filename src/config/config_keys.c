@@ -24,8 +24,8 @@ void kt__cfg_key_ref(kt__cfgctx *x, kt_target *t, const kt_ynode *ref, const cha
     static const kt_key_source srcs[] = { KT_KEY_ENV, KT_KEY_FILE, KT_KEY_STORE };
     char path[160];
     snprintf(path, sizeof path, "%s.secret_key_ref", where);
-    if (!kt__cfg_want_map(x, ref, path)) return;
-    kt__cfg_check_keys(x, ref, keys, path);
+    if (!kt_yr_want_map(&x->rd, ref, path)) return;
+    kt_yr_check_keys(&x->rd, ref, keys, path);
     const kt_ynode *found = NULL;
     size_t which = 0;
     int count = 0;
@@ -39,19 +39,19 @@ void kt__cfg_key_ref(kt__cfgctx *x, kt_target *t, const kt_ynode *ref, const cha
         }
     }
     if (count != 1) {
-        kt__cfg_err(x, ref, "%s needs exactly one of env, file or store", path);
+        kt_yr_err(&x->rd, ref, "%s needs exactly one of env, file or store", path);
         return;
     }
     char vpath[180];
     snprintf(vpath, sizeof vpath, "%s.%s", path, keys[which]);
-    const char *name = kt__cfg_want_str(x, found, vpath);
+    const char *name = kt_yr_want_str(&x->rd, found, vpath);
     if (!name) return;
     if (srcs[which] != KT_KEY_FILE && !valid_env_name(name)) {
-        kt__cfg_err(x, found, "%s must be a variable name (letters, digits and _)", vpath);
+        kt_yr_err(&x->rd, found, "%s must be a variable name (letters, digits and _)", vpath);
         return;
     }
     t->key_source = srcs[which];
-    t->key_ref = kt__cfg_dup(x, name);
+    t->key_ref = kt_yr_dup(&x->rd, name);
 }
 
 /* Strips surrounding whitespace in place; returns the new length. */
@@ -134,20 +134,20 @@ int kt__cfg_resolve_key(kt_target *t, kt_env env)
         kt__cfg_free_secret(k);
         k = NULL;
     }
-    int changed = (k == NULL) != (t->key == NULL) || (k && strcmp(k, t->key) != 0);
+    bool changed = (k == NULL) != (t->key == NULL) || (k && strcmp(k, t->key) != 0);
     kt__cfg_free_secret(t->key);
     t->key = k;
     memcpy(t->key_error, k ? "" : err, k ? 1 : sizeof err);
-    return changed;
+    return changed ? KT_KEYS_CHANGED : KT_KEYS_SAME;
 }
 
 int kt_config_refresh_keys(kt_config *c, kt_env env)
 {
-    int changed = 0;
+    int changed = KT_KEYS_SAME;
     for (size_t i = 0; c && i < c->ntargets; i++) {
         int rc = kt__cfg_resolve_key(&c->targets[i], env);
         if (rc < 0) return rc;
-        changed |= rc;
+        if (rc == KT_KEYS_CHANGED) changed = KT_KEYS_CHANGED;
     }
     return changed;
 }

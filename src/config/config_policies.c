@@ -30,26 +30,26 @@ void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const kt_ynode *name_
     for (size_t i = 0; i < c->nchain; i++)
         if (strcmp(c->chain[i].name, name) == 0) {
             if (name_node && name_node->expanded)
-                kt__cfg_err(x, at, "duplicate policy %s in the chain", KT__QN(name_node));
+                kt_yr_err(&x->rd, at, "duplicate policy %s in the chain", KT_YQN(name_node));
             else
-                kt__cfg_err(x, at, "duplicate policy '%s' in the chain", KT__Q(name));
+                kt_yr_err(&x->rd, at, "duplicate policy '%s' in the chain", KT_YQ(name));
             return;
         }
     if (c->nchain >= KT__CFG_MAX_POLICIES) {
         if (c->nchain == KT__CFG_MAX_POLICIES)
-            kt__cfg_err(x, at, "more than %d policies in the chain", KT__CFG_MAX_POLICIES);
+            kt_yr_err(&x->rd, at, "more than %d policies in the chain", KT__CFG_MAX_POLICIES);
         return;
     }
     kt_policy_cfg *nc = kt_realloc(c->chain, (c->nchain + 1) * sizeof *nc);
     if (!nc) {
-        x->oom = 1;
+        x->rd.oom = 1;
         return;
     }
     c->chain = nc;
     kt_policy_cfg *p = &c->chain[c->nchain];
     memset(p, 0, sizeof *p);
-    p->name = kt__cfg_dup(x, name);
-    p->kind = kt__cfg_dup(x, kind);
+    p->name = kt_yr_dup(&x->rd, name);
+    p->kind = kt_yr_dup(&x->rd, kind);
     if (!p->name || !p->kind) {
         free(p->name);
         free(p->kind);
@@ -65,18 +65,18 @@ static void chain_entry(kt__cfgctx *x, const kt_ynode *e, size_t i, const kt_yno
 {
     char where[64];
     snprintf(where, sizeof where, "policies.chain[%zu]", i);
-    const char *kind = kt__cfg_want_str(x, e, where);
+    const char *kind = kt_yr_want_str(&x->rd, e, where);
     if (!kind) return;
     if (!kt__cfg_known_kind(kind)) {
-        kt__cfg_err(x, e, "unknown policy kind %s (known: %s)", KT__QN(e),
-                    kt__cfg_known_kinds());
+        kt_yr_err(&x->rd, e, "unknown policy kind %s (known: %s)", KT_YQN(e),
+                  kt__cfg_known_kinds());
         return;
     }
     const kt_ynode *opts = kt_ymap_get(policy, kind);
     char opath[96];
     snprintf(opath, sizeof opath, "policy.%s", kind);
-    if (kt__y_is_null(opts)) opts = NULL;
-    if (opts && !kt__cfg_want_map(x, opts, opath)) return;
+    if (kt_y_is_null(opts)) opts = NULL;
+    if (opts && !kt_yr_want_map(&x->rd, opts, opath)) return;
     kt__cfg_add_policy(x, e, e, kind, kind, opts, true, true);
 }
 
@@ -84,16 +84,16 @@ void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_yno
 {
     static const char *const policies_keys[] = { "chain", NULL };
     const kt_ynode *chain = NULL;
-    if (policy && kt__y_is_null(policy)) policy = NULL;
-    if (policy && !kt__cfg_want_map(x, policy, "policy")) policy = NULL;
-    if (policies && policies->type == KT_Y_SCALAR && !kt__y_is_null(policies)) {
-        kt__cfg_err(x, policies, "expected a mapping (policies: {chain: [...]}) or a sequence "
-                    "(a list of policies) for policies, got a scalar");
+    if (policy && kt_y_is_null(policy)) policy = NULL;
+    if (policy && !kt_yr_want_map(&x->rd, policy, "policy")) policy = NULL;
+    if (policies && policies->type == KT_Y_SCALAR && !kt_y_is_null(policies)) {
+        kt_yr_err(&x->rd, policies, "expected a mapping (policies: {chain: [...]}) or a sequence "
+                  "(a list of policies) for policies, got a scalar");
     } else if (policies && policies->type == KT_Y_MAP) {
-        kt__cfg_check_keys(x, policies, policies_keys, "policies");
+        kt_yr_check_keys(&x->rd, policies, policies_keys, "policies");
         chain = kt_ymap_get(policies, "chain");
-        if (kt__y_is_null(chain)) chain = NULL;
-        if (chain && !kt__cfg_want_seq(x, chain, "policies.chain")) chain = NULL;
+        if (kt_y_is_null(chain)) chain = NULL;
+        if (chain && !kt_yr_want_seq(&x->rd, chain, "policies.chain")) chain = NULL;
     }
     for (size_t i = 0; chain && i < chain->n; i++) chain_entry(x, chain->vals[i], i, policy);
 
@@ -104,7 +104,7 @@ void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_yno
                                                  k->str) != 0)
             j++;
         if (!chain || j == chain->n)
-            kt__cfg_err(x, k, "policy '%s' is configured but not in policies.chain",
-                        KT__Q(k->str));
+            kt_yr_err(&x->rd, k, "policy '%s' is configured but not in policies.chain",
+                      KT_YQ(k->str));
     }
 }

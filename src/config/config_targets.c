@@ -26,6 +26,16 @@ static int provider_kind(const char *s, kt_provider_kind *out)
     return 1;
 }
 
+const char *kt_provider_name(kt_provider_kind k)
+{
+    switch (k) {
+    case KT_PROVIDER_ANTHROPIC: return "anthropic";
+    case KT_PROVIDER_AZURE: return "azure-openai";
+    case KT_PROVIDER_OPENAI: break;
+    }
+    return "openai";
+}
+
 static int valid_id(const char *s)
 {
     size_t n = strlen(s);
@@ -43,33 +53,34 @@ static const kt_ynode *field(kt__cfgctx *x, const kt_ynode *item, const kt_ynode
 {
     const kt_ynode *a = kt_ymap_get(item, key);
     const kt_ynode *b = nested ? kt_ymap_get(nested, key) : NULL;
-    if (a && b) kt__cfg_err(x, b, "'%s' is given both in %s and in its provider mapping", key, where);
+    if (a && b)
+        kt_yr_err(&x->rd, b, "'%s' is given both in %s and in its provider mapping", key, where);
     const kt_ynode *v = a ? a : b;
-    return kt__y_is_null(v) ? NULL : v;
+    return kt_y_is_null(v) ? NULL : v;
 }
 
 static char *opt_str(kt__cfgctx *x, const kt_ynode *v, const char *where, const char *key)
 {
     char path[160];
     snprintf(path, sizeof path, "%s.%s", where, key);
-    const char *s = v ? kt__cfg_want_str(x, v, path) : NULL;
-    return s ? kt__cfg_dup(x, s) : NULL;
+    const char *s = v ? kt_yr_want_str(&x->rd, v, path) : NULL;
+    return s ? kt_yr_dup(&x->rd, s) : NULL;
 }
 
 static void set_url(kt__cfgctx *x, kt_target *t, const kt_ynode *v, const char *where)
 {
     char path[160], err[128];
     snprintf(path, sizeof path, "%s.base_url", where);
-    const char *s = kt__cfg_want_str(x, v, path);
+    const char *s = kt_yr_want_str(&x->rd, v, path);
     if (!s) return;
     kt_url_parts u;
     int rc = kt_url_parse(s, true, &u, err, sizeof err);
-    if (rc == KT_ENOMEM) x->oom = 1;
+    if (rc == KT_ENOMEM) x->rd.oom = 1;
     if (rc) {
-        kt__cfg_err(x, v, "%s: %s", path, err);
+        kt_yr_err(&x->rd, v, "%s: %s", path, err);
         return;
     }
-    t->base_url = kt__cfg_dup(x, s);
+    t->base_url = kt_yr_dup(&x->rd, s);
     t->tls = u.tls;
     t->host = u.host;
     t->port = u.port;
@@ -89,8 +100,8 @@ static void provider_details(kt__cfgctx *x, kt_target *t, const kt_ynode *item,
         const kt_ynode *v = field(x, item, nested, only[i].key, where);
         vals[i] = opt_str(x, v, where, only[i].key);
         if (vals[i] && t->provider != only[i].kind) {
-            kt__cfg_err(x, v, "%s.%s applies only to provider %s", where, only[i].key,
-                        only[i].name);
+            kt_yr_err(&x->rd, v, "%s.%s applies only to provider %s", where, only[i].key,
+                      only[i].name);
             free(vals[i]);
             vals[i] = NULL;
         }
@@ -99,35 +110,35 @@ static void provider_details(kt__cfgctx *x, kt_target *t, const kt_ynode *item,
     t->deployment = vals[1];
     t->anthropic_version = vals[2];
     if (t->provider == KT_PROVIDER_AZURE && !t->api_version)
-        t->api_version = kt__cfg_dup(x, "2024-06-01");
+        t->api_version = kt_yr_dup(&x->rd, "2024-06-01");
     if (t->provider == KT_PROVIDER_AZURE && !t->deployment && t->model)
-        t->deployment = kt__cfg_dup(x, t->model);
+        t->deployment = kt_yr_dup(&x->rd, t->model);
     if (t->provider == KT_PROVIDER_ANTHROPIC && !t->anthropic_version)
-        t->anthropic_version = kt__cfg_dup(x, "2023-06-01");
+        t->anthropic_version = kt_yr_dup(&x->rd, "2023-06-01");
 }
 
 static void set_id(kt__cfgctx *x, kt_target *t, const kt_ynode *item, const char *where)
 {
-    const char *id = kt__cfg_str(x, item, "id", where, true);
+    const char *id = kt_yr_str(&x->rd, item, "id", where, true);
     if (!id) return;
     const kt_ynode *idn = kt_ymap_get(item, "id");
     if (!valid_id(id)) {
-        kt__cfg_err(x, idn, "%s.id must be 1-64 characters of letters, digits, '-', '_' or '.'",
-                    where);
+        kt_yr_err(&x->rd, idn, "%s.id must be 1-64 characters of letters, digits, '-', '_' or '.'",
+                  where);
         return;
     }
     for (size_t i = 0; i < x->cfg->ntargets; i++)
         if (x->cfg->targets[i].id && strcmp(x->cfg->targets[i].id, id) == 0) {
-            kt__cfg_err(x, idn, "duplicate target id %s", KT__QN(idn));
+            kt_yr_err(&x->rd, idn, "duplicate target id %s", KT_YQN(idn));
             return;
         }
-    t->id = kt__cfg_dup(x, id);
+    t->id = kt_yr_dup(&x->rd, id);
 }
 
 static void parse_target(kt__cfgctx *x, kt_target *t, const kt_ynode *item, const char *where)
 {
-    if (!kt__cfg_want_map(x, item, where)) return;
-    kt__cfg_check_keys(x, item, target_keys, where);
+    if (!kt_yr_want_map(&x->rd, item, where)) return;
+    kt_yr_check_keys(&x->rd, item, target_keys, where);
     set_id(x, t, item, where);
 
     const kt_ynode *pv = kt_ymap_get(item, "provider");
@@ -137,22 +148,22 @@ static void parse_target(kt__cfgctx *x, kt_target *t, const kt_ynode *item, cons
     t->provider = KT_PROVIDER_OPENAI;
     if (pv && pv->type == KT_Y_MAP) {
         nested = pv;
-        kt__cfg_check_keys(x, nested, nested_keys, ppath);
+        kt_yr_check_keys(&x->rd, nested, nested_keys, ppath);
         if (t->id) provider_kind(t->id, &t->provider);
-    } else if (pv && !kt__y_is_null(pv)) {
-        const char *s = kt__cfg_want_str(x, pv, ppath);
+    } else if (pv && !kt_y_is_null(pv)) {
+        const char *s = kt_yr_want_str(&x->rd, pv, ppath);
         if (s && !provider_kind(s, &t->provider))
-            kt__cfg_err(x, pv, "unknown provider %s in %s (known: openai, anthropic, "
-                        "azure-openai)", KT__QN(pv), where);
+            kt_yr_err(&x->rd, pv, "unknown provider %s in %s (known: openai, anthropic, "
+                      "azure-openai)", KT_YQN(pv), where);
     }
 
     t->model = opt_str(x, field(x, item, nested, "model", where), where, "model");
     const kt_ynode *url = field(x, item, nested, "base_url", where);
     if (url) set_url(x, t, url, where);
-    else kt__cfg_err(x, item, "missing required key 'base_url' in %s", where);
+    else kt_yr_err(&x->rd, item, "missing required key 'base_url' in %s", where);
     const kt_ynode *ref = field(x, item, nested, "secret_key_ref", where);
     if (ref) kt__cfg_key_ref(x, t, ref, where);
-    else kt__cfg_err(x, item, "missing required key 'secret_key_ref' in %s", where);
+    else kt_yr_err(&x->rd, item, "missing required key 'secret_key_ref' in %s", where);
     provider_details(x, t, item, nested, where);
 }
 
@@ -161,33 +172,33 @@ void kt__cfg_targets(kt__cfgctx *x, const kt_ynode *providers)
     static const char *const provider_keys[] = { "targets", NULL };
     const kt_ynode *list = providers;
     const char *lname = "providers";
-    if (!providers || kt__y_is_null(providers)) return;
+    if (!providers || kt_y_is_null(providers)) return;
     if (providers->type == KT_Y_MAP) {
-        kt__cfg_check_keys(x, providers, provider_keys, "providers");
+        kt_yr_check_keys(&x->rd, providers, provider_keys, "providers");
         list = kt_ymap_get(providers, "targets");
         lname = "providers.targets";
         if (!list) {
-            kt__cfg_err(x, providers, "missing required key 'targets' in providers");
+            kt_yr_err(&x->rd, providers, "missing required key 'targets' in providers");
             return;
         }
     } else if (providers->type != KT_Y_SEQ) {
-        kt__cfg_err(x, providers, "expected a mapping for providers, got %s",
-                    kt__y_what(providers));
+        kt_yr_err(&x->rd, providers, "expected a mapping for providers, got %s",
+                  kt_y_what(providers));
         return;
     }
-    if (!kt__cfg_want_seq(x, list, lname)) return;
+    if (!kt_yr_want_seq(&x->rd, list, lname)) return;
     if (list->n == 0) {
-        kt__cfg_err(x, list, "%s must list at least one target", lname);
+        kt_yr_err(&x->rd, list, "%s must list at least one target", lname);
         return;
     }
     if (list->n > KT__CFG_MAX_TARGETS) {
-        kt__cfg_err(x, list, "%s lists %zu targets (limit %d)", lname, list->n,
-                    KT__CFG_MAX_TARGETS);
+        kt_yr_err(&x->rd, list, "%s lists %zu targets (limit %d)", lname, list->n,
+                  KT__CFG_MAX_TARGETS);
         return;
     }
     x->cfg->targets = kt_calloc(list->n, sizeof *x->cfg->targets);
     if (!x->cfg->targets) {
-        x->oom = 1;
+        x->rd.oom = 1;
         return;
     }
     for (size_t i = 0; i < list->n; i++) {
@@ -203,24 +214,24 @@ void kt__cfg_default_target(kt__cfgctx *x, const kt_ynode *key_ref)
     char err[160];
     x->cfg->targets = kt_calloc(1, sizeof *x->cfg->targets);
     if (!x->cfg->targets) {
-        x->oom = 1;
+        x->rd.oom = 1;
         return;
     }
     x->cfg->ntargets = 1;
     kt_target *t = &x->cfg->targets[0];
-    t->id = kt__cfg_dup(x, "openai");
+    t->id = kt_yr_dup(&x->rd, "openai");
     t->provider = KT_PROVIDER_OPENAI;
     char *url = kt_expand_vars(KT__DEFAULT_BASE_URL, x->env, err, sizeof err);
     if (!url) {
-        if (strcmp(err, "out of memory") == 0) x->oom = 1;
-        kt__cfg_err(x, NULL, "OPENAI_BASE_URL (the default target's base_url): %s", err);
+        if (strcmp(err, "out of memory") == 0) x->rd.oom = 1;
+        kt_yr_err(&x->rd, NULL, "OPENAI_BASE_URL (the default target's base_url): %s", err);
         return;
     }
     kt_url_parts u;
     int rc = kt_url_parse(url, true, &u, err, sizeof err);
-    if (rc == KT_ENOMEM) x->oom = 1;
+    if (rc == KT_ENOMEM) x->rd.oom = 1;
     if (rc) {
-        kt__cfg_err(x, NULL, "OPENAI_BASE_URL (the default target's base_url): %s", err);
+        kt_yr_err(&x->rd, NULL, "OPENAI_BASE_URL (the default target's base_url): %s", err);
         free(url);
         return;
     }
@@ -234,5 +245,5 @@ void kt__cfg_default_target(kt__cfgctx *x, const kt_ynode *key_ref)
         return;
     }
     t->key_source = KT_KEY_ENV;
-    t->key_ref = kt__cfg_dup(x, "OPENAI_API_KEY");
+    t->key_ref = kt_yr_dup(&x->rd, "OPENAI_API_KEY");
 }

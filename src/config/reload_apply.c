@@ -179,7 +179,7 @@ static void rewatch(kt_gateway *gw)
 static void refresh_keys(kt_gateway *gw)
 {
     int rc = kt_config_refresh_keys(gw->cfg, gw->env);
-    if (rc > 0) KT_INFO("provider_keys_refreshed", "a provider key changed on disk; new requests use it");
+    if (rc == KT_KEYS_CHANGED) KT_INFO("provider_keys_refreshed", "a provider key changed on disk; new requests use it");
 }
 
 static bool is_auto(const char *trigger)

@@ -1,5 +1,6 @@
 /* Ingress request parser: llhttp callbacks fill a kt_http_in; validation happens once the headers
  * are complete. Every error carries the status and the code the client will see. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -194,7 +195,7 @@ void kt_http_in_next(kt_http_in *in)
     llhttp_resume(&in->parser);
 }
 
-int kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consumed)
+kt_http_in_rc kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consumed)
 {
     *consumed = 0;
     if (len == 0) return KT_HTTP_IN_MORE;
@@ -225,6 +226,7 @@ int kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consum
         snprintf(msg, sizeof msg, "malformed HTTP request: %s", llhttp_errno_name(e));
         fail(in, 400, "bad_request", msg);
     }
+    assert(in->err_status && in->err_code);   /* every refusal says what to answer */
     return KT_HTTP_IN_ERROR;
 }
 

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "kt/policy.h"   /* KT_DIR_* */
 #include "kt/reload.h"
 #include "kt/router.h"
 #include "ops_priv.h"
@@ -49,7 +50,7 @@ static void targets_json(const kt_config *cfg, kt_buf *b)
         kt_buf_puts(b, i ? ",{" : "{");
         str_field(b, "id", t->id);
         kt_buf_puts(b, ",");
-        str_field(b, "provider", kt_provider_for(t->provider)->name);
+        str_field(b, "provider", kt_provider_name(t->provider));
         kt_buf_puts(b, ",");
         str_field(b, "host", t->host);
         kt_buf_printf(b, ",\"port\":%u,\"tls\":%s,", t->port, t->tls ? "true" : "false");

@@ -1,16 +1,21 @@
 /* The chain runner: compile a config's policies, run them over text, keep the decision, render
  * redactions. Policy kinds plug in through kt_policy_kind; nothing here knows any of them. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kt/json_text.h"
-#include "../config/config_priv.h"
 #include "kt/policy.h"
+#include "kt/scan_cache.h"
 
 extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
     kt_policy_audit;
+
+#define KT__FINDINGS_FIRST 16   /* findings allocated at the first one; doubles up to the cap */
+#define KT__REDACT_STACK 32     /* redactions sorted on the stack; more are sorted on the heap */
+#define KT__MARKER_BUF 256      /* one rendered marker: a short format with a label in it */
 
 static const kt_policy_kind *const kt__kinds[] = { &kt_policy_pii, &kt_policy_dlp,
                                                    &kt_policy_safety, &kt_policy_injection,
@@ -53,14 +58,14 @@ int kt_findings_add_weighted(kt_findings *f, size_t start, size_t end, uint16_t 
         return KT_ELIMIT;
     }
     if (f->n == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : 16;
+        size_t ncap = f->cap ? f->cap * 2 : KT__FINDINGS_FIRST;
         kt_finding *nv = kt_realloc(f->v, ncap * sizeof *nv);
         if (!nv) return KT_ENOMEM;
         f->v = nv;
         f->cap = ncap;
     }
     f->v[f->n++] = (kt_finding){ start, end, policy, label, (uint8_t)action,
-                                 (uint8_t)(weight > 255 ? 255 : weight) };
+                                 (uint8_t)(weight > UINT8_MAX ? UINT8_MAX : weight) };
     return KT_OK;
 }
 
@@ -79,16 +84,15 @@ static const kt_policy_cfg *reusable(const kt_config *prev, const kt_policy_cfg 
     return NULL;
 }
 
-int kt_policies_compile(void *cfgctx, kt_config *cfg)
+int kt_policies_compile(kt_yread *rd, const kt_config *prev, kt_config *cfg)
 {
     int rc = KT_OK;
-    const kt_config *prev = ((kt__cfgctx *)cfgctx)->prev;
     for (size_t i = 0; i < cfg->nchain; i++) {
         kt_policy_cfg *pc = &cfg->chain[i];
         pc->impl = kt_policy_kind_by_name(pc->kind);
         if (!pc->impl) {   /* never run a config whose policy would be silently skipped */
-            kt__cfg_err(cfgctx, pc->options, "policy kind '%s' is not available in this build",
-                        pc->kind);
+            kt_yr_err(rd, pc->options, "policy kind '%s' is not available in this build",
+                      pc->kind);
             rc = KT_EINVAL;
             continue;
         }
@@ -102,7 +106,8 @@ int kt_policies_compile(void *cfgctx, kt_config *cfg)
             (*pc->state_refs)++;
             continue;
         }
-        int r = pc->impl->compile(cfgctx, pc, &pc->state);
+        assert(!pc->state && !pc->state_refs);   /* each snapshot's chain is compiled once */
+        int r = pc->impl->compile(rd, pc, &pc->state);
         if (r && !rc) rc = r;
         if (pc->state) {
             pc->state_refs = kt_malloc(sizeof *pc->state_refs);
@@ -114,7 +119,6 @@ int kt_policies_compile(void *cfgctx, kt_config *cfg)
             *pc->state_refs = 1;
         }
     }
-    if (kt_policy_json_compile(cfg)) return KT_ENOMEM;
     return rc;
 }
 
@@ -286,6 +290,32 @@ int kt_chain_scan(const kt_config *cfg, kt_dir dir, const char *text, size_t len
     return KT_OK;
 }
 
+static void mark_ran(const kt_config *cfg, kt_dir dir, kt_decision *d)
+{
+    for (size_t i = 0; d && i < cfg->nchain && i < d->npolicies; i++)
+        if (kt_policy_scans(&cfg->chain[i], dir)) d->evals[i].ran = true;
+}
+
+/* Entries are scoped to the config content (a snapshot with other content starts from empty)
+ * and keyed by direction as well as text: the input and output chains differ. */
+int kt_chain_scan_cached(kt_scan_cache *sc, const kt_config *cfg, kt_dir dir, const char *text,
+                         size_t len, kt_findings *f, kt_decision *d)
+{
+    kt_scan_key k = { 0, 0 };
+    if (sc) {
+        kt_scan_cache_scope(sc, cfg->hash);
+        k = kt_scan_cache_digest(sc, (uint64_t)dir, text, len);
+        if (kt_scan_cache_has(sc, k)) {
+            mark_ran(cfg, dir, d);
+            return KT_OK;
+        }
+    }
+    size_t before = f->n;
+    int rc = kt_chain_scan(cfg, dir, text, len, 0, f, d);
+    if (sc && rc == KT_OK && f->n == before && !f->truncated) kt_scan_cache_put(sc, k);
+    return rc;
+}
+
 size_t kt_chain_stable(const kt_config *cfg, kt_dir dir, const char *text, size_t len,
                        size_t from)
 {
@@ -322,7 +352,7 @@ static int marker_of(const kt_config *cfg, const kt_finding *f, kt_buf *m)
 int kt_chain_each_redaction(const kt_config *cfg, const kt_findings *f, size_t from, size_t upto,
                             kt_redaction_fn fn, void *ud)
 {
-    kt_finding stackv[32];
+    kt_finding stackv[KT__REDACT_STACK];
     kt_finding *v = stackv;
     size_t n = 0;
     for (size_t i = 0; i < f->n; i++)
@@ -344,7 +374,7 @@ int kt_chain_each_redaction(const kt_config *cfg, const kt_findings *f, size_t f
             if (v[k].end > end) end = v[k].end;
             k++;
         }
-        char mem[256];
+        char mem[KT__MARKER_BUF];
         kt_buf m = { mem, 0, sizeof mem, sizeof mem - 1 };
         rc = marker_of(cfg, &v[i], &m);
         if (!rc) rc = fn(ud, v[i].start, end, m.p, m.len);
@@ -364,6 +394,7 @@ typedef struct render_ctx {
 static int render_span(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
 {
     render_ctx *r = ud;
+    assert(start >= r->pos && end >= start);   /* spans come sorted and merged */
     int rc = append_text(r->out, r->text + r->pos, start - r->pos, r->escape_json);
     if (!rc) rc = append_text(r->out, marker, mlen, r->escape_json);
     r->pos = end;

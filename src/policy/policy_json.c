@@ -1,11 +1,22 @@
 /* Policies over JSON bodies: find the strings the model sees or writes, decode them, run the
  * chain, and splice markers into the raw bytes. Nothing else in the body is touched. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kt/scan_cache.h"
 #include "kt/json_text.h"
 #include "kt/policy.h"
+
+/* Caps and sizes of one walk. */
+#define KT__EDITS_FIRST 16                    /* edits allocated at the first redaction; doubles */
+#define KT__REPS_MAX (64u * 1024 * 1024)      /* escaped marker bytes of one body: 64 MiB, then
+                                               * KT_ELIMIT (markers are short; a body is capped) */
+#define KT__TEXT_SLACK 16                     /* a decoded text is never longer than its raw
+                                               * span (kt/json_text.h), itself at most len
+                                               * bytes: headroom over len */
+#define KT__PATHSETS 2                        /* cfg->json_paths: [0] input, [1] output */
+
+static size_t pathset_of(kt_dir dir) { return dir == KT_DIR_INPUT ? 0 : 1; }
 
 /* Every text the model sees: OpenAI chat/completions/embeddings/responses, Anthropic messages. */
 static const kt_json_pat kt__input_paths[] = {
@@ -67,28 +78,18 @@ const kt_json_pat *kt_policy_json_paths(kt_dir dir, size_t *n)
 
 int kt_policy_json_compile(kt_config *cfg)
 {
-    kt_json_patset *ps = kt_malloc(2 * sizeof *ps);
+    static const kt_dir dirs[KT__PATHSETS] = { KT_DIR_INPUT, KT_DIR_OUTPUT };
+    kt_json_patset *ps = kt_malloc(KT__PATHSETS * sizeof *ps);
     if (!ps) return KT_ENOMEM;
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < KT__PATHSETS; i++) {
         size_t n;
-        const kt_json_pat *pats = kt_policy_json_paths(i ? KT_DIR_OUTPUT : KT_DIR_INPUT, &n);
+        const kt_json_pat *pats = kt_policy_json_paths(dirs[i], &n);
+        assert(pathset_of(dirs[i]) == i);
         kt_json_patset_compile(&ps[i], pats, n);   /* cannot fail: the lists fit */
     }
     free(cfg->json_paths);
     cfg->json_paths = ps;
     return KT_OK;
-}
-
-kt_api kt_api_from_path(kt_str rest)
-{
-    static const struct { const char *p; kt_api a; } map[] = {
-        { "/chat/completions", KT_API_CHAT }, { "/completions", KT_API_COMPLETIONS },
-        { "/embeddings", KT_API_EMBEDDINGS },  { "/responses", KT_API_RESPONSES },
-        { "/messages", KT_API_MESSAGES },
-    };
-    for (size_t i = 0; i < KT_ARRAY_LEN(map); i++)
-        if (rest.n == strlen(map[i].p) && memcmp(rest.p, map[i].p, rest.n) == 0) return map[i].a;
-    return KT_API_OTHER;
 }
 
 typedef struct edit_list {
@@ -112,7 +113,7 @@ typedef struct json_ctx {
     bool identity;            /* the current text is the raw span itself (no map) */
     int err;
     kt_json_top *top;         /* NULL: not wanted */
-    kt_scan_cache *cache;     /* NULL: scan every text */
+    struct kt_scan_cache *cache;   /* NULL: scan every text */
 } json_ctx;
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
@@ -120,7 +121,7 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
     json_ctx *x = ud;
     edit_list *e = &x->edits;
     if (e->n == e->cap) {
-        size_t ncap = e->cap ? e->cap * 2 : 16;
+        size_t ncap = e->cap ? e->cap * 2 : KT__EDITS_FIRST;
         kt_json_edit *nv = kt_realloc(e->v, ncap * sizeof *nv);
         if (!nv) return KT_ENOMEM;
         e->v = nv;
@@ -129,6 +130,7 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
     size_t off = e->reps.len;
     int rc = kt_json_escape_into(&e->reps, marker, mlen);
     if (rc) return rc;
+    assert(start <= end);   /* kt_chain_each_redaction hands out merged, ordered spans */
     size_t a = x->identity ? start : x->map[start], b = x->identity ? end : x->map[end];
     e->v[e->n++] = (kt_json_edit){ x->raw_start + a, x->raw_start + b,
                                    (const char *)(uintptr_t)off, e->reps.len - off };
@@ -202,11 +204,11 @@ int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, k
     x.dir = dir;
     x.body = body;
     kt_json_pathset set;
-    kt_json_pathset_start(&set, &cfg->json_paths[dir == KT_DIR_INPUT ? 0 : 1]);
+    kt_json_pathset_start(&set, &cfg->json_paths[pathset_of(dir)]);
     x.paths = &set;
     x.d = d;
-    kt_buf_init(&x.text, len + 16);
-    kt_buf_init(&x.edits.reps, 64u * 1024 * 1024);
+    kt_buf_init(&x.text, len + KT__TEXT_SLACK);
+    kt_buf_init(&x.edits.reps, KT__REPS_MAX);
     *changed = false;
     x.top = w->top;
     x.cache = w->cache;

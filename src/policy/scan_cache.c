@@ -1,7 +1,10 @@
 /* The clean-text cache (see kt/scan_cache.h) and the SipHash-2-4-128 it keys texts with. */
+#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt/common.h"
 #include "kt/scan_cache.h"
 
 /* ---- SipHash-2-4, 128-bit output ------------------------------------------------------------- */
@@ -51,7 +54,10 @@ void kt_siphash128(uint64_t k0, uint64_t k1, const void *data, size_t len, uint6
     out[1] = v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* ---- the cache ------------------------------------------------------------------------------- */
+/* ---- the set --------------------------------------------------------------------------------- */
+
+_Static_assert((KT_SCAN_CACHE_SLOTS & (KT_SCAN_CACHE_SLOTS - 1)) == 0,
+               "slots are indexed by masking");
 
 void kt_scan_cache_init(kt_scan_cache *c, const unsigned char key[16])
 {
@@ -66,28 +72,31 @@ void kt_scan_cache_free(kt_scan_cache *c)
     c->slots = NULL;
 }
 
-/* Entries hold for one config content: a snapshot with other content starts from empty. */
-static void bind(kt_scan_cache *c, const kt_config *cfg)
+void kt_scan_cache_scope(kt_scan_cache *c, const char *scope)
 {
-    if (c->cfg == cfg) return;
-    c->cfg = cfg;
-    if (strcmp(c->cfg_hash, cfg->hash) == 0) return;
-    memcpy(c->cfg_hash, cfg->hash, sizeof c->cfg_hash);
+    if (strncmp(c->scope, scope, KT_SCAN_SCOPE_MAX) == 0) return;
+    snprintf(c->scope, sizeof c->scope, "%s", scope);
     if (c->slots) memset(c->slots, 0, KT_SCAN_CACHE_SLOTS * sizeof *c->slots);
 }
 
-bool kt_scan_cache_clean(kt_scan_cache *c, const kt_config *cfg, kt_dir dir, const char *text,
-                         size_t len, kt_scan_key *k)
+kt_scan_key kt_scan_cache_digest(const kt_scan_cache *c, uint64_t tweak, const void *data,
+                                 size_t len)
 {
     uint64_t h[2];
-    bind(c, cfg);
-    /* the direction is part of the key: the input and output chains differ */
-    kt_siphash128(c->k0 ^ (uint64_t)dir, c->k1, text, len, h);
-    k->h0 = h[0];
-    k->h1 = h[1] | 1;   /* never all-zero: that marks an empty slot */
-    k->valid = true;
-    const kt_scan_slot *s = c->slots ? &c->slots[k->h0 & (KT_SCAN_CACHE_SLOTS - 1)] : NULL;
-    if (s && s->h0 == k->h0 && s->h1 == k->h1) {
+    kt_siphash128(c->k0 ^ tweak, c->k1, data, len, h);
+    return (kt_scan_key){ h[0], h[1] | 1 };   /* never all-zero: that marks an empty slot */
+}
+
+static kt_scan_slot *slot_of(const kt_scan_cache *c, kt_scan_key k)
+{
+    return &c->slots[k.h0 & (KT_SCAN_CACHE_SLOTS - 1)];
+}
+
+bool kt_scan_cache_has(kt_scan_cache *c, kt_scan_key k)
+{
+    assert(k.h1 & 1);   /* a digest from kt_scan_cache_digest, not an empty slot's zeros */
+    const kt_scan_slot *s = c->slots ? slot_of(c, k) : NULL;
+    if (s && s->h0 == k.h0 && s->h1 == k.h1) {
         c->hits++;
         return true;
     }
@@ -95,36 +104,12 @@ bool kt_scan_cache_clean(kt_scan_cache *c, const kt_config *cfg, kt_dir dir, con
     return false;
 }
 
-void kt_scan_cache_put(kt_scan_cache *c, const kt_scan_key *k)
+void kt_scan_cache_put(kt_scan_cache *c, kt_scan_key k)
 {
-    if (!k->valid) return;
+    assert(k.h1 & 1);
     if (!c->slots) {
         c->slots = kt_calloc(KT_SCAN_CACHE_SLOTS, sizeof *c->slots);
         if (!c->slots) return;   /* no cache is only slower */
     }
-    kt_scan_slot *s = &c->slots[k->h0 & (KT_SCAN_CACHE_SLOTS - 1)];
-    s->h0 = k->h0;
-    s->h1 = k->h1;
-}
-
-/* ---- the chain, through the cache ------------------------------------------------------------ */
-
-static void mark_ran(const kt_config *cfg, kt_dir dir, kt_decision *d)
-{
-    for (size_t i = 0; d && i < cfg->nchain && i < d->npolicies; i++)
-        if (kt_policy_scans(&cfg->chain[i], dir)) d->evals[i].ran = true;
-}
-
-int kt_chain_scan_cached(kt_scan_cache *sc, const kt_config *cfg, kt_dir dir, const char *text,
-                         size_t len, kt_findings *f, kt_decision *d)
-{
-    kt_scan_key k = { 0, 0, false };
-    if (sc && kt_scan_cache_clean(sc, cfg, dir, text, len, &k)) {
-        mark_ran(cfg, dir, d);
-        return KT_OK;
-    }
-    size_t before = f->n;
-    int rc = kt_chain_scan(cfg, dir, text, len, 0, f, d);
-    if (sc && rc == KT_OK && f->n == before && !f->truncated) kt_scan_cache_put(sc, &k);
-    return rc;
+    *slot_of(c, k) = (kt_scan_slot){ k.h0, k.h1 };
 }

@@ -56,7 +56,7 @@ int kt_regex_next(const kt_regex *re, const char *text, size_t len, size_t from,
 {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
     if (!md) return KT_ENOMEM;
-    int result = 0;
+    int result = KT_REGEX_NONE;
     size_t pos = from;
     while (pos <= len) {
         int rc = pcre2_match(re->code, (PCRE2_SPTR)text, len, pos, 0, md, re->mctx);
@@ -69,7 +69,7 @@ int kt_regex_next(const kt_regex *re, const char *text, size_t len, size_t from,
         if (ov[1] > ov[0]) {
             *s = ov[0];
             *e = ov[1];
-            result = 1;
+            result = KT_REGEX_MATCH;
             break;
         }
         pos = ov[1] + 1;   /* empty match: move on */

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "event_priv.h"
+#include "kt/limits.h"
 #include "kt/log.h"
 #include "kt/metrics.h"
 #include "kt/upstream.h"
+#include "kt/url.h"
 
 #define KT_EV_BACKOFF_BASE_MS 100
 

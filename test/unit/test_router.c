@@ -139,6 +139,15 @@ KT_TEST(azure_path_and_api_key)
     kt_headers_free(&hs);
 }
 
+/* The config's provider names (ops endpoint, logs) are the proxy's. */
+KT_TEST(provider_names_match_the_proxy)
+{
+    static const kt_provider_kind kinds[] = { KT_PROVIDER_OPENAI, KT_PROVIDER_ANTHROPIC,
+                                              KT_PROVIDER_AZURE };
+    for (size_t i = 0; i < KT_ARRAY_LEN(kinds); i++)
+        KT_ASSERT_EQ_STR(kt_provider_name(kinds[i]), kt_provider_for(kinds[i])->name);
+}
+
 KT_TEST(head_cap_is_enforced)
 {
     kt_target t = mk("o", KT_PROVIDER_OPENAI, NULL, "");
@@ -162,5 +171,6 @@ int main(void)
     KT_RUN(anthropic_head_has_key_and_version);
     KT_RUN(azure_path_and_api_key);
     KT_RUN(head_cap_is_enforced);
+    KT_RUN(provider_names_match_the_proxy);
     return KT_DONE();
 }

@@ -1,6 +1,6 @@
-/* The clean-text cache: SipHash-2-4-128 matches the reference vectors; a cached text gives the
- * same decision as a scan; texts with findings, other directions and other configs are never
- * answered from it. */
+/* The clean-text cache: SipHash-2-4-128 matches the reference vectors; the set holds digests per
+ * scope; a cached text gives the same decision as a scan; texts with findings, other directions
+ * and other configs are never answered from it. */
 #include <stdlib.h>
 
 #include "kt/policy.h"
@@ -179,6 +179,29 @@ KT_TEST(no_cache_is_a_plain_scan)
     kt_config_release(&a);
 }
 
+/* The set alone: digests in, present out; a tweak or another scope gives other entries. */
+KT_TEST(the_set_holds_digests_per_scope)
+{
+    static const unsigned char key[16] = { 3 };
+    kt_scan_cache c;
+    kt_scan_cache_init(&c, key);
+    kt_scan_cache_scope(&c, "scope-a");
+    kt_scan_key k = kt_scan_cache_digest(&c, 1, "text", 4);
+    kt_scan_key other = kt_scan_cache_digest(&c, 2, "text", 4);
+    KT_ASSERT(k.h0 != other.h0 || k.h1 != other.h1);
+    KT_ASSERT(!kt_scan_cache_has(&c, k));
+    kt_scan_cache_put(&c, k);
+    KT_ASSERT(kt_scan_cache_has(&c, k));
+    KT_ASSERT(!kt_scan_cache_has(&c, other));
+    kt_scan_cache_scope(&c, "scope-a");   /* the same scope keeps the entries */
+    KT_ASSERT(kt_scan_cache_has(&c, k));
+    kt_scan_cache_scope(&c, "scope-b");
+    KT_ASSERT(!kt_scan_cache_has(&c, k));
+    KT_ASSERT_EQ_INT((int)c.hits, 2);
+    KT_ASSERT_EQ_INT((int)c.misses, 3);
+    kt_scan_cache_free(&c);
+}
+
 int main(void)
 {
     KT_RUN(siphash128_reference_vectors);
@@ -186,5 +209,6 @@ int main(void)
     KT_RUN(texts_with_findings_are_scanned_every_time);
     KT_RUN(another_config_starts_empty);
     KT_RUN(no_cache_is_a_plain_scan);
+    KT_RUN(the_set_holds_digests_per_scope);
     return KT_DONE();
 }

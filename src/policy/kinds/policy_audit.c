@@ -10,10 +10,9 @@ typedef struct audit_state {
     bool log_all_access;
 } audit_state;
 
-static int audit_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
+static int audit_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "retention_days", "immutable", "log_all_access", NULL };
-    kt__cfgctx *x = cfgctx;
     audit_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);

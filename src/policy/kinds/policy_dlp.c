@@ -22,9 +22,6 @@ typedef struct dlp_state {
     bool first[256];                       /* bytes that can start a keyword */
 } dlp_state;
 
-int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
-                      uint16_t policy, kt_findings *out);
-
 static int dlp_lookup(const char *s, size_t n)
 {
     int e = kt_entity_from_name(s, n);
@@ -32,20 +29,20 @@ static int dlp_lookup(const char *s, size_t n)
     return e >= 0 && (KT_ENT_BIT(e) & KT_DETECT_DLP_MASK) ? e : -1;
 }
 
-static void keywords(kt__cfgctx *x, const kt_policy_cfg *pc, dlp_state *st)
+static void keywords(kt_yread *x, const kt_policy_cfg *pc, dlp_state *st)
 {
     const kt_ynode *n = kt__popt_get(pc, "keywords");
-    if (!n || !kt__cfg_want_seq(x, n, "keywords")) return;
+    if (!n || !kt_yr_want_seq(x, n, "keywords")) return;
     for (size_t i = 0; i < n->n; i++) {
-        const char *k = kt__cfg_want_str(x, n->vals[i], "keywords[]");
+        const char *k = kt_yr_want_str(x, n->vals[i], "keywords[]");
         if (!k) continue;
         size_t len = strlen(k);
         if (st->nkw == KT_DLP_MAX_KEYWORDS || len > KT_DLP_MAX_KEYWORD) {
-            kt__cfg_err(x, n->vals[i], "keywords: at most %d, each at most %d bytes",
-                        KT_DLP_MAX_KEYWORDS, KT_DLP_MAX_KEYWORD);
+            kt_yr_err(x, n->vals[i], "keywords: at most %d, each at most %d bytes",
+                      KT_DLP_MAX_KEYWORDS, KT_DLP_MAX_KEYWORD);
             return;
         }
-        char *lk = kt__cfg_dup(x, k);
+        char *lk = kt_yr_dup(x, k);
         if (!lk) return;
         for (size_t j = 0; j < len; j++) lk[j] = (char)tolower((unsigned char)lk[j]);
         st->keywords[st->nkw] = lk;
@@ -63,11 +60,10 @@ static void dlp_destroy(void *state)
     free(st);
 }
 
-static int dlp_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
+static int dlp_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "entities", "secrets", "patterns", "keywords",
                                         "redaction", "marker_format", NULL };
-    kt__cfgctx *x = cfgctx;
     dlp_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);

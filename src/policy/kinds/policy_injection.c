@@ -24,11 +24,10 @@ static void inj_destroy(void *state)
     free(st);
 }
 
-static int inj_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
+static int inj_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "normalize_unicode", "decode_base64",
                                         "threshold", "extra_phrases", NULL };
-    kt__cfgctx *x = cfgctx;
     inj_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);
@@ -42,9 +41,9 @@ static int inj_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
     const char *extra[KT_INJ_MAX_EXTRA];
     size_t nextra = 0;
     const kt_ynode *n = kt__popt_get(pc, "extra_phrases");
-    if (n && kt__cfg_want_seq(x, n, "extra_phrases"))
+    if (n && kt_yr_want_seq(x, n, "extra_phrases"))
         for (size_t i = 0; i < n->n && nextra < KT_INJ_MAX_EXTRA; i++) {
-            const char *p = kt__cfg_want_str(x, n->vals[i], "extra_phrases[]");
+            const char *p = kt_yr_want_str(x, n->vals[i], "extra_phrases[]");
             if (p) extra[nextra++] = p;
         }
     o.extra_phrases = extra;
@@ -52,8 +51,8 @@ static int inj_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
     int rc = kt_injection_init(&st->d, &o);
     if (rc) {
         if (rc == KT_EINVAL)
-            kt__cfg_err(x, n ? n : pc->options, "extra_phrases: a phrase is empty, cannot match, "
-                        "or expands to too many variants");
+            kt_yr_err(x, n ? n : pc->options, "extra_phrases: a phrase is empty, cannot match, "
+                      "or expands to too many variants");
         free(st);
         return rc == KT_ENOMEM ? KT_ENOMEM : KT_OK;
     }

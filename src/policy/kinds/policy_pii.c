@@ -36,7 +36,7 @@ static int pii_lookup(const char *s, size_t n)
 static int region_lookup(const char *s, size_t n) { return kt_region_from_name(s, n); }
 
 /* regions: [US, DE, ...]: the phone formats of those regions (and E.164); absent: all. */
-static void regions(kt__cfgctx *x, const kt_policy_cfg *pc, pii_state *st)
+static void regions(kt_yread *x, const kt_policy_cfg *pc, pii_state *st)
 {
     if (!kt__popt_get(pc, "regions")) return;
     uint32_t r = 0;
@@ -45,45 +45,45 @@ static void regions(kt__cfgctx *x, const kt_policy_cfg *pc, pii_state *st)
                ((r << KT_DETECT_REGION_SHIFT) & KT_DETECT_REGIONS_ALL);
 }
 
-static void pattern_one(kt__cfgctx *x, pii_state *st, const kt_ynode *item, size_t idx)
+static void pattern_one(kt_yread *x, pii_state *st, const kt_ynode *item, size_t idx)
 {
     const char *name = NULL, *pat = NULL;
     uint64_t max_len = 128;
     const kt_ynode *pat_node = item;
     if (item->type == KT_Y_MAP) {
         static const char *const keys[] = { "name", "pattern", "max_length", NULL };
-        kt__cfg_check_keys(x, item, keys, "detect_patterns[]");
-        name = kt__cfg_str(x, item, "name", "detect_patterns[].name", false);
-        pat = kt__cfg_str(x, item, "pattern", "detect_patterns[].pattern", true);
+        kt_yr_check_keys(x, item, keys, "detect_patterns[]");
+        name = kt_yr_str(x, item, "name", "detect_patterns[].name", false);
+        pat = kt_yr_str(x, item, "pattern", "detect_patterns[].pattern", true);
         pat_node = kt_ymap_get(item, "pattern");
         const kt_ynode *ml = kt_ymap_get(item, "max_length");
-        if (ml) kt__cfg_uint(x, ml, "max_length", 1, 4096, &max_len);
+        if (ml) kt_yr_uint(x, ml, "max_length", 1, 4096, &max_len);
     } else {
-        pat = kt__cfg_want_str(x, item, "detect_patterns[]");
+        pat = kt_yr_want_str(x, item, "detect_patterns[]");
     }
     if (!pat) return;
     char err[160], label[64];
     size_t off = 0;
     pii_pattern *p = &st->pats[st->npats];
     if (kt_regex_compile(pat, &p->re, err, sizeof err, &off)) {
-        kt__cfg_err(x, pat_node, "invalid pattern at offset %zu: %s", off, err);
+        kt_yr_err(x, pat_node, "invalid pattern at offset %zu: %s", off, err);
         return;
     }
     snprintf(label, sizeof label, "%s", name ? name : "custom");
     if (!name && idx) snprintf(label, sizeof label, "custom_%zu", idx + 1);
-    p->name = kt__cfg_dup(x, label);
+    p->name = kt_yr_dup(x, label);
     p->max_len = max_len;
     if (max_len > st->max_pat_len) st->max_pat_len = max_len;
     st->npats++;
 }
 
-static void patterns(kt__cfgctx *x, const kt_policy_cfg *pc, pii_state *st)
+static void patterns(kt_yread *x, const kt_policy_cfg *pc, pii_state *st)
 {
     const kt_ynode *n = kt__popt_get(pc, "detect_patterns");
-    if (!n || !kt__cfg_want_seq(x, n, "detect_patterns")) return;
+    if (!n || !kt_yr_want_seq(x, n, "detect_patterns")) return;
     for (size_t i = 0; i < n->n; i++) {
         if (st->npats == KT_PII_MAX_PATTERNS) {
-            kt__cfg_err(x, n->vals[i], "more than %d detect_patterns", KT_PII_MAX_PATTERNS);
+            kt_yr_err(x, n->vals[i], "more than %d detect_patterns", KT_PII_MAX_PATTERNS);
             return;
         }
         pattern_one(x, st, n->vals[i], i);
@@ -100,11 +100,10 @@ static void pii_destroy(void *state)
     free(st);
 }
 
-static int pii_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
+static int pii_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "entities", "patterns", "detect_patterns",
                                         "regions", "redaction", "marker_format", NULL };
-    kt__cfgctx *x = cfgctx;
     pii_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);
@@ -118,9 +117,6 @@ static int pii_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
     *state = st;
     return KT_OK;
 }
-
-int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
-                      uint16_t policy, kt_findings *out);
 
 int kt__pii_scan_mask(uint32_t mask, kt_action action, const char *text, size_t len, size_t from,
                       uint16_t policy, kt_findings *out)
@@ -147,7 +143,7 @@ static int pii_scan(const void *state, const char *text, size_t len, size_t from
     for (size_t i = 0; i < st->npats && !rc; i++) {
         size_t pos = from, s, e;
         int r;
-        while ((r = kt_regex_next(st->pats[i].re, text, len, pos, &s, &e)) == 1) {
+        while ((r = kt_regex_next(st->pats[i].re, text, len, pos, &s, &e)) == KT_REGEX_MATCH) {
             rc = kt_findings_add(out, s, e, policy, (uint16_t)(KT_PII_LABEL_CUSTOM + i), st->action);
             if (rc) return rc;
             pos = e;

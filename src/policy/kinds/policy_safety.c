@@ -17,23 +17,23 @@ typedef struct safety_state {
 
 static int cat_lookup(const char *s, size_t n) { return kt_safety_category_from_name(s, n); }
 
-static void custom_terms(kt__cfgctx *x, const kt_policy_cfg *pc, safety_state *st)
+static void custom_terms(kt_yread *x, const kt_policy_cfg *pc, safety_state *st)
 {
     const kt_ynode *n = kt__popt_get(pc, "custom_terms");
-    if (!n || !kt__cfg_want_map(x, n, "custom_terms")) return;
+    if (!n || !kt_yr_want_map(x, n, "custom_terms")) return;
     for (size_t i = 0; i < n->n; i++) {
         const kt_ynode *k = n->keys[i], *list = n->vals[i];
         int cat = kt_safety_category_from_name(k->str, k->len);
         if (cat < 0) {
-            kt__cfg_err(x, k, "unknown safety category '%s' in custom_terms", KT__Q(k->str));
+            kt_yr_err(x, k, "unknown safety category '%s' in custom_terms", KT_YQ(k->str));
             continue;
         }
-        if (!kt__cfg_want_seq(x, list, "custom_terms.<category>")) continue;
+        if (!kt_yr_want_seq(x, list, "custom_terms.<category>")) continue;
         for (size_t j = 0; j < list->n; j++) {
-            const char *t = kt__cfg_want_str(x, list->vals[j], "custom_terms[]");
+            const char *t = kt_yr_want_str(x, list->vals[j], "custom_terms[]");
             if (t && kt_safety_add_term(&st->s, cat, t, strlen(t), st->threshold))
-                kt__cfg_err(x, list->vals[j], "custom term '%s' can never match (empty, too long "
-                            "or not Latin script)", KT__Q(t));
+                kt_yr_err(x, list->vals[j], "custom term '%s' can never match (empty, too long "
+                          "or not Latin script)", KT_YQ(t));
         }
     }
 }
@@ -45,11 +45,10 @@ static void safety_destroy(void *state)
     free(st);
 }
 
-static int safety_compile(void *cfgctx, const kt_policy_cfg *pc, void **state)
+static int safety_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "categories", "threshold", "min_hits",
                                         "custom_terms", NULL };
-    kt__cfgctx *x = cfgctx;
     safety_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);

@@ -1,11 +1,13 @@
-/* Absolute http(s) URL parsing for provider base URLs: scheme, host (IPv6 in brackets), port and
- * a normalised path prefix. Messages never quote the URL, which may carry credentials. */
+/* Absolute http(s) URL parsing for provider base URLs and the control-plane URL: scheme, host
+ * (IPv6 in brackets), port and a normalised path prefix. Messages never quote the URL, which may
+ * carry credentials. And the other way round: which API a request path under /v1 speaks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "kt/config.h"
+#include "kt/http.h"
+#include "kt/url.h"
 
 #define KT__HOST_MAX 253
 
@@ -149,4 +151,16 @@ fail:
     if (rc == KT_ENOMEM) snprintf(err, errlen, "out of memory");
     kt_url_parts_free(out);
     return rc;
+}
+
+kt_api kt_api_from_path(kt_str rest)
+{
+    static const struct { const char *p; kt_api a; } map[] = {
+        { "/chat/completions", KT_API_CHAT }, { "/completions", KT_API_COMPLETIONS },
+        { "/embeddings", KT_API_EMBEDDINGS },  { "/responses", KT_API_RESPONSES },
+        { "/messages", KT_API_MESSAGES },
+    };
+    for (size_t i = 0; i < KT_ARRAY_LEN(map); i++)
+        if (rest.n == strlen(map[i].p) && memcmp(rest.p, map[i].p, rest.n) == 0) return map[i].a;
+    return KT_API_OTHER;
 }

@@ -1,10 +1,11 @@
-/* Configuration diagnostics: a bounded list of "line:col: message" items, all problems of one
- * parse rather than only the first. */
+/* Positioned diagnostics: a bounded list of "line:col: message" items, all problems of one
+ * parse rather than only the first, and the reader's report function and message quoting. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "config_priv.h"
+#include "kt/yaml_read.h"
 
 void kt_diag_init(kt_diag *d, const char *file)
 {
@@ -46,26 +47,38 @@ void kt_diag_print(const kt_diag *d, void *stdio_file)
         fprintf(f, "%s: %d more problems not shown\n", file, d->count - shown);
 }
 
-void kt__cfg_err(kt__cfgctx *x, const kt_ynode *at, const char *fmt, ...)
+void kt_yr_init(kt_yread *r, kt_diag *diag)
 {
-    for (int i = 0; at && i < x->nfailed; i++)
-        if (x->failed[i] == at) return;
+    memset(r, 0, sizeof *r);
+    r->diag = diag;
+}
+
+void kt_yr_quiet(kt_yread *r, const kt_ynode *n)
+{
+    if (r->nquiet < KT_DIAG_MAX) r->quiet[r->nquiet++] = n;
+}
+
+void kt_yr_err(kt_yread *r, const kt_ynode *at, const char *fmt, ...)
+{
+    assert(r->diag);
+    for (int i = 0; at && i < r->nquiet; i++)
+        if (r->quiet[i] == at) return;
     va_list ap;
     va_start(ap, fmt);
-    diag_vadd(x->diag, at ? at->line : 0, at ? at->col : 0, fmt, ap);
+    diag_vadd(r->diag, at ? at->line : 0, at ? at->col : 0, fmt, ap);
     va_end(ap);
 }
 
-const char *kt__cfg_quote_node(const kt_ynode *n, char *out, size_t outlen)
+const char *kt_yquote_node(const kt_ynode *n, char *out, size_t outlen)
 {
     if (!n || n->type != KT_Y_SCALAR) return "(not a string)";
     if (n->expanded) return "(a value from ${...}, not shown)";
     char tmp[64];
-    snprintf(out, outlen, "'%s'", kt__cfg_quote(n->str, tmp, sizeof tmp));
+    snprintf(out, outlen, "'%s'", kt_yquote(n->str, tmp, sizeof tmp));
     return out;
 }
 
-const char *kt__cfg_quote(const char *s, char *out, size_t outlen)
+const char *kt_yquote(const char *s, char *out, size_t outlen)
 {
     size_t n = 0;
     for (; s && *s && n + 1 < outlen; s++) {

@@ -1,36 +1,36 @@
-/* Typed readers for config values: each checks the node's YAML type and text, reports a problem
- * with the node's line and column, and lets validation carry on. */
+/* Typed readers for YAML values: each checks the node's YAML type and text, reports a problem
+ * with the node's line and column, and lets the caller carry on. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "config_priv.h"
+#include "kt/yaml_read.h"
 
-char *kt__cfg_dup(kt__cfgctx *x, const char *s)
+char *kt_yr_dup(kt_yread *r, const char *s)
 {
     char *d = kt_strdup(s ? s : "");
-    if (!d) x->oom = 1;
+    if (!d) r->oom = 1;
     return d;
 }
 
-bool kt__y_is_null(const kt_ynode *n)
+bool kt_y_is_null(const kt_ynode *n)
 {
     if (!n || n->type != KT_Y_SCALAR || n->quoted) return false;
     return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
            strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
 
-const char *kt__y_what(const kt_ynode *n)
+const char *kt_y_what(const kt_ynode *n)
 {
     if (!n) return "nothing";
     if (n->type == KT_Y_MAP) return "a mapping";
     if (n->type == KT_Y_SEQ) return "a sequence";
-    return kt__y_is_null(n) ? "an empty value" : "a scalar";
+    return kt_y_is_null(n) ? "an empty value" : "a scalar";
 }
 
-int kt__cfg_check_keys(kt__cfgctx *x, const kt_ynode *map, const char *const *allowed,
-                       const char *where)
+int kt_yr_check_keys(kt_yread *r, const kt_ynode *map, const char *const *allowed,
+                     const char *where)
 {
     if (!map || map->type != KT_Y_MAP) return 0;
     char known[128];
@@ -52,52 +52,52 @@ int kt__cfg_check_keys(kt__cfgctx *x, const kt_ynode *map, const char *const *al
         if (allowed[j]) continue;
         bad++;
         if (known[0])
-            kt__cfg_err(x, k, "unknown key '%s' in %s (known: %s)", KT__Q(k->str), where, known);
+            kt_yr_err(r, k, "unknown key '%s' in %s (known: %s)", KT_YQ(k->str), where, known);
         else
-            kt__cfg_err(x, k, "unknown key '%s' in %s", KT__Q(k->str), where);
+            kt_yr_err(r, k, "unknown key '%s' in %s", KT_YQ(k->str), where);
     }
     return bad;
 }
 
-bool kt__cfg_want_map(kt__cfgctx *x, const kt_ynode *n, const char *where)
+bool kt_yr_want_map(kt_yread *r, const kt_ynode *n, const char *where)
 {
     if (n && n->type == KT_Y_MAP) return true;
-    kt__cfg_err(x, n, "expected a mapping for %s, got %s", where, kt__y_what(n));
+    kt_yr_err(r, n, "expected a mapping for %s, got %s", where, kt_y_what(n));
     return false;
 }
 
-bool kt__cfg_want_seq(kt__cfgctx *x, const kt_ynode *n, const char *where)
+bool kt_yr_want_seq(kt_yread *r, const kt_ynode *n, const char *where)
 {
     if (n && n->type == KT_Y_SEQ) return true;
-    kt__cfg_err(x, n, "expected a sequence for %s, got %s", where, kt__y_what(n));
+    kt_yr_err(r, n, "expected a sequence for %s, got %s", where, kt_y_what(n));
     return false;
 }
 
-const char *kt__cfg_want_str(kt__cfgctx *x, const kt_ynode *n, const char *where)
+const char *kt_yr_want_str(kt_yread *r, const kt_ynode *n, const char *where)
 {
-    if (n && n->type == KT_Y_SCALAR && !kt__y_is_null(n) && n->len > 0) return n->str;
+    if (n && n->type == KT_Y_SCALAR && !kt_y_is_null(n) && n->len > 0) return n->str;
     if (n && n->type == KT_Y_SCALAR)
-        kt__cfg_err(x, n, "expected a non-empty string for %s", where);
+        kt_yr_err(r, n, "expected a non-empty string for %s", where);
     else
-        kt__cfg_err(x, n, "expected a string for %s, got %s", where, kt__y_what(n));
+        kt_yr_err(r, n, "expected a string for %s, got %s", where, kt_y_what(n));
     return NULL;
 }
 
-const char *kt__cfg_str(kt__cfgctx *x, const kt_ynode *map, const char *key, const char *where,
-                        bool required)
+const char *kt_yr_str(kt_yread *r, const kt_ynode *map, const char *key, const char *where,
+                      bool required)
 {
     const kt_ynode *v = kt_ymap_get(map, key);
     char path[160];
     snprintf(path, sizeof path, "%s.%s", where, key);
-    if (!v || kt__y_is_null(v)) {
+    if (!v || kt_y_is_null(v)) {
         if (required)
-            kt__cfg_err(x, v ? v : map, "missing required key '%s' in %s", key, where);
+            kt_yr_err(r, v ? v : map, "missing required key '%s' in %s", key, where);
         return NULL;
     }
-    return kt__cfg_want_str(x, v, path);
+    return kt_yr_want_str(r, v, path);
 }
 
-int kt__cfg_bool(kt__cfgctx *x, const kt_ynode *n, const char *where, bool *out)
+int kt_yr_bool(kt_yread *r, const kt_ynode *n, const char *where, bool *out)
 {
     if (n && n->type == KT_Y_SCALAR) {
         if (strcmp(n->str, "true") == 0) {
@@ -109,7 +109,7 @@ int kt__cfg_bool(kt__cfgctx *x, const kt_ynode *n, const char *where, bool *out)
             return KT_OK;
         }
     }
-    kt__cfg_err(x, n, "expected a boolean (true|false) for %s", where);
+    kt_yr_err(r, n, "expected a boolean (true|false) for %s", where);
     return KT_EINVAL;
 }
 
@@ -144,17 +144,17 @@ static void fmt_size(uint64_t b, char *out, size_t n)
     else snprintf(out, n, "%" PRIu64 " bytes", b);
 }
 
-int kt__cfg_uint(kt__cfgctx *x, const kt_ynode *n, const char *where, uint64_t min, uint64_t max,
-                 uint64_t *out)
+int kt_yr_uint(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min, uint64_t max,
+               uint64_t *out)
 {
     uint64_t v = 0;
     int nd = (n && n->type == KT_Y_SCALAR) ? parse_digits(n->str, &v) : -1;
     if (nd <= 0 || n->str[nd] != '\0') {
-        kt__cfg_err(x, n, "expected an integer for %s", where);
+        kt_yr_err(r, n, "expected an integer for %s", where);
         return KT_EINVAL;
     }
     if (v < min || v > max) {
-        kt__cfg_err(x, n, "%s must be between %" PRIu64 " and %" PRIu64, where, min, max);
+        kt_yr_err(r, n, "%s must be between %" PRIu64 " and %" PRIu64, where, min, max);
         return KT_EINVAL;
     }
     *out = v;
@@ -169,8 +169,8 @@ static int mul_ok(uint64_t *v, uint64_t m)
     return 1;
 }
 
-int kt__cfg_duration(kt__cfgctx *x, const kt_ynode *n, const char *where, uint64_t min_ms,
-                     uint64_t max_ms, uint64_t *out_ms)
+int kt_yr_duration(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min_ms,
+                   uint64_t max_ms, uint64_t *out_ms)
 {
     static const struct { const char *unit; uint64_t ms; } units[] = {
         { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
@@ -181,23 +181,23 @@ int kt__cfg_duration(kt__cfgctx *x, const kt_ynode *n, const char *where, uint64
     size_t i = 0;
     while (u && i < KT_ARRAY_LEN(units) && strcmp(u, units[i].unit) != 0) i++;
     if (!u || i == KT_ARRAY_LEN(units)) {
-        kt__cfg_err(x, n, "expected a duration for %s (such as 500ms, 10s, 2m, 1h; a bare number "
-                    "means seconds)", where);
+        kt_yr_err(r, n, "expected a duration for %s (such as 500ms, 10s, 2m, 1h; a bare number "
+                  "means seconds)", where);
         return KT_EINVAL;
     }
     if (!mul_ok(&v, units[i].ms) || v < min_ms || v > max_ms) {
         char lo[32], hi[32];
         fmt_ms(min_ms, lo, sizeof lo);
         fmt_ms(max_ms, hi, sizeof hi);
-        kt__cfg_err(x, n, "%s must be between %s and %s", where, lo, hi);
+        kt_yr_err(r, n, "%s must be between %s and %s", where, lo, hi);
         return KT_EINVAL;
     }
     *out_ms = v;
     return KT_OK;
 }
 
-int kt__cfg_size(kt__cfgctx *x, const kt_ynode *n, const char *where, uint64_t min, uint64_t max,
-                 uint64_t *out)
+int kt_yr_size(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min, uint64_t max,
+               uint64_t *out)
 {
     static const struct { const char *unit; uint64_t mul; } units[] = {
         { "", 1 }, { "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
@@ -213,15 +213,15 @@ int kt__cfg_size(kt__cfgctx *x, const kt_ynode *n, const char *where, uint64_t m
            !kt_str_eq_ci((kt_str){ u, strlen(u) }, units[i].unit))
         i++;
     if (!u || i == KT_ARRAY_LEN(units) || (u != n->str + nd && !*u)) {
-        kt__cfg_err(x, n, "expected a size for %s (such as 512KB, 32KiB, 8MiB, 1GiB or a number "
-                    "of bytes)", where);
+        kt_yr_err(r, n, "expected a size for %s (such as 512KB, 32KiB, 8MiB, 1GiB or a number "
+                  "of bytes)", where);
         return KT_EINVAL;
     }
     if (!mul_ok(&v, units[i].mul) || v < min || v > max) {
         char lo[32], hi[32];
         fmt_size(min, lo, sizeof lo);
         fmt_size(max, hi, sizeof hi);
-        kt__cfg_err(x, n, "%s must be between %s and %s", where, lo, hi);
+        kt_yr_err(r, n, "%s must be between %s and %s", where, lo, hi);
         return KT_EINVAL;
     }
     *out = v;
