@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every test layer and ends with one closing line: "N passed, N failed".
 
-Layers: C unit binaries (TAP-like output), Python integration tests (unittest, against build/kt),
+Layers: C unit binaries (TAP-like output), the layer rules of src/ (test/arch), Python integration tests (unittest, against build/kt),
 SDK compatibility tests (node --test, official openai / @anthropic-ai/sdk packages).
 """
 import argparse
@@ -61,10 +61,10 @@ class CountingResult(unittest.TextTestResult):
             self.kt_failed_ids.add(test.id())
 
 
-def run_integration(pattern):
+def run_integration(pattern, where="integration"):
     loader = unittest.TestLoader()
-    suite = loader.discover(os.path.join(ROOT, "test", "integration"), pattern=pattern,
-                            top_level_dir=os.path.join(ROOT, "test", "integration"))
+    suite = loader.discover(os.path.join(ROOT, "test", where), pattern=pattern,
+                            top_level_dir=os.path.join(ROOT, "test", where))
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
     res = runner.run(suite)
     def parent_id(t):   # a failing subTest counts against its test, once
@@ -108,7 +108,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kt", default=os.path.join(ROOT, "build", "san", "kt"))
     ap.add_argument("--unit-dir", default=os.path.join(ROOT, "build", "san", "unit"))
-    ap.add_argument("--only", choices=["unit", "integration", "compat"])
+    ap.add_argument("--only", choices=["unit", "arch", "integration", "compat"])
     ap.add_argument("--pattern", default="test_*.py")
     args = ap.parse_args()
     os.environ["KT_BIN"] = os.path.abspath(args.kt)
@@ -118,6 +118,10 @@ def main():
     if args.only in (None, "unit"):
         p, f = run_unit(args.unit_dir)
         total_p += p; total_f += f
+    if args.only in (None, "arch"):   # the layer rules (test/arch/layers.py)
+        p, f, s = run_integration("test_*.py", "arch")
+        total_p += p; total_f += f; total_s += s
+        print(f"arch: {p} passed, {f} failed, {s} skipped")
     if args.only in (None, "integration"):
         p, f, s = run_integration(args.pattern)
         total_p += p; total_f += f; total_s += s

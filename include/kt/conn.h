@@ -72,6 +72,7 @@ struct kt_conn {
     kt_conn *prev, *next;
     kt_conn *pprev, *pnext;    /* kt_server's list of connections waiting for a head */
     bool pending_listed;
+    uint64_t pending_since_ms; /* when it started waiting for a head (uv_now) */
     int open_handles;
     kt_conn_state state;
     kt_http_in in;

@@ -16,6 +16,9 @@
 #define KT_PENDING_PAUSE (64u * 1024)
 #define KT_LINGER_MS 2000
 #define KT_REFUSAL_LOG_MS 10000   /* at most one "connection_refused" line per 10 s */
+/* A waiting connection younger than this is not closed to keep the budget of waiting ones: a
+ * burst of real clients is accepted before any of their heads is read. */
+#define KT_EVICT_MIN_AGE_MS 100
 
 typedef struct kt_wreq {
     uv_write_t req;
@@ -37,6 +40,7 @@ static void pending_add(kt_conn *c)
     kt_server *s = c->srv;
     if (c->pending_listed) return;
     c->pending_listed = true;
+    c->pending_since_ms = uv_now(s->loop);
     c->pprev = s->pend_tail;
     c->pnext = NULL;
     if (s->pend_tail) s->pend_tail->pnext = c;
@@ -473,13 +477,13 @@ static void refuse(kt_conn *c)
     kt_conn_error(c, 503, "unavailable", "overloaded", "too many connections; retry shortly");
 }
 
-/* Makes room by closing the oldest connection still waiting for a request head (never `keep`).
- * Returns whether one was closed. */
-static bool evict_oldest_pending(kt_server *s, const kt_conn *keep)
+/* Makes room by closing the oldest connection still waiting for a request head (never `keep`;
+ * with `min_age_ms`, only one that has waited that long). Returns whether one was closed. */
+static bool evict_oldest_pending(kt_server *s, const kt_conn *keep, uint64_t min_age_ms)
 {
     kt_conn *old = s->pend_head;
     if (old == keep) old = old ? old->pnext : NULL;
-    if (!old) return false;
+    if (!old || uv_now(s->loop) - old->pending_since_ms < min_age_ms) return false;
     s->stats.evicted++;
     conn_close(old);
     return true;
@@ -512,8 +516,9 @@ static void on_connection(uv_stream_t *server, int status)
     /* Connections that sent no complete head yet have a budget of their own, and give way
      * (oldest first) when the total cap is reached: 1,024 silent sockets cannot keep a real
      * client out until header_timeout. */
-    if (s->npending > pending_max(s)) evict_oldest_pending(s, c);
-    if (s->nconns - s->nclosing > s->limits->max_connections && !evict_oldest_pending(s, c)) {
+    while (s->npending > pending_max(s) && evict_oldest_pending(s, c, KT_EVICT_MIN_AGE_MS)) {
+    }
+    if (s->nconns - s->nclosing > s->limits->max_connections && !evict_oldest_pending(s, c, 0)) {
         refuse(c);
         return;
     }
