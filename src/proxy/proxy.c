@@ -204,6 +204,7 @@ static void proxy_exchange(kt_exchange *x)
     kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
     kt_str rest = { path.p + 3, path.n - 3 };   /* after "/v1" (the gateway routed on it) */
     x->api = kt_api_from_path(rest);
+    if (!kt__gov_start(x)) return;   /* governance: the gateway key */
     if (x->cfg->nchain) {
         if (kt_decision_init(&x->decision, x->cfg)) {
             fail(x, 503, "unavailable", "internal_error", "out of memory");
@@ -213,7 +214,7 @@ static void proxy_exchange(kt_exchange *x)
     }
     input_result in = { 0 };
     read_body(x, &in);
-    bool go = route(x);
+    bool go = route(x) && kt__gov_admit(x);   /* governance: check and reserve */
     if (go) {
         x->phase = KT_X_CHECK_INPUT;
         go = apply_input(x, &in);
@@ -314,6 +315,7 @@ static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has
     kt_buf b;
     kt_buf_init(&b, KT_HEAD_BUF_MAX);
     int rc = build_head(status, hs, has_length, &b);
+    if (!rc) rc = kt__gov_headers(x, &b);   /* governance: x-ratelimit-* */
     if (!rc) rc = end_head(x, status, has_length, &b);
     if (!rc) rc = send_head(x, &b);
     kt_buf_free(&b);
@@ -361,6 +363,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     assert(x->phase == KT_X_WAIT_HEAD);   /* one head per attempt, after the request went out */
     kt_conn *c = x->c;
     c->resp_status = status;
+    x->up_status = status;
     x->obs.up_head_ns = uv_hrtime();
     x->obs.stream = is_event_stream(hs);
     kt_conn_cork(c);   /* head and body of this read leave in one write */
@@ -386,7 +389,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     x->phase = KT_X_RELAY_BUFFER;
     kt_buf_init(&x->resp_head, KT_HEAD_BUF_MAX);
     kt_buf_init(&x->resp_body, KT_MAX_SCANNED_RESPONSE);
-    if (build_head(status, hs, false, &x->resp_head))
+    if (build_head(status, hs, false, &x->resp_head) || kt__gov_headers(x, &x->resp_head))
         fail_response(x, 502, "upstream_error", "upstream_protocol", "response head too large");
 }
 
@@ -662,6 +665,7 @@ static void x_finish(kt_conn *c)
     c->x = NULL;
     drop_upstream(x);
     assert(!x->counted_stream || x->gw->stats.streams > 0);
+    kt__gov_finish(x);   /* governance: settle */
     kt__exchange_report(x, c->state == KT_CONN_CLOSING);
     if (x->counted_stream) x->gw->stats.streams--;
     if (x->sf) {
