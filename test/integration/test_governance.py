@@ -353,5 +353,25 @@ class SpendTest(GovCase):
         self.assertIn("team-a", e["budget"])
 
 
+class SeedConfigTest(GovCase):
+    def test_policy_validate_accepts_the_pack_forms_with_spend_limit(self):
+        import subprocess
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        for name in ("pack-spend.yaml", "governance.yaml", "pack.yaml"):
+            path = os.path.join(root, "test", "configs", name)
+            r = subprocess.run([kt_bin(), "policy", "validate", path], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn(": ok", r.stdout + r.stderr)
+
+    def test_production_chain_runs(self):
+        # seed 004's production chain, against the mock: the request passes and is audited
+        self.start(config(self.mock, chain=["spend-limit", "audit-logger"],
+                          policy={"spend-limit": {"max_daily_usd": 500},
+                                  "audit-logger": {"retention_days": 365}}))
+        st, _, body = self.kt.chat()
+        self.assertEqual(st, 200, body)
+
+
 if __name__ == "__main__":
     unittest.main()
