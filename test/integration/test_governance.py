@@ -101,6 +101,10 @@ class KeysTest(GovCase):
         self.assertIn('"consumer":"team-a"', err)   # the decision event names the consumer
         self.assertIn('"consumer":"team-b"', err)
         self.assertNotIn(KEY_A, err)
+        st, _, body = self.kt.request("GET", "/keeptrusts/config")   # names only
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(body)["consumers"], ["team-a", "team-b"])
+        self.assertNotIn(sha(KEY_A).encode(), body)
 
     def test_missing_and_bad_keys_are_401_and_nothing_goes_upstream(self):
         self.start(config(self.mock, self.consumers()))
