@@ -140,7 +140,7 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
         if (kt_traceparent_id(v.p, v.n, trace)) ev.trace_id = trace;
     }
     if (x->gov.consumer)   /* an authenticated consumer is who called */
-        ev.consumer = x->gov.consumer->name;
+        ev.consumer = ev.gw_consumer = x->gov.consumer->name;
     else if (header_token(&c->in.headers, "x-keeptrusts-consumer", consumer, sizeof consumer))
         ev.consumer = consumer;
     else if (x->facts.user[0])

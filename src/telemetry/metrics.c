@@ -31,10 +31,12 @@ void kt_metrics_free(kt_metrics *m)
     family_free(&m->blocks);
     family_free(&m->tokens);
     family_free(&m->cost);
+    family_free(&m->consumers);
     set_free(&m->models);
     set_free(&m->targets);
     set_free(&m->policies);
     set_free(&m->entities);
+    set_free(&m->consumer_names);
 }
 
 const char *kt_metrics_bound(kt_mlabel_set *s, const char *v)
@@ -253,6 +255,8 @@ static int families(const kt_metrics *m, kt_buf *b)
         { "keeptrusts_tokens_total", "Tokens by direction and model, from provider usage.",
           &m->tokens },
         { "keeptrusts_cost_usd_total", "Estimated cost in US dollars by model.", &m->cost },
+        { "keeptrusts_consumer_requests_total", "Requests by gateway-key consumer and status.",
+          &m->consumers },
     };
     int rc = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(fams) && !rc; i++)

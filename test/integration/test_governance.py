@@ -105,6 +105,9 @@ class KeysTest(GovCase):
         self.assertEqual(st, 200)
         self.assertEqual(json.loads(body)["consumers"], ["team-a", "team-b"])
         self.assertNotIn(sha(KEY_A).encode(), body)
+        st, _, body = self.kt.request("GET", "/metrics")   # a bounded consumer label
+        self.assertIn(b'keeptrusts_consumer_requests_total{consumer="team-a",status="200"} 2', body)
+        self.assertIn(b'keeptrusts_consumer_requests_total{consumer="team-b",status="200"} 1', body)
 
     def test_missing_and_bad_keys_are_401_and_nothing_goes_upstream(self):
         self.start(config(self.mock, self.consumers()))
