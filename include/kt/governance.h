@@ -94,6 +94,13 @@ void kt_gov_settle(kt_gov *g, const kt_config *cfg, kt_gov_req *r, bool usage_kn
 /* Appends the x-ratelimit-* header lines of an admitted request ("Name: value\r\n"). */
 int kt_gov_rate_headers(const kt_gov_req *r, kt_buf *out);
 
+/* Whether a GET /v1/models answer must be cut down to the allowed models (rules apply). */
+bool kt_gov_models_filtered(const kt_config *cfg, const kt_consumer *c);
+/* Appends `body` (a models list) with only the models allowed for `c` (NULL: the gateway's rules
+ * only). KT_EPARSE when it is not a list, KT_ENOMEM. */
+int kt_gov_filter_models(const kt_config *cfg, const kt_consumer *c, const char *body, size_t len,
+                         kt_buf *out);
+
 /* Whether `model` passes rules `r` (empty allow: everything; deny wins). */
 bool kt_gov_model_allowed(const kt_model_rules *r, const char *model);
 

@@ -66,6 +66,7 @@ typedef struct kt_exchange {
     kt_req_obs obs;            /* timings and usage, for the event and metrics */
     int up_status;             /* the upstream's status (0: no head came) */
     kt_gov_req gov;            /* consumer and reservations (exchange_gov.c) */
+    bool gov_models_list;      /* GET /v1/models: the answer is cut to the allowed models */
 } kt_exchange;
 
 /* The keys kt__facts_read asks a kt_json_top for, in kt_req_facts order of decoding. */
@@ -81,6 +82,8 @@ void kt__facts_read(kt_req_facts *f, const char *body, size_t len);
 bool kt__gov_start(kt_exchange *x);
 bool kt__gov_admit(kt_exchange *x);
 int kt__gov_headers(const kt_exchange *x, kt_buf *b);
+/* RELAY_BUFFER, before output policies: a models list cut to the allowed models. */
+void kt__gov_filter_list(kt_exchange *x);
 void kt__gov_finish(kt_exchange *x);
 /* The decision event of a finished exchange, pushed with the metrics. */
 void kt__exchange_report(kt_exchange *x, bool aborted);

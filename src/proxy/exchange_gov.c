@@ -57,8 +57,16 @@ bool kt__gov_admit(kt_exchange *x)
     memset(&r, 0, sizeof r);
     uint8_t evals[256] = { 0 };
     const kt_target *t = x->target;
+    const kt_conn *c = x->c;
+    const char *url = c->in.url.p;
+    size_t plen = c->in.url.len;
+    const char *q = memchr(url, '?', plen);
+    if (q) plen = (size_t)(q - url);
+    bool list = kt_http_in_method(&c->in) == HTTP_GET && plen == 10 && !memcmp(url, "/v1/models", 10);
+    x->gov_models_list = list && kt_gov_models_filtered(x->cfg, x->gov.consumer);
     kt_gov_facts f = {
-        .model = x->facts.has_model ? x->facts.model : t->model,
+        /* without a model in the body, the target's is what it serves (a list of models: none) */
+        .model = x->facts.has_model ? x->facts.model : x->api != KT_API_OTHER ? t->model : NULL,
         .deployment = t->provider == KT_PROVIDER_AZURE ? t->deployment : NULL,
         .body_bytes = x->c->in.body.len,
         .max_tokens = x->facts.max_tokens,
@@ -77,6 +85,23 @@ bool kt__gov_admit(kt_exchange *x)
 int kt__gov_headers(const kt_exchange *x, kt_buf *b)
 {
     return x->gov.admitted ? kt_gov_rate_headers(&x->gov, b) : KT_OK;
+}
+
+void kt__gov_filter_list(kt_exchange *x)
+{
+    if (!x->gov_models_list || x->c->resp_status != 200) return;
+    kt_buf out;
+    kt_buf_init(&out, x->resp_body.max);
+    if (kt_gov_filter_models(x->cfg, x->gov.consumer, x->resp_body.p ? x->resp_body.p : "",
+                             x->resp_body.len, &out)) {
+        /* not a list kt can read: nothing of it goes out (it could name forbidden models) */
+        kt_buf_reset(&x->resp_body);
+        kt_buf_puts(&x->resp_body, "{\"object\":\"list\",\"data\":[]}");
+        kt_buf_free(&out);
+        return;
+    }
+    kt_buf_free(&x->resp_body);
+    x->resp_body = out;
 }
 
 void kt__gov_finish(kt_exchange *x)

@@ -181,7 +181,7 @@ static bool route(kt_exchange *x)
 static bool build_request(kt_exchange *x, kt_str rest, kt_str query)
 {
     kt_conn *c = x->c;
-    bool identity = kt_chain_has(x->cfg, KT_DIR_OUTPUT);
+    bool identity = kt_chain_has(x->cfg, KT_DIR_OUTPUT) || x->gov_models_list;
     int method = kt_http_in_method(&c->in);
     bool send_length = c->in.body.len > 0 || method == HTTP_POST || method == HTTP_PUT ||
                        method == HTTP_PATCH;
@@ -369,7 +369,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     kt_conn_cork(c);   /* head and body of this read leave in one write */
     /* Every body the model may have written is read, error bodies too (they echo prompts). */
     bool bodyless = c->is_head || status == 204 || status == 304;
-    bool scan = !bodyless && kt_chain_has(x->cfg, KT_DIR_OUTPUT);
+    bool scan = !bodyless && (kt_chain_has(x->cfg, KT_DIR_OUTPUT) || x->gov_models_list);
     if (!scan) {
         x->phase = KT_X_RELAY_PASS;
         write_head(x, status, hs, has_length);
@@ -557,6 +557,7 @@ static void unreadable(kt_exchange *x)
 
 static void finish_buffered(kt_exchange *x)
 {
+    kt__gov_filter_list(x);   /* governance: GET /v1/models */
     const char *p = x->resp_body.p ? x->resp_body.p : "";
     size_t n = x->resp_body.len;
     size_t bom = n >= 3 && memcmp(p, KT_BOM, 3) == 0 ? 3 : 0;   /* SDKs skip one; so do we */

@@ -188,6 +188,21 @@ class ModelsTest(GovCase):
         time.sleep(0.1)
         self.assertEqual(self.mock.requests, [])
 
+    def test_models_list_shows_only_allowed_models(self):
+        cons = [{"name": "team-a", "keys": [{"key_sha256": sha(KEY_A)}],
+                 "models": {"allow": ["gpt-4o*"]}},
+                {"name": "team-b", "keys": [{"key_sha256": sha(KEY_B)}]}]
+        self.start(config(self.mock, cons, models={"deny": ["gpt-4o"]}))
+        ids = {}
+        for k in (KEY_A, KEY_B):
+            st, _, body = self.kt.request("GET", "/v1/models", headers=bearer(k))
+            self.assertEqual(st, 200, body)
+            doc = json.loads(body)
+            self.assertEqual(doc["object"], "list")
+            ids[k] = [m["id"] for m in doc["data"]]
+        self.assertEqual(ids[KEY_A], ["gpt-4o-mini"])
+        self.assertEqual(ids[KEY_B], ["gpt-4o-mini", "text-embedding-3-small"])
+
     def test_azure_deployment_is_checked(self):
         self.start(config(self.mock, models={"deny": ["my-dep"]}))
         self.assertErr(self.kt.chat(model="gpt-4o"), 403, "permission_error", "model_not_allowed")
