@@ -359,6 +359,16 @@ bool kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov
 {
     admit_ctx a = { .g = g, .cfg = cfg, .f = f, .r = r };
     if (!models_ok(&a, out)) return false;
+    if (!g) {   /* no state to count with (only outside a running gateway): limits fail closed */
+        bool limits = r->consumer && (r->consumer->limits.requests_per_minute ||
+                                      r->consumer->limits.tokens_per_minute ||
+                                      r->consumer->limits.max_daily_usd > 0);
+        for (size_t i = 0; i < cfg->nchain && !limits; i++)
+            limits = strcmp(cfg->chain[i].kind, "spend-limit") == 0 ||
+                     strcmp(cfg->chain[i].kind, "rate-limit") == 0;
+        return !limits || refuse_simple(out, 503, "unavailable", "governance_unavailable",
+                                        "limits are configured but no counters are available");
+    }
     uint64_t default_out = 1024;
     bool spend = false, allow_unpriced = false;
     for (size_t i = 0; i < cfg->nchain; i++) {

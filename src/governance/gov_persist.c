@@ -44,23 +44,13 @@ static double num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e12 ? v->valuedouble : 0;
 }
 
-int kt__persist_load(kt_gov_store *s, const char *dir, int64_t day, int64_t month)
+int kt__persist_parse(kt_gov_store *s, const char *text, size_t len, int64_t day, int64_t month)
 {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/spend.json", dir);
-    size_t len = 0;
-    char *text = read_all(path, &len);
-    if (!text) {
-        if (errno != ENOENT) KT_WARN("state_unreadable", "%s cannot be read; spend starts at 0", path);
-        return KT_OK;
-    }
     cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
     const cJSON *es = root ? cJSON_GetObjectItemCaseSensitive(root, "entries") : NULL;
     if (!cJSON_IsArray(es)) {
-        KT_WARN("state_invalid", "%s is not a kt spend file; spend starts at 0", path);
         cJSON_Delete(root);
-        return KT_OK;
+        return KT_EPARSE;
     }
     const cJSON *e;
     cJSON_ArrayForEach(e, es) {
@@ -74,6 +64,23 @@ int kt__persist_load(kt_gov_store *s, const char *dir, int64_t day, int64_t mont
         if ((int64_t)num(e, "month") == month) en->spent_month = num(e, "spent_month");
     }
     cJSON_Delete(root);
+    return KT_OK;
+}
+
+int kt__persist_load(kt_gov_store *s, const char *dir, int64_t day, int64_t month)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/spend.json", dir);
+    size_t len = 0;
+    errno = 0;
+    char *text = read_all(path, &len);
+    if (!text) {
+        if (errno != ENOENT) KT_WARN("state_unreadable", "%s cannot be read; spend starts at 0", path);
+        return KT_OK;
+    }
+    int rc = kt__persist_parse(s, text, len, day, month);
+    free(text);
+    if (rc) KT_WARN("state_invalid", "%s is not a kt spend file; spend starts at 0", path);
     return KT_OK;
 }
 

@@ -70,6 +70,8 @@ void kt__store_expire(kt_gov_store *s, kt_gov_req *r);
 
 /* gov_persist.c: spend in state_dir/spend.json. */
 int kt__persist_load(kt_gov_store *s, const char *dir, int64_t day, int64_t month);
+/* The file's content into `s` (entries of other windows count 0). KT_EPARSE: not a spend file. */
+int kt__persist_parse(kt_gov_store *s, const char *text, size_t len, int64_t day, int64_t month);
 /* Renders the spend entries of the current windows as the file's content. */
 int kt__persist_render(const kt_gov_store *s, kt_buf *out);
 int kt__persist_write(const char *dir, const char *data, size_t len);
