@@ -342,9 +342,20 @@ class SpendTest(GovCase):
     def test_failed_requests_settle_zero(self):
         d = tempfile.mkdtemp(prefix="kt-state-")
         self.start(self.spend_cfg(1000, state_dir=d))
-        for mode in ("fail", "close"):
+        for mode in ("fail", "close", "hang"):   # 500, dropped, first-byte timeout
             st, _, _ = self.kt.chat(headers={"x-mock-mode": mode}, max_tokens=10)
             self.assertGreaterEqual(st, 500)
+        # a client that gives up before the answer: nothing came back, nothing is spent
+        import socket
+        body = json.dumps({"model": "gpt-4o-mini", "max_tokens": 10,
+                           "messages": [{"role": "user", "content": "hello"}]}).encode()
+        s = socket.create_connection(("127.0.0.1", self.kt.port))
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"application/json\r\nx-mock-mode: hang\r\nContent-Length: %d\r\n\r\n"
+                  % len(body) + body)
+        time.sleep(0.3)
+        s.close()
+        time.sleep(0.3)
         self.assertEqual(self.kt.chat(max_tokens=10)[0], 200)
         self.assertAlmostEqual(self.wait_spent(d, 14.0), 14.0)
 
