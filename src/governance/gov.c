@@ -381,7 +381,8 @@ bool kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov
     }
     estimate(&a, default_out);
     bool consumer_spend = r->consumer && r->consumer->limits.max_daily_usd > 0;
-    if ((spend || consumer_spend) && !a.priced && !allow_unpriced) {
+    /* A request naming no model at all (a models list, a file upload) generates no tokens. */
+    if ((spend || consumer_spend) && f->model && !a.priced && !allow_unpriced) {
         refuse_simple(out, 402, "budget_exceeded", "model_unpriced", "");
         snprintf(out->msg, sizeof out->msg, "model '%.64s' has no price, so its spend cannot be "
                  "held to the budget: add it to gateway.events.prices (or set the spend-limit's "

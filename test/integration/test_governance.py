@@ -375,6 +375,8 @@ class SpendTest(GovCase):
         self.start(self.spend_cfg(100))
         self.assertErr(self.kt.chat(model="mock-model-x"), 402, "budget_exceeded",
                        "model_unpriced")
+        st, _, body = self.kt.request("GET", "/v1/models")   # no model, no tokens: not refused
+        self.assertEqual(st, 200, body)
 
     def test_consumer_daily_limit(self):
         cons = [{"name": "team-a", "keys": [{"key_sha256": sha(KEY_A)}],
