@@ -255,12 +255,14 @@ static int families(const kt_metrics *m, kt_buf *b)
         { "keeptrusts_tokens_total", "Tokens by direction and model, from provider usage.",
           &m->tokens },
         { "keeptrusts_cost_usd_total", "Estimated cost in US dollars by model.", &m->cost },
-        { "keeptrusts_consumer_requests_total", "Requests by gateway-key consumer and status.",
-          &m->consumers },
     };
     int rc = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(fams) && !rc; i++)
         rc = family(b, fams[i].name, fams[i].help, fams[i].f);
+    /* Only with gateway keys: a sidecar without consumers exposes what it always did. */
+    if (!rc && m->consumers.n)
+        rc = family(b, "keeptrusts_consumer_requests_total",
+                    "Requests by gateway-key consumer and status.", &m->consumers);
     return rc;
 }
 
