@@ -67,6 +67,9 @@ typedef struct kt_exchange {
     int up_status;             /* the upstream's status (0: no head came) */
     kt_gov_req gov;            /* consumer and reservations (exchange_gov.c) */
     bool gov_models_list;      /* GET /v1/models: the answer is cut to the allowed models */
+    bool usage_added;          /* kt asked for stream usage: strip it again (exchange_usage.c) */
+    kt_buf strip_pending;      /* the SSE event being received */
+    kt_buf strip_out;          /* what one upstream read leaves for the client */
 } kt_exchange;
 
 /* The keys kt__facts_read asks a kt_json_top for, in kt_req_facts order of decoding. */
@@ -85,6 +88,11 @@ int kt__gov_headers(const kt_exchange *x, kt_buf *b);
 /* RELAY_BUFFER, before output policies: a models list cut to the allowed models. */
 void kt__gov_filter_list(kt_exchange *x);
 void kt__gov_finish(kt_exchange *x);
+/* exchange_usage.c: before the upstream head, asks an OpenAI chat stream for usage when
+ * governance needs it and the client did not; on the response, takes it out again. strip: data
+ * NULL flushes what is held at the end; false when nothing is left to relay. */
+void kt__usage_prepare(kt_exchange *x);
+bool kt__usage_strip(kt_exchange *x, const char **data, size_t *len);
 /* The decision event of a finished exchange, pushed with the metrics. */
 void kt__exchange_report(kt_exchange *x, bool aborted);
 

@@ -220,6 +220,7 @@ static void proxy_exchange(kt_exchange *x)
         go = apply_input(x, &in);
     }
     kt_buf_free(&in.out);
+    if (go) kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
     if (!go || !build_request(x, rest, query)) return;
     x->gw->stats.proxied++;
     connect_upstream(x);
@@ -366,6 +367,8 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     x->up_status = status;
     x->obs.up_head_ns = uv_hrtime();
     x->obs.stream = is_event_stream(hs);
+    if (!x->obs.stream || status < 200 || status >= 300) x->usage_added = false;
+    if (x->usage_added) has_length = false;   /* governance strips bytes: no length */
     kt_conn_cork(c);   /* head and body of this read leave in one write */
     /* Every body the model may have written is read, error bodies too (they echo prompts). */
     bool bodyless = c->is_head || status == 204 || status == 304;
@@ -483,6 +486,7 @@ static void on_body(void *owner, const char *data, size_t len)
     kt_exchange *x = xof(owner);
     int status = x->c->resp_status;
     if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
+    if (x->usage_added && !kt__usage_strip(x, &data, &len)) return;   /* governance */
     switch (x->phase) {
     case KT_X_RELAY_BUFFER:
         if (kt_buf_append(&x->resp_body, data, len)) {
@@ -601,6 +605,17 @@ static void on_done(void *owner)
     kt_conn *c = x->c;
     x->obs.up_end_ns = uv_hrtime();
     drop_upstream(x);
+    const char *rest = NULL;   /* governance: a last event held by the usage stripper */
+    size_t nrest = 0;
+    if (x->usage_added && kt__usage_strip(x, &rest, &nrest)) {
+        if (x->phase == KT_X_RELAY_PASS && send_body(x, rest, nrest)) return;
+        if (x->phase == KT_X_RELAY_STREAM) kt_stream_filter_feed(x->sf, rest, nrest);
+        if (x->phase == KT_X_RELAY_BUFFER && kt_buf_append(&x->resp_body, rest, nrest)) {
+            fail_response(x, 502, "upstream_error", "upstream_too_large",
+                          "the response is larger than output policies can check");
+            return;
+        }
+    }
     if (x->phase == KT_X_RELAY_BUFFER) {
         finish_buffered(x);
         return;
@@ -678,6 +693,8 @@ static void x_finish(kt_conn *c)
     kt_buf_free(&x->resp_head);
     kt_buf_free(&x->resp_body);
     kt_buf_free(&x->req_head);
+    kt_buf_free(&x->strip_pending);
+    kt_buf_free(&x->strip_out);
     kt_config_release(&x->cfg);
     free(x);
 }

@@ -339,6 +339,32 @@ class SpendTest(GovCase):
             s += 14
         self.assertEqual(n, want, (spent, est, room))
 
+    def test_stream_usage_obtained_and_stripped(self):
+        d = tempfile.mkdtemp(prefix="kt-state-")
+        self.start(self.spend_cfg(1000, state_dir=d))
+        for split in ("event", "bytes:7"):
+            self.mock.reset()
+            st, h, body = self.kt.chat(stream=True, max_tokens=10,
+                                       headers={"x-mock-split": split})
+            self.assertEqual(st, 200, body)
+            rec = self.mock.wait_requests(1)[0]
+            self.assertEqual(rec.json()["stream_options"], {"include_usage": True})
+            usage_events = [e for e in rec.sent_events if b'"usage"' in e]
+            self.assertEqual(len(usage_events), 1)
+            # the client gets exactly what it would have got without the option
+            want = b"".join(e for e in rec.sent_events if b'"usage"' not in e)
+            self.assertEqual(body, want)
+            self.assertNotIn(b"usage", body)
+        # settled with the real usage ($14 each), not the estimate
+        self.assertAlmostEqual(self.wait_spent(d, 28.0), 28.0)
+        # a client that asked for usage keeps it, and its body is untouched
+        self.mock.reset()
+        st, _, body = self.kt.chat(stream=True, max_tokens=10,
+                                   stream_options={"include_usage": True})
+        rec = self.mock.wait_requests(1)[0]
+        self.assertEqual(body, b"".join(rec.sent_events))
+        self.assertIn(b'"usage"', body)
+
     def test_failed_requests_settle_zero(self):
         d = tempfile.mkdtemp(prefix="kt-state-")
         self.start(self.spend_cfg(1000, state_dir=d))
