@@ -15,40 +15,31 @@
 #define KT__CFG_MAX_KEYS 16
 #define KT__CFG_MAX_GLOBS 64
 
-bool kt__cfg_usd(kt__cfgctx *x, const kt_ynode *n, const char *where, double *out)
+static void usd(kt__cfgctx *x, const kt_ynode *n, const char *where, double *out)
 {
-    const char *s = kt__cfg_want_str(x, n, where);
-    if (!s) return false;
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= 0 && v <= 1e9)) {
-        kt__cfg_err(x, n, "%s must be an amount of US dollars (0-1000000000)", where);
-        return false;
-    }
-    *out = v;
-    return true;
+    kt_yr_decimal(&x->rd, n, where, 0, 1e9, out);
 }
 
 static void globs(kt__cfgctx *x, const kt_ynode *seq, const char *where, char ***out, size_t *n)
 {
-    if (!seq || kt__y_is_null(seq) || !kt__cfg_want_seq(x, seq, where)) return;
+    if (!seq || kt_y_is_null(seq) || !kt_yr_want_seq(&x->rd, seq, where)) return;
     if (seq->n > KT__CFG_MAX_GLOBS) {
-        kt__cfg_err(x, seq, "%s has more than %d patterns", where, KT__CFG_MAX_GLOBS);
+        kt_yr_err(&x->rd, seq, "%s has more than %d patterns", where, KT__CFG_MAX_GLOBS);
         return;
     }
     *out = kt_calloc(seq->n ? seq->n : 1, sizeof **out);
     if (!*out) {
-        x->oom = 1;
+        x->rd.oom = 1;
         return;
     }
     for (size_t i = 0; i < seq->n; i++) {
-        const char *s = kt__cfg_want_str(x, seq->vals[i], where);
+        const char *s = kt_yr_want_str(&x->rd, seq->vals[i], where);
         if (!s) continue;
         if (!*s || strlen(s) > 256) {
-            kt__cfg_err(x, seq->vals[i], "%s: a pattern is 1 to 256 characters", where);
+            kt_yr_err(&x->rd, seq->vals[i], "%s: a pattern is 1 to 256 characters", where);
             continue;
         }
-        char *d = kt__cfg_dup(x, s);
+        char *d = kt_yr_dup(&x->rd, s);
         if (d) (*out)[(*n)++] = d;
     }
 }
@@ -56,8 +47,8 @@ static void globs(kt__cfgctx *x, const kt_ynode *seq, const char *where, char **
 static void model_rules(kt__cfgctx *x, const kt_ynode *m, const char *where, kt_model_rules *r)
 {
     static const char *const keys[] = { "allow", "deny", NULL };
-    if (!m || kt__y_is_null(m) || !kt__cfg_want_map(x, m, where)) return;
-    kt__cfg_check_keys(x, m, keys, where);
+    if (!m || kt_y_is_null(m) || !kt_yr_want_map(&x->rd, m, where)) return;
+    kt_yr_check_keys(&x->rd, m, keys, where);
     char p[160];
     snprintf(p, sizeof p, "%s.allow", where);
     globs(x, kt_ymap_get(m, "allow"), p, &r->allow, &r->nallow);
@@ -91,32 +82,32 @@ static bool hex_sha(const char *s, unsigned char out[32])
 static void key_ref(kt__cfgctx *x, const kt_ynode *ref, const char *where, kt_gw_key *k)
 {
     static const char *const keys[] = { "env", "file", NULL };
-    if (!kt__cfg_want_map(x, ref, where)) return;
-    kt__cfg_check_keys(x, ref, keys, where);
+    if (!kt_yr_want_map(&x->rd, ref, where)) return;
+    kt_yr_check_keys(&x->rd, ref, keys, where);
     const kt_ynode *env = kt_ymap_get(ref, "env"), *file = kt_ymap_get(ref, "file");
     if (!env == !file) {
-        kt__cfg_err(x, ref, "%s needs exactly one of env or file", where);
+        kt_yr_err(&x->rd, ref, "%s needs exactly one of env or file", where);
         return;
     }
-    const char *s = kt__cfg_want_str(x, env ? env : file, where);
+    const char *s = kt_yr_want_str(&x->rd, env ? env : file, where);
     if (!s || !*s) return;
     if (env && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
                    strlen(s)) {
-        kt__cfg_err(x, env, "%s.env must be a variable name (letters, digits and _)", where);
+        kt_yr_err(&x->rd, env, "%s.env must be a variable name (letters, digits and _)", where);
         return;
     }
     k->source = env ? KT_KEY_ENV : KT_KEY_FILE;
-    k->ref = kt__cfg_dup(x, s);
+    k->ref = kt_yr_dup(&x->rd, s);
 }
 
 static void one_key(kt__cfgctx *x, const kt_ynode *n, const char *where, kt_gw_key *k)
 {
     static const char *const keys[] = { "key_sha256", "key_ref", NULL };
-    if (!kt__cfg_want_map(x, n, where)) return;
-    kt__cfg_check_keys(x, n, keys, where);
+    if (!kt_yr_want_map(&x->rd, n, where)) return;
+    kt_yr_check_keys(&x->rd, n, keys, where);
     const kt_ynode *sha = kt_ymap_get(n, "key_sha256"), *ref = kt_ymap_get(n, "key_ref");
     if (!sha == !ref) {
-        kt__cfg_err(x, n, "%s needs exactly one of key_sha256 or key_ref (the plain key never "
+        kt_yr_err(&x->rd, n, "%s needs exactly one of key_sha256 or key_ref (the plain key never "
                     "goes into the config)", where);
         return;
     }
@@ -127,10 +118,10 @@ static void one_key(kt__cfgctx *x, const kt_ynode *n, const char *where, kt_gw_k
         return;
     }
     snprintf(p, sizeof p, "%s.key_sha256", where);
-    const char *s = kt__cfg_want_str(x, sha, p);
+    const char *s = kt_yr_want_str(&x->rd, sha, p);
     if (!s) return;
     if (!hex_sha(s, k->sha)) {
-        kt__cfg_err(x, sha, "%s must be 64 hex digits (sha256sum of the key)", p);
+        kt_yr_err(&x->rd, sha, "%s must be 64 hex digits (sha256sum of the key)", p);
         return;
     }
     k->ok = true;
@@ -140,21 +131,21 @@ static void limits(kt__cfgctx *x, const kt_ynode *m, const char *where, kt_consu
 {
     static const char *const keys[] = { "requests_per_minute", "tokens_per_minute",
                                         "max_daily_usd", NULL };
-    if (!m || kt__y_is_null(m) || !kt__cfg_want_map(x, m, where)) return;
-    kt__cfg_check_keys(x, m, keys, where);
+    if (!m || kt_y_is_null(m) || !kt_yr_want_map(&x->rd, m, where)) return;
+    kt_yr_check_keys(&x->rd, m, keys, where);
     char p[160];
     const kt_ynode *v;
     if ((v = kt_ymap_get(m, "requests_per_minute"))) {
         snprintf(p, sizeof p, "%s.requests_per_minute", where);
-        kt__cfg_uint(x, v, p, 1, 100000000, &l->requests_per_minute);
+        kt_yr_uint(&x->rd, v, p, 1, 100000000, &l->requests_per_minute);
     }
     if ((v = kt_ymap_get(m, "tokens_per_minute"))) {
         snprintf(p, sizeof p, "%s.tokens_per_minute", where);
-        kt__cfg_uint(x, v, p, 1, 100000000000ull, &l->tokens_per_minute);
+        kt_yr_uint(&x->rd, v, p, 1, 100000000000ull, &l->tokens_per_minute);
     }
     if ((v = kt_ymap_get(m, "max_daily_usd"))) {
         snprintf(p, sizeof p, "%s.max_daily_usd", where);
-        kt__cfg_usd(x, v, p, &l->max_daily_usd);
+        usd(x, v, p, &l->max_daily_usd);
     }
 }
 
@@ -163,31 +154,31 @@ static void one_consumer(kt__cfgctx *x, const kt_ynode *n, size_t i, kt_consumer
     static const char *const keys[] = { "name", "keys", "models", "limits", "description", NULL };
     char where[64];
     snprintf(where, sizeof where, "consumers[%zu]", i);
-    if (!kt__cfg_want_map(x, n, where)) return;
-    kt__cfg_check_keys(x, n, keys, where);
-    const char *name = kt__cfg_str(x, n, "name", where, true);
+    if (!kt_yr_want_map(&x->rd, n, where)) return;
+    kt_yr_check_keys(&x->rd, n, keys, where);
+    const char *name = kt_yr_str(&x->rd, n, "name", where, true);
     if (name && (!*name || strlen(name) > 64 ||
                  strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
                      strlen(name))) {
-        kt__cfg_err(x, kt_ymap_get(n, "name"), "%s.name must be 1-64 letters, digits, '-', '_' "
+        kt_yr_err(&x->rd, kt_ymap_get(n, "name"), "%s.name must be 1-64 letters, digits, '-', '_' "
                     "or '.'", where);
         name = NULL;
     }
     for (size_t j = 0; name && j < i; j++)
         if (x->cfg->consumers[j].name && strcmp(x->cfg->consumers[j].name, name) == 0)
-            kt__cfg_err(x, kt_ymap_get(n, "name"), "duplicate consumer '%s'", KT__Q(name));
-    if (name) c->name = kt__cfg_dup(x, name);
-    (void)kt__cfg_str(x, n, "description", where, false);
+            kt_yr_err(&x->rd, kt_ymap_get(n, "name"), "duplicate consumer '%s'", KT_YQ(name));
+    if (name) c->name = kt_yr_dup(&x->rd, name);
+    (void)kt_yr_str(&x->rd, n, "description", where, false);
     const kt_ynode *ks = kt_ymap_get(n, "keys");
     char p[96];
     snprintf(p, sizeof p, "%s.keys", where);
-    if (!ks || kt__y_is_null(ks)) {
-        kt__cfg_err(x, ks ? ks : n, "%s needs at least one key (keys: [{key_sha256: ...}])", where);
-    } else if (kt__cfg_want_seq(x, ks, p)) {
+    if (!ks || kt_y_is_null(ks)) {
+        kt_yr_err(&x->rd, ks ? ks : n, "%s needs at least one key (keys: [{key_sha256: ...}])", where);
+    } else if (kt_yr_want_seq(&x->rd, ks, p)) {
         if (!ks->n || ks->n > KT__CFG_MAX_KEYS) {
-            kt__cfg_err(x, ks, "%s needs 1 to %d keys", p, KT__CFG_MAX_KEYS);
+            kt_yr_err(&x->rd, ks, "%s needs 1 to %d keys", p, KT__CFG_MAX_KEYS);
         } else if (!(c->keys = kt_calloc(ks->n, sizeof *c->keys))) {
-            x->oom = 1;
+            x->rd.oom = 1;
         } else {
             c->nkeys = ks->n;
             for (size_t k = 0; k < ks->n; k++) {
@@ -205,15 +196,15 @@ static void one_consumer(kt__cfgctx *x, const kt_ynode *n, size_t i, kt_consumer
 
 static void consumers_section(kt__cfgctx *x, const kt_ynode *cs)
 {
-    if (!cs || kt__y_is_null(cs) || !kt__cfg_want_seq(x, cs, "consumers")) return;
+    if (!cs || kt_y_is_null(cs) || !kt_yr_want_seq(&x->rd, cs, "consumers")) return;
     if (cs->n > KT__CFG_MAX_CONSUMERS) {
-        kt__cfg_err(x, cs, "more than %d consumers", KT__CFG_MAX_CONSUMERS);
+        kt_yr_err(&x->rd, cs, "more than %d consumers", KT__CFG_MAX_CONSUMERS);
         return;
     }
     if (!cs->n) return;
     x->cfg->consumers = kt_calloc(cs->n, sizeof *x->cfg->consumers);
     if (!x->cfg->consumers) {
-        x->oom = 1;
+        x->rd.oom = 1;
         return;
     }
     x->cfg->nconsumers = cs->n;
@@ -226,19 +217,19 @@ static void gateway_part(kt__cfgctx *x, const kt_ynode *gw)
     kt_gateway_opts *g = &x->cfg->gateway;
     const kt_ynode *v = kt_ymap_get(gw, "auth");
     if (v) {
-        const char *s = kt__cfg_want_str(x, v, "gateway.auth");
+        const char *s = kt_yr_want_str(&x->rd, v, "gateway.auth");
         if (s && strcmp(s, "keys") == 0) g->auth = KT_AUTH_KEYS;
         else if (s && strcmp(s, "none") == 0) g->auth = KT_AUTH_NONE;
-        else if (s) kt__cfg_err(x, v, "gateway.auth must be keys or none");
+        else if (s) kt_yr_err(&x->rd, v, "gateway.auth must be keys or none");
     }
     model_rules(x, kt_ymap_get(gw, "models"), "gateway.models", &g->models);
-    const char *dir = kt__cfg_str(x, gw, "state_dir", "gateway", false);
-    if (dir && (!*dir || strlen(dir) > 1024)) kt__cfg_err(x, kt_ymap_get(gw, "state_dir"),
+    const char *dir = kt_yr_str(&x->rd, gw, "state_dir", "gateway", false);
+    if (dir && (!*dir || strlen(dir) > 1024)) kt_yr_err(&x->rd, kt_ymap_get(gw, "state_dir"),
                                                           "gateway.state_dir must be a path");
-    else if (dir) g->state_dir = kt__cfg_dup(x, dir);
+    else if (dir) g->state_dir = kt_yr_dup(&x->rd, dir);
     v = kt_ymap_get(gw, "shared_state");
-    if (v && !kt__y_is_null(v))
-        kt__cfg_err(x, v, "gateway.shared_state (Redis) is not supported by this build yet; remove "
+    if (v && !kt_y_is_null(v))
+        kt_yr_err(&x->rd, v, "gateway.shared_state (Redis) is not supported by this build yet; remove "
                     "it to keep limits in this process (gateway.state_dir keeps spend on disk)");
 }
 
@@ -305,12 +296,12 @@ static int key_resolve(kt_gw_key *k, kt_env env)
 
 int kt__cfg_resolve_consumer_keys(kt_config *c, kt_env env)
 {
-    int changed = 0;
+    int changed = KT_KEYS_SAME;
     for (size_t i = 0; i < c->nconsumers; i++)
         for (size_t k = 0; k < c->consumers[i].nkeys; k++) {
             int rc = key_resolve(&c->consumers[i].keys[k], env);
             if (rc < 0) return rc;
-            changed |= rc;
+            if (rc) changed = KT_KEYS_CHANGED;
         }
     return changed;
 }

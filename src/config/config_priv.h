@@ -51,10 +51,9 @@ void kt__cfg_target_free(kt_target *t);
 
 /* config_consumers.c: consumers[], gateway.auth/models/state_dir. */
 void kt__cfg_governance(kt__cfgctx *x, const kt_ynode *root);
-int kt__cfg_resolve_consumer_keys(kt_config *c, kt_env env);   /* 1: a key changed; < 0: error */
+/* KT_KEYS_CHANGED, KT_KEYS_SAME or KT_ENOMEM, like kt_config_refresh_keys. */
+int kt__cfg_resolve_consumer_keys(kt_config *c, kt_env env);
 void kt__cfg_governance_free(kt_config *c);
-/* A US dollar amount (0 to 1e9) written as a number. */
-bool kt__cfg_usd(kt__cfgctx *x, const kt_ynode *n, const char *where, double *out);
 
 /* Reads a regular file (following symlinks) of at most `max` bytes into a NUL-terminated malloc'd
  * buffer. KT_EIO with *errno_out set, KT_ELIMIT when larger, KT_EINVAL when not a regular file. */
