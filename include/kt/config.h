@@ -112,6 +112,22 @@ typedef struct kt_events_opts {
 
 void kt_events_opts_defaults(kt_events_opts *o);
 
+/* Model rules (gateway.models, consumers[].models): fnmatch globs against the request's model.
+ * Empty `allow` allows every model; `deny` wins over `allow`. */
+typedef struct kt_model_rules {
+    char **allow;
+    size_t nallow;
+    char **deny;
+    size_t ndeny;
+} kt_model_rules;
+
+/* gateway.auth */
+typedef enum kt_auth_mode {
+    KT_AUTH_AUTO = 0,   /* keys when consumers exist or the listener is not loopback, else none */
+    KT_AUTH_KEYS,
+    KT_AUTH_NONE,
+} kt_auth_mode;
+
 typedef struct kt_gateway_opts {
     char *listen;                    /* NULL or "host:port" from gateway.listen / listen_port */
     bool config_reload;              /* default true */
@@ -122,7 +138,36 @@ typedef struct kt_gateway_opts {
     bool policy_cache;               /* gateway.policy_cache, default true (kt/scan_cache.h) */
     bool fail_open;                  /* gateway.fail_mode: open (default closed): what a policy
                                         cannot read goes out unscanned, marked in its event */
+    kt_auth_mode auth;               /* gateway.auth */
+    kt_model_rules models;           /* gateway.models */
+    char *state_dir;                 /* gateway.state_dir: spend survives restarts; NULL: memory */
 } kt_gateway_opts;
+
+/* One gateway key of a consumer: only its SHA-256 is ever kept. `key_sha256:` sets it at load;
+ * `key_ref: {env|file}` resolves at load and on every key refresh (rotation by file change). */
+typedef struct kt_gw_key {
+    kt_key_source source;            /* KT_KEY_NONE: given as key_sha256 */
+    char *ref;                       /* env var name or file path */
+    bool ok;                         /* sha holds a usable key's hash */
+    unsigned char sha[32];
+    char error[128];                 /* why not ok (never the key) */
+} kt_gw_key;
+
+/* consumers[].limits; 0 (or < 0 for money) means no limit. */
+typedef struct kt_consumer_limits {
+    uint64_t requests_per_minute;
+    uint64_t tokens_per_minute;
+    double max_daily_usd;
+} kt_consumer_limits;
+
+/* consumers[]: who may call through the gateway. */
+typedef struct kt_consumer {
+    char *name;
+    kt_gw_key *keys;
+    size_t nkeys;
+    kt_model_rules models;
+    kt_consumer_limits limits;
+} kt_consumer;
 
 typedef struct kt_config {
     int refs;
@@ -137,6 +182,8 @@ typedef struct kt_config {
     kt_policy_cfg *chain;
     size_t nchain;
     kt_gateway_opts gateway;
+    kt_consumer *consumers;    /* consumers[] (names unique) */
+    size_t nconsumers;
     kt_ynode *tree;            /* the parsed document; policies' options point into it */
     /* ,"config_version":..,"config_hash":.. of every decision event (kt_event_prerender), NULL
      * when not rendered. */
@@ -177,8 +224,9 @@ const kt_target *kt_config_target_by_id(const kt_config *c, const char *id, size
 /* What kt_config_refresh_keys returns besides a negative KT_E* code. */
 enum { KT_KEYS_SAME = 0, KT_KEYS_CHANGED = 1 };
 
-/* Re-reads secret files of all targets (for key rotation). Returns KT_KEYS_CHANGED when a key
- * changed (appeared, went or differs), KT_KEYS_SAME when none did, or KT_ENOMEM. */
+/* Re-reads secret files of all targets and the key_refs of consumers (for key rotation). Returns
+ * KT_KEYS_CHANGED when a key changed (appeared, went or differs), KT_KEYS_SAME when none did, or
+ * KT_ENOMEM. */
 int kt_config_refresh_keys(kt_config *c, kt_env env);
 
 #endif

@@ -73,6 +73,7 @@ typedef struct kt_event_info {
     uint64_t latency_ms;
     const char *trace_id;      /* 32 hex or NULL */
     const char *consumer;      /* NULL when none */
+    const char *gw_consumer;   /* the consumer its gateway key named (a metrics label), or NULL */
     const char *unscanned;     /* why a policy could not read something (fail_mode: open): the
                                   verdict is then "unscanned" and this the reason_code */
 } kt_event_info;

@@ -16,6 +16,7 @@
 
 typedef struct kt_metrics kt_metrics;
 typedef struct kt_events kt_events;
+typedef struct kt_gov kt_gov;
 
 /* Counted by the proxy (request counts of every kind are the server's: srv.stats). */
 typedef struct kt_gateway_stats {
@@ -48,6 +49,7 @@ typedef struct kt_gateway {
     kt_metrics *metrics;       /* NULL when gateway.metrics.enabled is false */
     kt_events *events;         /* NULL when gateway.events.enabled is false */
     kt_scan_cache scan_cache;  /* texts the policy chain found clean (gateway.policy_cache) */
+    kt_gov *gov;               /* consumers, limits and their counters (kt/governance.h) */
 } kt_gateway;
 
 typedef struct kt_run_opts {

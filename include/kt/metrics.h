@@ -56,7 +56,8 @@ typedef struct kt_metrics {
     kt_mfamily blocks;         /* reason, policy */
     kt_mfamily tokens;         /* direction, model */
     kt_mfamily cost;           /* model */
-    kt_mlabel_set models, targets, policies, entities;
+    kt_mfamily consumers;      /* consumer, status: requests of key-authenticated consumers */
+    kt_mlabel_set models, targets, policies, entities, consumer_names;
     kt_hist duration, overhead;
     kt_hist upstream[KT_UP_PHASES];
     uint64_t events_sent, events_dropped, events_retries, events_spooled, events_failed_batches;

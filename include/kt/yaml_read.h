@@ -85,6 +85,10 @@ int kt_yr_bool(kt_yread *r, const kt_ynode *n, const char *where, bool *out);
 /* Integers, durations (ms) and sizes (bytes), range-checked into [min, max]. */
 int kt_yr_uint(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min, uint64_t max,
                uint64_t *out);
+/* A plain decimal number (digits, one optional '.', more digits) in [min, max]: amounts of money,
+ * prices. No sign, exponent, hex, inf or nan. */
+int kt_yr_decimal(kt_yread *r, const kt_ynode *n, const char *where, double min, double max,
+                  double *out);
 int kt_yr_duration(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min_ms,
                    uint64_t max_ms, uint64_t *out_ms);
 int kt_yr_size(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min, uint64_t max,

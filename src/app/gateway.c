@@ -11,6 +11,7 @@
 #include "kt/events.h"
 #include "kt/gateway.h"
 #include "kt/log.h"
+#include "kt/governance.h"
 #include "kt/metrics.h"
 #include "kt/ops.h"
 #include "kt/proxy.h"
@@ -189,6 +190,7 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
         KT_ERROR("listen", "%s", err);
         return 1;
     }
+    if (kt_gov_new(&gw->loop, gw->cfg, gw->srv.listen_addr, &gw->gov)) return 1;
     uv_signal_init(&gw->loop, &gw->sig_term);
     uv_signal_init(&gw->loop, &gw->sig_int);
     uv_timer_init(&gw->loop, &gw->drain_timer);
@@ -230,6 +232,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     free(gw->metrics);
     kt_tls_ctx_free(&gw->tls);
     kt_scan_cache_free(&gw->scan_cache);
+    kt_gov_free(gw->gov);
     kt_config_release(&gw->cfg);
     kt_server_free(&gw->srv);
     free(gw->config_path);

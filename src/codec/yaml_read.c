@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kt/yaml_read.h"
@@ -155,6 +156,29 @@ int kt_yr_uint(kt_yread *r, const kt_ynode *n, const char *where, uint64_t min, 
     }
     if (v < min || v > max) {
         kt_yr_err(r, n, "%s must be between %" PRIu64 " and %" PRIu64, where, min, max);
+        return KT_EINVAL;
+    }
+    *out = v;
+    return KT_OK;
+}
+
+int kt_yr_decimal(kt_yread *r, const kt_ynode *n, const char *where, double min, double max,
+                  double *out)
+{
+    const char *s = n && n->type == KT_Y_SCALAR && n->str ? n->str : "";
+    size_t i = 0, digits = 0, dots = 0;
+    for (; s[i]; i++) {
+        if (s[i] >= '0' && s[i] <= '9') digits++;
+        else if (s[i] == '.' && !dots++) continue;
+        else break;
+    }
+    if (!digits || s[i] || i > 32) {
+        kt_yr_err(r, n, "expected a number for %s", where);
+        return KT_EINVAL;
+    }
+    double v = strtod(s, NULL);
+    if (!(v >= min && v <= max)) {
+        kt_yr_err(r, n, "%s must be between %g and %g", where, min, max);
         return KT_EINVAL;
     }
     *out = v;

@@ -49,6 +49,7 @@ static void config_free(kt_config *c)
     free(c->chain);
     free(c->event_config);
     free(c->json_paths);
+    kt__cfg_governance_free(c);
     free(c->gateway.listen);
     free(c->gateway.events.spool_dir);
     for (size_t i = 0; i < c->gateway.events.nprices; i++) free(c->gateway.events.prices[i].model);
@@ -145,7 +146,7 @@ static void targets_section(kt__cfgctx *x, const kt_ynode *root, const kt_ynode 
 static void validate(kt__cfgctx *x, kt_ynode *root)
 {
     static const char *const top_keys[] = { "pack", "policies", "policy", "providers", "gateway",
-                                            NULL };
+                                            "consumers", NULL };
     kt_config *c = x->cfg;
     kt__cfg_check_tree(x, root);
     kt_yr_check_keys(&x->rd, root, top_keys, "the top level");
@@ -158,6 +159,7 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     c->gateway.metrics_enabled = true;
     const kt_ynode *gw_key = NULL;
     kt__cfg_gateway(x, kt_ymap_get(root, "gateway"), &gw_key);
+    kt__cfg_governance(x, root);
     policies_section(x, root);
     targets_section(x, root, gw_key);
     /* Each policy kind checks its own options (with line:col) and compiles them once. */
@@ -223,6 +225,7 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     if (diag->count != before) goto fail;
     for (size_t i = 0; i < x.cfg->ntargets; i++)
         if (kt__cfg_resolve_key(&x.cfg->targets[i], env) < 0) goto oom;
+    if (kt__cfg_resolve_consumer_keys(x.cfg, env) < 0) goto oom;
     if (kt_event_prerender(x.cfg)) goto oom;
     *out = x.cfg;
     return KT_OK;

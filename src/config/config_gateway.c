@@ -47,6 +47,7 @@ static const lim_spec lim_specs[] = {
 static const char *const gateway_keys[] = {
     "listen", "listen_port", "port", "mode", "config_reload", "config_poll_interval",
     "secret_key_ref", "events", "metrics", "policy_cache", "fail_mode",
+    "auth", "models", "state_dir", "shared_state",
     "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
     "max_idle_connections",
     "header_timeout", "body_timeout", "idle_timeout", "upstream_connect_timeout",

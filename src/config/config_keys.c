@@ -149,7 +149,9 @@ int kt_config_refresh_keys(kt_config *c, kt_env env)
         if (rc < 0) return rc;
         if (rc == KT_KEYS_CHANGED) changed = KT_KEYS_CHANGED;
     }
-    return changed;
+    int rc = c ? kt__cfg_resolve_consumer_keys(c, env) : KT_KEYS_SAME;
+    if (rc < 0) return rc;
+    return rc == KT_KEYS_CHANGED ? KT_KEYS_CHANGED : changed;
 }
 
 void kt__cfg_target_free(kt_target *t)

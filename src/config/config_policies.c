@@ -7,7 +7,8 @@
 #include "config_priv.h"
 
 static const char *const kinds[] = {
-    "pii-detector", "dlp-filter", "safety-filter", "prompt-injection", "audit-logger", NULL,
+    "pii-detector", "dlp-filter", "safety-filter", "prompt-injection", "audit-logger", "spend-limit",
+    "rate-limit", NULL,
 };
 
 bool kt__cfg_known_kind(const char *kind)
@@ -19,7 +20,8 @@ bool kt__cfg_known_kind(const char *kind)
 
 const char *kt__cfg_known_kinds(void)
 {
-    return "pii-detector, dlp-filter, safety-filter, prompt-injection, audit-logger";
+    return "pii-detector, dlp-filter, safety-filter, prompt-injection, audit-logger, spend-limit, "
+           "rate-limit";
 }
 
 void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const kt_ynode *name_node,

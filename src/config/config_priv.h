@@ -49,6 +49,12 @@ void kt__cfg_key_ref(kt__cfgctx *x, kt_target *t, const kt_ynode *ref, const cha
 int kt__cfg_resolve_key(kt_target *t, kt_env env);
 void kt__cfg_target_free(kt_target *t);
 
+/* config_consumers.c: consumers[], gateway.auth/models/state_dir. */
+void kt__cfg_governance(kt__cfgctx *x, const kt_ynode *root);
+/* KT_KEYS_CHANGED, KT_KEYS_SAME or KT_ENOMEM, like kt_config_refresh_keys. */
+int kt__cfg_resolve_consumer_keys(kt_config *c, kt_env env);
+void kt__cfg_governance_free(kt_config *c);
+
 /* Reads a regular file (following symlinks) of at most `max` bytes into a NUL-terminated malloc'd
  * buffer. KT_EIO with *errno_out set, KT_ELIMIT when larger, KT_EINVAL when not a regular file. */
 int kt__cfg_read_file(const char *path, size_t max, char **out, size_t *len, int *errno_out);

@@ -163,6 +163,10 @@ size_t kt_reload_watch_paths(const kt_config *cfg, const char *config_path, cons
     for (size_t i = 0; cfg && i < cfg->ntargets && n < max; i++)
         if (cfg->targets[i].key_source == KT_KEY_FILE && cfg->targets[i].key_ref)
             out[n++] = cfg->targets[i].key_ref;
+    for (size_t i = 0; cfg && i < cfg->nconsumers; i++)
+        for (size_t k = 0; k < cfg->consumers[i].nkeys && n < max; k++)
+            if (cfg->consumers[i].keys[k].source == KT_KEY_FILE)
+                out[n++] = cfg->consumers[i].keys[k].ref;
     return n;
 }
 

@@ -78,6 +78,17 @@ static void chain_json(const kt_config *cfg, kt_buf *b)
     kt_buf_puts(b, "]");
 }
 
+/* Consumers by name only: never a key, a hash or a key reference. */
+static void consumers_json(const kt_config *cfg, kt_buf *b)
+{
+    kt_buf_puts(b, "[");
+    for (size_t i = 0; i < cfg->nconsumers; i++) {
+        if (i) kt_buf_puts(b, ",");
+        kt_buf_json_str(b, cfg->consumers[i].name, strlen(cfg->consumers[i].name));
+    }
+    kt_buf_puts(b, "]");
+}
+
 void kt_ops_config_json(const kt_config *cfg, const kt_reload_state *last, kt_buf *b)
 {
     kt_buf_puts(b, "{\"pack\":{");
@@ -92,6 +103,8 @@ void kt_ops_config_json(const kt_config *cfg, const kt_reload_state *last, kt_bu
     targets_json(cfg, b);
     kt_buf_puts(b, ",\"chain\":");
     chain_json(cfg, b);
+    kt_buf_puts(b, ",\"consumers\":");   /* governance: names only */
+    consumers_json(cfg, b);
     kt_buf_puts(b, ",\"last_reload\":");
     kt_reload_state_json(last, b);
     kt_buf_puts(b, "}");

@@ -11,7 +11,7 @@
 #include "kt/scan_cache.h"
 
 extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_policy_injection,
-    kt_policy_audit;
+    kt_policy_audit, kt_policy_spend, kt_policy_rate;
 
 #define KT__FINDINGS_FIRST 16   /* findings allocated at the first one; doubles up to the cap */
 #define KT__REDACT_STACK 32     /* redactions sorted on the stack; more are sorted on the heap */
@@ -19,7 +19,8 @@ extern const kt_policy_kind kt_policy_pii, kt_policy_dlp, kt_policy_safety, kt_p
 
 static const kt_policy_kind *const kt__kinds[] = { &kt_policy_pii, &kt_policy_dlp,
                                                    &kt_policy_safety, &kt_policy_injection,
-                                                   &kt_policy_audit };
+                                                   &kt_policy_audit, &kt_policy_spend,
+                                                   &kt_policy_rate };
 
 const char *kt_action_name(kt_action a)
 {

@@ -10,6 +10,7 @@
 #include "kt/conn.h"
 #include "kt/events.h"
 #include "kt/gateway.h"
+#include "kt/governance.h"
 #include "kt/policy.h"
 #include "kt/policy_stream.h"
 #include "kt/upstream.h"
@@ -63,6 +64,12 @@ typedef struct kt_exchange {
     kt_buf resp_head;          /* RELAY_BUFFER: the client head, minus framing */
     kt_buf resp_body;          /* RELAY_BUFFER: the whole upstream body */
     kt_req_obs obs;            /* timings and usage, for the event and metrics */
+    int up_status;             /* the upstream's status (0: no head came) */
+    kt_gov_req gov;            /* consumer and reservations (exchange_gov.c) */
+    bool gov_models_list;      /* GET /v1/models: the answer is cut to the allowed models */
+    bool usage_added;          /* kt asked for stream usage: strip it again (exchange_usage.c) */
+    kt_buf strip_pending;      /* the SSE event being received */
+    kt_buf strip_out;          /* what one upstream read leaves for the client */
 } kt_exchange;
 
 /* The keys kt__facts_read asks a kt_json_top for, in kt_req_facts order of decoding. */
@@ -72,6 +79,20 @@ extern const size_t kt__nfact_keys;
 void kt__facts_from_top(kt_req_facts *f, const kt_json_top *top, const char *body);
 /* Reads the facts with a pass of its own (when no input policy walks the body). */
 void kt__facts_read(kt_req_facts *f, const char *body, size_t len);
+/* exchange_gov.c: governance. start: the gateway key (false: answered 401); admit: after
+ * routing, model rules and limits (false: answered 403/402/429); headers: x-ratelimit-* lines;
+ * finish: settles what the request used (every exchange, before its report). */
+bool kt__gov_start(kt_exchange *x);
+bool kt__gov_admit(kt_exchange *x);
+int kt__gov_headers(const kt_exchange *x, kt_buf *b);
+/* RELAY_BUFFER, before output policies: a models list cut to the allowed models. */
+void kt__gov_filter_list(kt_exchange *x);
+void kt__gov_finish(kt_exchange *x);
+/* exchange_usage.c: before the upstream head, asks an OpenAI chat stream for usage when
+ * governance needs it and the client did not; on the response, takes it out again. strip: data
+ * NULL flushes what is held at the end; false when nothing is left to relay. */
+void kt__usage_prepare(kt_exchange *x);
+bool kt__usage_strip(kt_exchange *x, const char **data, size_t *len);
 /* The decision event of a finished exchange, pushed with the metrics. */
 void kt__exchange_report(kt_exchange *x, bool aborted);
 

@@ -139,7 +139,9 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
         kt_str v = kt_headers_value(&c->in.headers, (uint32_t)ti);
         if (kt_traceparent_id(v.p, v.n, trace)) ev.trace_id = trace;
     }
-    if (header_token(&c->in.headers, "x-keeptrusts-consumer", consumer, sizeof consumer))
+    if (x->gov.consumer)   /* an authenticated consumer is who called */
+        ev.consumer = ev.gw_consumer = x->gov.consumer->name;
+    else if (header_token(&c->in.headers, "x-keeptrusts-consumer", consumer, sizeof consumer))
         ev.consumer = consumer;
     else if (x->facts.user[0])
         ev.consumer = x->facts.user;

@@ -181,7 +181,7 @@ static bool route(kt_exchange *x)
 static bool build_request(kt_exchange *x, kt_str rest, kt_str query)
 {
     kt_conn *c = x->c;
-    bool identity = kt_chain_has(x->cfg, KT_DIR_OUTPUT);
+    bool identity = kt_chain_has(x->cfg, KT_DIR_OUTPUT) || x->gov_models_list;
     int method = kt_http_in_method(&c->in);
     bool send_length = c->in.body.len > 0 || method == HTTP_POST || method == HTTP_PUT ||
                        method == HTTP_PATCH;
@@ -204,6 +204,7 @@ static void proxy_exchange(kt_exchange *x)
     kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
     kt_str rest = { path.p + 3, path.n - 3 };   /* after "/v1" (the gateway routed on it) */
     x->api = kt_api_from_path(rest);
+    if (!kt__gov_start(x)) return;   /* governance: the gateway key */
     if (x->cfg->nchain) {
         if (kt_decision_init(&x->decision, x->cfg)) {
             fail(x, 503, "unavailable", "internal_error", "out of memory");
@@ -213,12 +214,13 @@ static void proxy_exchange(kt_exchange *x)
     }
     input_result in = { 0 };
     read_body(x, &in);
-    bool go = route(x);
+    bool go = route(x) && kt__gov_admit(x);   /* governance: check and reserve */
     if (go) {
         x->phase = KT_X_CHECK_INPUT;
         go = apply_input(x, &in);
     }
     kt_buf_free(&in.out);
+    if (go) kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
     if (!go || !build_request(x, rest, query)) return;
     x->gw->stats.proxied++;
     connect_upstream(x);
@@ -314,6 +316,7 @@ static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has
     kt_buf b;
     kt_buf_init(&b, KT_HEAD_BUF_MAX);
     int rc = build_head(status, hs, has_length, &b);
+    if (!rc) rc = kt__gov_headers(x, &b);   /* governance: x-ratelimit-* */
     if (!rc) rc = end_head(x, status, has_length, &b);
     if (!rc) rc = send_head(x, &b);
     kt_buf_free(&b);
@@ -361,12 +364,15 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     assert(x->phase == KT_X_WAIT_HEAD);   /* one head per attempt, after the request went out */
     kt_conn *c = x->c;
     c->resp_status = status;
+    x->up_status = status;
     x->obs.up_head_ns = uv_hrtime();
     x->obs.stream = is_event_stream(hs);
+    if (!x->obs.stream || status < 200 || status >= 300) x->usage_added = false;
+    if (x->usage_added) has_length = false;   /* governance strips bytes: no length */
     kt_conn_cork(c);   /* head and body of this read leave in one write */
     /* Every body the model may have written is read, error bodies too (they echo prompts). */
     bool bodyless = c->is_head || status == 204 || status == 304;
-    bool scan = !bodyless && kt_chain_has(x->cfg, KT_DIR_OUTPUT);
+    bool scan = !bodyless && (kt_chain_has(x->cfg, KT_DIR_OUTPUT) || x->gov_models_list);
     if (!scan) {
         x->phase = KT_X_RELAY_PASS;
         write_head(x, status, hs, has_length);
@@ -386,7 +392,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     x->phase = KT_X_RELAY_BUFFER;
     kt_buf_init(&x->resp_head, KT_HEAD_BUF_MAX);
     kt_buf_init(&x->resp_body, KT_MAX_SCANNED_RESPONSE);
-    if (build_head(status, hs, false, &x->resp_head))
+    if (build_head(status, hs, false, &x->resp_head) || kt__gov_headers(x, &x->resp_head))
         fail_response(x, 502, "upstream_error", "upstream_protocol", "response head too large");
 }
 
@@ -480,6 +486,7 @@ static void on_body(void *owner, const char *data, size_t len)
     kt_exchange *x = xof(owner);
     int status = x->c->resp_status;
     if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
+    if (x->usage_added && !kt__usage_strip(x, &data, &len)) return;   /* governance */
     switch (x->phase) {
     case KT_X_RELAY_BUFFER:
         if (kt_buf_append(&x->resp_body, data, len)) {
@@ -554,6 +561,7 @@ static void unreadable(kt_exchange *x)
 
 static void finish_buffered(kt_exchange *x)
 {
+    kt__gov_filter_list(x);   /* governance: GET /v1/models */
     const char *p = x->resp_body.p ? x->resp_body.p : "";
     size_t n = x->resp_body.len;
     size_t bom = n >= 3 && memcmp(p, KT_BOM, 3) == 0 ? 3 : 0;   /* SDKs skip one; so do we */
@@ -597,6 +605,17 @@ static void on_done(void *owner)
     kt_conn *c = x->c;
     x->obs.up_end_ns = uv_hrtime();
     drop_upstream(x);
+    const char *rest = NULL;   /* governance: a last event held by the usage stripper */
+    size_t nrest = 0;
+    if (x->usage_added && kt__usage_strip(x, &rest, &nrest)) {
+        if (x->phase == KT_X_RELAY_PASS && send_body(x, rest, nrest)) return;
+        if (x->phase == KT_X_RELAY_STREAM) kt_stream_filter_feed(x->sf, rest, nrest);
+        if (x->phase == KT_X_RELAY_BUFFER && kt_buf_append(&x->resp_body, rest, nrest)) {
+            fail_response(x, 502, "upstream_error", "upstream_too_large",
+                          "the response is larger than output policies can check");
+            return;
+        }
+    }
     if (x->phase == KT_X_RELAY_BUFFER) {
         finish_buffered(x);
         return;
@@ -662,6 +681,7 @@ static void x_finish(kt_conn *c)
     c->x = NULL;
     drop_upstream(x);
     assert(!x->counted_stream || x->gw->stats.streams > 0);
+    kt__gov_finish(x);   /* governance: settle */
     kt__exchange_report(x, c->state == KT_CONN_CLOSING);
     if (x->counted_stream) x->gw->stats.streams--;
     if (x->sf) {
@@ -673,6 +693,8 @@ static void x_finish(kt_conn *c)
     kt_buf_free(&x->resp_head);
     kt_buf_free(&x->resp_body);
     kt_buf_free(&x->req_head);
+    kt_buf_free(&x->strip_pending);
+    kt_buf_free(&x->strip_out);
     kt_config_release(&x->cfg);
     free(x);
 }

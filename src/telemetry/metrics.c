@@ -31,10 +31,12 @@ void kt_metrics_free(kt_metrics *m)
     family_free(&m->blocks);
     family_free(&m->tokens);
     family_free(&m->cost);
+    family_free(&m->consumers);
     set_free(&m->models);
     set_free(&m->targets);
     set_free(&m->policies);
     set_free(&m->entities);
+    set_free(&m->consumer_names);
 }
 
 const char *kt_metrics_bound(kt_mlabel_set *s, const char *v)
@@ -257,6 +259,10 @@ static int families(const kt_metrics *m, kt_buf *b)
     int rc = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(fams) && !rc; i++)
         rc = family(b, fams[i].name, fams[i].help, fams[i].f);
+    /* Only with gateway keys: a sidecar without consumers exposes what it always did. */
+    if (!rc && m->consumers.n)
+        rc = family(b, "keeptrusts_consumer_requests_total",
+                    "Requests by gateway-key consumer and status.", &m->consumers);
     return rc;
 }
 

@@ -70,6 +70,11 @@ void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs 
     const char *target = kt_metrics_bound(&m->targets, ev->target);
     const char *rn[] = { "target", "model", "status" }, *rv[] = { target, model, status };
     kt_metrics_add_fixed(m, &m->requests, rn, rv, 3, 1);
+    if (ev->gw_consumer) {   /* governance: the consumer, bounded like every label */
+        const char *cn[] = { "consumer", "status" };
+        const char *cv[] = { kt_metrics_bound(&m->consumer_names, ev->gw_consumer), status };
+        kt_metrics_add_fixed(m, &m->consumers, cn, cv, 2, 1);
+    }
     observe_policies(m, ev->decision);
     const char *tn[] = { "direction", "model" };
     if (ev->input_tokens > 0) {

@@ -34,9 +34,10 @@ RANKS = {
     "policy": 4,     # chain runner, JSON and stream filters, policy kinds
     "telemetry": 5,  # events, metrics, usage sniffing
     "config": 6,     # loading, validation, reload
-    "proxy": 7,      # the exchange, routing, providers
-    "ops": 8,        # health, metrics, config endpoints
-    "app": 9,        # CLI, start-up, drain
+    "governance": 7, # consumers and gateway keys, model rules, rate and spend limits, their state
+    "proxy": 8,      # the exchange, routing, providers
+    "ops": 9,        # health, metrics, config endpoints
+    "app": 10,       # CLI, start-up, drain
 }
 
 # Who implements each cross-folder header in include/kt/. Including a header is a dependency on
@@ -51,8 +52,10 @@ HEADER_OWNER = {
     "detect.h": "scan", "injection.h": "scan", "regex.h": "scan", "safety.h": "scan",
     "conn.h": "net", "upstream.h": "net",
     "policy.h": "policy", "policy_stream.h": "policy", "scan_cache.h": "policy",
+    "gov_opts.h": "policy",
     "events.h": "telemetry", "metrics.h": "telemetry",
     "reload.h": "config",
+    "governance.h": "governance",
     "router.h": "proxy", "proxy.h": "proxy",
     "ops.h": "ops",
 }

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "kt/config.h"
+#include "kt/gov_opts.h"
+#include "kt/policy.h"
 #include "kt_test.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -176,7 +178,7 @@ KT_TEST(seed004_pack_form)
     KT_ASSERT(c == NULL);
 }
 
-KT_TEST(seed004_unknown_policy_kind)
+KT_TEST(seed004_spend_limit_loads)
 {
     const char *src =
         "pack:\n"
@@ -200,13 +202,77 @@ KT_TEST(seed004_unknown_policy_kind)
         "      base_url: https://api.openai.com\n"
         "      secret_key_ref:\n"
         "        store: OPENAI_API_KEY\n";
-    kt_config *c = (kt_config *)1;
+    /* The product docs' production config: it used to fail with "unknown policy kind". */
+    kt_config *c = NULL;
     int rc = parse(src, &c);
-    KT_ASSERT_EQ_INT(rc, KT_EINVAL);
+    KT_ASSERT_EQ_INT(rc, KT_OK);
+    KT_ASSERT_EQ_INT(c->nchain, 2);
+    KT_ASSERT_EQ_STR(c->chain[0].kind, "spend-limit");
+    const kt_spend_opts *o = c->chain[0].state;
+    KT_ASSERT(o != NULL);
+    KT_ASSERT(o->max_daily_usd == 500);
+    KT_ASSERT(o->max_monthly_usd == 0);
+    KT_ASSERT_EQ_INT(o->scope, KT_SCOPE_GATEWAY);
+    KT_ASSERT_EQ_INT(c->chain[0].dirs, 0);   /* request-level: scans nothing */
+    kt_config_release(&c);
+}
+
+KT_TEST(governance_sections)
+{
+    const char *src =
+        "consumers:\n"
+        "  - name: team-a\n"
+        "    keys:\n"
+        "      - {key_sha256: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}\n"
+        "      - {key_ref: {env: TEAM_A_KEY}}\n"
+        "    models: {allow: [\"gpt-4o*\"], deny: []}\n"
+        "    limits: {requests_per_minute: 60, tokens_per_minute: 200000, max_daily_usd: 20}\n"
+        "policies:\n"
+        "  chain: [spend-limit, rate-limit, pii-detector]\n"
+        "policy:\n"
+        "  spend-limit: {max_daily_usd: 500, max_monthly_usd: 10000, scope: gateway}\n"
+        "  rate-limit: {requests_per_minute: 600, tokens_per_minute: 500000, scope: consumer}\n"
+        "gateway:\n"
+        "  auth: keys\n"
+        "  models: {allow: [\"*\"], deny: [\"o1-pro*\"]}\n"
+        "  state_dir: /var/lib/kt/state\n";
+    kt_config *c = NULL;
+    KT_ASSERT_EQ_INT(parse(src, &c), KT_OK);
+    KT_ASSERT_EQ_INT(c->nconsumers, 1);
+    const kt_consumer *k = &c->consumers[0];
+    KT_ASSERT_EQ_STR(k->name, "team-a");
+    KT_ASSERT_EQ_INT(k->nkeys, 2);
+    KT_ASSERT(k->keys[0].ok && k->keys[0].sha[0] == 0x9f && k->keys[0].sha[31] == 0x08);
+    KT_ASSERT(!k->keys[1].ok);   /* TEAM_A_KEY is not set: that key matches nothing */
+    KT_ASSERT_EQ_INT(k->models.nallow, 1);
+    KT_ASSERT_EQ_STR(k->models.allow[0], "gpt-4o*");
+    KT_ASSERT_EQ_INT(k->limits.requests_per_minute, 60);
+    KT_ASSERT(k->limits.max_daily_usd == 20);
+    KT_ASSERT_EQ_INT(c->gateway.auth, KT_AUTH_KEYS);
+    KT_ASSERT_EQ_STR(c->gateway.models.deny[0], "o1-pro*");
+    KT_ASSERT_EQ_STR(c->gateway.state_dir, "/var/lib/kt/state");
+    const kt_rate_opts *r = c->chain[1].state;
+    KT_ASSERT_EQ_INT(r->requests_per_minute, 600);
+    KT_ASSERT_EQ_INT(r->scope, KT_SCOPE_CONSUMER);
+    kt_config_release(&c);
+}
+
+KT_TEST(governance_errors)
+{
+    kt_config *c = NULL;
+    /* a plain key in the config is refused: only hashes and references */
+    KT_ASSERT_EQ_INT(parse("consumers:\n  - name: a\n    keys: [{key: kt_gk_x}]\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("consumers:\n  - name: a\n    keys: [{key_sha256: abc}]\n", &c),
+                     KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("consumers:\n  - name: a\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("gateway:\n  auth: maybe\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("policies: {chain: [spend-limit]}\npolicy:\n  spend-limit: "
+                           "{scope: team}\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("policies: {chain: [rate-limit]}\npolicy:\n  rate-limit: "
+                           "{requests_per_minute: -1}\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state: {redis: {url: \"redis://x\"}}\n", &c),
+                     KT_EINVAL);
     KT_ASSERT(c == NULL);
-    ASSERT_DIAG(7, 7, "unknown policy kind 'spend-limit' (known: pii-detector, dlp-filter, "
-                      "safety-filter, prompt-injection, audit-logger)");
-    KT_ASSERT_EQ_INT(D.count, 1);   /* policy.spend-limit is in the chain: no second error */
 }
 
 static const char seed001_sidecar[] =
@@ -1561,7 +1627,9 @@ KT_TEST(parse_with_null_diag_and_size_cap)
 int main(void)
 {
     KT_RUN(seed004_pack_form);
-    KT_RUN(seed004_unknown_policy_kind);
+    KT_RUN(seed004_spend_limit_loads);
+    KT_RUN(governance_sections);
+    KT_RUN(governance_errors);
     KT_RUN(seed001_sidecar_form_a);
     KT_RUN(seed001_reverse_proxy_form_a);
     KT_RUN(seed001_env_providers_pack_azure);

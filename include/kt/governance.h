@@ -1,0 +1,107 @@
+/* Governance: who is calling (consumers and gateway keys), which models they may use, how fast
+ * (rate-limit, consumers[].limits) and how much they may spend (spend-limit). The proxy calls in
+ * at three points of an exchange: kt_gov_authenticate before the body is read, kt_gov_admit after
+ * routing (check and reserve) and kt_gov_settle when the exchange ends (settle with real usage,
+ * release the rest). Counters live behind kt_gov_store (gov_store.h): in this process, with spend
+ * kept on disk when gateway.state_dir is set. */
+#ifndef KT_GOVERNANCE_H
+#define KT_GOVERNANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "kt/buf.h"
+#include "kt/config.h"
+#include "kt/http.h"
+
+typedef struct kt_gov kt_gov;
+
+/* A refusal: status, OpenAI error type and code, message, Retry-After seconds (0: none). */
+typedef struct kt_gov_refusal {
+    int status;
+    const char *type;
+    const char *code;
+    char msg[320];
+    uint32_t retry_after_s;
+    const char *policy;      /* the chain entry that refused, NULL for consumers[].limits */
+    /* 402: which budget, its limit, what is spent and when it resets */
+    bool has_budget;
+    char budget[112];        /* "daily policy 'spend-limit' (gateway)" */
+    double limit_usd, spent_usd;
+    char reset[32];          /* ISO 8601 UTC */
+} kt_gov_refusal;
+
+#define KT_GOV_MAX_HOLDS 16  /* counters one request may hold (rate and spend, every scope) */
+
+/* One counter a request holds until it settles. */
+typedef struct kt_gov_hold {
+    struct kt_gov_entry *entry;
+    uint8_t what;            /* KT_HOLD_* (gov_store.h) */
+    double amount;           /* reserved: USD, or tokens for a token rate */
+    double limit;            /* token rate: tokens per minute */
+} kt_gov_hold;
+
+/* What one exchange holds of the governance state, from admit to settle. */
+typedef struct kt_gov_req {
+    const kt_consumer *consumer;   /* NULL: no key needed (auth none) */
+    bool admitted;                 /* holds are live; kt_gov_settle must run */
+    uint64_t reservation_id;
+    uint64_t expires_ms;
+    char model[64];                /* the model the estimate was priced with ("" none) */
+    int64_t est_in, est_out;       /* the estimate */
+    size_t nholds;
+    kt_gov_hold holds[KT_GOV_MAX_HOLDS];
+    struct kt_gov_req *prev, *next;   /* live reservations (expiry sweep) */
+    /* x-ratelimit-* of the tightest request and token limits (limit 0: none) */
+    uint64_t rl_req_limit, rl_req_remaining, rl_req_reset_ms;
+    uint64_t rl_tok_limit, rl_tok_remaining, rl_tok_reset_ms;
+} kt_gov_req;
+
+/* What the exchange knows when it admits a request. */
+typedef struct kt_gov_facts {
+    const char *model;        /* the body's model, else the target's; NULL when none */
+    const char *deployment;   /* Azure deployment of the target, NULL otherwise */
+    size_t body_bytes;
+    int64_t max_tokens;       /* -1: not set */
+} kt_gov_facts;
+
+/* `listen_addr` is the bound address ("127.0.0.1:41002", "[::1]:41002"): it decides the
+ * default of gateway.auth. Loads state_dir's spend file when set. */
+int kt_gov_new(uv_loop_t *loop, const kt_config *cfg, const char *listen_addr, kt_gov **out);
+/* Writes the spend file one last time (blocking; at exit) and frees. */
+void kt_gov_free(kt_gov *g);
+/* Whether requests under `cfg` need a gateway key. */
+bool kt_gov_keys_required(const kt_gov *g, const kt_config *cfg);
+
+/* Checks the gateway key in the client's headers. Returns true when the request may go on (r->
+ * consumer set when a key was needed); false with `out` filled (401, or 503 with no consumers). */
+bool kt_gov_authenticate(const kt_gov *g, const kt_config *cfg, const kt_headers *hs,
+                         kt_gov_req *r, kt_gov_refusal *out);
+
+/* Model rules, rate limits and spend limits, in that order; on success the request holds its
+ * reservations (r->admitted). `evals`, when not NULL, has one byte per chain entry set to 1 for
+ * the request-level policies that ran and 2 for the one that refused. */
+bool kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov_req *r,
+                  uint8_t *evals, kt_gov_refusal *out);
+
+/* Settles an admitted request: `usage_known` with the real token counts; else `answered` (a
+ * 2xx body came back without usage) settles the estimate, and nothing (failed, cancelled) settles
+ * zero. Releases every reservation. Safe to call on a request that was not admitted. */
+void kt_gov_settle(kt_gov *g, const kt_config *cfg, kt_gov_req *r, bool usage_known,
+                   int64_t in_tokens, int64_t out_tokens, bool answered);
+
+/* Appends the x-ratelimit-* header lines of an admitted request ("Name: value\r\n"). */
+int kt_gov_rate_headers(const kt_gov_req *r, kt_buf *out);
+
+/* Whether a GET /v1/models answer must be cut down to the allowed models (rules apply). */
+bool kt_gov_models_filtered(const kt_config *cfg, const kt_consumer *c);
+/* Appends `body` (a models list) with only the models allowed for `c` (NULL: the gateway's rules
+ * only). KT_EPARSE when it is not a list, KT_ENOMEM. */
+int kt_gov_filter_models(const kt_config *cfg, const kt_consumer *c, const char *body, size_t len,
+                         kt_buf *out);
+
+/* Whether `model` passes rules `r` (empty allow: everything; deny wins). */
+bool kt_gov_model_allowed(const kt_model_rules *r, const char *model);
+
+#endif
