@@ -28,7 +28,7 @@ step deps 600 'apt-get update -qq && apt-get install -y -qq --no-install-recomme
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then rev="$rev-dirty"; fi
 step build 900 "make -j2 GIT_REV=$rev"
-step versions 30 'echo "debian_version $(cat /etc/debian_version)"; dpkg-query -W -f "\${Package} \${Version}\n" libmbedtls-dev libllhttp-dev nginx wrk; echo "kt $(build/kt version)"'
+step versions 30 'echo "debian_version $(cat /etc/debian_version)"; dpkg-query -W -f "\${Package} \${Version}\n" libmbedtls-dev libllhttp-dev gcc nginx wrk; echo "kt $(build/kt version)"'
 sed "s/^/$TAG: built with /" "$WORK/versions.log"
 
 # env -i inside step: hand the BENCH_* knobs over explicitly, each value single-quoted.
