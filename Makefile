@@ -50,7 +50,10 @@ help:
 	@echo "make test       build with ASan+UBSan and run unit, integration and SDK compatibility tests"
 	@echo "make san        build build/san/kt and the unit tests with ASan+UBSan"
 	@echo "make demo       run the mock-provider demo (redaction, blocking, streaming)"
-	@echo "make bench      benchmark kt against nginx side by side"
+	@echo "make bench      benchmark kt against nginx side by side (this machine's build)"
+	@echo "make bench-image  the same on the build that ships: kt built in a Debian 13 root against"
+	@echo "                its nginx; results in build/bench/debian13/ (root only; bench/README.md)"
+	@echo "make debian13   build and test kt in a Debian 13 root, as the Dockerfile does (root only)"
 	@echo "make eval       measure the detectors on the held-out corpora (EVAL_SPLIT=tune for the other split)"
 	@echo "make fuzz       build the libFuzzer targets into build/fuzz/ (FUZZ_SECONDS=N runs each)"
 	@echo "make clean      remove build/"
@@ -153,3 +156,8 @@ clean:
 .PHONY: debian13
 debian13:
 	@sh mk/debian13.sh
+
+# The benchmark on that build, side by side with Debian 13's nginx (bench/README.md).
+.PHONY: bench-image
+bench-image:
+	@sh mk/bench-debian13.sh

@@ -220,6 +220,178 @@ def tail(path, n=20):
         return ""
 
 
+# ---- which build is measured ------------------------------------------------------------------
+
+def run_text(argv, timeout=10):
+    """stdout+stderr of a command, or None when it cannot run or fails."""
+    try:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.decode(errors="replace") if r.returncode == 0 else None
+
+
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def deb_package(path):
+    """'package version' of the Debian package owning `path` (merged-/usr aware), or None."""
+    real = os.path.realpath(path)
+    for cand in dict.fromkeys([real, path, real[4:] if real.startswith("/usr/") else "/usr" + real]):
+        out = run_text(["dpkg-query", "-S", cand])
+        if out:
+            pkg = out.split(":", 1)[0].strip()
+            ver = run_text(["dpkg-query", "-W", "-f", "${Version}", pkg])
+            if ver:
+                return "%s %s" % (pkg, ver.strip())
+    return None
+
+
+def upstream_version(pkgver):
+    """'libmbedtls21 3.6.4-1' -> '3.6.4' (no epoch, no Debian revision)."""
+    if not pkgver:
+        return None
+    v = pkgver.split()[-1].split(":")[-1]
+    return v.rsplit("-", 1)[0] if "-" in v else v
+
+
+def header_define(path, name):
+    text = read_text(path) or ""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "#define" and parts[1] == name:
+            return parts[2].strip('"')
+    return None
+
+
+def linked_libs(binary):
+    """{soname: path} of the shared libraries a binary loads (ldd)."""
+    libs = {}
+    for line in (run_text(["ldd", binary]) or "").splitlines():
+        name, sep, rest = line.strip().partition(" => ")
+        if sep and rest.startswith("/"):
+            libs[name] = rest.split(" (")[0]
+    return libs
+
+
+def library_info(libs, prefix):
+    """The shared library `prefix`.* a binary loads: soname, owning package, its version."""
+    for soname, path in sorted(libs.items()):
+        if soname.startswith(prefix + "."):
+            pkg = deb_package(path)
+            return {"linked": soname, "package": pkg, "version": upstream_version(pkg)}
+    return None
+
+
+def mbedtls_info(libs):
+    info = library_info(libs, "libmbedtls.so")
+    if info is None:
+        return None
+    for hdr in ("/usr/include/mbedtls/build_info.h", "/usr/include/mbedtls/version.h"):
+        v = header_define(hdr, "MBEDTLS_VERSION_STRING")
+        if v:
+            info["headers"] = v
+            break
+    return info
+
+
+def llhttp_header_version(hdr):
+    parts = [header_define(hdr, "LLHTTP_VERSION_" + k) for k in ("MAJOR", "MINOR", "PATCH")]
+    return ".".join(parts) if all(parts) else None
+
+
+def llhttp_info(libs):
+    """Debian 13 links libllhttp; Debian 12 has no library and kt compiles node-llhttp's C
+    sources in (mk/configure.sh). The version from the header of the same build."""
+    info = library_info(libs, "libllhttp.so")
+    if info is not None:
+        info["version"] = llhttp_header_version("/usr/include/llhttp.h") or info["version"]
+        return info
+    src = "/usr/share/llhttp/llhttp.c"
+    if not os.path.exists(src):
+        return None
+    pkg = deb_package(src)
+    return {"linked": None, "compiled_in": src, "package": pkg,
+            "version": llhttp_header_version("/usr/share/include/llhttp/llhttp.h")
+            or upstream_version(pkg)}
+
+
+def os_release():
+    rel = {}
+    for line in (read_text("/etc/os-release") or "").splitlines():
+        k, sep, v = line.partition("=")
+        if sep:
+            rel[k] = v.strip().strip('"')
+    return rel
+
+
+def build_info(kt_bin):
+    """Which build is measured: the distribution, kt's TLS and HTTP libraries, nginx's build.
+    Recorded in the JSON and the table header so a Debian 12 figure is never read as Debian 13's."""
+    rel = os_release()
+    b = {"distribution": rel.get("PRETTY_NAME"),
+         "debian_version": (read_text("/etc/debian_version") or "").strip() or None}
+    if kt_bin:
+        libs = linked_libs(kt_bin)
+        b["mbedtls"] = mbedtls_info(libs)
+        b["llhttp"] = llhttp_info(libs)
+    v = run_text(["nginx", "-V"]) or ""
+    b["nginx"] = None
+    b["nginx_tls_library"] = None
+    for line in v.splitlines():
+        if line.startswith("nginx version:"):
+            b["nginx"] = line.split(":", 1)[1].strip()
+        elif line.startswith("built with "):
+            b["nginx_tls_library"] = line[len("built with "):].strip()
+    b["openssl"] = (run_text(["openssl", "version"]) or "").strip() or None
+    return b
+
+
+def tls_probe(port):
+    """The TLS version and cipher the proxy on `port` negotiated with the upstream: the upstream
+    nginx names its side of the connection in X-Bench-TLS when the request asks for it."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/v1/chat/completions", SANITY_BODY,
+                  {"Content-Type": "application/json", "Authorization": "Bearer sk-client",
+                   "X-Bench-TLS": "1"})
+        r = c.getresponse()
+        r.read()
+        v = r.getheader("X-Bench-TLS")
+        c.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    if v is None or not v.strip():
+        return None
+    return v.strip()
+
+
+def build_line(res):
+    """One line naming the build measured, for the table header."""
+    b = res.get("build", {})
+
+    def lib(name, key):
+        i = b.get(key) or {}
+        if not i:
+            return "%s ?" % name
+        how = "" if i.get("linked") else " compiled in"
+        return "%s %s%s" % (name, i.get("version") or "?", how)
+    dist = b.get("distribution") or "unknown distribution"
+    if b.get("debian_version"):
+        dist += " (debian_version %s)" % b["debian_version"]
+    parts = [dist]
+    if not res.get("standin"):
+        parts.append("kt: %s, %s" % (lib("mbedTLS", "mbedtls"), lib("llhttp", "llhttp")))
+    parts.append("%s (%s)" % (b.get("nginx") or "nginx ?", b.get("nginx_tls_library") or "?"))
+    return "build: " + "; ".join(parts)
+
+
 # ---- the servers ------------------------------------------------------------------------------
 
 class Nginx:
@@ -464,6 +636,13 @@ def report(res):
     lines.append("kt vs nginx  (%s; %d rounds, medians; proxy on CPU %s, load+upstream on CPU %s)"
                  % (res["kt"], res["settings"]["rounds"], res["settings"]["proxy_cpu"],
                     res["settings"]["load_cpu"]))
+    lines.append(build_line(res))
+    if res.get("kt_version"):
+        lines.append("kt binary: %s" % res["kt_version"])
+    tls = res.get("upstream_tls") or {}
+    if tls:
+        lines.append("TLS to the upstream (as the upstream saw it): " + "; ".join(
+            "%s %s" % (n, tls[n] or "?") for n in names if n in tls))
     if res.get("standin"):
         lines.append("NOTE: the 'kt' slot is a second nginx (harness self-check), not kt")
     lines.append("")
@@ -685,6 +864,7 @@ def main():
     res = {"version": 1, "kt": "nginx (stand-in)" if standin else kt_bin, "standin": standin,
            "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "settings": settings, "targets_doc": TARGETS_DOC}
+    res["build"] = build_info(kt_bin)
     if kt_bin:
         try:
             v = subprocess.run([kt_bin, "version"], stdout=subprocess.PIPE,
@@ -780,6 +960,7 @@ def main():
         mem = {n: {"idle": proxies[n].memory()} for n in names}
         for n in names:
             sanity(proxies[n].port, n)
+        res["upstream_tls"] = {n: tls_probe(proxies[n].port) for n in names}
         if "kt_policies" not in proxies and "policies_skipped" in res:
             log("policies variant skipped: " + res["policies_skipped"])
 

@@ -13,7 +13,11 @@ if [ $# -ne 1 ]; then
   echo "usage: sh bench/run.sh PATH/TO/kt | nginx" >&2
   exit 2
 fi
-sh "$root/mk/test-deps.sh" nginx wrk || exit 2
+# Only when one is missing (test-deps.sh also wants the test suite's node and npm, which the
+# bench does not need: the Debian 13 root of `make bench-image` has nginx and wrk, no node).
+if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
+  sh "$root/mk/test-deps.sh" nginx wrk || exit 2
+fi
 for tool in taskset openssl python3; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing" >&2; exit 2; }
 done
