@@ -82,9 +82,8 @@ int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, 
 {
     const kt_provider_ops *ops = kt_provider_for(t->provider);
     kt_buf_reset(out);
-    size_t bound = head_bound(t, method, rest, query, client);
-    if (kt_buf_reserve(out, KT_MIN(bound, out->max))) return KT_ELIMIT;
-    int rc = kt_buf_puts(out, method);
+    int rc = kt_buf_reserve(out, KT_MIN(head_bound(t, method, rest, query, client), out->max));
+    if (!rc) rc = kt_buf_puts(out, method);
     if (!rc) rc = kt_buf_append(out, " ", 1);
     if (!rc) rc = ops->path(t, rest, query, out);
     if (!rc) rc = kt_buf_puts(out, " HTTP/1.1\r\nHost: ");
