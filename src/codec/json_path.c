@@ -215,7 +215,8 @@ void kt_json_pathset_start(kt_json_pathset *set, const kt_json_patset *ps)
     set->ps = ps;
     set->buf = NULL;
     set->depth = 0;
-    set->alive[0] = ps->n == KT_JSON_PATHSET_MAX ? ~(kt_json_patmask)0 : ((kt_json_patmask)1 << ps->n) - 1;
+    set->alive[0] = ps->n == KT_JSON_PATHSET_MAX ? ~(kt_json_patmask)0
+                                                 : ((kt_json_patmask)1 << ps->n) - 1;
     set->done[0] = 0;
     set->siglen[0] = 0;
 }

@@ -56,6 +56,11 @@ bool kt_header_is_client_credential(kt_str name)
     return name.n >= 13 && KT_EQ_CI(((kt_str){ name.p, 13 }), "x-keeptrusts-");
 }
 
+/* The upstream head's bytes beyond the client's headers and the target's strings: request line
+ * and version, Host, Accept-Encoding, the credential and version header names, Content-Length,
+ * the Azure path and query words. Generous: it only sizes one reservation. */
+#define KT__HEAD_FIXED_BYTES 1024
+
 static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
 
 /* More than the head can take: reserved up front so that no realloc leaves a copy of the key in
@@ -63,8 +68,8 @@ static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
 static size_t head_bound(const kt_target *t, const char *method, kt_str rest, kt_str query,
                          const kt_headers *client)
 {
-    return 1024 + strlen(method) + rest.n + query.n + client->raw.len + 4 * (size_t)client->n +
-           strlen(t->host) + len_or_0(t->path_prefix) + len_or_0(t->key) +
+    return KT__HEAD_FIXED_BYTES + strlen(method) + rest.n + query.n + client->raw.len +
+           4 * (size_t)client->n + strlen(t->host) + len_or_0(t->path_prefix) + len_or_0(t->key) +
            len_or_0(t->deployment) + len_or_0(t->model) + len_or_0(t->api_version) +
            len_or_0(t->anthropic_version);
 }

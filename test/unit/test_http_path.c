@@ -81,12 +81,14 @@ KT_TEST(idempotent_over_generated_paths)
     for (unsigned m = 0; m < 9 * 9 * 9 * 9; m++) {
         size_t n = 0;
         unsigned x = m;
-        for (int k = 0; k < 4; k++, x /= 9) n += (size_t)snprintf(in + n, sizeof in - n, "/%s", segs[x % 9]);
+        for (int k = 0; k < 4; k++, x /= 9)
+            n += (size_t)snprintf(in + n, sizeof in - n, "/%s", segs[x % 9]);
         int na = norm(in, a, sizeof a, &why);
         if (na < 0) continue;
         accepted++;
         int nb = norm(a, b, sizeof b, &why);
-        if (nb < 0 || strcmp(a, b) != 0) KT_FAILF("'%s' -> '%s' -> '%s'", in, a, nb < 0 ? "error" : b);
+        if (nb < 0 || strcmp(a, b) != 0)
+            KT_FAILF("'%s' -> '%s' -> '%s'", in, a, nb < 0 ? "error" : b);
         if (strstr(a, "//") || strstr(a, "/./") || strstr(a, "/../") ||
             (strlen(a) >= 3 && strcmp(a + strlen(a) - 3, "/..") == 0) ||
             (strlen(a) >= 2 && strcmp(a + strlen(a) - 2, "/.") == 0))

@@ -69,8 +69,11 @@ static void variant(const char *src, size_t len, int which, const char *payload,
 static int count_marks(const char *s, size_t len)
 {
     int n = 0;
-    for (const char *p = s; (p = kt_memfind(p, len - (size_t)(p - s), MARK, MARK_LEN)); p += MARK_LEN)
+    const char *p = s;
+    while ((p = kt_memfind(p, len - (size_t)(p - s), MARK, MARK_LEN))) {
         n++;
+        p += MARK_LEN;
+    }
     return n;
 }
 
@@ -106,7 +109,8 @@ KT_TEST(every_marked_field_is_scanned)
         int marks = count_marks(src, len);
         KT_ASSERT(marks > 0);
         variant(src, len, -1, NULL, &b);
-        if (verdict(c, &b) == KT_ACT_BLOCK) KT_FAILF("%s: blocked with no payload", kt__fixtures[f]);
+        if (verdict(c, &b) == KT_ACT_BLOCK)
+            KT_FAILF("%s: blocked with no payload", kt__fixtures[f]);
         for (int m = 0; m < marks; m++) {
             for (size_t p = 0; p < KT_ARRAY_LEN(kt__payloads); p++) {
                 variant(src, len, m, kt__payloads[p], &b);
@@ -171,7 +175,8 @@ KT_TEST(every_input_path_has_a_fixture_case)
     }
     KT_ASSERT_EQ_INT(x.unmatched, 0);
     for (size_t i = 0; i < x.npats; i++)
-        if (!x.covered[i]) KT_FAILF("input path %s has no case in test/fixtures/requests/", x.pats[i].s);
+        if (!x.covered[i])
+            KT_FAILF("input path %s has no case in test/fixtures/requests/", x.pats[i].s);
 }
 
 int main(void)
