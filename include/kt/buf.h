@@ -17,6 +17,8 @@ typedef struct kt_buf {
 void kt_buf_init(kt_buf *b, size_t max);
 void kt_buf_free(kt_buf *b);
 void kt_buf_reset(kt_buf *b);
+/* Zeroes the whole allocation (for buffers that held a secret) and empties the buffer. */
+void kt_buf_wipe(kt_buf *b);
 int kt_buf_reserve(kt_buf *b, size_t extra);
 int kt__buf_append_grow(kt_buf *b, const void *data, size_t n);
 /* Appends n bytes. What fits the current allocation is copied in line (it is the common case on

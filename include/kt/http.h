@@ -58,6 +58,15 @@ void kt_head_scan_init(kt_head_scan *s, size_t max_bytes);
  * KT_HEAD_BAD or KT_HEAD_TOO_BIG. */
 int kt_head_scan_feed(kt_head_scan *s, const char *data, size_t len, size_t *used);
 
+/* Normalises an origin-form request target in place (http_path.c): drops the fragment, removes
+ * dot-segments (RFC 3986 §5.2.4), collapses empty segments and drops a trailing '/', and keeps the
+ * query as it is. KT_EINVAL with *why set when the path cannot be forwarded safely: a
+ * percent-encoded '/' or '\\' (or NUL), a backslash, malformed percent-encoding, a dot-segment
+ * in encoded form or with ;parameters, or ".." that would remove the path's first segment (so
+ * "/v1/..." stays under /v1, and no provider prefix or deployment path can be left). t[*len]
+ * must be writable: the result is NUL-terminated. */
+int kt_http_target_normalize(char *t, size_t *len, const char **why);
+
 const char *kt_http_reason(int status);
 
 /* The API a request path speaks: it picks the body's JSON paths and the stream's event shapes. */

@@ -32,8 +32,12 @@ typedef struct kt_http_in {
     bool keep_alive;       /* valid once complete */
     bool expect_continue;  /* client sent Expect: 100-continue */
     bool started;          /* first byte of this message seen */
+    bool in_trailers;      /* inside the trailer section (after a chunked body); never stored */
+    kt_head_scan tscan;    /* the trailer section's raw bytes, checked like a head */
+    size_t trailer_off;    /* where the section starts in the data being fed */
+    const char *feed_p;    /* the data being fed (for trailer offsets) */
     int err_status;        /* 400, 413, 431 ... when KT_HTTP_IN_ERROR */
-    const char *err_code;  /* "bad_request", "body_too_large", "headers_too_large" */
+    const char *err_code;  /* "bad_request", "invalid_path", "body_too_large", ... */
     char err_msg[160];
 } kt_http_in;
 

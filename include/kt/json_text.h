@@ -105,7 +105,8 @@ typedef struct kt_json_pat {
 } kt_json_pat;
 #define KT_JSON_PAT(lit) { (lit), sizeof(lit) - 1, sizeof(lit) - 1 }
 #define KT_JSON_PAT_REST(lit) { (lit), sizeof(lit) - 1, sizeof(lit) - 4 }
-#define KT_JSON_PATHSET_MAX 32
+#define KT_JSON_PATHSET_MAX 64
+typedef uint64_t kt_json_patmask;   /* one bit per pattern of a list */
 #define KT_JSON_SIG_CAP 256
 
 /* What a pattern list needs at every walk, worked out once: the patterns by first byte (the
@@ -114,7 +115,7 @@ typedef struct kt_json_pat {
 typedef struct kt_json_patset {
     const kt_json_pat *pats;
     size_t n;
-    uint32_t first[256];
+    kt_json_patmask first[256];
     uint16_t lcp[KT_JSON_PATHSET_MAX];   /* common prefix with pattern i - 1 (0 for the first) */
 } kt_json_patset;
 
@@ -123,8 +124,8 @@ typedef struct kt_json_pathset {
     const char *buf;                        /* the walked document the cache belongs to */
     int depth;                              /* cached levels */
     size_t key[KT_JSON_MAX_DEPTH];          /* key_start of each cached step, 0 for an index */
-    uint32_t alive[KT_JSON_MAX_DEPTH + 1];  /* patterns whose start equals the signature so far */
-    uint32_t done[KT_JSON_MAX_DEPTH + 1];   /* ".**" patterns matched for everything deeper */
+    kt_json_patmask alive[KT_JSON_MAX_DEPTH + 1];  /* patterns whose start equals the signature */
+    kt_json_patmask done[KT_JSON_MAX_DEPTH + 1];   /* ".**" patterns matched for all deeper */
     int16_t siglen[KT_JSON_MAX_DEPTH + 1];  /* -1: no signature (escaped key, too long) */
     char sig[KT_JSON_SIG_CAP];
     kt_json_patset own;                     /* compiled by kt_json_pathset_init */

@@ -11,6 +11,12 @@
 const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *model,
                           char *err, size_t errlen);
 
+/* The methods forwarded under /v1 (llhttp_method_t): GET, POST and DELETE, the only ones the
+ * provider APIs define. Anything else (OPTIONS, HEAD, PUT, PATCH, TRACE, WebDAV ...) is answered
+ * 405 by kt and never reaches a provider with its key. */
+bool kt_route_method_allowed(int method);
+#define KT_ROUTE_ALLOW "GET, POST, DELETE"
+
 typedef struct kt_provider_ops {
     const char *name;
     /* Appends the upstream request target for client path /v1<rest>?<query>. */

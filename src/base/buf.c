@@ -1,4 +1,5 @@
 /* Capped growable buffers: every append checks the maximum before it allocates. */
+#include <mbedtls/platform_util.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,12 @@ void kt_buf_reset(kt_buf *b)
 {
     b->len = 0;
     if (b->p) b->p[0] = '\0';
+}
+
+void kt_buf_wipe(kt_buf *b)
+{
+    if (b->p) mbedtls_platform_zeroize(b->p, b->cap);
+    b->len = 0;
 }
 
 int kt_buf_reserve(kt_buf *b, size_t extra)

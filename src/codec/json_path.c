@@ -201,7 +201,7 @@ int kt_json_patset_compile(kt_json_patset *ps, const kt_json_pat *pats, size_t n
     ps->n = n;
     memset(ps->first, 0, sizeof ps->first);
     for (size_t i = 0; i < n; i++) {
-        ps->first[(uint8_t)pats[i].s[0]] |= UINT32_C(1) << i;
+        ps->first[(uint8_t)pats[i].s[0]] |= (kt_json_patmask)1 << i;
         size_t k = 0;
         if (i)
             while (k < pats[i].len && k < pats[i - 1].len && pats[i].s[k] == pats[i - 1].s[k]) k++;
@@ -215,7 +215,8 @@ void kt_json_pathset_start(kt_json_pathset *set, const kt_json_patset *ps)
     set->ps = ps;
     set->buf = NULL;
     set->depth = 0;
-    set->alive[0] = ps->n == 32 ? UINT32_MAX : (UINT32_C(1) << ps->n) - 1;
+    set->alive[0] = ps->n == KT_JSON_PATHSET_MAX ? ~(kt_json_patmask)0
+                                                 : ((kt_json_patmask)1 << ps->n) - 1;
     set->done[0] = 0;
     set->siglen[0] = 0;
 }
@@ -269,24 +270,24 @@ static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
     }
     size_t n0 = (size_t)set->siglen[d], n = (size_t)set->siglen[d + 1];
     const char *sig = set->sig;
-    uint32_t m = set->alive[d];
+    kt_json_patmask m = set->alive[d];
     /* At the top every pattern is alive, and each branch below needs the pattern's first byte to
      * equal the signature's: most top-level keys leave none to compare. */
     if (d == 0 && n > 0) m &= ps->first[(uint8_t)sig[0]];
     int prev = -2;   /* the pattern compared last in full, and its answer */
     bool prev_eq = false;
     for (; m; m &= m - 1) {
-        int i = __builtin_ctz(m);
+        int i = __builtin_ctzll(m);
         const kt_json_pat *pt = &ps->pats[i];
         if (n <= pt->lim) {
             bool eq = prev == i - 1 && ps->lcp[i] >= n ? prev_eq
                                                        : bytes_eq(sig + n0, pt->s + n0, n - n0);
-            if (eq) set->alive[d + 1] |= UINT32_C(1) << i;
+            if (eq) set->alive[d + 1] |= (kt_json_patmask)1 << i;
             prev = i;
             prev_eq = eq;
         } else if (pt->lim != pt->len && bytes_eq(sig + n0, pt->s + n0, pt->lim - n0) &&
                    (sig[pt->lim] == '.' || sig[pt->lim] == '[') && (pt->lim || sig[0] == pt->s[0])) {
-            set->done[d + 1] |= UINT32_C(1) << i;
+            set->done[d + 1] |= (kt_json_patmask)1 << i;
         }
     }
 }
@@ -310,8 +311,8 @@ int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p)
         return 0;
     }
     if (set->done[depth]) return 1;
-    for (uint32_t m = set->alive[depth]; m; m &= m - 1)
-        if (ps->pats[__builtin_ctz(m)].lim == (size_t)set->siglen[depth]) return 1;
+    for (kt_json_patmask m = set->alive[depth]; m; m &= m - 1)
+        if (ps->pats[__builtin_ctzll(m)].lim == (size_t)set->siglen[depth]) return 1;
     return 0;
 }
 

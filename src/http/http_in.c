@@ -32,9 +32,25 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
     return 0;
 }
 
+/* Trailers (header lines after a chunked body) are never headers: they are not stored, so nothing
+ * routes, authenticates or forwards by them. Their raw bytes are checked like a head's (obs-fold,
+ * bare CR/LF, NUL, size) from where the first one starts; kt_http_in_feed runs that check. */
+static void trailers_begin(kt_http_in *in, const char *at)
+{
+    if (in->in_trailers) return;
+    in->in_trailers = true;
+    in->trailer_off = (size_t)(at - in->feed_p);
+    kt_head_scan_init(&in->tscan, in->scan.max_bytes);
+    in->tscan.first_line = 0;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     kt_http_in *in = self(p);
+    if (in->head_done) {
+        trailers_begin(in, at);
+        return 0;
+    }
     if (kt_headers_add_name(&in->headers, at, n))
         return fail(in, 431, "headers_too_large", "too many request headers or header bytes");
     return 0;
@@ -43,6 +59,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
     kt_http_in *in = self(p);
+    if (in->head_done) return 0;   /* a trailer */
     int rc = kt_headers_add_value(&in->headers, at, n);
     if (rc == KT_EPARSE) return fail(in, 400, "bad_request", "header value without a name");
     if (rc) return fail(in, 431, "headers_too_large", "request headers are too large");
@@ -52,6 +69,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 static int on_header_value_complete(llhttp_t *p)
 {
     kt_http_in *in = self(p);
+    if (in->head_done) return 0;   /* a trailer */
     if (kt_headers_value_done(&in->headers))
         return fail(in, 400, "bad_request", "header field without a name");
     return 0;
@@ -96,6 +114,9 @@ static int on_headers_complete(llhttp_t *p)
     if (p->method == HTTP_CONNECT) return fail(in, 400, "bad_request", "CONNECT is not supported");
     if (in->url.len == 0 || in->url.p[0] != '/')
         return fail(in, 400, "bad_request", "request target must be a path (origin-form)");
+    const char *why = NULL;   /* from here on the target is the normalised one */
+    if (kt_http_target_normalize(in->url.p, &in->url.len, &why))
+        return fail(in, 400, "invalid_path", why);
     int nhost = kt_headers_count(hs, "host");
     if (nhost > 1) return fail(in, 400, "bad_request", "more than one Host header");
     if (nhost == 0 && p->http_minor == 1) return fail(in, 400, "bad_request", "missing Host header");
@@ -189,10 +210,32 @@ void kt_http_in_next(kt_http_in *in)
     kt_buf_reset(&in->body);
     in->head_done = in->complete = in->keep_alive = in->expect_continue = in->started = false;
     in->chunk_ext_bytes = 0;
+    in->in_trailers = false;
+    in->trailer_off = 0;
     in->err_status = 0;
     in->err_code = NULL;
     in->err_msg[0] = '\0';
     llhttp_resume(&in->parser);
+}
+
+/* The trailer section's bytes among the `used` first of `data` go through the head scanner.
+ * True when they are refused (the error is set). */
+static bool trailers_refused(kt_http_in *in, const char *data, size_t used)
+{
+    if (!in->in_trailers || in->tscan.done) return false;
+    size_t from = in->trailer_off, seen = 0;
+    in->trailer_off = 0;   /* later reads continue the section from their first byte */
+    if (from >= used) return false;
+    int s = kt_head_scan_feed(&in->tscan, data + from, used - from, &seen);
+    if (s == KT_HEAD_TOO_BIG) {
+        fail(in, 431, "headers_too_large", "request trailers exceed the header limit");
+        return true;
+    }
+    if (s == KT_HEAD_BAD) {
+        fail(in, 400, "bad_request", "malformed request trailers (bare CR/LF, obs-fold or NUL)");
+        return true;
+    }
+    return false;
 }
 
 kt_http_in_rc kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size_t *consumed)
@@ -212,14 +255,15 @@ kt_http_in_rc kt_http_in_feed(kt_http_in *in, const char *data, size_t len, size
             return KT_HTTP_IN_ERROR;
         }
     }
+    in->feed_p = data;
     llhttp_errno_t e = llhttp_execute(&in->parser, data, len);
     if (e == HPE_OK) {
         *consumed = len;
-        return KT_HTTP_IN_MORE;
+        return trailers_refused(in, data, len) ? KT_HTTP_IN_ERROR : KT_HTTP_IN_MORE;
     }
     if (e == HPE_PAUSED && in->complete) {
         *consumed = (size_t)(llhttp_get_error_pos(&in->parser) - data);
-        return KT_HTTP_IN_DONE;
+        return trailers_refused(in, data, *consumed) ? KT_HTTP_IN_ERROR : KT_HTTP_IN_DONE;
     }
     if (e != HPE_USER) {
         char msg[160];

@@ -1,5 +1,6 @@
 /* Upstream connections and their keep-alive pools. One connection serves one request at a time;
  * the owner hears about it through kt_upstream_handler and lets go with kt_upconn_release(). */
+#include <mbedtls/platform_util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 typedef struct kt_up_wreq {
     uv_write_t req;
     kt_upconn *up;
+    size_t len;
     char data[];
 } kt_up_wreq;
 
@@ -112,6 +114,7 @@ static void on_written(uv_write_t *req, int status)
 {
     kt_up_wreq *w = (kt_up_wreq *)req;
     kt_upconn *up = w->up;
+    mbedtls_platform_zeroize(w->data, w->len);   /* a plaintext request head holds the key */
     free(w);
     if (status < 0 && up->state != KT_UP_CLOSING) {
         char msg[160];
@@ -129,11 +132,13 @@ static int up_write_raw(kt_upconn *up, const char *a, size_t alen, const char *b
     kt_up_wreq *w = kt_malloc(sizeof *w + alen + blen);
     if (!w) return KT_ENOMEM;
     w->up = up;
+    w->len = alen + blen;
     memcpy(w->data, a, alen);
     if (blen) memcpy(w->data + alen, b, blen);
     uv_buf_t buf = uv_buf_init(w->data, (unsigned)(alen + blen));
     int rc = uv_write(&w->req, (uv_stream_t *)&up->tcp, &buf, 1, on_written);
     if (rc) {
+        mbedtls_platform_zeroize(w->data, w->len);
         free(w);
         return KT_EIO;
     }
@@ -261,8 +266,11 @@ static void up_eof(kt_upconn *up, int status)
         up_close(up);
         return;
     }
+    /* A body that ends with the connection is whole only if the close is authenticated: over TLS
+     * that is close_notify, and a bare TCP FIN (truncation, or a crashed front end) is an error. */
+    bool clean_close = status == UV_EOF && (!up->use_tls || up->tls.closed);
     if (up->state == KT_UP_BUSY && up->head_seen && !up->done &&
-        llhttp_message_needs_eof(&up->parser) && status == UV_EOF) {
+        llhttp_message_needs_eof(&up->parser) && clean_close) {
         up->keep_alive = false;
         if (llhttp_finish(&up->parser) == HPE_OK || up->done) {
             up->done = true;
@@ -278,7 +286,8 @@ static void up_eof(kt_upconn *up, int status)
     }
     snprintf(msg, sizeof msg, "upstream %s:%u closed the connection%s (%s)", up->pool->host,
              up->pool->port, up->got_bytes ? " mid-response" : " before responding",
-             uv_strerror(status));
+             status == UV_EOF && up->use_tls && !up->tls.closed ? "TCP FIN without TLS close_notify"
+                                                                : uv_strerror(status));
     up_fail(up, "upstream_closed", msg, up->reused && !up->got_bytes);
 }
 

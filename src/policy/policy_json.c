@@ -18,27 +18,57 @@
 
 static size_t pathset_of(kt_dir dir) { return dir == KT_DIR_INPUT ? 0 : 1; }
 
-/* Every text the model sees: OpenAI chat/completions/embeddings/responses, Anthropic messages. */
+/* Every text the model sees: OpenAI chat/completions/embeddings/responses, Anthropic messages.
+ * Definitions the model reads whole (tools, legacy functions, structured-output schemas,
+ * predictions, earlier tool calls) are taken with ".**": every string at any depth of their JSON
+ * schemas (descriptions, enums, titles, defaults, examples). Inside conversation items the text
+ * fields are named one by one, so that base64 payloads next to them (images, audio, files,
+ * encrypted reasoning) are not read as text. Each field has a case in the request fixtures,
+ * test/fixtures/requests/{chat,completions,embeddings,responses,messages}.json (checked by
+ * test/unit/test_request_fields.c): adding a field here means adding it there. */
 static const kt_json_pat kt__input_paths[] = {
+    /* chat (OpenAI) and messages (Anthropic) */
     KT_JSON_PAT("messages[*].content"),
     KT_JSON_PAT("messages[*].content[*].text"),
-    KT_JSON_PAT("messages[*].content[*].content"),
-    KT_JSON_PAT("messages[*].content[*].content[*].text"),
-    KT_JSON_PAT_REST("messages[*].content[*].input.**"),
-    KT_JSON_PAT("messages[*].tool_calls[*].function.arguments"),
-    KT_JSON_PAT("messages[*].function_call.arguments"),
+    KT_JSON_PAT("messages[*].content[*].content"),             /* tool_result (string) */
+    KT_JSON_PAT("messages[*].content[*].content[*].text"),     /* tool_result, search_result */
+    KT_JSON_PAT_REST("messages[*].content[*].input.**"),       /* tool_use */
+    KT_JSON_PAT("messages[*].content[*].refusal"),
+    KT_JSON_PAT("messages[*].content[*].thinking"),
+    KT_JSON_PAT("messages[*].content[*].source.data"),         /* document, text source */
+    KT_JSON_PAT("messages[*].content[*].source.content[*].text"), /* document, content source */
+    KT_JSON_PAT("messages[*].content[*].title"),               /* document, search_result */
+    KT_JSON_PAT("messages[*].content[*].context"),             /* document */
+    KT_JSON_PAT_REST("messages[*].tool_calls.**"),
+    KT_JSON_PAT_REST("messages[*].function_call.**"),
+    KT_JSON_PAT("messages[*].name"),
+    KT_JSON_PAT("messages[*].refusal"),
+    /* completions */
     KT_JSON_PAT("prompt"),
     KT_JSON_PAT("prompt[*]"),
     KT_JSON_PAT("suffix"),
+    /* embeddings and responses */
     KT_JSON_PAT("input"),
     KT_JSON_PAT("input[*]"),
     KT_JSON_PAT("input[*].content"),
     KT_JSON_PAT("input[*].content[*].text"),
-    KT_JSON_PAT("input[*].output"),
-    KT_JSON_PAT("input[*].arguments"),
+    KT_JSON_PAT("input[*].output"),                            /* *_call_output */
+    KT_JSON_PAT("input[*].output[*].text"),
+    KT_JSON_PAT("input[*].arguments"),                         /* function_call, mcp_call */
+    KT_JSON_PAT("input[*].name"),
+    KT_JSON_PAT("input[*].input"),                             /* custom_tool_call */
+    KT_JSON_PAT("input[*].summary[*].text"),                   /* reasoning */
     KT_JSON_PAT("instructions"),
+    KT_JSON_PAT_REST("prompt.variables.**"),                   /* responses prompt template */
+    KT_JSON_PAT_REST("text.format.**"),                        /* responses structured output */
+    /* messages (Anthropic) */
     KT_JSON_PAT("system"),
     KT_JSON_PAT("system[*].text"),
+    /* definitions, any API */
+    KT_JSON_PAT_REST("tools.**"),
+    KT_JSON_PAT_REST("functions.**"),
+    KT_JSON_PAT_REST("response_format.**"),
+    KT_JSON_PAT_REST("prediction.**"),
 };
 
 /* Every text the model writes, in non-streaming responses. */

@@ -61,7 +61,10 @@ static int azure_path(const kt_target *t, kt_str rest, kt_str query, kt_buf *out
 static int azure_auth(const kt_target *t, const kt_headers *client, kt_buf *out)
 {
     (void)client;
-    return kt_buf_printf(out, "api-key: %s\r\n", t->key);
+    int rc = kt_buf_puts(out, "api-key: ");   /* no printf: its stack copy would hold the key */
+    if (!rc) rc = kt_buf_puts(out, t->key);
+    if (!rc) rc = kt_buf_append(out, "\r\n", 2);
+    return rc;
 }
 
 const kt_provider_ops kt_provider_azure = { "azure-openai", azure_path, azure_auth };
@@ -75,7 +78,9 @@ static int anthropic_path(const kt_target *t, kt_str rest, kt_str query, kt_buf 
 
 static int anthropic_auth(const kt_target *t, const kt_headers *client, kt_buf *out)
 {
-    int rc = kt_buf_printf(out, "x-api-key: %s\r\n", t->key);
+    int rc = kt_buf_puts(out, "x-api-key: ");
+    if (!rc) rc = kt_buf_puts(out, t->key);
+    if (!rc) rc = kt_buf_append(out, "\r\n", 2);
     if (!rc && kt_headers_find(client, "anthropic-version", 0) < 0)
         rc = kt_buf_printf(out, "anthropic-version: %s\r\n",
                            t->anthropic_version ? t->anthropic_version : "2023-06-01");

@@ -195,8 +195,26 @@ static bool build_request(kt_exchange *x, kt_str rest, kt_str query)
     return true;
 }
 
+/* 405 for a method no provider API defines: answered before routing, nothing goes upstream. */
+static void method_not_allowed(kt_exchange *x)
+{
+    static const char body[] = "{\"error\":{\"type\":\"validation_error\",\"code\":"
+                               "\"method_not_allowed\",\"message\":\"only " KT_ROUTE_ALLOW
+                               " are forwarded under /v1\",\"policy\":null}}";
+    kt_conn *c = x->c;
+    x->phase = KT_X_DONE;
+    c->srv->stats.rejected++;
+    snprintf(c->resp_code, sizeof c->resp_code, "method_not_allowed");
+    kt_conn_respond(c, 405, "application/json", body, sizeof body - 1,
+                    "Allow: " KT_ROUTE_ALLOW "\r\n");
+}
+
 static void proxy_exchange(kt_exchange *x)
 {
+    if (!kt_route_method_allowed(kt_http_in_method(&x->c->in))) {
+        method_not_allowed(x);
+        return;
+    }
     const kt_conn *c = x->c;
     const char *url = c->in.url.p;
     const char *q = memchr(url, '?', c->in.url.len);
@@ -692,6 +710,7 @@ static void x_finish(kt_conn *c)
     kt_buf_free(&x->sf_out);
     kt_buf_free(&x->resp_head);
     kt_buf_free(&x->resp_body);
+    kt_buf_wipe(&x->req_head);   /* it held the provider key */
     kt_buf_free(&x->req_head);
     kt_buf_free(&x->strip_pending);
     kt_buf_free(&x->strip_out);

@@ -1,4 +1,5 @@
 /* Routing: which target serves a request, and the upstream request head for it. */
+#include <llhttp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,11 @@ const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char
     return &cfg->targets[0];
 }
 
+bool kt_route_method_allowed(int method)
+{
+    return method == HTTP_GET || method == HTTP_POST || method == HTTP_DELETE;
+}
+
 const kt_provider_ops *kt_provider_for(kt_provider_kind k)
 {
     switch (k) {
@@ -50,6 +56,24 @@ bool kt_header_is_client_credential(kt_str name)
     return name.n >= 13 && KT_EQ_CI(((kt_str){ name.p, 13 }), "x-keeptrusts-");
 }
 
+/* The upstream head's bytes beyond the client's headers and the target's strings: request line
+ * and version, Host, Accept-Encoding, the credential and version header names, Content-Length,
+ * the Azure path and query words. Generous: it only sizes one reservation. */
+#define KT__HEAD_FIXED_BYTES 1024
+
+static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
+
+/* More than the head can take: reserved up front so that no realloc leaves a copy of the key in
+ * freed memory (the caller wipes the buffer itself, kt_buf_wipe). */
+static size_t head_bound(const kt_target *t, const char *method, kt_str rest, kt_str query,
+                         const kt_headers *client)
+{
+    return KT__HEAD_FIXED_BYTES + strlen(method) + rest.n + query.n + client->raw.len +
+           4 * (size_t)client->n + strlen(t->host) + len_or_0(t->path_prefix) + len_or_0(t->key) +
+           len_or_0(t->deployment) + len_or_0(t->model) + len_or_0(t->api_version) +
+           len_or_0(t->anthropic_version);
+}
+
 static bool skip_header(const kt_headers *client, kt_str name)
 {
     return KT_EQ_CI(name, "host") || KT_EQ_CI(name, "content-length") ||
@@ -63,7 +87,8 @@ int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, 
 {
     const kt_provider_ops *ops = kt_provider_for(t->provider);
     kt_buf_reset(out);
-    int rc = kt_buf_puts(out, method);
+    int rc = kt_buf_reserve(out, KT_MIN(head_bound(t, method, rest, query, client), out->max));
+    if (!rc) rc = kt_buf_puts(out, method);
     if (!rc) rc = kt_buf_append(out, " ", 1);
     if (!rc) rc = ops->path(t, rest, query, out);
     if (!rc) rc = kt_buf_puts(out, " HTTP/1.1\r\nHost: ");

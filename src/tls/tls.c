@@ -1,6 +1,7 @@
 /* mbedTLS client on memory buffers. The socket belongs to the caller (libuv); the BIO callbacks
  * below only move bytes between mbedTLS and two capped buffers. */
 #include <mbedtls/error.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/version.h>
 #include <stdio.h>
 #include <string.h>
@@ -261,7 +262,9 @@ int kt_tls_write2(kt_tls_conn *c, const char *a, size_t alen, const char *b, siz
     }
     memcpy(one, a, alen);
     memcpy(one + alen, b, blen);
-    return kt_tls_write(c, one, alen + blen);
+    int rc = kt_tls_write(c, one, alen + blen);
+    mbedtls_platform_zeroize(one, alen + blen);   /* the head carries the provider key */
+    return rc;
 }
 
 bool kt_tls_pending(kt_tls_conn *c)

@@ -40,7 +40,9 @@ else the server default (`MockUpstream.mode`, "normal"). Modes:
 Other knobs (headers): x-mock-events (stream event count, default 5), x-mock-interval (seconds between
 stream events, default MockUpstream.interval), x-mock-close-after (seconds: after the response, close
 the kept-alive connection, like a server idle timeout), x-mock-framing (`close`: body delimited by
-closing the connection; `connection-close`: Content-Length plus `Connection: close`, then close).
+closing the connection, over TLS with a close_notify first; `close-no-notify`: the same, but the TLS
+connection ends with a bare TCP FIN and no close_notify, as a truncation attack or a crashed front
+end would; `connection-close`: Content-Length plus `Connection: close`, then close).
 
 Content knobs (for the policy tests):
     x-mock-pieces: <JSON list of strings>   the reply text; a stream sends one delta event per piece
@@ -353,7 +355,10 @@ class MockUpstream:
             # server-side idle timeout: close the kept-alive connection quietly a bit later
             self.stopping.wait(float(rec.header("x-mock-close-after")))
             return False
-        return ok and rec.header("x-mock-framing") not in ("close", "connection-close")
+        framing = rec.header("x-mock-framing")
+        if framing == "close" and isinstance(s, ssl.SSLSocket):
+            _close_notify(s)
+        return ok and framing not in ("close", "close-no-notify", "connection-close")
 
     def _control(self, s, rec):
         if rec.path == "/__mock/requests":
@@ -385,7 +390,7 @@ class MockUpstream:
                   500: "Internal Server Error"}.get(status, "Status")
         framing = rec.header("x-mock-framing")
         h = ["HTTP/1.1 %d %s" % (status, reason)]
-        if framing == "close":              # close-delimited body: no Content-Length, no chunked
+        if framing in ("close", "close-no-notify"):   # close-delimited: no Content-Length, no chunked
             h.append("Connection: close")
         else:
             h.append("Content-Length: %d" % len(body))
@@ -717,6 +722,15 @@ def _peer_closed(s):
         return s.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ssl.SSLError, ValueError):
         return True
+
+
+def _close_notify(s):
+    """Sends the TLS close_notify (the peer need not answer it)."""
+    try:
+        s.settimeout(2)
+        s.unwrap()
+    except (OSError, ssl.SSLError, ValueError):
+        pass
 
 
 def _hard_close(s):

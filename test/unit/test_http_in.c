@@ -175,6 +175,26 @@ static const bad_case kt__bad[] = {
     { "too many headers", "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n"
                           "H: 1\r\nI: 1\r\nJ: 1\r\nK: 1\r\nL: 1\r\nM: 1\r\nN: 1\r\nO: 1\r\nP: 1\r\nQ: 1\r\n"
                           "R: 1\r\nS: 1\r\nT: 1\r\n\r\n", 431 },
+    /* trailers follow the header rules */
+    { "obs-fold in trailer", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "1\r\nx\r\n0\r\nX-A: 1\r\n  folded\r\n\r\n", 400 },
+    { "obs-fold tab in trailer", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 "0\r\nX-A: 1\r\n\tfolded\r\n\r\n", 400 },
+    { "bare LF in trailer", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "0\r\nX: a\nY: b\r\n\r\n", 400 },
+    { "ctl in trailer", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "0\r\nX: a\x01b\r\n\r\n", 400 },
+    { "bad trailer name", "POST /v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "0\r\nX(y): 1\r\n\r\n", 400 },
+    /* the request target is normalised, or refused */
+    { "encoded slash", "GET /v1/a%2Fb HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "encoded slash lower", "GET /v1/a%2fb HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "encoded dot-dot", "GET /v1/%2e%2e/x HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "half-encoded dot-dot", "GET /v1/.%2E/x HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "dot-dot leaves v1", "GET /v1/../x HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "dot-dot above root", "GET /v1/a/../../../x HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "backslash", "GET /v1/a\\..\\x HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+    { "bad percent", "GET /v1/a%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 };
 
 KT_TEST(malformed_table)
@@ -200,6 +220,63 @@ KT_TEST(malformed_table)
                          bw ? "bytewise" : "whole", st, kt__bad[i].status);
         }
     }
+}
+
+/* Trailers are checked and dropped: not in the headers, so nothing routes or authenticates by
+ * them (x-keeptrusts-target, Authorization), and nothing forwards them. */
+KT_TEST(trailers_are_dropped)
+{
+    const char *req = "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                      "Trailer: X-Keeptrusts-Target\r\n\r\n3\r\nabc\r\n0\r\n"
+                      "X-Keeptrusts-Target: other\r\nAuthorization: Bearer sk-trailer\r\n\r\n"
+                      "GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n";
+    for (int bw = 0; bw < 2; bw++) {
+        kt_limits l = lim();
+        kt_http_in in;
+        kt_http_in_init(&in, &l);
+        size_t used = 0;
+        KT_ASSERT_EQ_INT(feed(&in, req, strlen(req), bw, &used), KT_HTTP_IN_DONE);
+        KT_ASSERT_EQ_MEM(in.body.p, in.body.len, "abc", 3);
+        KT_ASSERT_EQ_INT(in.headers.n, 3);
+        KT_ASSERT_EQ_INT(kt_headers_find(&in.headers, "x-keeptrusts-target", 0), -1);
+        KT_ASSERT_EQ_INT(kt_headers_find(&in.headers, "authorization", 0), -1);
+        /* the next request parses cleanly after a message with trailers */
+        kt_http_in_next(&in);
+        KT_ASSERT_EQ_INT(feed(&in, req + used, strlen(req) - used, bw, NULL), KT_HTTP_IN_DONE);
+        KT_ASSERT_EQ_STR(in.url.p, "/v1/models");
+        kt_http_in_free(&in);
+    }
+}
+
+/* The target llhttp hands over is normalised before anything routes on it. */
+KT_TEST(target_normalised)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        { "/v1/chat/completions#frag", "/v1/chat/completions" },
+        { "/v1/models?a=1#x?y", "/v1/models?a=1" },
+        { "/v1/./chat/./completions", "/v1/chat/completions" },
+        { "/v1/x/../chat/completions", "/v1/chat/completions" },
+        { "/v1//chat//completions/", "/v1/chat/completions" },
+    };
+    for (size_t i = 0; i < KT_ARRAY_LEN(cases); i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", cases[i].in);
+        for (int bw = 0; bw < 2; bw++) {
+            kt_limits l = lim();
+            kt_http_in in;
+            kt_http_in_init(&in, &l);
+            KT_ASSERT_EQ_INT(feed(&in, req, strlen(req), bw, NULL), KT_HTTP_IN_DONE);
+            KT_ASSERT_EQ_STR(in.url.p, cases[i].want);
+            kt_http_in_free(&in);
+        }
+    }
+    kt_limits l = lim();
+    kt_http_in in;
+    kt_http_in_init(&in, &l);
+    const char *bad = "GET /v1/%2e%2e/x HTTP/1.1\r\nHost: a\r\n\r\n";
+    KT_ASSERT_EQ_INT(feed(&in, bad, strlen(bad), 0, NULL), KT_HTTP_IN_ERROR);
+    KT_ASSERT_EQ_STR(in.err_code, "invalid_path");
+    kt_http_in_free(&in);
 }
 
 KT_TEST(chunked_body_over_cap)
@@ -363,6 +440,8 @@ int main(void)
     KT_RUN(malformed_table);
     KT_RUN(chunked_body_over_cap);
     KT_RUN(header_bytes_cap_gives_431);
+    KT_RUN(trailers_are_dropped);
+    KT_RUN(target_normalised);
     KT_RUN(hop_by_hop_includes_connection_tokens);
     KT_RUN(head_scan_split_crlf);
     return KT_DONE();
