@@ -94,7 +94,7 @@ FUZZ_BINS := $(patsubst test/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 $(B)/fuzz/obj/%.o: src/%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
--include $(shell find $(B)/fuzz/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/fuzz/obj $(B)/fuzz/tobj -name '*.d' 2>/dev/null)
 $(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(INC) $(LLHTTP_SRC_CFLAGS) -c $< -o $@
