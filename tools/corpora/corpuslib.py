@@ -51,9 +51,14 @@ def item(text, categories, direction="input"):
 
 
 def write(path, items):
-    with open(path, "w", encoding="utf-8") as f:
+    """Writes the items; their template ids ("_g") go to PATH minus .jsonl plus .groups, one a
+    line, so that training can hold whole templates out when it cross-validates."""
+    with open(path, "w", encoding="utf-8") as f, \
+            open(path[:-len(".jsonl")] + ".groups", "w") as g:
         for it in items:
-            f.write(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n")
+            g.write("%s\n" % it.get("_g", ""))
+            f.write(json.dumps({k: v for k, v in it.items() if k != "_g"}, ensure_ascii=False,
+                               sort_keys=True) + "\n")
 
 
 def dedup(items):

@@ -198,9 +198,11 @@ def build(bank, seed, n_inj, n_enc, n_benign, enc_wraps):
     out = []
     items = []
     while len(items) < n_inj:
-        t = cl.fill(rng, rng.choice(bank["inj"]), bank["vocab"])
-        items = cl.dedup(items + [cl.item(cl.surface(rng, t) if rng.random() < 0.5 else t,
-                                          [LABEL])])
+        k = rng.randrange(len(bank["inj"]))
+        t = cl.fill(rng, bank["inj"][k], bank["vocab"])
+        it = cl.item(cl.surface(rng, t) if rng.random() < 0.5 else t, [LABEL])
+        it["_g"] = "inj%d" % k
+        items = cl.dedup(items + [it])
     out.extend(items)
     items = []
     names = sorted(ENCODERS)
@@ -212,16 +214,21 @@ def build(bank, seed, n_inj, n_enc, n_benign, enc_wraps):
             t = cl.fill(rng, rng.choice(bank["benign"][:3]), bank["vocab"]) + " " + p
         else:
             t = rng.choice(enc_wraps).replace("{p}", p)
-        items = cl.dedup(items + [cl.item(t, [LABEL])])
+        it = cl.item(t, [LABEL])
+        it["_g"] = "enc-" + enc
+        items = cl.dedup(items + [it])
     out.extend(items)
     items, tries = [], 0
     while len(items) < n_benign and tries < n_benign * 30:
         tries += 1
-        t = cl.fill(rng, rng.choice(bank["benign"]), bank["vocab"])
+        k = rng.randrange(len(bank["benign"]))
+        t = cl.fill(rng, bank["benign"][k], bank["vocab"])
         if rng.random() < 0.1:   # benign encoded data
             enc = rng.choice(["base64", "hex", "url", "base32"])
             t = t + " " + ENCODERS[enc](cl.fill(rng, "{doc}", bank["vocab"]))
-        items = cl.dedup(items + [cl.item(cl.surface(rng, t) if rng.random() < 0.3 else t, [])])
+        it = cl.item(cl.surface(rng, t) if rng.random() < 0.3 else t, [])
+        it["_g"] = "benign%d" % k
+        items = cl.dedup(items + [it])
     out.extend(items)
     rng.shuffle(out)
     return out

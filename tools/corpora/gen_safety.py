@@ -338,9 +338,12 @@ def build(bank, seed, per_cat, n_benign, wrap):
         items, tries = [], 0
         while len(items) < want and tries < want * 20:
             tries += 1
-            t = cl.fill(rng, rng.choice(bank[cat]), bank["vocab"])
+            k = rng.randrange(len(bank[cat]))
+            t = cl.fill(rng, bank[cat][k], bank["vocab"])
             t = cl.surface(rng, wrap(rng, t))
-            items.append(cl.item(t, labels_of(cat, t.lower())))
+            it = cl.item(t, labels_of(cat, t.lower()))
+            it["_g"] = "%s%d" % (cat, k)
+            items.append(it)
             items = cl.dedup(items)
         out.extend(items)
     rng.shuffle(out)
