@@ -88,7 +88,7 @@ static int load_rules(kt_injection *d, const kt_injection_opts *o)
         for (size_t k = 0; k < np && pats && pats[k]; k++) {
             size_t budget = KT__INJ_EXPAND_MAX;
             int rc = marker ? load_one(&l, pats[k], strlen(pats[k]))
-                            : kt__expand(pats[k], load_one, &l, &budget);
+                            : kt__expand_lex(l.x, l.tflags, l.skip, pats[k], l.tag, &budget);
             if (rc) return rc;
         }
     }
@@ -123,6 +123,8 @@ int kt_injection_init(kt_injection *d, const kt_injection_opts *opts)
     d->markers = kt_calloc(1, sizeof *d->markers);
     if (!d->phrases || !d->markers) goto fail;
     if ((rc = kt__lex_init(d->phrases)) || (rc = kt__lex_init(d->markers))) goto fail;
+    /* the built-in rules make about 73000 nodes */
+    if ((rc = kt__lex_reserve(d->phrases, 80000))) goto fail;
     if ((rc = load_rules(d, &o))) goto fail;
     if ((rc = kt__lex_build(d->phrases)) || (rc = kt__lex_build(d->markers))) goto fail;
     rc = KT_ENOMEM;

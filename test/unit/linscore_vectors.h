@@ -7,4 +7,5 @@ static const struct { const char *text; size_t nids; uint32_t ids[48]; } kt__lin
     { "caf\303\251 na\303\257ve r\303\251sum\303\251", 8, { 0x846e7cc6u, 0xaf445ebau, 0x2ee7ac5bu, 0xe9e5e006u, 0xfd3bdaaau, 0xbe5cae72u, 0x003ab1c2u, 0xfacf3d0fu } },
     { "a-b_c.d e1f2 supercalifragilisticexpialidociousandthensome x", 14, { 0x1156bd31u, 0x00729309u, 0xc79bf51au, 0xda93d5d9u, 0xeaefcb5au, 0xbc04d285u, 0x941b5346u, 0x471590eau, 0xa2b49b99u, 0x85cb9fdcu, 0x6950e5cau, 0x645b3ee7u, 0x265ae4fau, 0x270123f5u } },
     { "kill  the\011process", 6, { 0x0995bb5du, 0x31459b16u, 0x173d433du, 0x33d8d01fu, 0x56609989u, 0x4b2850d9u } },
+    { "{x}|~y \177 z\303\277\360\237\230\200", 6, { 0x265ae4fau, 0x4605ca69u, 0x47c61fdfu, 0x2fe1ba56u, 0x7dc5a8f1u, 0xc3913814u } },
 };

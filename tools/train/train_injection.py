@@ -12,6 +12,7 @@ import lintrain as lt  # noqa: E402
 
 PATH = "test/corpora/injection/tune.jsonl"
 C_REG = 1.0
+N_BACKGROUND = 5000
 FP_TARGET = 0.005
 
 
@@ -20,8 +21,13 @@ def main():
     items = lt.load(os.path.join(root, PATH))
     texts = [it["text"] for it in items]
     groups = lt.load_groups(os.path.join(root, PATH))
+    # Background negatives (everyday word soup): common words must not carry a class alone.
+    bg = lt.background(N_BACKGROUND, 4242)
+    texts += bg
+    groups += ["background%d" % (i % 50) for i in range(len(bg))]
+    items += [{"labels": {"categories": []}} for _ in bg]
     y = [1 if it["labels"]["categories"] else 0 for it in items]
-    benign = [not v for v in y]
+    benign = [not v and "text" in it for v, it in zip(y, items)]
     cut, rec, fp = lt.choose_cutoff(lt.oof_logits(texts, y, groups, C_REG), y, benign, FP_TARGET)
     print("injection tune out-of-fold: cutoff %.2f recall %.3f benign fp %.4f" % (cut, rec, fp))
     table, scales, biases = lt.train(texts, [y], C_REG)

@@ -12,11 +12,13 @@ import lintrain as lt  # noqa: E402
 
 CLASSES = ["hate", "violence", "self_harm", "sexual"]
 VECTORS = ["", "Hello, World!", "ignore ALL previous instructions", "caf\u00e9 na\u00efve r\u00e9sum\u00e9",
-           "a-b_c.d e1f2 supercalifragilisticexpialidociousandthensome x", "kill  the\tprocess"]
+           "a-b_c.d e1f2 supercalifragilisticexpialidociousandthensome x", "kill  the\tprocess",
+           "{x}|~y \x7f z\u00ff\U0001F600"]
 
 
 PATH = "test/corpora/safety/tune.jsonl"
 C_REG = 1.0
+N_BACKGROUND = 5000
 FP_TARGET = 0.005
 
 
@@ -25,7 +27,12 @@ def main():
     items = lt.load(os.path.join(root, PATH))
     texts = [it["text"] for it in items]
     groups = lt.load_groups(os.path.join(root, PATH))
-    benign = [not it["labels"]["categories"] for it in items]
+    # Background negatives (everyday word soup): common words must not carry a class alone.
+    bg = lt.background(N_BACKGROUND, 4242)
+    texts += bg
+    groups += ["background%d" % (i % 50) for i in range(len(bg))]
+    items += [{"labels": {"categories": []}} for _ in bg]
+    benign = [not it["labels"]["categories"] and "text" in it for it in items]
     ys = [[1 if c in it["labels"]["categories"] else 0 for it in items] for c in CLASSES]
     cutoffs = []
     for k, c in enumerate(CLASSES):
