@@ -3,10 +3,12 @@
  *
  * A rule is a sequence of 2 or 3 word classes; it matches when a word of each class appears in
  * order with at most gap[k] other words between consecutive ones ("ignore ANY previous AND
- * FOLLOWING instructions": ignore, previous, instructions with gaps 1 and 2). Words are tokenized
- * and folded like the lexicons' (case, accents, leetspeak, confusables, separators); a class is
- * a bit, a word may be in several. Matching is one pass over the tokens with a few integers of
- * state per rule: linear in the text. */
+ * FOLLOWING instructions": ignore, previous, instructions with gaps 1 and 2). Words are runs of
+ * ASCII letters and digits (and bytes >= 0x80), folded to lower case and, in words with a letter,
+ * from leetspeak ("k1ll"); any other bytes separate them, and more than 64 of them end every
+ * match in progress. (Cheaper than the lexicons' tokenizer: accents and look-alikes are not
+ * folded here.) A class is a bit, a word may be in several. One pass over the words with a few
+ * integers of state per rule: linear in the text. */
 #ifndef KT_COOC_H
 #define KT_COOC_H
 
@@ -35,11 +37,18 @@ typedef struct kt__cooc_set {
     size_t nrules;
 } kt__cooc_set;
 
-/* The built form: the words sorted for binary search (owned). */
+/* The built form: an open-addressing table of the words (owned). */
+typedef struct kt__cooc_slot {
+    const char *w;          /* NULL: empty */
+    uint32_t cls;
+    uint8_t n;
+} kt__cooc_slot;
+
 typedef struct kt__cooc {
     const kt__cooc_set *set;
-    kt__cooc_word *sorted;
-    size_t n;
+    kt__cooc_slot *tab;
+    uint32_t mask;
+    uint64_t lens;          /* bit n: a word of n bytes exists */
 } kt__cooc;
 
 int kt__cooc_init(kt__cooc *c, const kt__cooc_set *set);
@@ -47,7 +56,7 @@ void kt__cooc_free(kt__cooc *c);
 
 /* Called for each match: the rule and the byte span from its first to its last word. */
 typedef void (*kt__cooc_fn)(void *ud, const kt__cooc_rule *r, size_t start, size_t end);
-/* tflags: the tokenizer's KT__TF_* flags. Returns the number of matches. */
+/* tflags: unused (the lexicons' tokenizer flags, for a later fold). Returns the matches. */
 size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_t len,
                      kt__cooc_fn fn, void *ud);
 

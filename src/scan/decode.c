@@ -180,7 +180,7 @@ int kt__rot13_suspect(const char *in, size_t n)
         for (; i < n && ((unsigned char)in[i] | 0x20) >= 'a' && ((unsigned char)in[i] | 0x20) <= 'z';
              i++, k++)
             if (k < sizeof w - 1) w[k] = (char)(in[i] | 0x20);
-        if (k < 5 || k >= sizeof w) continue;
+        if (k < 5 || k >= sizeof w || !strchr("vqsbcefwto", w[0])) continue;
         w[k] = '\0';
         for (size_t j = 0; j < sizeof kt__rot13_words / sizeof *kt__rot13_words; j++)
             if (!strcmp(w, kt__rot13_words[j])) return 1;
