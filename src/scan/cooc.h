@@ -63,5 +63,6 @@ size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_
 extern const kt__cooc_set kt__cooc_safety;      /* tag: kt_safety_category */
 extern const kt__cooc_set kt__cooc_injection;   /* tag: an index into kt__cooc_injection_names */
 extern const char *const kt__cooc_injection_names[];
+extern const size_t kt__cooc_injection_nnames;
 
 #endif

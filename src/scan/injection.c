@@ -404,12 +404,48 @@ int kt_injection_eval(const kt_injection *d, const char *text, size_t len, unsig
 
 #define KT__INJ_VIEW_MIN_ESC 3
 
+typedef struct kt__combo_ctx {
+    kt_injection_assessment *a;
+    uint32_t seen;        /* families counted (once each, over the text and its decodings) */
+    int fixed;            /* a decoded text: matches span its encoded form [fs, fe) */
+    size_t fs, fe;
+} kt__combo_ctx;
+
+static void on_combo(void *ud, const kt__cooc_rule *r, size_t start, size_t end)
+{
+    kt__combo_ctx *c = ud;
+    if (c->seen & (1u << (r->tag & 31))) return;
+    c->seen |= 1u << (r->tag & 31);
+    if (c->fixed) {
+        start = c->fs;
+        end = c->fe > c->fs ? c->fe : c->fs + 1;
+    }
+    if (c->a->combo < 0) {
+        c->a->combo = r->tag;
+        c->a->combo_start = start;
+        c->a->combo_end = end;
+    }
+    c->a->combo_score += r->weight;
+}
+
 typedef struct kt__vctx {
     const kt_injection *d;
     kt_injection_assessment *a;
     char *buf;              /* d->max_b64_decoded bytes (capped) */
     size_t cap;
+    kt__combo_ctx *cc;
 } kt__vctx;
+
+/* The phrase families over a decoded text whose encoded form is [start, end). */
+static void combos_on(kt__vctx *v, const char *s, size_t n, size_t start, size_t end)
+{
+    if (!v->d->combos) return;
+    v->cc->fixed = 1;
+    v->cc->fs = start;
+    v->cc->fe = end;
+    kt__cooc_scan(v->d->combos, v->d->tflags, s, n, on_combo, v->cc);
+    v->cc->fixed = 0;
+}
 
 static void learned_on(kt__vctx *v, const char *s, size_t n, size_t start, size_t end, int whole)
 {
@@ -445,12 +481,16 @@ static void phrases_on(kt__vctx *v, const char *s, size_t n, size_t start)
 static void view(kt__vctx *v, size_t n, size_t start, size_t end)
 {
     if (!n) return;
-    if (v->d->decode_more) phrases_on(v, v->buf, n, start);
+    if (v->d->decode_more) {
+        phrases_on(v, v->buf, n, start);
+        combos_on(v, v->buf, n, start, end);
+    }
     learned_on(v, v->buf, n, start, end, 0);
 }
 
-/* The learned score of each decoded base64/hex/base32 run (the phrase scan has decoded them). */
-static void learned_runs(kt__vctx *v, const char *text, size_t len)
+/* The learned score and the phrase families of each decoded base64/hex/base32 run (the phrase
+ * rules have seen them in the scan). */
+static void decoded_runs(kt__vctx *v, const char *text, size_t len)
 {
     const kt_injection *d = v->d;
     size_t i = 0, runs = 0;
@@ -482,34 +522,17 @@ static void learned_runs(kt__vctx *v, const char *text, size_t len)
                 }
             }
             learned_on(v, v->buf, n, i, j, 0);
+            combos_on(v, v->buf, n, i, j);
         }
         i = j;
     }
 }
 
-int kt_injection_combo_count(void) { return 9; }
+int kt_injection_combo_count(void) { return (int)kt__cooc_injection_nnames; }
 
 const char *kt_injection_combo_name(int id)
 {
     return id >= 0 && id < kt_injection_combo_count() ? kt__cooc_injection_names[id] : NULL;
-}
-
-typedef struct kt__combo_ctx {
-    kt_injection_assessment *a;
-    uint32_t seen;
-} kt__combo_ctx;
-
-static void on_combo(void *ud, const kt__cooc_rule *r, size_t start, size_t end)
-{
-    kt__combo_ctx *c = ud;
-    if (c->seen & (1u << (r->tag & 31))) return;
-    c->seen |= 1u << (r->tag & 31);
-    if (c->a->combo < 0) {
-        c->a->combo = r->tag;
-        c->a->combo_start = start;
-        c->a->combo_end = end;
-    }
-    c->a->combo_score += r->weight;
 }
 
 int kt_injection_assess(const kt_injection *d, const char *text, size_t len,
@@ -519,16 +542,14 @@ int kt_injection_assess(const kt_injection *d, const char *text, size_t len,
     a->view_rule = -1;
     a->combo = -1;
     if (!d->phrases) return KT_EINVAL;
-    if (d->combos) {
-        kt__combo_ctx cc = { a, 0 };
-        kt__cooc_scan(d->combos, d->tflags, text, len, on_combo, &cc);
-    }
-    kt__vctx v = { d, a, NULL, KT_MIN(d->max_b64_decoded, (size_t)65536) };
+    kt__combo_ctx cc = { a, 0, 0, 0, 0 };
+    if (d->combos) kt__cooc_scan(d->combos, d->tflags, text, len, on_combo, &cc);
+    kt__vctx v = { d, a, NULL, KT_MIN(d->max_b64_decoded, (size_t)65536), &cc };
     learned_on(&v, text, len, 0, len, 1);
-    if (!d->decode_more && !(d->learned && d->decode_base64)) return KT_OK;
+    if (!d->decode_more && !d->decode_base64) return KT_OK;
     v.buf = kt_malloc(v.cap ? v.cap : 1);
     if (!v.buf) return KT_ENOMEM;
-    if (d->learned && d->decode_base64) learned_runs(&v, text, len);
+    if (d->decode_base64) decoded_runs(&v, text, len);
     if (d->decode_more) {
         if (kt__rot13_suspect(text, len)) view(&v, kt__dec_rot13(text, len, v.buf, v.cap), 0, len);
         if (kt__count_escapes(text, len, '%', KT__INJ_VIEW_MIN_ESC) >= KT__INJ_VIEW_MIN_ESC)

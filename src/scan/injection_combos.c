@@ -27,6 +27,13 @@ enum {
     WERE = 1u << 17,     /* were, was, been */
     TOFOR = 1u << 18,    /* to, for */
     THIS = 1u << 19,     /* this, these, document, email, text, page ... */
+    NEG = 1u << 20,      /* without, no, free, zero */
+    LIMITS = 1u << 21,   /* restrictions, rules, limits, guidelines, filters, censorship ... */
+    WHAT = 1u << 22,     /* what, everything, anything */
+    VERBATIM = 1u << 23, /* verbatim, word-for-word, exactly */
+    ENABLE = 1u << 24,   /* enable, enter, activate, switch, turn */
+    DEVMODE = 1u << 25,  /* developer, god, dan, jailbreak, unrestricted ... */
+    MODE = 1u << 26,     /* mode */
 };
 
 #define W(s, c) { s, c }
@@ -87,6 +94,19 @@ static const kt__cooc_word kt__words[] = {
     W("configured", TOLD),
     W("were", WERE), W("was", WERE), W("been", WERE),
     W("to", TOFOR), W("for", TOFOR),
+    W("without", NEG), W("no", NEG), W("free", NEG), W("zero", NEG), W("lacking", NEG),
+    W("restrictions", LIMITS), W("rules", LIMITS), W("limits", LIMITS), W("limitations", LIMITS),
+    W("guidelines", LIMITS), W("filters", LIMITS), W("censorship", LIMITS), W("ethics", LIMITS),
+    W("boundaries", LIMITS), W("guardrails", LIMITS), W("constraints", LIMITS),
+    W("morals", LIMITS), W("policies", LIMITS), W("safeguards", LIMITS),
+    W("what", WHAT), W("everything", WHAT), W("anything", WHAT),
+    W("verbatim", VERBATIM), W("exactly", VERBATIM), W("literally", VERBATIM),
+    W("enable", ENABLE), W("enter", ENABLE), W("activate", ENABLE), W("switch", ENABLE),
+    W("turn", ENABLE), W("engage", ENABLE),
+    W("developer", DEVMODE), W("god", DEVMODE), W("dan", DEVMODE), W("jailbreak", DEVMODE),
+    W("unrestricted", DEVMODE), W("unfiltered", DEVMODE), W("evil", DEVMODE),
+    W("chaos", DEVMODE), W("mode", MODE),
+    W("jailbreak", PERSONA), W("jailbroken", PERSONA), W("dan", PERSONA),
     W("this", THIS), W("these", THIS | PRIOR), W("document", THIS), W("email", THIS),
     W("text", THIS), W("page", THIS), W("file", THIS), W("resume", THIS), W("cv", THIS),
     W("report", THIS), W("review", THIS), W("content", THIS), W("data", THIS),
@@ -95,8 +115,11 @@ static const kt__cooc_word kt__words[] = {
 const char *const kt__cooc_injection_names[] = {
     "override_instructions", "instructions_voided", "stop_following", "extract_prompt",
     "unrestricted_persona", "note_to_model", "safety_off", "new_instructions_family",
-    "ask_what_told",
+    "ask_what_told", "persona_without_rules", "ignore_what_told", "quote_verbatim",
+    "enable_mode",
 };
+const size_t kt__cooc_injection_nnames =
+    sizeof kt__cooc_injection_names / sizeof kt__cooc_injection_names[0];
 
 #define R2(a, g, b, tag, w) { 2, { a, b, 0 }, { g, 0 }, tag, w }
 #define R3(a, g1, b, g2, c, tag, w) { 3, { a, b, c }, { g1, g2 }, tag, w }
@@ -113,6 +136,10 @@ static const kt__cooc_rule kt__rules[] = {
     R2(GUARD, 3, OFF, 6, KT_INJ_MEDIUM),
     R2(NEWI, 1, INSTR, 7, KT_INJ_MEDIUM),
     R3(WERE, 2, TOLD, 4, EXTRACT, 8, KT_INJ_MEDIUM),
+    R3(PERSONA, 6, NEG, 2, LIMITS, 9, KT_INJ_STRONG),
+    R3(IGNORE, 1, WHAT, 3, TOLD, 10, KT_INJ_STRONG),
+    R2(EXTRACT, 3, VERBATIM, 11, KT_INJ_MEDIUM),
+    R3(ENABLE, 2, DEVMODE, 1, MODE, 12, KT_INJ_MEDIUM),
 };
 
 const kt__cooc_set kt__cooc_injection = { kt__words, KT_ARRAY_LEN(kt__words), kt__rules,

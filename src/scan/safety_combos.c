@@ -27,11 +27,35 @@ enum {
     ASK = 1u << 16,      /* describe, write, narrate, roleplay ... */
     SEX = 1u << 17,      /* sex, erotic, naked ... */
     MINOR = 1u << 18,    /* child, minor, schoolgirl ... */
+    BETTER = 1u << 19,   /* better (the world would be better if ...) */
+    SLUR = 1u << 20,     /* slurs (the lexicon's) */
+    HATEV = 1u << 21,    /* hate, despise, loathe; calling */
+    ENDW = 1u << 22,     /* end */
+    ITALL = 1u << 23,    /* all, life */
+    WRITEW = 1u << 24,   /* write, draft, compose */
+    SUICIDE = 1u << 25,  /* suicide */
+    NOTEW = 1u << 26,    /* note, letter */
+    SEXMIN = 1u << 27,   /* sexual, sexually, explicit, naked ...: with minors only */
 };
 
 #define W(s, c) { s, c }
 
 static const kt__cooc_word kt__words[] = {
+    W("better", BETTER),
+    W("niggers", SLUR), W("faggots", SLUR), W("kikes", SLUR), W("wetbacks", SLUR),
+    W("ragheads", SLUR), W("spics", SLUR), W("trannies", SLUR), W("gooks", SLUR),
+    W("towelheads", SLUR), W("beaners", SLUR), W("chinks", SLUR), W("pakis", SLUR),
+    W("coons", SLUR), W("dykes", SLUR), W("niggas", SLUR), W("fags", SLUR),
+    W("zipperheads", SLUR), W("kike", SLUR), W("spic", SLUR), W("faggot", SLUR),
+    W("nigger", SLUR), W("tranny", SLUR), W("wetback", SLUR), W("raghead", SLUR),
+    W("hate", HATEV), W("despise", HATEV), W("loathe", HATEV), W("calling", HATEV),
+    W("call", HATEV), W("called", HATEV),
+    W("end", ENDW), W("all", ITALL), W("life", ITALL),
+    W("write", WRITEW), W("writing", WRITEW), W("draft", WRITEW), W("compose", WRITEW),
+    W("suicide", SUICIDE), W("note", NOTEW), W("letter", NOTEW),
+    W("sexual", SEXMIN), W("sexually", SEXMIN), W("explicit", SEXMIN), W("naked", SEXMIN),
+    W("undress", SEXMIN), W("strip", SEXMIN), W("touch", SEXMIN), W("roleplay", SEXMIN),
+    W("erotic", SEXMIN), W("nude", SEXMIN),
     /* making */
     W("make", MAKE), W("making", MAKE), W("build", MAKE), W("building", MAKE),
     W("assemble", MAKE), W("assembling", MAKE), W("construct", MAKE), W("create", MAKE),
@@ -127,6 +151,7 @@ static const kt__cooc_word kt__words[] = {
     W("end", SELFHARM), W("kill", SELFHARM), W("hurt", SELFHARM), W("harm", SELFHARM),
     W("burn", SELFHARM), W("jump", SELFHARM), W("poison", SELFHARM), W("drown", SELFHARM),
     W("shoot", SELFHARM), W("take", SELFHARM), W("slit", SELFHARM), W("stab", SELFHARM),
+    W("killed", SELFHARM), W("hanged", SELFHARM), W("hurting", SELFHARM),
     /* sexual */
     W("describe", ASK), W("write", ASK), W("narrate", ASK), W("roleplay", ASK), W("rp", ASK),
     W("talk", ASK), W("sext", ASK), W("show", ASK), W("send", ASK), W("story", ASK),
@@ -164,8 +189,18 @@ static const kt__cooc_rule kt__rules[] = {
     R2(SELFHARM, 2, SELF, KT_SAFETY_SELF_HARM),
     /* sexual: asking x explicit; minors x sexual either way round */
     R2(ASK, 6, SEX, KT_SAFETY_SEXUAL),
-    R2(MINOR, 8, SEX, KT_SAFETY_SEXUAL),
-    R2(SEX, 8, MINOR, KT_SAFETY_SEXUAL),
+    R2(MINOR, 8, SEX | SEXMIN, KT_SAFETY_SEXUAL),
+    R2(SEX | SEXMIN, 8, MINOR, KT_SAFETY_SEXUAL),
+    /* more: "would be better if X were wiped out", "how much of W to blow up P", "i hate
+     * <slur>", "quickest way to end it all", "write my suicide note" */
+    R3(BETTER, 3, GROUP | SLUR, 3, FATE, KT_SAFETY_HATE),
+    R3(GROUP | SLUR, 4, MODAL, 3, FATE, KT_SAFETY_HATE),
+    R2(HATEV, 3, SLUR, KT_SAFETY_HATE),
+    R2(SLUR, 4, VERMIN | FATE, KT_SAFETY_HATE),
+    R3(WEAPON, 6, ATTACK, 3, PLACE, KT_SAFETY_VIOLENCE),
+    R3(MODAL, 4, ATTACK, 4, PLACE, KT_SAFETY_VIOLENCE),
+    R3(SEEK, 4, ENDW, 2, ITALL, KT_SAFETY_SELF_HARM),
+    R3(WRITEW, 3, SUICIDE, 0, NOTEW, KT_SAFETY_SELF_HARM),
 };
 
 const kt__cooc_set kt__cooc_safety = { kt__words, KT_ARRAY_LEN(kt__words), kt__rules,

@@ -62,10 +62,11 @@ static int has_cat(const cJSON *labels, const char *c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: classify_eval safety|injection FILE.jsonl [-v]\n");
+        fprintf(stderr, "usage: classify_eval safety|injection FILE.jsonl [-v|-r]  (print the shipped / rules-only errors)\n");
         return 2;
     }
-    int safety = !strcmp(argv[1], "safety"), verbose = argc > 3;
+    int safety = !strcmp(argv[1], "safety"), verbose = argc > 3 && !strcmp(argv[3], "-v");
+    int rules_verbose = argc > 3 && !strcmp(argv[3], "-r");
     FILE *f = fopen(argv[2], "r");
     if (!f) return 2;
     kt_safety s;
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
             add(&t[KT_SAFETY__COUNT], any, lexm != 0, pmax, s.cutoff[0]);
             if (verbose && (any != (anym != 0)))
                 printf("%s %.3f %s\n", any ? "MISS" : "FP  ", pmax, x);
+            if (rules_verbose && (any != (lexm != 0))) printf("%s %s\n", any ? "MISS" : "FP  ", x);
         } else {
             unsigned score = 0;
             kt_injection_eval(&d, x, len, &score);
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
             add(&t[0], want, lex, a.p, d.cutoff);
             if (verbose && want != (lex || a.p >= d.cutoff))
                 printf("%s %.3f %s\n", want ? "MISS" : "FP  ", a.p, x);
+            if (rules_verbose && want != lex) printf("%s %s\n", want ? "MISS" : "FP  ", x);
         }
         cJSON_Delete(j);
     }
