@@ -111,7 +111,7 @@ int main(int argc, char **argv)
             kt_injection_eval(&d, x, len, &score);
             kt_injection_assessment a;
             kt_injection_assess(&d, x, len, &a);
-            int want = has_cat(lab, "prompt_injection");
+            int want = has_cat(lab, "prompt-injection");
             int lex = score + a.view_score + a.combo_score >= d.threshold;
             add(&t[0], want, lex, a.p, d.cutoff);
             if (verbose && want != (lex || a.p >= d.cutoff))

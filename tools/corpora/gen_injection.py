@@ -2,7 +2,7 @@
 """Generates test/corpora/injection/{tune,heldout}.jsonl: prompt injections and jailbreaks (direct
 hijacks with inserted words, role-play personas, system-prompt extraction, instructions hidden in
 documents, resumes, reports, translation tasks and tool results, encoded payloads) labelled
-"prompt_injection", and benign counterparts (summarise/translate requests, documents, questions
+"prompt-injection", and benign counterparts (summarise/translate requests, documents, questions
 about security, benign encoded data) labelled with no category. Templates and vocabulary are
 written for kt (see test/corpora/SOURCES.md); tune and heldout use different seeds, templates and
 vocabulary, and tuning looks only at tune.jsonl.
@@ -20,7 +20,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpuslib as cl  # noqa: E402
 
-LABEL = "prompt_injection"
+LABEL = "prompt-injection"   # the policy kind: what `kt policy eval` matches
 
 TUNE = {
     "vocab": {
