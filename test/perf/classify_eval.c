@@ -2,7 +2,8 @@
  * {"text":..., "labels":{"categories":[...]}}) in-process, with the shipped defaults: recall per
  * category and the false-positive rate on items without a category, for the lexicon alone, the
  * learned scorer alone and both (what the policies do), plus a sweep of the learned cutoff.
- * A stop-gap until `kt policy eval` lands; not built by make:
+ * `kt policy eval` (make eval) gives the official figures; this adds the rules-alone and
+ * learned-alone views and prints errors of either (-v shipped, -r rules). Not built by make:
  *   make && cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude -Isrc/scan test/perf/classify_eval.c \
  *      build/libkt.a -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lm \
  *      -o /tmp/classify_eval && /tmp/classify_eval safety test/corpora/safety/heldout.jsonl */
