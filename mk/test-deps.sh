@@ -15,6 +15,8 @@ for tool in "$@"; do
     valgrind) command -v valgrind >/dev/null 2>&1 || need="$need valgrind" ;;
     clang) command -v clang >/dev/null 2>&1 || need="$need clang libclang-rt-14-dev" ;;
     inotify) command -v inotifywait >/dev/null 2>&1 || need="$need inotify-tools" ;;
+    # training the learned scorers only (tools/train/), never for building
+    sklearn) /usr/bin/python3 -c 'import sklearn, scipy' >/dev/null 2>&1 || need="$need python3-sklearn" ;;
   esac
 done
 [ -z "$need" ] && exit 0

@@ -21,6 +21,12 @@
  *    "beat the eggs", "the bomb dot com": "bomb" alone is not an entry).
  *  - A category hits when the summed weight of its hits reaches `threshold` (default 3) or, when
  *    `min_hits` is not 0, when its number of hits reaches min_hits.
+ *  - The learned scorer (kt_safety_score) is separate from the lexicon: a logistic regression
+ *    over hashed word features (src/scan/linscore.h) trained on tools/corpora's tune split, one
+ *    probability per category for the best 64-word window of a text. A category's learned
+ *    verdict is p >= its cutoff (kt_safety_default_cutoff: chosen by the trainer on the
+ *    tune split's out-of-fold curve). kt_safety_scan, _verdict and
+ *    _eval are the lexicon alone; kt_safety_judge is lexicon or learned score.
  *  - Every phrase found is reported, overlapping ones included ("how to commit suicide" is also
  *    "commit suicide" and "suicide"), but a hit that lies inside another hit of the same
  *    category does not count towards the threshold or min_hits.
@@ -47,15 +53,19 @@ typedef enum kt_safety_category {
 #define KT_SAFETY_CONTEXT 8
 
 struct kt__lex;
+struct kt__cooc;
 
 typedef struct kt_safety {
     struct kt__lex *lex;
+    struct kt__cooc *combos;      /* intent x object rules (src/scan/safety_combos.c) */
     uint32_t mask;          /* enabled categories */
     unsigned threshold;     /* summed weight per category */
     unsigned min_hits;      /* 0 = off */
     struct kt_safety_term *terms; /* custom terms (owned) */
     size_t nterms, cterms;
     int built;
+    int learned;            /* kt_safety_judge uses the learned scorer (default 1) */
+    float cutoff[KT_SAFETY__COUNT]; /* learned-score probability cutoffs */
 } kt_safety;
 
 typedef struct kt_safety_hit {
@@ -94,6 +104,29 @@ int kt_safety_verdict(const kt_safety *s, const kt_safety_hit *hits, size_t n,
 /* Scan and verdict in one pass without a hit array (nothing is truncated): 1 or 0 as above, or
  * KT_EINVAL when the matcher is not built. */
 int kt_safety_eval(const kt_safety *s, const char *text, size_t len, uint32_t *categories_hit);
+
+/* The combination rules (an intent or threat next to an object or target, with up to a few
+ * words between: src/scan/safety_combos.c) of the enabled categories, in order of their last
+ * word; weight = the threshold, so one match acts. Not streaming-exact: a match is of the text
+ * given. Returns the number stored (<= max). */
+size_t kt_safety_combos(const kt_safety *s, const char *text, size_t len, kt_safety_hit *hits,
+                        size_t max);
+
+/* The learned scorer: per category the probability (0..1) of its best 64-word window and that
+ * window's byte span. Categories not enabled get 0. Linear in len, no allocation. */
+typedef struct kt_safety_scores {
+    float p[KT_SAFETY__COUNT];
+    size_t start[KT_SAFETY__COUNT], end[KT_SAFETY__COUNT];
+} kt_safety_scores;
+
+void kt_safety_score(const kt_safety *s, const char *text, size_t len, kt_safety_scores *out);
+/* The shipped cutoff of a category (0 when out of range). */
+float kt_safety_default_cutoff(int category);
+/* Sets the learned cutoff of one category (p in (0, 1)); KT_EINVAL otherwise. */
+int kt_safety_set_cutoff(kt_safety *s, int category, float p);
+/* Lexicon verdict (kt_safety_eval), a combination rule or, when s->learned, learned score >= cutoff, per category:
+ * 1 if any category hit, 0 if none, KT_EINVAL / KT_ENOMEM as kt_safety_eval. */
+int kt_safety_judge(const kt_safety *s, const char *text, size_t len, uint32_t *categories_hit);
 
 /* Streaming: the largest n <= len such that every hit that text appended after `len` could still
  * create starts at or after n. Hits found in text[0..len) that start before n are final: act on

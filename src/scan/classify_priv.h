@@ -177,6 +177,13 @@ uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n);
 /* Adds a phrase of word ids with `tag`; the first tag given to a phrase is kept. */
 int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag);
 int kt__lex_build(kt__lex *x);
+/* The child of node s by word w (created at `depth` when missing), and marking node s (reached
+ * by `depth` words from `first`) as the end of a phrase: kt__lex_add in steps, so a caller can
+ * walk shared prefixes once (the rule templates' cartesian products). */
+/* Room for `nodes` nodes and edges before they are added (fewer regrowths). */
+int kt__lex_reserve(kt__lex *x, uint32_t nodes);
+int kt__lex_child(kt__lex *x, uint32_t s, uint32_t w, unsigned depth, uint32_t *c);
+void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t first, uint32_t tag);
 uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w);
 
 /* ---- scanning driver (lexscan.c) ------------------------------------------------------------ */
@@ -217,6 +224,11 @@ size_t kt__scan_hold(const kt__scan *sc);
  * KT_EINVAL when it has no token, an unmatchable word or more than KT__MAXDEPTH tokens. */
 int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *text,
                      size_t len, uint32_t tag);
+
+/* Tokenizes and interns `text` like kt__lex_add_text (tokens of `skip_kinds` dropped) into
+ * w[0..*n). KT_EINVAL for an unmatchable word, KT_ELIMIT past KT__MAXDEPTH tokens. */
+int kt__lex_tokens(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *text,
+                   size_t len, uint32_t w[KT__MAXDEPTH], size_t *n);
 
 /* Bytes a phrase in progress can span at most (see max_holdback in the public headers). */
 size_t kt__holdback_bound(unsigned maxdepth, unsigned skip_max);
@@ -262,6 +274,13 @@ typedef struct kt__inj_rule {
 } kt__inj_rule;
 
 const kt__inj_rule *kt__inj_rules(size_t *n);
+
+/* Adds every expansion of the template to x as a phrase with `tag`, tokenizing each literal part
+ * and alternative once and walking shared prefixes of the trie once: the phrases kt__expand +
+ * kt__lex_add_text would add. A template where a group touches a letter or digit ("{a|b}c")
+ * is expanded as text. *budget caps the number of phrases (KT_ELIMIT). */
+int kt__expand_lex(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *tpl,
+                   uint32_t tag, size_t *budget);
 
 typedef int (*kt__expand_fn)(void *ud, const char *s, size_t n);
 /* Calls fn for every expansion of the template; *budget caps the number (KT_ELIMIT). */

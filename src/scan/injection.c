@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "classify_priv.h"
+#include "cooc.h"
+#include "decode.h"
+#include "linscore.h"
 #include "kt/injection.h"
 
 #define KT__INJ_SKIP ((1u << KT__TK_PUNCT) | (1u << KT__TK_LINE))
@@ -42,6 +45,8 @@ unsigned kt_injection_rule_weight(const kt_injection *d, int id)
     return (size_t)id == n ? d->extra_weight : r[id].weight;
 }
 
+float kt_injection_default_cutoff(void) { return kt__linmodel_injection.cutoff[0]; }
+
 void kt_injection_opts_default(kt_injection_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -51,6 +56,9 @@ void kt_injection_opts_default(kt_injection_opts *o)
     o->extra_weight = KT_INJ_STRONG;
     o->max_b64_runs = 64;
     o->max_b64_decoded = 65536;
+    o->decode_more = 1;
+    o->learned = 1;
+    o->cutoff = kt_injection_default_cutoff();
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -80,7 +88,7 @@ static int load_rules(kt_injection *d, const kt_injection_opts *o)
         for (size_t k = 0; k < np && pats && pats[k]; k++) {
             size_t budget = KT__INJ_EXPAND_MAX;
             int rc = marker ? load_one(&l, pats[k], strlen(pats[k]))
-                            : kt__expand(pats[k], load_one, &l, &budget);
+                            : kt__expand_lex(l.x, l.tflags, l.skip, pats[k], l.tag, &budget);
             if (rc) return rc;
         }
     }
@@ -98,6 +106,7 @@ int kt_injection_init(kt_injection *d, const kt_injection_opts *opts)
         if (!o.extra_weight) o.extra_weight = KT_INJ_STRONG;
         if (!o.max_b64_runs) o.max_b64_runs = 64;
         if (!o.max_b64_decoded) o.max_b64_decoded = 65536;
+        if (!(o.cutoff > 0.0f && o.cutoff < 1.0f)) o.cutoff = kt_injection_default_cutoff();
     }
     memset(d, 0, sizeof *d);
     d->tflags = KT__TF_LEET | KT__TF_PUNCT | KT__TF_LINES |
@@ -107,12 +116,21 @@ int kt_injection_init(kt_injection *d, const kt_injection_opts *opts)
     d->extra_weight = o.extra_weight;
     d->max_b64_runs = o.max_b64_runs;
     d->max_b64_decoded = o.max_b64_decoded;
+    d->decode_more = o.decode_more;
+    d->learned = o.learned;
+    d->cutoff = o.cutoff;
     d->phrases = kt_calloc(1, sizeof *d->phrases);
     d->markers = kt_calloc(1, sizeof *d->markers);
     if (!d->phrases || !d->markers) goto fail;
     if ((rc = kt__lex_init(d->phrases)) || (rc = kt__lex_init(d->markers))) goto fail;
+    /* the built-in rules make about 73000 nodes */
+    if ((rc = kt__lex_reserve(d->phrases, 80000))) goto fail;
     if ((rc = load_rules(d, &o))) goto fail;
     if ((rc = kt__lex_build(d->phrases)) || (rc = kt__lex_build(d->markers))) goto fail;
+    rc = KT_ENOMEM;
+    d->combos = kt_calloc(1, sizeof *d->combos);
+    if (!d->combos) goto fail;
+    if ((rc = kt__cooc_init(d->combos, &kt__cooc_injection))) goto fail;
     return KT_OK;
 fail:
     kt_injection_free(d);
@@ -123,6 +141,8 @@ void kt_injection_free(kt_injection *d)
 {
     if (d->phrases) kt__lex_free(d->phrases);
     if (d->markers) kt__lex_free(d->markers);
+    if (d->combos) kt__cooc_free(d->combos);
+    free(d->combos);
     free(d->phrases);
     free(d->markers);
     memset(d, 0, sizeof *d);
@@ -210,6 +230,31 @@ static unsigned b64_val(unsigned char c)
 /* Characters of a run that are decoded at most. */
 static size_t b64_window(const kt_injection *d) { return (d->max_b64_decoded + 2) / 3 * 4; }
 
+/* A run of the base64 alphabet whose decoded window is all hex digits (even length) is hex; all
+ * upper-case base32 letters and digits is base32; anything else is base64. Only the window is
+ * looked at, so what streaming holds decides it. */
+enum { KT__RUN_B64, KT__RUN_HEX, KT__RUN_B32 };
+
+static int run_kind(const char *text, size_t rs, size_t re)
+{
+    int hex = (re - rs) % 2 == 0, b32 = 1;
+    for (size_t i = rs; i < re && (hex || b32); i++) {
+        unsigned char c = (unsigned char)text[i];
+        int h = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        hex &= h;
+        b32 &= (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7') || c == '=';
+    }
+    return hex ? KT__RUN_HEX : b32 ? KT__RUN_B32 : KT__RUN_B64;
+}
+
+/* Decodes text[rs..wend) of the given kind into out (cap bytes); chunks of whole groups. */
+static size_t decode_chunk(int kind, const char *text, size_t rs, size_t wend, char *out,
+                           size_t cap)
+{
+    if (kind == KT__RUN_HEX) return kt__dec_hex(text + rs, wend - rs, out, cap);
+    return kt__dec_base32(text + rs, wend - rs, out, cap);
+}
+
 static void decode_run(const kt_injection *d, const char *text, size_t rs, size_t re, kt__ictx *c)
 {
     size_t wend = rs + KT_MIN(re - rs, b64_window(d)), produced = 0;
@@ -221,6 +266,20 @@ static void decode_run(const kt_injection *d, const char *text, size_t rs, size_
     scan_setup(d, &sc, on_hit, c, "", 0, c->plain);
     unsigned char out[256];
     size_t no = 0;
+    int kind = run_kind(text, rs, wend);
+    if (kind != KT__RUN_B64) {
+        size_t step = kind == KT__RUN_HEX ? 2 * sizeof out : 8 * (sizeof out / 5);
+        for (size_t i = rs; i < wend && produced < d->max_b64_decoded; i += step) {
+            size_t e = KT_MIN(wend, i + step);
+            no = decode_chunk(kind, text, i, e, (char *)out, sizeof out);
+            no = KT_MIN(no, d->max_b64_decoded - produced);
+            produced += no;
+            kt__tok_feed(&sc.tok, (const char *)out, no);
+        }
+        kt__tok_finish(&sc.tok);
+        c->b64 = 0;
+        return;
+    }
     uint32_t acc = 0;
     unsigned bits = 0;
     for (size_t i = rs; i < wend && produced < d->max_b64_decoded; i++) {
@@ -339,6 +398,188 @@ int kt_injection_eval(const kt_injection *d, const char *text, size_t len, unsig
     unsigned s = (unsigned)KT_MIN(sc, (unsigned long)UINT32_MAX);
     if (score) *score = s;
     return s >= d->threshold;
+}
+
+/* ---- decoded views and the learned scorer ------------------------------------------------ */
+
+#define KT__INJ_VIEW_MIN_ESC 3
+
+typedef struct kt__combo_ctx {
+    kt_injection_assessment *a;
+    uint32_t seen;        /* families counted (once each, over the text and its decodings) */
+    int fixed;            /* a decoded text: matches span its encoded form [fs, fe) */
+    size_t fs, fe;
+} kt__combo_ctx;
+
+static void on_combo(void *ud, const kt__cooc_rule *r, size_t start, size_t end)
+{
+    kt__combo_ctx *c = ud;
+    if (c->seen & (1u << (r->tag & 31))) return;
+    c->seen |= 1u << (r->tag & 31);
+    if (c->fixed) {
+        start = c->fs;
+        end = c->fe > c->fs ? c->fe : c->fs + 1;
+    }
+    if (c->a->combo < 0) {
+        c->a->combo = r->tag;
+        c->a->combo_start = start;
+        c->a->combo_end = end;
+    }
+    c->a->combo_score += r->weight;
+}
+
+typedef struct kt__vctx {
+    const kt_injection *d;
+    kt_injection_assessment *a;
+    char *buf;              /* d->max_b64_decoded bytes (capped) */
+    size_t cap;
+    kt__combo_ctx *cc;
+} kt__vctx;
+
+/* The phrase families over a decoded text whose encoded form is [start, end). */
+static void combos_on(kt__vctx *v, const char *s, size_t n, size_t start, size_t end)
+{
+    if (!v->d->combos) return;
+    v->cc->fixed = 1;
+    v->cc->fs = start;
+    v->cc->fe = end;
+    kt__cooc_scan(v->d->combos, v->d->tflags, s, n, on_combo, v->cc);
+    v->cc->fixed = 0;
+}
+
+static void learned_on(kt__vctx *v, const char *s, size_t n, size_t start, size_t end, int whole)
+{
+    if (!v->d->learned) return;
+    kt__linres r;
+    kt__lin_score(&kt__linmodel_injection, s, n, &r);
+    float p = kt__lin_prob(r.logit[0]);
+    if (p <= v->a->p) return;
+    v->a->p = p;
+    v->a->start = whole ? r.start[0] : start;
+    v->a->end = whole ? r.end[0] : end;
+}
+
+/* The phrase rules over a decoded view: each rule once. */
+static void phrases_on(kt__vctx *v, const char *s, size_t n, size_t start)
+{
+    kt_injection_hit hits[32];
+    int trunc = 0;
+    size_t nh = kt_injection_scan_ctx(v->d, s, n, 0, hits, 32, &trunc);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < nh; i++) {
+        uint64_t bit = 1ull << (hits[i].rule & 63);
+        if (seen & bit) continue;
+        seen |= bit;
+        if (v->a->view_rule < 0) {
+            v->a->view_rule = hits[i].rule;
+            v->a->view_start = start;
+        }
+        v->a->view_score += hits[i].weight;
+    }
+}
+
+static void view(kt__vctx *v, size_t n, size_t start, size_t end)
+{
+    if (!n) return;
+    if (v->d->decode_more) {
+        phrases_on(v, v->buf, n, start);
+        combos_on(v, v->buf, n, start, end);
+    }
+    learned_on(v, v->buf, n, start, end, 0);
+}
+
+/* The learned score and the phrase families of each decoded base64/hex/base32 run (the phrase
+ * rules have seen them in the scan). */
+static void decoded_runs(kt__vctx *v, const char *text, size_t len)
+{
+    const kt_injection *d = v->d;
+    size_t i = 0, runs = 0;
+    while (i < len && runs < d->max_b64_runs) {
+        if (!is_b64((unsigned char)text[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && is_b64((unsigned char)text[j])) j++;
+        if (j - i >= KT__INJ_B64_MIN) {
+            runs++;
+            size_t wend = i + KT_MIN(j - i, KT_MIN(b64_window(d), v->cap / 3 * 4));
+            int kind = run_kind(text, i, wend);
+            size_t n = 0;
+            if (kind != KT__RUN_B64) {
+                n = decode_chunk(kind, text, i, wend, v->buf, v->cap);
+            } else {
+                uint32_t acc = 0;
+                unsigned bits = 0;
+                for (size_t k = i; k < wend && n < v->cap; k++) {
+                    if (text[k] == '=') continue;
+                    acc = (acc << 6) | b64_val((unsigned char)text[k]);
+                    bits += 6;
+                    if (bits < 8) continue;
+                    bits -= 8;
+                    v->buf[n++] = (char)(acc >> bits);
+                    acc &= (1u << bits) - 1;
+                }
+            }
+            learned_on(v, v->buf, n, i, j, 0);
+            combos_on(v, v->buf, n, i, j);
+        }
+        i = j;
+    }
+}
+
+int kt_injection_combo_count(void) { return (int)kt__cooc_injection_nnames; }
+
+const char *kt_injection_combo_name(int id)
+{
+    return id >= 0 && id < kt_injection_combo_count() ? kt__cooc_injection_names[id] : NULL;
+}
+
+int kt_injection_assess(const kt_injection *d, const char *text, size_t len,
+                        kt_injection_assessment *a)
+{
+    memset(a, 0, sizeof *a);
+    a->view_rule = -1;
+    a->combo = -1;
+    if (!d->phrases) return KT_EINVAL;
+    kt__combo_ctx cc = { a, 0, 0, 0, 0 };
+    if (d->combos) kt__cooc_scan(d->combos, d->tflags, text, len, on_combo, &cc);
+    kt__vctx v = { d, a, NULL, KT_MIN(d->max_b64_decoded, (size_t)65536), &cc };
+    learned_on(&v, text, len, 0, len, 1);
+    if (!d->decode_more && !d->decode_base64) return KT_OK;
+    v.buf = kt_malloc(v.cap ? v.cap : 1);
+    if (!v.buf) return KT_ENOMEM;
+    if (d->decode_base64) decoded_runs(&v, text, len);
+    if (d->decode_more) {
+        if (kt__rot13_suspect(text, len)) view(&v, kt__dec_rot13(text, len, v.buf, v.cap), 0, len);
+        if (kt__count_escapes(text, len, '%', KT__INJ_VIEW_MIN_ESC) >= KT__INJ_VIEW_MIN_ESC)
+            view(&v, kt__dec_url(text, len, v.buf, v.cap), 0, len);
+        if (kt__count_escapes(text, len, '=', KT__INJ_VIEW_MIN_ESC) >= KT__INJ_VIEW_MIN_ESC)
+            view(&v, kt__dec_qp(text, len, v.buf, v.cap), 0, len);
+        int plane14 = memmem(text, len, "\xf3\xa0", 2) != NULL;
+        if (plane14) view(&v, kt__dec_tags(text, len, v.buf, v.cap), 0, len);
+        if (plane14 || memmem(text, len, "\xef\xb8", 2))
+            view(&v, kt__dec_vsel(text, len, v.buf, v.cap), 0, len);
+    }
+    free(v.buf);
+    return KT_OK;
+}
+
+int kt_injection_judge(const kt_injection *d, const char *text, size_t len, unsigned *score,
+                       float *p)
+{
+    unsigned sc = 0;
+    int rc = kt_injection_eval(d, text, len, &sc);
+    if (score) *score = sc;
+    if (p) *p = 0;
+    if (rc < 0) return rc;
+    kt_injection_assessment a;
+    int arc = kt_injection_assess(d, text, len, &a);
+    if (arc) return arc;
+    unsigned long total = (unsigned long)sc + a.view_score + a.combo_score;
+    if (score) *score = (unsigned)KT_MIN(total, (unsigned long)UINT32_MAX);
+    if (p) *p = a.p;
+    return total >= d->threshold || (d->learned && a.p >= d->cutoff);
 }
 
 /* ---- streaming ---------------------------------------------------------------------------- */

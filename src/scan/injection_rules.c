@@ -5,6 +5,7 @@
  * "you're" is the two words "you re". Marker rules are literal token sequences where the marker
  * punctuation < > | [ ] / # ` : counts and a leading "\n" means "at the start of a line".
  * Weights: 100 strong (blocks alone at the default threshold), 50 medium, 25 weak. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "classify_priv.h"
@@ -27,7 +28,10 @@
 
 static const kt__inj_rule kt__rules[] = {
     { "ignore_previous_instructions", 100, 0,
-      P(VERB_IGNORE " [all|any|every|all of|any of] [the|your|my|these|those] "
+      /* the determiners people write; rarer orders ("forget every one of those earlier rules") are
+       * the phrase family's (injection_combos.c), which tolerates inserted words */
+      P(VERB_IGNORE " [all|any|every|the|your|my|these|those|all the|all your|all of the|"
+                    "all of your|any of the|any of your|all of my|all these|all those] "
                     "{previous|prior|above|earlier|preceding|foregoing|former|original|initial|past} "
                     NOUN_INSTR) },
     { "ignore_all_instructions", 100, 0,
@@ -226,5 +230,146 @@ int kt__expand(const char *tpl, kt__expand_fn fn, void *ud, size_t *budget)
     e.budget = *budget;
     int rc = expand_at(&e, tpl, 0);
     *budget = e.budget;
+    return rc;
+}
+
+/* ---- expanding straight into the automaton ------------------------------------------------- */
+
+#define KT__XP_PARTS 32
+#define KT__XP_ALTS 64
+#define KT__XP_POOL 4096
+
+typedef struct kt__xpart {
+    unsigned nalt;
+    uint8_t n[KT__XP_ALTS];
+    uint16_t off[KT__XP_ALTS];   /* into kt__xp.pool */
+} kt__xpart;
+
+typedef struct kt__xp {
+    kt__lex *x;
+    uint32_t tag;
+    size_t budget;
+    unsigned nparts, npool;
+    kt__xpart part[KT__XP_PARTS];
+    uint32_t pool[KT__XP_POOL];  /* the word ids of every alternative */
+} kt__xp;
+
+static int is_alnum_c(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* 1 when a group of the template touches a letter or digit outside it. */
+static int glued(const char *tpl)
+{
+    for (const char *p = tpl; *p; p++) {
+        if ((*p == '{' || *p == '[') && p > tpl && is_alnum_c(p[-1])) return 1;
+        if ((*p == '}' || *p == ']') && is_alnum_c(p[1])) return 1;
+    }
+    return 0;
+}
+
+static int add_alt(kt__xp *e, unsigned tflags, unsigned skip, kt__xpart *pt, const char *s,
+                   size_t n)
+{
+    if (pt->nalt == KT__XP_ALTS || e->npool + KT__MAXDEPTH > KT__XP_POOL) return KT_ELIMIT;
+    size_t k = 0;
+    int rc = kt__lex_tokens(e->x, tflags, skip, s, n, e->pool + e->npool, &k);
+    if (rc) return rc;
+    pt->off[pt->nalt] = (uint16_t)e->npool;
+    pt->n[pt->nalt++] = (uint8_t)k;
+    e->npool += (unsigned)k;
+    return KT_OK;
+}
+
+static int parse_parts(kt__xp *e, unsigned tflags, unsigned skip, const char *p)
+{
+    while (*p) {
+        if (e->nparts == KT__XP_PARTS) return KT_ELIMIT;
+        kt__xpart *pt = &e->part[e->nparts++];
+        pt->nalt = 0;
+        if (*p != '{' && *p != '[') {
+            size_t i = 0;
+            while (p[i] && p[i] != '{' && p[i] != '[') {
+                if (p[i] == '}' || p[i] == ']' || p[i] == '|') return KT_EINVAL;
+                i++;
+            }
+            int rc = add_alt(e, tflags, skip, pt, p, i);
+            if (rc) return rc;
+            p += i;
+            continue;
+        }
+        char close = *p == '{' ? '}' : ']';
+        const char *g = p + 1, *end = strchr(g, close);
+        if (!end) return KT_EINVAL;
+        for (const char *q = g; q < end; q++)
+            if (*q == '{' || *q == '[' || *q == '}' || *q == ']') return KT_EINVAL;
+        int rc = close == ']' ? add_alt(e, tflags, skip, pt, "", 0) : KT_OK;
+        for (const char *a = g; !rc;) {
+            const char *b = a;
+            while (b < end && *b != '|') b++;
+            rc = add_alt(e, tflags, skip, pt, a, (size_t)(b - a));
+            if (b == end) break;
+            a = b + 1;
+        }
+        if (rc) return rc;
+        p = end + 1;
+    }
+    return KT_OK;
+}
+
+static int walk(kt__xp *e, unsigned i, uint32_t s, unsigned depth, uint32_t first)
+{
+    if (i == e->nparts) {
+        if (depth == 0) return KT_EINVAL;
+        if (!e->budget) return KT_ELIMIT;
+        e->budget--;
+        kt__lex_mark(e->x, s, depth, first, e->tag);
+        return KT_OK;
+    }
+    const kt__xpart *pt = &e->part[i];
+    for (unsigned a = 0; a < pt->nalt; a++) {
+        uint32_t c = s;
+        unsigned d = depth;
+        const uint32_t *w = e->pool + pt->off[a];
+        for (unsigned k = 0; k < pt->n[a]; k++) {
+            int rc = kt__lex_child(e->x, c, w[k], ++d, &c);
+            if (rc) return rc;
+        }
+        int rc = walk(e, i + 1, c, d, depth ? first : pt->n[a] ? w[0] : 0);
+        if (rc) return rc;
+    }
+    return KT_OK;
+}
+
+typedef struct kt__xtext {
+    kt__lex *x;
+    unsigned tflags, skip;
+    uint32_t tag;
+} kt__xtext;
+
+static int add_text(void *ud, const char *s, size_t n)
+{
+    kt__xtext *t = ud;
+    return kt__lex_add_text(t->x, t->tflags, t->skip, s, n, t->tag);
+}
+
+int kt__expand_lex(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *tpl,
+                   uint32_t tag, size_t *budget)
+{
+    if (glued(tpl)) {
+        kt__xtext t = { x, tflags, skip_kinds, tag };
+        return kt__expand(tpl, add_text, &t, budget);
+    }
+    kt__xp *e = kt_malloc(sizeof *e);
+    if (!e) return KT_ENOMEM;
+    e->x = x;
+    e->tag = tag;
+    e->budget = *budget;
+    e->nparts = e->npool = 0;
+    int rc = parse_parts(e, tflags, skip_kinds, tpl);
+    if (!rc) rc = walk(e, 0, 0, 0, 0);
+    *budget = e->budget;
+    free(e);
     return rc;
 }

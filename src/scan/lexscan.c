@@ -114,8 +114,8 @@ static void collect(void *ud, const kt__token *t)
     if (!c->rc) c->n++;
 }
 
-int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *text,
-                     size_t len, uint32_t tag)
+int kt__lex_tokens(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *text,
+                   size_t len, uint32_t w[KT__MAXDEPTH], size_t *n)
 {
     kt__collect c = { .n = 0, .skip_kinds = skip_kinds, .x = x, .rc = 0 };
     kt__tok t;
@@ -124,13 +124,24 @@ int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const cha
     t.flags = tflags;
     kt__tok_feed(&t, text, len);
     kt__tok_finish(&t);
-    if (c.rc) return c.rc;
-    if (c.n == 0) return KT_EINVAL;
-    if (c.n == 1 && skip_kinds == 0 && (tflags & KT__TF_LINES)) {
+    memcpy(w, c.w, c.n * sizeof *w);
+    *n = c.n;
+    return c.rc;
+}
+
+int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *text,
+                     size_t len, uint32_t tag)
+{
+    uint32_t w[KT__MAXDEPTH];
+    size_t n = 0;
+    int rc = kt__lex_tokens(x, tflags, skip_kinds, text, len, w, &n);
+    if (rc) return rc;
+    if (n == 0) return KT_EINVAL;
+    if (n == 1 && skip_kinds == 0 && (tflags & KT__TF_LINES)) {
         /* a lone line break would match every line */
-        if (kt__lex_word(x, "\n", 1) == c.w[0]) return KT_EINVAL;
+        if (kt__lex_word(x, "\n", 1) == w[0]) return KT_EINVAL;
     }
-    return kt__lex_add(x, c.w, c.n, tag);
+    return kt__lex_add(x, w, n, tag);
 }
 
 size_t kt__holdback_bound(unsigned maxdepth, unsigned skip_max)

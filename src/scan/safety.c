@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "classify_priv.h"
+#include "cooc.h"
+#include "linscore.h"
 #include "kt/safety.h"
 
 #define KT__SAFETY_TFLAGS (KT__TF_LEET | KT__TF_CONF_MIXED)
@@ -51,6 +53,8 @@ int kt_safety_init(kt_safety *s, uint32_t category_mask, unsigned threshold, uns
     s->mask = category_mask & KT_SAFETY_ALL_MASK;
     s->threshold = threshold ? threshold : KT_SAFETY_DEFAULT_THRESHOLD;
     s->min_hits = min_hits;
+    s->learned = 1;
+    for (int k = 0; k < KT_SAFETY__COUNT; k++) s->cutoff[k] = kt_safety_default_cutoff(k);
     s->lex = kt_calloc(1, sizeof *s->lex);
     if (!s->lex) goto fail;
     rc = kt__lex_init(s->lex);
@@ -63,6 +67,11 @@ int kt_safety_init(kt_safety *s, uint32_t category_mask, unsigned threshold, uns
                               (uint32_t)i);
         if (rc) goto fail;
     }
+    rc = KT_ENOMEM;
+    s->combos = kt_calloc(1, sizeof *s->combos);
+    if (!s->combos) goto fail;
+    rc = kt__cooc_init(s->combos, &kt__cooc_safety);
+    if (rc) goto fail;
     rc = kt_safety_build(s);
     if (rc) goto fail;
     return KT_OK;
@@ -75,6 +84,8 @@ void kt_safety_free(kt_safety *s)
 {
     if (s->lex) kt__lex_free(s->lex);
     free(s->lex);
+    if (s->combos) kt__cooc_free(s->combos);
+    free(s->combos);
     free(s->terms);
     memset(s, 0, sizeof *s);
 }
@@ -235,6 +246,77 @@ int kt_safety_eval(const kt_safety *s, const char *text, size_t len, uint32_t *c
     }
     free(tally);
     uint32_t m = judge(s, sum, count);
+    if (categories_hit) *categories_hit = m;
+    return m != 0;
+}
+
+/* ---- the learned scorer ------------------------------------------------------------------ */
+
+void kt_safety_score(const kt_safety *s, const char *text, size_t len, kt_safety_scores *out)
+{
+    kt__linres r;
+    kt__lin_score(&kt__linmodel_safety, text, len, &r);
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < KT_SAFETY__COUNT; k++) {
+        if (!(s->mask & KT_SAFETY_BIT(k))) continue;
+        out->p[k] = kt__lin_prob(r.logit[k]);
+        out->start[k] = r.start[k];
+        out->end[k] = r.end[k];
+    }
+}
+
+float kt_safety_default_cutoff(int category)
+{
+    if (category < 0 || category >= KT_SAFETY__COUNT) return 0.0f;
+    return kt__linmodel_safety.cutoff[category];
+}
+
+int kt_safety_set_cutoff(kt_safety *s, int category, float p)
+{
+    if (category < 0 || category >= KT_SAFETY__COUNT || !(p > 0.0f && p < 1.0f)) return KT_EINVAL;
+    s->cutoff[category] = p;
+    return KT_OK;
+}
+
+typedef struct kt__combo_ctx {
+    const kt_safety *s;
+    kt_safety_hit *hits;
+    size_t max, n;
+} kt__combo_ctx;
+
+static void on_combo(void *ud, const kt__cooc_rule *r, size_t start, size_t end)
+{
+    kt__combo_ctx *c = ud;
+    if (!(c->s->mask & KT_SAFETY_BIT(r->tag)) || c->n == c->max) return;
+    c->hits[c->n++] = (kt_safety_hit){ start, end, r->tag, c->s->threshold };
+}
+
+size_t kt_safety_combos(const kt_safety *s, const char *text, size_t len, kt_safety_hit *hits,
+                        size_t max)
+{
+    if (!s->combos) return 0;
+    kt__combo_ctx c = { s, hits, max, 0 };
+    kt__cooc_scan(s->combos, KT__SAFETY_TFLAGS, text, len, on_combo, &c);
+    return c.n;
+}
+
+int kt_safety_judge(const kt_safety *s, const char *text, size_t len, uint32_t *categories_hit)
+{
+    uint32_t m = 0;
+    int rc = kt_safety_eval(s, text, len, &m);
+    if (rc < 0) {
+        if (categories_hit) *categories_hit = 0;
+        return rc;
+    }
+    kt_safety_hit ch[KT_SAFETY__COUNT * 4];
+    size_t nc = kt_safety_combos(s, text, len, ch, KT_ARRAY_LEN(ch));
+    for (size_t i = 0; i < nc; i++) m |= KT_SAFETY_BIT(ch[i].category);
+    if (s->learned) {
+        kt_safety_scores sc;
+        kt_safety_score(s, text, len, &sc);
+        for (int k = 0; k < KT_SAFETY__COUNT; k++)
+            if ((s->mask & KT_SAFETY_BIT(k)) && sc.p[k] >= s->cutoff[k]) m |= KT_SAFETY_BIT(k);
+    }
     if (categories_hit) *categories_hit = m;
     return m != 0;
 }

@@ -176,27 +176,55 @@ static void edge_put_raw(uint64_t *keys, uint32_t *vals, uint32_t mask, uint64_t
     vals[i] = v;
 }
 
+/* Grows the edge table to hold `need` edges at most half full. */
+static int edge_room(kt__lex *x, uint64_t need)
+{
+    if (x->ekey && need * 2 <= x->emask) return KT_OK;
+    uint32_t size = x->ekey ? (x->emask + 1) * 2 : 1024;
+    while ((uint64_t)size / 2 < need + 1) size *= 2;
+    uint64_t *keys = calloc(size, sizeof *keys);
+    uint32_t *vals = calloc(size, sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return KT_ENOMEM;
+    }
+    for (uint32_t i = 0; x->ekey && i <= x->emask; i++)
+        if (x->ekey[i]) edge_put_raw(keys, vals, size - 1, x->ekey[i], x->eval[i]);
+    free(x->ekey);
+    free(x->eval);
+    x->ekey = keys;
+    x->eval = vals;
+    x->emask = size - 1;
+    return KT_OK;
+}
+
 static int edge_put(kt__lex *x, uint32_t node, uint32_t w, uint32_t child)
 {
-    if (!x->ekey || (uint64_t)(x->nedges + 1) * 2 > x->emask) {
-        uint32_t size = x->ekey ? (x->emask + 1) * 2 : 1024;
-        uint64_t *keys = calloc(size, sizeof *keys);
-        uint32_t *vals = calloc(size, sizeof *vals);
-        if (!keys || !vals) {
-            free(keys);
-            free(vals);
-            return KT_ENOMEM;
-        }
-        for (uint32_t i = 0; x->ekey && i <= x->emask; i++)
-            if (x->ekey[i]) edge_put_raw(keys, vals, size - 1, x->ekey[i], x->eval[i]);
-        free(x->ekey);
-        free(x->eval);
-        x->ekey = keys;
-        x->eval = vals;
-        x->emask = size - 1;
-    }
+    int rc = edge_room(x, (uint64_t)x->nedges + 1);
+    if (rc) return rc;
     edge_put_raw(x->ekey, x->eval, x->emask, ((uint64_t)node << 32) | w, child);
     x->nedges++;
+    return KT_OK;
+}
+
+int kt__lex_reserve(kt__lex *x, uint32_t nodes)
+{
+    if (nodes > KT__LEX_MAX_NODES) nodes = KT__LEX_MAX_NODES;
+    int rc = edge_room(x, nodes);
+    if (rc || nodes <= x->ncap) return rc;
+    uint32_t *f = realloc(x->fail, nodes * sizeof *f);
+    if (f) x->fail = f;
+    uint32_t *d = realloc(x->dict, nodes * sizeof *d);
+    if (d) x->dict = d;
+    uint32_t *t = realloc(x->tag, nodes * sizeof *t);
+    if (t) x->tag = t;
+    uint8_t *dp = realloc(x->depth, nodes);
+    if (dp) x->depth = dp;
+    uint8_t *hd = realloc(x->hold, nodes);
+    if (hd) x->hold = hd;
+    if (!f || !d || !t || !dp || !hd) return KT_ENOMEM;
+    x->ncap = nodes;
     return KT_OK;
 }
 
@@ -220,6 +248,25 @@ int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag)
     if (n > x->maxdepth) x->maxdepth = (unsigned)n;
     x->built = 0;
     return KT_OK;
+}
+
+int kt__lex_child(kt__lex *x, uint32_t s, uint32_t w, unsigned depth, uint32_t *c)
+{
+    if (!w || w > x->nwords || depth == 0 || depth > KT__MAXDEPTH) return KT_EINVAL;
+    *c = edge_get(x, s, w);
+    if (*c) return KT_OK;
+    int rc = new_node(x, depth, c);
+    if (!rc) rc = edge_put(x, s, w, *c);
+    x->built = 0;
+    return rc;
+}
+
+void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t first, uint32_t tag)
+{
+    kt__qf_set(x->qf, kt__qf_hash((const unsigned char *)x->vstr + x->voff[first], x->vn[first]));
+    if (x->tag[s] == KT__NOTAG) x->tag[s] = tag;
+    if (depth > x->maxdepth) x->maxdepth = depth;
+    x->built = 0;
 }
 
 uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w)

@@ -5,7 +5,8 @@
  * the hits of the whole text that start before n are exactly the hits of text[0..c) that start
  * before n, and the others are exactly the hits of scanning the whole text from n. And the
  * tokenizer's quiet path changes nothing: scans and stable prefixes equal the plain reference
- * paths (kt__injection_scan_plain). */
+ * paths (kt__injection_scan_plain). And kt_injection_judge (phrases + families + decoded views
+ * + the learned score) never says less than kt_injection_eval. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned s1, s2;
         int v1 = kt_injection_verdict(kt__d, w, nw, &s1), v2 = kt_injection_eval(kt__d, t, len, &s2);
         if (v1 != v2 || s1 != s2) abort();
+        unsigned s3 = 0;
+        float p3 = 0;
+        int v3 = kt_injection_judge(kt__d, t, len, &s3, &p3);
+        if (v3 < 0 || s3 < s2 || (v2 && !v3) || !(p3 >= 0.0f && p3 <= 1.0f)) abort();
     }
     size_t n = kt_injection_stable_prefix(kt__d, t, cut);
     if (n > cut || cut - n > kt_injection_max_holdback(kt__d)) abort();

@@ -5,7 +5,8 @@
  * before n are exactly the hits of text[0..c) that start before n, and the others are exactly the
  * hits of scanning the whole text from n (with left context). And the quiet path changes nothing:
  * scans and stable prefixes equal the plain reference paths (kt__safety_scan_plain), here and for
- * a second lexicon with custom terms. */
+ * a second lexicon with custom terms. And kt_safety_judge (lexicon + combinations + learned
+ * scores) finds every category kt_safety_eval finds. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!tr) {
         int v1 = kt_safety_verdict(kt__s, w, nw, &c1), v2 = kt_safety_eval(kt__s, t, len, &c2);
         if (v1 != v2 || c1 != c2) abort();
+        uint32_t c3 = 0;
+        int v3 = kt_safety_judge(kt__s, t, len, &c3);
+        if (v3 < 0 || (c2 & ~c3) || (v2 && !v3)) abort();
     }
     size_t n = kt_safety_stable_prefix(kt__s, t, cut);
     if (n > cut || cut - n > kt_safety_max_holdback(kt__s)) abort();

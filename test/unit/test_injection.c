@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/scan/classify_priv.h"
 #include "kt/common.h"
 #include "kt/injection.h"
 #include "kt_test.h"
@@ -588,12 +589,90 @@ KT_TEST(stream_holds_back_partial_phrases)
     KT_ASSERT_EQ_INT(kt_injection_stable_prefix(&kt_d, "ok\n", 3), 3);
 }
 
+/* Expanding templates straight into the trie adds exactly the phrases the text expansion adds:
+ * same nodes, edges and depth, and every expanded phrase ends at a node with the same tag. */
+typedef struct kt__cmp {
+    kt__lex *slow, *fast;
+    unsigned tflags, skip;
+    uint32_t tag;
+    int bad;
+} kt__cmp;
+
+static int add_slow(void *ud, const char *s, size_t n)
+{
+    kt__cmp *c = ud;
+    return kt__lex_add_text(c->slow, c->tflags, c->skip, s, n, c->tag);
+}
+
+static uint32_t node_of(kt__lex *x, unsigned tflags, unsigned skip, const char *s, size_t n)
+{
+    uint32_t w[KT__MAXDEPTH], node = 0;
+    size_t k = 0;
+    if (kt__lex_tokens(x, tflags, skip, s, n, w, &k)) return UINT32_MAX;
+    for (size_t i = 0; i < k; i++) {
+        uint32_t c = 0;
+        if (kt__lex_child(x, node, w[i], (unsigned)i + 1, &c)) return UINT32_MAX;
+        node = c;
+    }
+    return node;
+}
+
+static int check_same(void *ud, const char *s, size_t n)
+{
+    kt__cmp *c = ud;
+    uint32_t a = node_of(c->slow, c->tflags, c->skip, s, n);
+    uint32_t b = node_of(c->fast, c->tflags, c->skip, s, n);
+    if (a == UINT32_MAX || b == UINT32_MAX || c->slow->tag[a] != c->fast->tag[b]) c->bad++;
+    return 0;
+}
+
+KT_TEST(template_expansion_into_the_trie_matches_text_expansion)
+{
+    size_t nr;
+    const kt__inj_rule *r = kt__inj_rules(&nr);
+    kt__lex slow, fast;
+    KT_ASSERT_EQ_INT(kt__lex_init(&slow), 0);
+    KT_ASSERT_EQ_INT(kt__lex_init(&fast), 0);
+    kt__cmp c = { &slow, &fast, KT__TF_LEET | KT__TF_PUNCT | KT__TF_LINES | KT__TF_CONF_ALL,
+                  (1u << KT__TK_PUNCT) | (1u << KT__TK_LINE), 0, 0 };
+    for (size_t id = 0; id < nr; id++) {
+        if (r[id].marker) continue;
+        c.tag = (uint32_t)id;
+        for (size_t k = 0; r[id].pats[k]; k++) {
+            size_t b1 = 100000, b2 = 100000;
+            KT_ASSERT_EQ_INT(kt__expand(r[id].pats[k], add_slow, &c, &b1), 0);
+            KT_ASSERT_EQ_INT(kt__expand_lex(&fast, c.tflags, c.skip, r[id].pats[k], c.tag, &b2), 0);
+            KT_ASSERT_EQ_INT(b1, b2);
+        }
+    }
+    KT_ASSERT_EQ_INT(slow.nnodes, fast.nnodes);
+    KT_ASSERT_EQ_INT(slow.nedges, fast.nedges);
+    KT_ASSERT_EQ_INT(slow.maxdepth, fast.maxdepth);
+    KT_ASSERT(!memcmp(slow.qf, fast.qf, sizeof slow.qf));
+    for (size_t id = 0; id < nr; id++) {
+        if (r[id].marker) continue;
+        for (size_t k = 0; r[id].pats[k]; k++) {
+            size_t b = 100000;
+            kt__expand(r[id].pats[k], check_same, &c, &b);
+        }
+    }
+    KT_ASSERT_EQ_INT(c.bad, 0);
+    /* a group glued to a word is expanded as text: "{re|}set" is "reset" and "set" */
+    size_t b = 10;
+    KT_ASSERT_EQ_INT(kt__expand_lex(&fast, c.tflags, c.skip, "{re|pre}set it", 99, &b), 0);
+    KT_ASSERT_EQ_INT(b, 8);
+    KT_ASSERT(fast.tag[node_of(&fast, c.tflags, c.skip, "reset it", 8)] == 99);
+    kt__lex_free(&slow);
+    kt__lex_free(&fast);
+}
+
 int main(void)
 {
     if (kt_injection_init(&kt_d, NULL)) {
         printf("not ok - init\n");
         return 1;
     }
+    KT_RUN(template_expansion_into_the_trie_matches_text_expansion);
     KT_RUN(true_positives_exact_spans);
     KT_RUN(benign_corpus_has_no_hit);
     KT_RUN(weak_signals_stay_below_threshold);

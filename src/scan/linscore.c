@@ -1,0 +1,183 @@
+/* The learned scorer (see linscore.h): hashed word features summed over sliding windows of 64
+ * words. The hashing must stay identical to tools/train/kt_features.py. */
+#include <math.h>
+#include <string.h>
+
+#include "linscore.h"
+
+/* The folded form of a word byte, 0 for a separator. */
+static const uint8_t *fold_table(void)
+{
+    static const uint8_t t[256] = {
+#define R8(a) [a] = a, [a + 1] = a + 1, [a + 2] = a + 2, [a + 3] = a + 3, [a + 4] = a + 4, \
+              [a + 5] = a + 5, [a + 6] = a + 6, [a + 7] = a + 7
+        ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+        ['7'] = '7', ['8'] = '8', ['9'] = '9',
+        ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+        ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
+        ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
+        ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+        ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
+        ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+        ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+        ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+        R8(0x80), R8(0x88), R8(0x90), R8(0x98), R8(0xA0), R8(0xA8), R8(0xB0), R8(0xB8),
+        R8(0xC0), R8(0xC8), R8(0xD0), R8(0xD8), R8(0xE0), R8(0xE8), R8(0xF0), R8(0xF8),
+#undef R8
+    };
+    return t;
+}
+
+#define FNV_BASIS 0x811C9DC5u
+#define FNV_PRIME 0x01000193u
+
+static inline uint32_t fmix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* One word's features; *prev is the previous word's hash (have_prev: there is one). */
+typedef struct kt__linword {
+    uint32_t h, h4;
+    size_t n;
+} kt__linword;
+
+static unsigned word_ids(const kt__linword *w, int have_prev, uint32_t prev, uint32_t ids[3])
+{
+    unsigned k = 0;
+    ids[k++] = fmix32(w->h ^ 0x9E3779B9u);
+    if (have_prev) ids[k++] = fmix32((prev * FNV_PRIME) ^ w->h ^ 0x85EBCA6Bu);
+    if (w->n > 4) ids[k++] = fmix32(w->h4 ^ 0xC2B2AE35u);
+    return k;
+}
+
+/* Calls fn(ud, ids, nids, start, end) for every word of the text. */
+typedef void (*kt__linword_fn)(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e);
+
+static void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
+{
+    const uint8_t *ft = fold_table();
+    const unsigned char *p = (const unsigned char *)text;
+    uint32_t prev = 0;
+    int have_prev = 0;
+    size_t i = 0;
+    while (i < len) {
+        if (!ft[p[i]]) {
+            i++;
+            continue;
+        }
+        kt__linword w = { FNV_BASIS, 0, 0 };
+        size_t s = i;
+        for (; i < len && ft[p[i]]; i++, w.n++) {
+            if (w.n < KT__LIN_WORD_MAX) w.h = (w.h ^ ft[p[i]]) * FNV_PRIME;
+            if (w.n == 3) w.h4 = w.h;
+        }
+        uint32_t ids[3];
+        unsigned k = word_ids(&w, have_prev, prev, ids);
+        fn(ud, ids, k, s, i);
+        prev = w.h;
+        have_prev = 1;
+    }
+}
+
+/* ---- features (tests) ---------------------------------------------------------------------- */
+
+typedef struct kt__linids {
+    uint32_t *ids;
+    size_t max, n;
+} kt__linids;
+
+static void collect(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e)
+{
+    kt__linids *c = ud;
+    (void)s, (void)e;
+    for (unsigned k = 0; k < n; k++, c->n++)
+        if (c->n < c->max) c->ids[c->n] = ids[k];
+}
+
+size_t kt__lin_features(const char *text, size_t len, uint32_t *ids, size_t max)
+{
+    kt__linids c = { ids, max, 0 };
+    each_word(text, len, collect, &c);
+    return c.n;
+}
+
+/* ---- scoring ------------------------------------------------------------------------------- */
+
+typedef struct kt__linwin {
+    int32_t sum[KT__LIN_MAXCLS];
+    size_t start;
+} kt__linwin;
+
+typedef struct kt__linrun {
+    const kt__linmodel *m;
+    uint32_t mask;
+    kt__linwin win[2];      /* the windows starting at (t / 32) * 32 and 32 words before */
+    size_t ntok, last_end;
+    int have[KT__LIN_MAXCLS];
+    int32_t best[KT__LIN_MAXCLS];
+    size_t bs[KT__LIN_MAXCLS], be[KT__LIN_MAXCLS];
+} kt__linrun;
+
+static void finish_window(kt__linrun *r, const kt__linwin *w, size_t end)
+{
+    for (unsigned k = 0; k < r->m->ncls; k++)
+        if (!r->have[k] || w->sum[k] > r->best[k]) {
+            r->have[k] = 1;
+            r->best[k] = w->sum[k];
+            r->bs[k] = w->start;
+            r->be[k] = end;
+        }
+}
+
+static void score_word(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e)
+{
+    kt__linrun *r = ud;
+    const kt__linmodel *m = r->m;
+    size_t t = r->ntok;
+    if (t % KT__LIN_STEP == 0) {
+        kt__linwin *w = &r->win[(t / KT__LIN_STEP) & 1];
+        if (t >= KT__LIN_WINDOW) finish_window(r, w, r->last_end);
+        memset(w, 0, sizeof *w);
+        w->start = s;
+    }
+    kt__linwin *a = &r->win[(t / KT__LIN_STEP) & 1], *b = &r->win[((t / KT__LIN_STEP) & 1) ^ 1];
+    int both = t >= KT__LIN_STEP;
+    for (unsigned i = 0; i < n; i++) {
+        const int8_t *row = m->w + (size_t)(ids[i] & r->mask) * m->ncls;
+        for (unsigned k = 0; k < m->ncls; k++) {
+            a->sum[k] += row[k];
+            if (both) b->sum[k] += row[k];
+        }
+    }
+    r->ntok++;
+    r->last_end = e;
+}
+
+void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linres *res)
+{
+    kt__linrun r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.mask = (1u << m->bits) - 1u;
+    each_word(text, len, score_word, &r);
+    /* The first window that reaches the end of the text is the last one scored. */
+    size_t n = r.ntok, s = 0;
+    if (n > KT__LIN_WINDOW) s = (n - KT__LIN_WINDOW + KT__LIN_STEP - 1) / KT__LIN_STEP * KT__LIN_STEP;
+    finish_window(&r, &r.win[(s / KT__LIN_STEP) & 1], r.last_end);
+    memset(res, 0, sizeof *res);
+    for (unsigned k = 0; k < m->ncls && k < KT__LIN_MAXCLS; k++) {
+        res->logit[k] = m->bias[k] + m->scale[k] * (float)r.best[k];
+        res->start[k] = r.bs[k];
+        res->end[k] = r.be[k];
+    }
+}
+
+float kt__lin_prob(float logit) { return 1.0f / (1.0f + expf(-logit)); }
+
+float kt__lin_logit(float p) { return logf(p / (1.0f - p)); }

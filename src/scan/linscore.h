@@ -1,0 +1,52 @@
+/* Internal to the classifiers: the learned scorer, a linear model (logistic regression) over
+ * hashed word features, trained offline by tools/train/ (see tools/train/kt_features.py, which
+ * computes the same feature ids bit for bit; test_linscore checks both agree).
+ *
+ * Features: text is read as bytes, ASCII letters fold to lower case; letters, digits and bytes
+ * >= 0x80 are word bytes, the rest separate words (a word is hashed by its first 32 bytes). Each
+ * word gives its own feature, the pair (previous word, word) and, when longer than 4 bytes, its
+ * 4-byte prefix. A feature's bucket is the low `bits` bits of its 32-bit id; each bucket holds one
+ * int8 weight per class. The score of a window of 64 words (windows start every 32 words) is
+ * bias + scale * (sum of its features' weights); a text's score per class is its best window's,
+ * so a short passage inside a long text is not diluted. One pass, no allocation: linear in the
+ * text with a few table reads per word. */
+#ifndef KT_LINSCORE_H
+#define KT_LINSCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KT__LIN_MAXCLS 4
+#define KT__LIN_WINDOW 64
+#define KT__LIN_STEP 32
+#define KT__LIN_WORD_MAX 32
+
+typedef struct kt__linmodel {
+    unsigned bits;                  /* buckets = 1 << bits */
+    unsigned ncls;                  /* <= KT__LIN_MAXCLS */
+    float scale[KT__LIN_MAXCLS];
+    float bias[KT__LIN_MAXCLS];
+    float cutoff[KT__LIN_MAXCLS];   /* default probability cutoff (chosen by the trainer) */
+    const int8_t *w;                /* [1 << bits][ncls] */
+} kt__linmodel;
+
+/* The best window per class: its logit and its byte span. */
+typedef struct kt__linres {
+    float logit[KT__LIN_MAXCLS];
+    size_t start[KT__LIN_MAXCLS], end[KT__LIN_MAXCLS];
+} kt__linres;
+
+/* Scores text[0..len) with every class of the model. */
+void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linres *r);
+/* The ids of the features of text[0..len) in order (word by word: word, pair, prefix), at most
+ * max stored; returns the number there are. For the tests. */
+size_t kt__lin_features(const char *text, size_t len, uint32_t *ids, size_t max);
+/* 1 / (1 + e^-x). */
+float kt__lin_prob(float logit);
+/* The logit of probability p in (0, 1). */
+float kt__lin_logit(float p);
+
+extern const kt__linmodel kt__linmodel_safety;     /* hate, violence, self_harm, sexual */
+extern const kt__linmodel kt__linmodel_injection;  /* prompt_injection */
+
+#endif
