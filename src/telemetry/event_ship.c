@@ -105,6 +105,7 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
     if (!ev) return;
     if (ev->state == EV_CLOSED) {   /* after the final flush: nothing can carry it any more */
         if (ev->m) ev->m->events_dropped++;
+        if (ev->durable) (*unreported(ev))++;   /* but a count in the spool reaches the next start */
         return;
     }
     if (ev->to_stderr) {   /* gathered: one write per 100 ms or 64 KiB, not one per request */

@@ -203,11 +203,89 @@ static void settle(kt_spool *s, kt_spool_recovery *rec)
             remove_seg(s, i);
             continue;
         }
-        rec->unread += g->first > st->acked ? g->count : g->last - st->acked;
         i++;
     }
+}
+
+/* ---- segments of the previous format --------------------------------------------------------
+ * seg-<n>.jsonl (one event per line, whole files written by rename) from a kt before the log:
+ * their events become records with new seqs, so an upgrade delivers what an older kt left. */
+
+static void append_imported(kt_spool *s, kt_buf *b)
+{
+    kt_spool_out o;
+    if (!b->len) return;
+    kt_spool_append(s, b->p, b->len, s->st->acked, &o);
+    uint64_t high = KT_MAX(o.last_written, o.last_failed);
+    if (high > s->st->settled) s->st->settled = high;
+    s->st->dropped += o.failed + (s->st->evicted - s->st->evicted_seen);
+    s->st->evicted_seen = s->st->evicted;
+    kt_buf_reset(b);
+}
+
+static void import_file(kt_spool *s, const char *path, kt_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        if (n < 2 || line[0] != '{' || line[n - 1] != '}') continue;   /* never half an event */
+        if (b->len + (size_t)n + KT_WAL_HDR > (4u << 20)) append_imported(s, b);
+        if (kt__wal_encode(b, s->st->produced, line, (size_t)n) == KT_OK) s->st->produced++;
+    }
+    free(line);
+    fclose(f);
+    append_imported(s, b);
+}
+
+static int legacy_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void import_legacy(kt_spool *s)
+{
+    DIR *d = opendir(s->dir);
+    if (!d) return;
+    uint64_t seqs[1024];
+    size_t n = 0;
+    struct dirent *e;
+    char path[KT_SPOOL_PATH];
+    while ((e = readdir(d))) {
+        unsigned long long seq;
+        char tail[16];
+        if (sscanf(e->d_name, "seg-%16llu.%15s", &seq, tail) != 2) continue;
+        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+        if (strcmp(tail, "jsonl") != 0) unlink(path);   /* a temporary: never complete */
+        else if (n < KT_ARRAY_LEN(seqs)) seqs[n++] = seq;
+    }
+    closedir(d);
+    if (!n) return;
+    qsort(seqs, n, sizeof *seqs, legacy_cmp);
+    kt_buf b;
+    kt_buf_init(&b, (8u << 20));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/seg-%016" PRIu64 ".jsonl", s->dir, seqs[i]);
+        import_file(s, path, &b);
+        unlink(path);
+    }
+    kt_buf_free(&b);
+    s->st->produced = KT_MAX(s->st->produced, s->st->settled + 1);
+}
+
+static void count_unread(kt_spool *s, kt_spool_recovery *rec)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const kt_wal_seg *g = &s->segs[i];
+        if (g->count && g->last > s->st->acked)
+            rec->unread += g->first > s->st->acked ? g->count : g->last - s->st->acked;
+    }
     rec->segments = s->n;
-    msync(st, KT_SPOOL_STATE_BYTES, MS_SYNC);
+    msync(s->st, KT_SPOOL_STATE_BYTES, MS_SYNC);
 }
 
 int kt_spool_open(kt_spool *s, const char *dir, uint64_t max_bytes, kt_spool_recovery *rec,
@@ -240,6 +318,8 @@ int kt_spool_open(kt_spool *s, const char *dir, uint64_t max_bytes, kt_spool_rec
     }
     settle(s, rec);
     s->last_read = s->st->acked;
+    import_legacy(s);
+    count_unread(s, rec);
     s->rid = s->n ? s->segs[0].id : s->next_id;
     return KT_OK;
 fail:

@@ -754,6 +754,42 @@ KT_TEST(spool_crash_counts_what_was_never_written)
     rm_tree(dir);
 }
 
+KT_TEST(spool_imports_the_previous_format)
+{
+    char dir[64], path[160];
+    spool_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/seg-%016d.jsonl", dir, 7);
+    FILE *f = fopen(path, "wb");
+    KT_ASSERT(f != NULL);
+    fputs("{\"id\":\"old1\"}\n{\"id\":\"old2\"}\n{\"id\":\"ha\n{\"id\":\"old3\"}\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/seg-%016d.jsonl.tmp", dir, 8);
+    f = fopen(path, "wb");
+    KT_ASSERT(f != NULL);
+    fputs("{\"id\":\"never\"}\n", f);
+    fclose(f);
+    kt_spool s;
+    kt_spool_recovery rec;
+    char err[200];
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 1 << 20, &rec, err, sizeof err), KT_OK);
+    KT_ASSERT(rec.unread == 3 && rec.lost == 0 && s.st->dropped == 0);
+    KT_ASSERT_EQ_INT(s.st->produced, 4);
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    uint32_t count;
+    uint64_t first, last;
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, 0, 100, 1 << 20, &out, &count, &first, &last), KT_OK);
+    KT_ASSERT_EQ_INT(count, 3);
+    KT_ASSERT_EQ_STR(out.p, "{\"id\":\"old1\"},{\"id\":\"old2\"},{\"id\":\"old3\"}");
+    KT_ASSERT_EQ_INT(segs_in(dir), 1);
+    KT_ASSERT(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/seg-%016d.jsonl", dir, 7);
+    KT_ASSERT(access(path, F_OK) != 0);
+    kt_spool_close(&s);
+    kt_buf_free(&out);
+    rm_tree(dir);
+}
+
 KT_TEST(spool_bound_drops_oldest_counted)
 {
     char dir[64];
@@ -1059,7 +1095,8 @@ KT_TEST(config_events_and_metrics)
     kt_diag d;
     kt_config *c = load("gateway:\n  events:\n    enabled: false\n    batch_size: 7\n"
                         "    flush_interval: 250ms\n    ring_bytes: 64KiB\n    spool_dir: /tmp/x\n"
-                        "    spool_max_bytes: 1MiB\n    timeout: 3s\n    max_backoff: 2s\n"
+                        "    spool_max_bytes: 1MiB\n    spool_commit_interval: 50ms\n"
+                        "    timeout: 3s\n    max_backoff: 2s\n"
                         "    prices:\n      my-llm: {input: 1.5, output: 4}\n"
                         "      gpt-4o-mini: {input: '9', output: 0}\n"
                         "  metrics: {enabled: false}\n", &d);
@@ -1072,6 +1109,7 @@ KT_TEST(config_events_and_metrics)
         KT_ASSERT_EQ_INT(o->ring_bytes, 64 * 1024);
         KT_ASSERT_EQ_STR(o->spool_dir, "/tmp/x");
         KT_ASSERT_EQ_INT(o->spool_max_bytes, 1 << 20);
+        KT_ASSERT_EQ_INT(o->spool_commit_ms, 50);
         KT_ASSERT_EQ_INT(o->timeout_ms, 3000);
         KT_ASSERT_EQ_INT(o->max_backoff_ms, 2000);
         KT_ASSERT(!c->gateway.metrics_enabled);
@@ -1089,6 +1127,7 @@ KT_TEST(config_events_and_metrics)
         KT_ASSERT_EQ_INT(c->gateway.events.flush_interval_ms, 1000);
         KT_ASSERT_EQ_INT(c->gateway.events.ring_bytes, 2 * 1024 * 1024);
         KT_ASSERT(c->gateway.events.spool_dir == NULL);
+        KT_ASSERT_EQ_INT(c->gateway.events.spool_commit_ms, 200);
         kt_config_release(&c);
     }
     c = load("gateway:\n  events:\n    url: http://x\n    batch_size: 0\n  metrics:\n    path: /m\n",
@@ -1098,6 +1137,7 @@ KT_TEST(config_events_and_metrics)
     KT_ASSERT_EQ_INT(d.items[0].line, 3);
     KT_ASSERT_EQ_INT(d.items[0].col, 5);
     KT_ASSERT(strstr(d.items[0].msg, "url") != NULL);
+    KT_ASSERT(strstr(d.items[0].msg, "spool_commit_interval") != NULL);   /* valid keys listed */
     KT_ASSERT_EQ_INT(d.items[1].line, 4);
     KT_ASSERT(strstr(d.items[1].msg, "batch_size") != NULL);
     KT_ASSERT_EQ_INT(d.items[2].line, 6);
@@ -1164,6 +1204,7 @@ int main(void)
     KT_RUN(spool_append_read_ack_reopen);
     KT_RUN(spool_crash_counts_what_was_never_written);
     KT_RUN(spool_bound_drops_oldest_counted);
+    KT_RUN(spool_imports_the_previous_format);
     KT_RUN(metrics_cardinality_and_render);
     KT_RUN(metrics_exact_series);
     KT_RUN(metrics_observe_exact);
