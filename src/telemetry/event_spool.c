@@ -449,7 +449,9 @@ void kt_spool_append(kt_spool *s, const char *recs, size_t len, uint64_t acked, 
         off = end;
     }
     if (s->fd >= 0 && o->written && fdatasync(s->fd) != 0) o->err = errno ? errno : EIO;
-    msync(s->st, KT_SPOOL_STATE_BYTES, MS_ASYNC);
+    /* The counters reach the disk with each commit too: after a power loss (not just a kill,
+     * which the page cache survives) at most what came after this commit is uncounted. */
+    msync(s->st, KT_SPOOL_STATE_BYTES, MS_SYNC);
 }
 
 /* ---- reading and trimming ------------------------------------------------------------------ */
