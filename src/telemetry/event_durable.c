@@ -12,6 +12,7 @@
 #include "kt/metrics.h"
 
 #define KT_DURABLE_COMMIT_BYTES (256u << 10)
+#define KT_DURABLE_LOG_MS 10000   /* one events_spool_full line per 10 s at most */
 
 struct kt_durable_task {
     uv_work_t req;
@@ -88,8 +89,13 @@ static void evictions(kt_durable *d, const kt_spool_out *o)
     if (!n) return;
     st->dropped += n;
     if (d->m) d->m->events_dropped += n - KT_MIN(n, inflight);   /* a counter never goes back */
+    d->full_unlogged += n;
+    uint64_t now = uv_now(d->loop);
+    if (d->full_logged_ms && now - d->full_logged_ms < KT_DURABLE_LOG_MS) return;
     KT_WARN("events_spool_full", "spool_max_bytes reached: %llu oldest decision events dropped "
-            "(counted)", (unsigned long long)n);
+            "(counted)", (unsigned long long)d->full_unlogged);
+    d->full_unlogged = 0;
+    d->full_logged_ms = now;
 }
 
 static void finish_close(kt_durable *d);

@@ -138,6 +138,7 @@ typedef struct kt_durable {
     uint64_t precounted;     /* of it, events the bound deleted and `dropped` already counts */
     uint32_t batch_max;
     size_t batch_bytes;
+    uint64_t full_unlogged, full_logged_ms;   /* events_spool_full, once per interval */
     kt_durable_task *task;
     uv_timer_t commit_timer;
     bool busy, commit_due, read_wanted, trim_due, closing, closed, timer_open;

@@ -237,7 +237,7 @@ static void start_batch(kt_events *ev)
         return;
     }
     if (!waiting(ev) && *unreported(ev)) {   /* only a count to report */
-        if (open_body(ev) || close_body(ev)) {
+        if (open_body(ev) || close_body(ev)) {   /* close_body gave the count back */
             free_batch(ev);
             return;
         }
@@ -260,6 +260,8 @@ static void start_batch(kt_events *ev)
     if (build_body_from_ring(ev)) {
         KT_WARN("events_batch", "cannot build an event batch; dropping it");
         if (ev->m) ev->m->events_dropped += ev->batch_n;
+        *unreported(ev) += *carried(ev) + ev->batch_n;
+        *carried(ev) = 0;
         free_batch(ev);
         kick(ev);
         return;
