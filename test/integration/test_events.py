@@ -545,6 +545,9 @@ class TestSlowControlPlaneDeduplicates(_Base):
                 self.assertNotIn(eid, owner, "one event in two batches")
                 owner[eid] = bid
         got = self.cp.unique_events()
+        if os.environ.get("KT_TEST_VERBOSE"):
+            print("\n  produced %d: received %d in %d batches (%d batch ids), %d after de-duplication"
+                  % (n, len(self.cp.events()), len(batches), len(copies), len(got)))
         self.assertEqual(len(got), n)
         self.assertEqual(set(by_trace(got)), sent)
         self.assertEqual(self.cp.dropped_unique(), 0)
