@@ -104,6 +104,7 @@ typedef struct kt_events_opts {
     uint32_t ring_bytes;             /* 2 MiB: queued events; the oldest are dropped (or spooled) */
     char *spool_dir;                 /* NULL: no spool */
     uint64_t spool_max_bytes;        /* 64 MiB */
+    uint32_t spool_commit_ms;        /* 200 ms: group commit (one fdatasync) of the spool's log */
     uint32_t timeout_ms;             /* 10 s per attempt */
     uint32_t max_backoff_ms;         /* 30 s */
     kt_price *prices;                /* gateway.events.prices (before the built-in table) */

@@ -1,7 +1,8 @@
 /* Decision events: one per request at its end, built from what the request did (never from its
  * content: entity types and counts only, never matched values, never keys), queued in a ring
- * bounded in bytes, shipped in batches to the control plane (or written to stderr), spooled to
- * disk when asked. The request path only formats one event and appends it to the ring. */
+ * bounded in bytes (or, with a spool, in a write-ahead log on disk), shipped in batches to the
+ * control plane (or written to stderr). The request path only formats one event and appends it
+ * to memory; disk work runs on libuv's threadpool. */
 #ifndef KT_EVENTS_H
 #define KT_EVENTS_H
 
@@ -134,8 +135,8 @@ int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
                   size_t errlen);
 /* Queues one event (copied). Never waits. */
 void kt_events_push(kt_events *ev, const char *json, size_t len);
-/* Shutdown: sends what is queued until empty or `deadline_ms` passes, then spools the rest (when
- * a spool is configured) and closes every handle. */
+/* Shutdown: sends what is queued until empty or `deadline_ms` passes, then closes every handle.
+ * With a spool what is left stays in its log for the next start; without, it is counted lost. */
 void kt_events_shutdown(kt_events *ev, uint32_t deadline_ms);
 /* After the loop has stopped. */
 void kt_events_free(kt_events *ev);

@@ -144,6 +144,7 @@ void kt_events_opts_defaults(kt_events_opts *o)
     o->flush_interval_ms = 1000;
     o->ring_bytes = 2 * 1024 * 1024;
     o->spool_max_bytes = 64 * MIB;
+    o->spool_commit_ms = 200;
     o->timeout_ms = 10 * 1000;
     o->max_backoff_ms = 30 * 1000;
 }
@@ -194,8 +195,8 @@ static void set_prices(kt__cfgctx *x, const kt_ynode *p)
 static void set_events(kt__cfgctx *x, const kt_ynode *ev)
 {
     static const char *const keys[] = { "enabled", "batch_size", "flush_interval", "ring_bytes",
-                                        "spool_dir", "spool_max_bytes", "timeout", "max_backoff",
-                                        "prices", NULL };
+                                        "spool_dir", "spool_max_bytes", "spool_commit_interval",
+                                        "timeout", "max_backoff", "prices", NULL };
     kt_events_opts *o = &x->cfg->gateway.events;
     if (kt_y_is_null(ev) || !kt_yr_want_map(&x->rd, ev, "gateway.events")) return;
     kt_yr_check_keys(&x->rd, ev, keys, "gateway.events");
@@ -215,6 +216,9 @@ static void set_events(kt__cfgctx *x, const kt_ynode *ev)
     if ((v = kt_ymap_get(ev, "spool_max_bytes")) &&
         !kt_yr_size(&x->rd, v, "gateway.events.spool_max_bytes", 64 * KIB, 64 * GIB, &u))
         o->spool_max_bytes = u;
+    if ((v = kt_ymap_get(ev, "spool_commit_interval")) &&
+        !kt_yr_duration(&x->rd, v, "gateway.events.spool_commit_interval", 1, 10 * SEC, &u))
+        o->spool_commit_ms = (uint32_t)u;
     if ((v = kt_ymap_get(ev, "timeout")) &&
         !kt_yr_duration(&x->rd, v, "gateway.events.timeout", 1, 10 * MIN, &u))
         o->timeout_ms = (uint32_t)u;

@@ -1,7 +1,10 @@
-/* The event shipper: batches from the ring (or the spool) to POST {api}/v1/events, one request
- * in flight, over the upstream module's keep-alive pool (its own, so the proxy's shutdown does
- * not take it away). Failures back off exponentially with full jitter and honour Retry-After;
- * every attempt has a timeout. The request path only appends to the ring. */
+/* The event shipper: batches from the memory ring, or with a spool from its write-ahead log
+ * (event_durable.c), to POST {api}/v1/events, one request in flight, over the upstream module's
+ * keep-alive pool (its own, so the proxy's shutdown does not take it away). Each batch has a
+ * random batch_id, sent as Idempotency-Key too; a retry sends the same bytes, so a control plane
+ * that answered too late can de-duplicate by batch_id, and by event id across restarts (delivery
+ * is at least once). Failures back off exponentially with full jitter and honour Retry-After;
+ * every attempt has a timeout. The request path only appends to the ring or the log's buffer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,7 @@
 
 #define KT_EV_BACKOFF_BASE_MS 100
 
-typedef enum { EV_IDLE, EV_SENDING, EV_BACKOFF, EV_CLOSED } ev_state;
+typedef enum { EV_IDLE, EV_READING, EV_SENDING, EV_BACKOFF, EV_CLOSED } ev_state;
 
 struct kt_events {
     uv_loop_t *loop;
@@ -35,11 +38,11 @@ struct kt_events {
     int open_handles;
     ev_state state;
     /* the batch being delivered */
-    kt_event_rec *batch;
+    kt_event_rec *batch;       /* from the ring; the log keeps its own until acknowledged */
     size_t batch_n;
-    bool batch_from_spool;
-    uint64_t batch_seq;
-    uint64_t batch_dropped;    /* drop count the batch reports */
+    bool batch_open;           /* a body is built and not settled (it may hold no events) */
+    uint64_t batch_dropped;    /* drop count the batch reports (ring) */
+    char batch_id[37];
     kt_buf body, head;
     unsigned attempt;
     kt_upconn *up;
@@ -47,8 +50,8 @@ struct kt_events {
     uint32_t retry_after_ms;
     bool fresh_retry;
     bool shutting_down;
-    bool has_spool;
-    kt_spool spool;
+    bool durable;              /* spool_dir: every event goes through the write-ahead log */
+    kt_durable dur;
 };
 
 static void start_batch(kt_events *ev);
@@ -64,42 +67,36 @@ static void count_drops(kt_events *ev, uint64_t before)
     if (ev->m) ev->m->events_dropped += ev->ring.dropped - before;
 }
 
-/* Events the spool had to evict to stay within spool_max_bytes: reported like ring drops. */
-static void spool_drops(kt_events *ev, uint64_t n)
+/* Drops not yet carried by a batch, and the count the batch in flight carries: in the log's
+ * mapped state page with a spool (so a kill does not lose them), else in memory. */
+static uint64_t *unreported(kt_events *ev)
 {
-    ev->ring.dropped += n;
-    ev->ring.dropped_unreported += n;
-    if (ev->m) ev->m->events_dropped += n;
+    return ev->durable ? kt_durable_dropped(&ev->dur) : &ev->ring.dropped_unreported;
+}
+
+static uint64_t *carried(kt_events *ev)
+{
+    return ev->durable ? kt_durable_dropped_inflight(&ev->dur) : &ev->batch_dropped;
+}
+
+static uint64_t waiting(const kt_events *ev)
+{
+    return ev->durable ? kt_durable_waiting(&ev->dur) : ev->ring.count;
 }
 
 /* ---- queueing -------------------------------------------------------------------------------- */
 
-static void spill(kt_events *ev, size_t want_bytes)
-{
-    /* The ring is full while the control plane is away: move the oldest to disk. */
-    while (ev->ring.head && ev->ring.bytes + want_bytes > ev->ring.max_bytes / 2) {
-        uint64_t dropped = 0;
-        int n = kt_spool_write(&ev->spool, ev->ring.head, ev->o.batch_size, &dropped);
-        spool_drops(ev, dropped);
-        if (n <= 0) {
-            KT_WARN("events_spool", "cannot write the event spool; dropping the oldest instead");
-            return;
-        }
-        for (int i = 0; i < n; i++) free(kt_event_ring_pop(&ev->ring));
-        if (ev->m) ev->m->events_spooled += (uint64_t)n;
-    }
-}
-
 static void kick(kt_events *ev)
 {
     if (ev->state != EV_IDLE) return;
-    bool now = ev->ring.count >= ev->o.batch_size || (ev->has_spool && ev->spool.n) ||
-               (ev->shutting_down && ev->ring.count);
-    if (now) {
+    /* Drop counts with no event left to carry them (lost in a crash, evicted, or given back by
+     * a refused batch) still leave, in a batch without events. */
+    uint64_t n = waiting(ev) + (*unreported(ev) ? 1 : 0);
+    if (n >= ev->o.batch_size || (ev->shutting_down && n)) {
         uv_timer_start(&ev->timer, on_flush_timer, 0, 0);
         return;
     }
-    if (ev->ring.count && !uv_is_active((uv_handle_t *)&ev->timer))
+    if (n && !uv_is_active((uv_handle_t *)&ev->timer))
         uv_timer_start(&ev->timer, on_flush_timer, ev->o.flush_interval_ms, 0);
 }
 
@@ -108,6 +105,7 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
     if (!ev) return;
     if (ev->state == EV_CLOSED) {   /* after the final flush: nothing can carry it any more */
         if (ev->m) ev->m->events_dropped++;
+        if (ev->durable) (*unreported(ev))++;   /* but a count in the spool reaches the next start */
         return;
     }
     if (ev->to_stderr) {   /* gathered: one write per 100 ms or 64 KiB, not one per request */
@@ -123,8 +121,11 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
             uv_timer_start(&ev->timer, on_flush_timer, 100, 0);
         return;
     }
-    size_t cost = len + KT_EVENT_REC_OVERHEAD;
-    if (ev->has_spool && ev->ring.bytes + cost > ev->ring.max_bytes) spill(ev, cost);
+    if (ev->durable) {
+        kt_durable_push(&ev->dur, json, len);   /* a refusal is counted there */
+        kick(ev);
+        return;
+    }
     uint64_t before = ev->ring.dropped;
     kt_event_ring_push(&ev->ring, json, len);
     count_drops(ev, before);
@@ -135,8 +136,8 @@ void kt_events_queued(const kt_events *ev, uint64_t *count, uint64_t *bytes)
 {
     *count = *bytes = 0;
     if (!ev) return;
-    *count = ev->ring.count + ev->batch_n;
-    *bytes = ev->ring.bytes + ev->body.len;
+    *count = waiting(ev) + ev->batch_n;
+    *bytes = (ev->durable ? ev->dur.pending.len : ev->ring.bytes) + ev->body.len;
 }
 
 /* ---- batches --------------------------------------------------------------------------------- */
@@ -151,8 +152,35 @@ static void free_batch(kt_events *ev)
     }
     ev->batch = NULL;
     ev->batch_n = 0;
-    ev->batch_from_spool = false;
+    ev->batch_open = false;
     kt_buf_reset(&ev->body);
+}
+
+/* {"batch_id":..,"events":[ : the id is new for each batch and stays with its retries. */
+static int open_body(kt_events *ev)
+{
+    if (kt_uuid4(ev->tls, ev->batch_id)) return KT_EIO;
+    kt_buf_reset(&ev->body);
+    ev->batch_open = true;
+    int rc = kt_buf_puts(&ev->body, "{\"batch_id\":\"");
+    if (!rc) rc = kt_buf_puts(&ev->body, ev->batch_id);
+    if (!rc) rc = kt_buf_puts(&ev->body, "\",\"events\":[");
+    return rc;
+}
+
+/* ],"dropped":N} : the drops not yet reported ride with this batch (and its retries). */
+static int close_body(kt_events *ev)
+{
+    uint64_t *unrep = unreported(ev), *carry = carried(ev);
+    *carry = *unrep;
+    *unrep = 0;
+    if (kt_buf_printf(&ev->body, "],\"dropped\":%llu}", (unsigned long long)*carry)) {
+        *unrep += *carry;
+        *carry = 0;
+        return KT_ENOMEM;
+    }
+    ev->attempt = 0;
+    return KT_OK;
 }
 
 static int build_body_from_ring(kt_events *ev)
@@ -165,67 +193,97 @@ static int build_body_from_ring(kt_events *ev)
         tail = &e->next;
         ev->batch_n++;
     }
-    int rc = kt_buf_puts(&ev->body, "{\"events\":[");
+    int rc = open_body(ev);
     for (kt_event_rec *e = ev->batch; e && !rc; e = e->next) {
         if (e != ev->batch) rc = kt_buf_append(&ev->body, ",", 1);
         if (!rc) rc = kt_buf_append(&ev->body, e->data, e->len);
     }
+    if (!rc) rc = close_body(ev);
     return rc;
 }
+
+/* A batch read from the log (event_durable.c calls this on the loop). */
+static void on_log_batch(void *owner, const char *events, size_t len, uint32_t n, uint64_t last)
+{
+    kt_events *ev = owner;
+    (void)last;
+    if (ev->state != EV_READING) return;   /* shut down meanwhile: the events stay in the log */
+    ev->state = EV_IDLE;
+    if (!n && !*unreported(ev)) {
+        if (ev->shutting_down && !waiting(ev)) finish_shutdown(ev);
+        return;
+    }
+    ev->batch_n = n;
+    int rc = open_body(ev);
+    if (!rc) rc = kt_buf_append(&ev->body, events, len);
+    if (!rc) rc = close_body(ev);
+    if (rc) {   /* the body buffer is bounded above any batch read: never in practice */
+        KT_WARN("events_batch", "cannot build an event batch; retrying");
+        free_batch(ev);
+        ev->state = EV_BACKOFF;
+        uv_timer_start(&ev->timer, on_flush_timer, ev->o.max_backoff_ms, 0);
+        return;
+    }
+    send_attempt(ev);
+}
+
+static void on_log_commit(void *owner) { kick(owner); }
 
 static void start_batch(kt_events *ev)
 {
     if (ev->state != EV_IDLE) return;
-    if (!ev->batch_n) {
-        kt_buf_reset(&ev->body);
-        int rc;
-        if (ev->has_spool && ev->spool.n) {
-            uint32_t n = 0;
-            rc = kt_buf_puts(&ev->body, "{\"events\":[");
-            if (!rc) rc = kt_spool_read_oldest(&ev->spool, &ev->body, &ev->batch_seq, &n);
-            ev->batch_from_spool = true;
-            ev->batch_n = n;
-            if (rc || !n) {   /* unreadable or empty: nothing to deliver from it */
-                kt_spool_remove(&ev->spool, ev->batch_seq);
-                free_batch(ev);
-                kick(ev);
-                return;
-            }
-        } else {
-            if (!ev->ring.count) {
-                if (ev->shutting_down) finish_shutdown(ev);
-                return;
-            }
-            rc = build_body_from_ring(ev);
-            if (rc) {
-                KT_WARN("events_batch", "cannot build an event batch; dropping it");
-                if (ev->m) ev->m->events_dropped += ev->batch_n;
-                free_batch(ev);
-                kick(ev);
-                return;
-            }
-        }
-        ev->batch_dropped = ev->ring.dropped_unreported;
-        ev->ring.dropped_unreported = 0;
-        if (kt_buf_printf(&ev->body, "],\"dropped\":%llu}",
-                          (unsigned long long)ev->batch_dropped)) {
-            ev->ring.dropped_unreported += ev->batch_dropped;
+    if (ev->batch_open) {   /* a retry: the same bytes */
+        send_attempt(ev);
+        return;
+    }
+    if (!waiting(ev) && *unreported(ev)) {   /* only a count to report */
+        if (open_body(ev) || close_body(ev)) {   /* close_body gave the count back */
             free_batch(ev);
             return;
         }
-        ev->attempt = 0;
+        send_attempt(ev);
+        return;
+    }
+    if (ev->durable) {
+        if (!waiting(ev)) {
+            if (ev->shutting_down) finish_shutdown(ev);
+            return;
+        }
+        ev->state = EV_READING;
+        kt_durable_read(&ev->dur, ev->o.batch_size, ev->body.max - 256);
+        return;
+    }
+    if (!ev->ring.count) {
+        if (ev->shutting_down) finish_shutdown(ev);
+        return;
+    }
+    if (build_body_from_ring(ev)) {
+        KT_WARN("events_batch", "cannot build an event batch; dropping it");
+        if (ev->m) ev->m->events_dropped += ev->batch_n;
+        *unreported(ev) += *carried(ev) + ev->batch_n;
+        *carried(ev) = 0;
+        free_batch(ev);
+        kick(ev);
+        return;
     }
     send_attempt(ev);
+}
+
+/* The batch is settled (delivered, or refused for good): the log may forget its events. */
+static void batch_settled(kt_events *ev)
+{
+    if (ev->durable) kt_durable_ack(&ev->dur);
+    free_batch(ev);
+    ev->attempt = 0;
+    ev->state = EV_IDLE;
 }
 
 static void batch_delivered(kt_events *ev)
 {
     if (ev->m) ev->m->events_sent += ev->batch_n;
-    if (ev->batch_from_spool) kt_spool_remove(&ev->spool, ev->batch_seq);
-    free_batch(ev);
-    ev->attempt = 0;
-    ev->state = EV_IDLE;
-    if (ev->shutting_down && !ev->ring.count && !(ev->has_spool && ev->spool.n)) {
+    *carried(ev) = 0;
+    batch_settled(ev);
+    if (ev->shutting_down && !waiting(ev)) {
         finish_shutdown(ev);
         return;
     }
@@ -238,9 +296,15 @@ static void batch_rejected(kt_events *ev)
     KT_WARN("events_rejected", "control plane refused a batch of %zu events (status %d)",
             ev->batch_n, ev->status);
     if (ev->m) ev->m->events_dropped += ev->batch_n;
-    if (ev->batch_from_spool) kt_spool_remove(&ev->spool, ev->batch_seq);
-    free_batch(ev);
-    ev->state = EV_IDLE;
+    if (ev->batch_n) *unreported(ev) += *carried(ev);   /* the count rides with the next one */
+    else KT_WARN("events_rejected", "control plane refused a drop count of %llu",
+                 (unsigned long long)*carried(ev));   /* nothing else to send it with */
+    *carried(ev) = 0;
+    batch_settled(ev);
+    if (ev->shutting_down && !waiting(ev)) {
+        finish_shutdown(ev);
+        return;
+    }
     kick(ev);
 }
 
@@ -256,7 +320,8 @@ static int build_head(kt_events *ev)
     if (!rc && ev->token) rc = kt_buf_printf(h, "Authorization: Bearer %s\r\n", ev->token);
     if (!rc)
         rc = kt_buf_printf(h, "Content-Type: application/json\r\nUser-Agent: kt/%s\r\n"
-                              "Content-Length: %zu\r\n\r\n", KT_VERSION, ev->body.len);
+                              "Idempotency-Key: %s\r\nContent-Length: %zu\r\n\r\n",
+                           KT_VERSION, ev->batch_id, ev->body.len);
     return rc;
 }
 
@@ -434,42 +499,37 @@ static void on_closed(uv_handle_t *h)
     ev->open_handles--;
 }
 
-static void spool_rest(kt_events *ev)
+static void close_handles(kt_events *ev)
 {
-    uint64_t lost = 0;
-    if (ev->batch_n && !ev->batch_from_spool) {
-        if (ev->has_spool) {
-            uint64_t dropped = 0;
-            int n = kt_spool_write(&ev->spool, ev->batch, ev->batch_n, &dropped);
-            if (n > 0 && ev->m) ev->m->events_spooled += (uint64_t)n;
-            lost += dropped + (n > 0 ? ev->batch_n - (size_t)n : ev->batch_n);
-        } else {
-            lost += ev->batch_n;
-        }
+    kt_pools_close(&ev->pools);
+    uv_close((uv_handle_t *)&ev->timer, on_closed);
+    uv_close((uv_handle_t *)&ev->attempt_timer, on_closed);
+    uv_close((uv_handle_t *)&ev->deadline_timer, on_closed);
+}
+
+static void on_log_closed(void *owner) { close_handles(owner); }
+
+/* With a spool everything not delivered is in the log already (the batch in flight too: it is
+ * only forgotten on acknowledgement), and its drop count goes back to the unreported count for
+ * the next start. Without one, what is left is counted and logged as lost. */
+static void leave_rest(kt_events *ev)
+{
+    if (ev->durable) {
+        uint64_t left = waiting(ev) + ev->batch_n;
+        *unreported(ev) += *carried(ev);
+        *carried(ev) = 0;
+        free_batch(ev);
+        if (left)
+            KT_INFO("events_spooled", "%llu decision events left in the spool for the next start",
+                    (unsigned long long)left);
+        return;
     }
+    uint64_t lost = ev->batch_n + ev->ring.count;
     free_batch(ev);
-    while (ev->ring.head) {
-        if (!ev->has_spool) {
-            lost += ev->ring.count;
-            kt_event_ring_free(&ev->ring);
-            break;
-        }
-        uint64_t dropped = 0;
-        int n = kt_spool_write(&ev->spool, ev->ring.head, ev->o.batch_size, &dropped);
-        lost += dropped;
-        if (n <= 0) {
-            lost += ev->ring.count;
-            kt_event_ring_free(&ev->ring);
-            break;
-        }
-        for (int i = 0; i < n; i++) free(kt_event_ring_pop(&ev->ring));
-        if (ev->m) ev->m->events_spooled += (uint64_t)n;
-    }
+    kt_event_ring_free(&ev->ring);
     if (ev->m) ev->m->events_dropped += lost;
     if (lost) KT_WARN("events_lost", "%llu decision events could not be delivered before exit",
                       (unsigned long long)lost);
-    else if (ev->has_spool && ev->spool.n)
-        KT_INFO("events_spooled", "%zu spool segments left for the next start", ev->spool.n);
 }
 
 static void finish_shutdown(kt_events *ev)
@@ -481,19 +541,17 @@ static void finish_shutdown(kt_events *ev)
         ev->up = NULL;
         kt_upconn_release(up);
     }
-    spool_rest(ev);
+    leave_rest(ev);
     ev->state = EV_CLOSED;
-    kt_pools_close(&ev->pools);
-    uv_close((uv_handle_t *)&ev->timer, on_closed);
-    uv_close((uv_handle_t *)&ev->attempt_timer, on_closed);
-    uv_close((uv_handle_t *)&ev->deadline_timer, on_closed);
+    if (ev->durable) kt_durable_close(&ev->dur);   /* commits what is pending, then closes */
+    else close_handles(ev);
 }
 
 static void on_deadline(uv_timer_t *t)
 {
     kt_events *ev = t->data;
-    KT_WARN("events_deadline", "shutdown deadline: %zu events still queued",
-            ev->ring.count + ev->batch_n);
+    KT_WARN("events_deadline", "shutdown deadline: %llu events still queued",
+            (unsigned long long)(waiting(ev) + ev->batch_n));
     finish_shutdown(ev);
 }
 
@@ -501,12 +559,11 @@ void kt_events_shutdown(kt_events *ev, uint32_t deadline_ms)
 {
     if (!ev || ev->shutting_down) return;
     ev->shutting_down = true;
-    if (ev->to_stderr || (ev->state == EV_IDLE && !ev->ring.count && !ev->batch_n &&
-                          !(ev->has_spool && ev->spool.n))) {
+    if (ev->to_stderr || (ev->state == EV_IDLE && !waiting(ev) && !ev->batch_open &&
+                          !*unreported(ev))) {
         finish_shutdown(ev);
         return;
     }
-    /* A spool keeps what is left for the next start, so only queued memory needs a try. */
     uv_timer_start(&ev->deadline_timer, on_deadline, deadline_ms ? deadline_ms : 1, 0);
     if (ev->state == EV_IDLE) {
         uv_timer_stop(&ev->timer);
@@ -556,8 +613,9 @@ int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
         rc = set_target(ev, api_url, err, errlen);
         if (!rc && token && *token) ev->token = kt_strdup(token);
         if (!rc && o->spool_dir) {
-            rc = kt_spool_open(&ev->spool, o->spool_dir, o->spool_max_bytes, err, errlen);
-            ev->has_spool = rc == KT_OK;
+            static const kt_durable_cb cb = { on_log_batch, on_log_commit, on_log_closed };
+            rc = kt_durable_open(&ev->dur, loop, o, m, &cb, ev, err, errlen);
+            ev->durable = rc == KT_OK;
         }
         if (rc) goto fail;
     }
@@ -574,10 +632,7 @@ int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
     ev->open_handles = 3;
     ev->state = EV_IDLE;
     *out = ev;
-    if (ev->has_spool && ev->spool.n) {
-        KT_INFO("events_replay", "%zu spooled segments to deliver", ev->spool.n);
-        kick(ev);
-    }
+    kick(ev);   /* events replayed from the spool */
     return KT_OK;
 fail:
     kt_events_free(ev);
@@ -592,7 +647,7 @@ void kt_events_free(kt_events *ev)
     kt_buf_free(&ev->body);
     kt_buf_free(&ev->head);
     if (ev->target.host) kt_pools_free(&ev->pools);
-    if (ev->has_spool) kt_spool_close(&ev->spool);
+    if (ev->durable) kt_durable_free(&ev->dur);
     free(ev->target.id);
     free(ev->target.host);
     free(ev->path);

@@ -1,6 +1,8 @@
 """A stand-in control plane: accepts POST /v1/events (plain HTTP or TLS with the test CA cert),
-records every batch with its Authorization header, and can be switched into an outage (503 with
-an optional Retry-After) or made to hang. Stdlib only."""
+records every batch with its Authorization and Idempotency-Key headers, and can be switched into
+an outage (503 with an optional Retry-After), made to hang (then 503), or made slow (it records
+the batch and answers 202 only after `hang_seconds`, so a client with a shorter timeout sends the
+batch again: the duplicates a slow control plane sees). Stdlib only."""
 import json
 import ssl
 import threading
@@ -21,7 +23,7 @@ class _Handler(BaseHTTPRequestHandler):
         with cp.lock:
             mode, retry_after = cp.mode, cp.retry_after
             cp.attempts += 1
-        if mode == "hang":
+        if mode in ("hang", "slow"):
             time.sleep(cp.hang_seconds)
         if mode in ("down", "hang") or self.path != "/v1/events":
             body = b'{"error":"unavailable"}'
@@ -38,6 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
             doc = None
         with cp.lock:
             cp.batches.append({"auth": self.headers.get("Authorization"), "raw": raw, "doc": doc,
+                               "key": self.headers.get("Idempotency-Key"),
                                "t": time.monotonic()})
         body = b'{"accepted":true}'
         self.send_response(202)
@@ -87,9 +90,31 @@ class ControlPlane:
                 out.extend((b["doc"] or {}).get("events", []))
             return out
 
+    def unique_events(self):
+        """Received events de-duplicated by id, in order of first arrival."""
+        seen, out = set(), []
+        for e in self.events():
+            if e.get("id") not in seen:
+                seen.add(e.get("id"))
+                out.append(e)
+        return out
+
     def dropped(self):
         with self.lock:
             return sum((b["doc"] or {}).get("dropped", 0) for b in self.batches)
+
+    def dropped_unique(self):
+        """The drop counts, each batch id counted once (a retried batch carries the same)."""
+        with self.lock:
+            seen, total = set(), 0
+            for b in self.batches:
+                doc = b["doc"] or {}
+                bid = doc.get("batch_id")
+                if bid is not None and bid in seen:
+                    continue
+                seen.add(bid)
+                total += doc.get("dropped", 0)
+            return total
 
     def raw_payloads(self):
         with self.lock:

@@ -1,7 +1,9 @@
 """Decision events and metrics: a stand-in control plane (HTTP and TLS) receives batched,
 authenticated events with the right verdicts and no PII or key; outages lose nothing and do not
-slow requests; a small ring drops the oldest with an exact count; the spool survives a restart;
-SIGTERM flushes; /metrics passes `promtool check metrics`."""
+slow requests; a small ring drops the oldest with an exact count; the spool survives a restart and
+a SIGKILL (every event delivered or counted), replays in order and stays within its bound; a slow
+control plane sees duplicates it can de-duplicate by batch id and event id; SIGTERM flushes;
+/metrics passes `promtool check metrics`."""
 import json
 import re
 import os
@@ -369,7 +371,7 @@ class TestSpoolSurvivesRestart(_Base):
         self.assertNotIn("loop_close", self.kt.stderr())
         self.assertNotIn("events_lost", self.kt.stderr())
         spool = os.path.join(self.dir, "spool")
-        segs = [f for f in os.listdir(spool) if f.endswith(".jsonl")]
+        segs = wal_files(spool)
         self.assertTrue(segs, "nothing spooled")
         on_disk = b""
         for f in segs:
@@ -386,9 +388,189 @@ class TestSpoolSurvivesRestart(_Base):
         self.assertEqual({traceparent(i)[1] for i in range(n)}, set(by_trace(got)))
         self.assertEqual(self.cp.dropped(), 0)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and [f for f in os.listdir(spool) if f.endswith(".jsonl")]:
+        while time.monotonic() < deadline and wal_files(spool):
             time.sleep(0.1)
-        self.assertEqual([f for f in os.listdir(spool) if f.endswith(".jsonl")], [])
+        self.assertEqual(wal_files(spool), [])
+
+
+def wal_files(spool):
+    return sorted(f for f in os.listdir(spool) if f.startswith("wal-") and f.endswith(".log"))
+
+
+def trace_index(e):
+    return int(e["trace_id"], 16) - 0xabc0000
+
+
+def wait_accounted(cp, n, timeout=20):
+    """Until delivered (by id) + reported drops (by batch id) reach n; then a moment more, so
+    anything extra would show."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(cp.unique_events()) + cp.dropped_unique() < n:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    got, dropped = cp.unique_events(), cp.dropped_unique()
+    if os.environ.get("KT_TEST_VERBOSE"):
+        print("\n  produced %d: delivered %d (%d received with duplicates), dropped %d"
+              % (n, len(got), len(cp.events()), dropped))
+    return got, dropped
+
+
+class _SpoolBase(_Base):
+    spool = {}
+
+    @classmethod
+    def events_opts(cls):
+        o = {"batch_size": 20, "flush_interval": "50ms", "max_backoff": "200ms", "timeout": "1s",
+             "spool_dir": os.path.join(cls.dir, "spool")}
+        o.update(cls.spool)
+        return o
+
+    def restart_after_sigkill(self):
+        self.kt.proc.send_signal(signal.SIGKILL)
+        self.kt.wait(5)
+        self.kt.kill()   # closes its stderr file
+        self.assertEqual(self.kt.returncode, -signal.SIGKILL)
+        type(self).kt = self.start_kt()
+
+
+class TestSigkillUnwrittenEventsCounted(_SpoolBase):
+    # A long commit interval: events accepted during the outage are still in memory at the kill.
+    spool = {"spool_commit_interval": "10s"}
+
+    def test_sigkill_delivered_plus_dropped_is_produced(self):
+        n0, n = 60, 300
+        for i in range(n0):
+            self.assertEqual(send(self.kt, i)[0], 200)
+        self.cp.wait_events(n0)
+        self.cp.set_mode("down")
+        for i in range(n0, n):
+            self.assertEqual(send(self.kt, i)[0], 200)
+        self.restart_after_sigkill()
+        self.cp.set_mode("ok")
+        got, dropped = wait_accounted(self.cp, n)
+        self.assertEqual(len(got) + dropped, n, "delivered %d + dropped %d != produced %d"
+                         % (len(got), dropped, n))
+        self.assertGreater(dropped, 0, "nothing was lost uncommitted: the test tests nothing")
+        self.assertTrue({e["trace_id"] for e in got} <= {traceparent(i)[1] for i in range(n)})
+        self.assertIn("events_recovered", self.kt.stderr())
+        # in order: the batches before the kill, then the replay
+        idx = [trace_index(e) for e in got]
+        self.assertEqual(idx, sorted(idx), "not delivered in the order produced")
+        self.assert_clean_payloads()
+
+
+class TestSigkillWrittenEventsDelivered(_SpoolBase):
+    def test_sigkill_after_commit_loses_nothing(self):
+        self.cp.set_mode("down")
+        n = 200
+        for i in range(n):
+            self.assertEqual(send(self.kt, i)[0], 200)
+        time.sleep(0.6)   # > spool_commit_interval (200 ms): every event is written
+        self.restart_after_sigkill()
+        self.cp.set_mode("ok")
+        got, dropped = wait_accounted(self.cp, n)
+        self.assertEqual(dropped, 0)
+        self.assertEqual([trace_index(e) for e in got], list(range(n)),
+                         "not every event, or not in order")
+        self.assertNotIn("events_recovered", self.kt.stderr())
+        deadline = time.monotonic() + 5
+        spool = os.path.join(self.dir, "spool")
+        while time.monotonic() < deadline and wal_files(spool):
+            time.sleep(0.1)
+        self.assertEqual(wal_files(spool), [], "acknowledged segments not deleted")
+
+
+class TestSpoolBoundDropsOldestCounted(_SpoolBase):
+    spool = {"batch_size": 10, "spool_max_bytes": "64KiB"}
+
+    def test_spool_cap(self):
+        self.cp.set_mode("down")
+        time.sleep(0.2)
+        n = 400   # ~900 bytes each: far more than 64 KiB
+        for i in range(n):
+            self.assertEqual(send(self.kt, i)[0], 200)
+        time.sleep(0.3)
+        spool = os.path.join(self.dir, "spool")
+        size = sum(os.path.getsize(os.path.join(spool, f)) for f in wal_files(spool))
+        self.assertLessEqual(size, 64 * 1024)
+        self.cp.set_mode("ok")
+        got, dropped = wait_accounted(self.cp, n)
+        self.assertEqual(len(got) + dropped, n, "delivered %d + dropped %d != produced %d"
+                         % (len(got), dropped, n))
+        self.assertGreater(dropped, 200)
+        idx = [trace_index(e) for e in got]
+        self.assertEqual(idx, sorted(idx))
+        # the newest survive: after the batch that was in flight, a contiguous run up to the last
+        tail = [i for i in idx if i >= 10]
+        self.assertEqual(tail, list(range(n - len(tail), n)), "not the oldest dropped")
+        self.assertIn("events_spool_full", self.kt.stderr())
+
+
+class TestSlowControlPlaneDeduplicates(_Base):
+    events = {"batch_size": 10, "flush_interval": "50ms", "max_backoff": "200ms",
+              "timeout": "300ms"}
+
+    def test_duplicates_share_batch_and_event_ids(self):
+        self.cp.hang_seconds = 0.6   # it keeps every batch, but answers after kt gave up
+        self.cp.set_mode("slow")
+        n = 60
+        for i in range(n):
+            self.assertEqual(send(self.kt, i)[0], 200)
+        time.sleep(2.0)
+        self.cp.set_mode("ok")
+        sent = {traceparent(i)[1] for i in range(n)}
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not sent <= set(by_trace(self.cp.unique_events())):
+            time.sleep(0.05)
+        time.sleep(1.0)   # the slow answers still on their way
+        with self.cp.lock:
+            batches = list(self.cp.batches)
+        self.assertGreater(sum(len(b["doc"]["events"]) for b in batches), n,
+                           "the slow control plane received no duplicates")
+        copies = {}
+        for b in batches:
+            doc = b["doc"]
+            self.assertTrue("batch_id" in doc, "a batch without batch_id")
+            self.assertRegex(doc["batch_id"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                                              r"[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+            self.assertEqual(b["key"], doc["batch_id"], "Idempotency-Key != batch_id")
+            copies.setdefault(doc["batch_id"], []).append(
+                ([e["id"] for e in doc["events"]], doc["dropped"], b["raw"]))
+        self.assertTrue(any(len(c) > 1 for c in copies.values()))
+        owner = {}
+        for bid, cs in copies.items():
+            for ids, dropped, raw in cs:   # a retry is the same batch, byte for byte
+                self.assertEqual(raw, cs[0][2])
+            for eid in cs[0][0]:
+                self.assertNotIn(eid, owner, "one event in two batches")
+                owner[eid] = bid
+        got = self.cp.unique_events()
+        if os.environ.get("KT_TEST_VERBOSE"):
+            print("\n  produced %d: received %d in %d batches (%d batch ids), %d after de-duplication"
+                  % (n, len(self.cp.events()), len(batches), len(copies), len(got)))
+        self.assertEqual(len(got), n)
+        self.assertEqual(set(by_trace(got)), sent)
+        self.assertEqual(self.cp.dropped_unique(), 0)
+
+
+class TestSigtermWithHangingControlPlane(_SpoolBase):
+    def test_sigterm_exits_in_time_and_keeps_events(self):
+        self.cp.hang_seconds = 60
+        self.cp.set_mode("hang")
+        n = 30
+        for i in range(n):
+            self.assertEqual(send(self.kt, i)[0], 200)
+        t0 = time.monotonic()
+        self.kt.stop()
+        elapsed = time.monotonic() - t0
+        # drain_period 1 s + shutdown_deadline 5 s (harness defaults)
+        self.assertLess(elapsed, 6.5, "SIGTERM took %.1f s" % elapsed)
+        self.assertNotIn("events_lost", self.kt.stderr())
+        self.assertIn("events_spooled", self.kt.stderr())
+        self.cp.set_mode("ok")
+        type(self).kt = self.start_kt()
+        got, dropped = wait_accounted(self.cp, n)
+        self.assertEqual((len(got), dropped), (n, 0))
 
 
 class TestSigtermFlushes(_Base):

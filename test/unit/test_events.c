@@ -3,6 +3,7 @@
  * metrics exposition and cardinality, and gateway.events / gateway.metrics validation. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,7 +535,7 @@ KT_TEST(usage_openai_anthropic_responses_streams)
     sniff_all_splits("{\"no\":\"usage here\"}", -1, -1);
 }
 
-/* ---- spool ------------------------------------------------------------------------------- */
+/* ---- the spool's write-ahead log ------------------------------------------------------------ */
 
 static size_t segs_in(const char *dir)
 {
@@ -542,65 +543,297 @@ static size_t segs_in(const char *dir)
     size_t n = 0;
     struct dirent *e;
     while (d && (e = readdir(d)))
-        if (strstr(e->d_name, ".jsonl") && !strstr(e->d_name, ".tmp")) n++;
+        if (strncmp(e->d_name, "wal-", 4) == 0) n++;
     if (d) closedir(d);
     return n;
 }
 
-KT_TEST(spool_write_reopen_read_bound)
+static void rm_tree(const char *dir)
 {
-    char dir[] = "/tmp/kt-spool-XXXXXX";
-    KT_ASSERT(mkdtemp(dir) != NULL);
-    char sub[64];
-    snprintf(sub, sizeof sub, "%s/s", dir);
-    kt_spool s;
-    char err[200];
-    KT_ASSERT_EQ_INT(kt_spool_open(&s, sub, 64 * 1024, err, sizeof err), 0);
-    kt_event_ring r;
-    kt_event_ring_init(&r, 1 << 20);
-    char ev[64];
-    for (int i = 0; i < 7; i++) {
-        int n = snprintf(ev, sizeof ev, "{\"id\":\"e%d\"}", i);
-        kt_event_ring_push(&r, ev, (size_t)n);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[512];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
     }
-    uint64_t dropped = 0;
-    KT_ASSERT_EQ_INT(kt_spool_write(&s, r.head, 4, &dropped), 4);
-    for (int i = 0; i < 4; i++) free(kt_event_ring_pop(&r));
-    KT_ASSERT_EQ_INT(kt_spool_write(&s, r.head, 4, &dropped), 3);
-    KT_ASSERT_EQ_INT(dropped, 0);
-    KT_ASSERT_EQ_INT(segs_in(sub), 2);
-    kt_spool_close(&s);
-    /* a restart: both segments found, oldest first */
-    KT_ASSERT_EQ_INT(kt_spool_open(&s, sub, 64 * 1024, err, sizeof err), 0);
-    KT_ASSERT_EQ_INT(s.n, 2);
-    kt_buf b;
-    kt_buf_init(&b, 1 << 20);
-    uint64_t seq;
-    uint32_t count;
-    KT_ASSERT_EQ_INT(kt_spool_read_oldest(&s, &b, &seq, &count), 0);
-    KT_ASSERT_EQ_INT(count, 4);
-    KT_ASSERT_EQ_STR(b.p, "{\"id\":\"e0\"},{\"id\":\"e1\"},{\"id\":\"e2\"},{\"id\":\"e3\"}");
-    kt_spool_remove(&s, seq);
-    KT_ASSERT_EQ_INT(segs_in(sub), 1);
-    /* bound: writing past max_bytes evicts the oldest segment and counts its events */
-    kt_spool_close(&s);
-    KT_ASSERT_EQ_INT(kt_spool_open(&s, sub, 64 * 1024, err, sizeof err), 0);
-    s.max_bytes = s.bytes + 10;
-    KT_ASSERT_EQ_INT(kt_spool_write(&s, r.head, 1, &dropped), 1);
-    KT_ASSERT_EQ_INT(dropped, 3);
-    KT_ASSERT_EQ_INT(s.n, 1);
-    kt_buf_reset(&b);
-    KT_ASSERT_EQ_INT(kt_spool_read_oldest(&s, &b, &seq, &count), 0);
-    KT_ASSERT_EQ_STR(b.p, "{\"id\":\"e4\"}");
-    kt_spool_remove(&s, seq);
-    kt_spool_close(&s);
-    kt_buf_free(&b);
-    kt_event_ring_free(&r);
-    rmdir(sub);
+    if (d) closedir(d);
     rmdir(dir);
 }
 
-/* ---- metrics ----------------------------------------------------------------------------- */
+static int ev_json(char *out, size_t n, int i, int pad)
+{
+    return snprintf(out, n, "{\"id\":\"e%d\",\"pad\":\"%*s\"}", i, pad, "");
+}
+
+/* Records of seqs [from, to) as the loop encodes them. */
+static void encode_range(kt_buf *b, int from, int to, int pad)
+{
+    char ev[2048];
+    for (int i = from; i < to; i++) {
+        int n = ev_json(ev, sizeof ev, i, pad);
+        KT_ASSERT_EQ_INT(kt__wal_encode(b, (uint64_t)i, ev, (size_t)n), KT_OK);
+    }
+}
+
+/* Every whole record comes back; anything shorter is never one. */
+static int read_all(const char *p, size_t n, uint64_t *seqs, int max, int *bad)
+{
+    size_t off = 0;
+    int got = 0;
+    kt_wal_rec r;
+    kt_wal_res res;
+    *bad = 0;
+    while ((res = kt__wal_next((const unsigned char *)p, n, &off, &r)) != KT_WAL_END &&
+           res != KT_WAL_TORN) {
+        if (res == KT_WAL_BAD) {
+            (*bad)++;
+            continue;
+        }
+        if (got < max) seqs[got] = r.seq;
+        got++;
+    }
+    return got;
+}
+
+KT_TEST(wal_record_format_torn_and_damaged)
+{
+    KT_ASSERT_EQ_INT(kt__crc32c(0, "123456789", 9), 0xe3069283u);   /* RFC 3720 check value */
+    kt_buf b;
+    kt_buf_init(&b, 1 << 20);
+    encode_range(&b, 1, 4, 10);
+    size_t whole = b.len, rec = whole / 3;
+    uint64_t seqs[8];
+    int bad;
+    KT_ASSERT_EQ_INT(read_all(b.p, whole, seqs, 8, &bad), 3);
+    KT_ASSERT(seqs[0] == 1 && seqs[1] == 2 && seqs[2] == 3 && bad == 0);
+    size_t off = 0;
+    kt_wal_rec r;
+    KT_ASSERT_EQ_INT(kt__wal_next((const unsigned char *)b.p, whole, &off, &r), KT_WAL_REC);
+    char want[128];
+    int wn = ev_json(want, sizeof want, 1, 10);
+    KT_ASSERT_EQ_MEM(r.data, r.len, want, (size_t)wn);
+    /* a crash at any byte: only the records wholly before the cut, never a partial one */
+    int wrong = 0;
+    for (size_t cut = 0; cut <= whole; cut++) {
+        int n = read_all(b.p, cut, seqs, 8, &bad);
+        if (n != (int)(cut / rec) || bad) wrong++;
+    }
+    KT_ASSERT_EQ_INT(wrong, 0);
+    /* a damaged byte anywhere in record 2: that record is skipped, 1 and 3 still read */
+    wrong = 0;
+    for (size_t i = rec; i < 2 * rec; i++) {
+        b.p[i] ^= 0x20;
+        int n = read_all(b.p, whole, seqs, 8, &bad);
+        if (n != 2 || seqs[0] != 1 || seqs[1] != 3 || bad < 1) wrong++;
+        b.p[i] ^= 0x20;
+    }
+    KT_ASSERT_EQ_INT(wrong, 0);
+    /* zeros after the last record (what a file system can leave after a crash) */
+    kt_buf_reserve(&b, 64);
+    memset(b.p + whole, 0, 64);
+    KT_ASSERT_EQ_INT(read_all(b.p, whole + 64, seqs, 8, &bad), 3);
+    /* the encoder's bounds */
+    KT_ASSERT_EQ_INT(kt__wal_encode(&b, 9, "{", 1), KT_ELIMIT);
+    KT_ASSERT_EQ_INT(kt__wal_encode(&b, 9, b.p, KT_WAL_REC_MAX + 1), KT_ELIMIT);
+    kt_buf_free(&b);
+}
+
+static void spool_dir(char *dir, size_t n)
+{
+    snprintf(dir, n, "/tmp/kt-wal-XXXXXX");
+    KT_ASSERT(mkdtemp(dir) != NULL);
+}
+
+/* What the loop does per event: take a seq, encode. */
+static void produce(kt_spool *s, kt_buf *b, int count, int pad)
+{
+    int from = (int)s->st->produced;
+    encode_range(b, from, from + count, pad);
+    s->st->produced += (uint64_t)count;
+}
+
+KT_TEST(spool_append_read_ack_reopen)
+{
+    char dir[64];
+    spool_dir(dir, sizeof dir);
+    kt_spool s;
+    kt_spool_recovery rec;
+    char err[200];
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 1 << 20, &rec, err, sizeof err), KT_OK);
+    KT_ASSERT(rec.lost == 0 && rec.unread == 0 && !rec.state_reset);
+    kt_buf b, out;
+    kt_buf_init(&b, 1 << 20);
+    kt_buf_init(&out, 1 << 20);
+    produce(&s, &b, 7, 1);
+    kt_spool_out o;
+    kt_spool_append(&s, b.p, b.len, s.st->acked, &o);
+    KT_ASSERT(o.written == 7 && o.failed == 0 && o.last_written == 7 && o.err == 0);
+    s.st->settled = 7;
+    uint32_t count;
+    uint64_t first, last;
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, 0, 4, 1 << 20, &out, &count, &first, &last), KT_OK);
+    KT_ASSERT(count == 4 && first == 1 && last == 4);
+    KT_ASSERT_EQ_STR(out.p, "{\"id\":\"e1\",\"pad\":\" \"},{\"id\":\"e2\",\"pad\":\" \"},"
+                            "{\"id\":\"e3\",\"pad\":\" \"},{\"id\":\"e4\",\"pad\":\" \"}");
+    s.st->acked = 4;   /* delivered */
+    kt_spool_trim(&s, 4);
+    KT_ASSERT_EQ_INT(segs_in(dir), 1);   /* 5..7 are in it still */
+    kt_spool_close(&s);
+    /* a restart: the acknowledged ones are not sent again */
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 1 << 20, &rec, err, sizeof err), KT_OK);
+    KT_ASSERT(rec.lost == 0 && rec.unread == 3 && s.st->dropped == 0);
+    kt_buf_reset(&out);
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, s.st->acked, 100, 1 << 20, &out, &count, &first, &last),
+                     KT_OK);
+    KT_ASSERT(count == 3 && first == 5 && last == 7);
+    KT_ASSERT(strncmp(out.p, "{\"id\":\"e5\"", 10) == 0);
+    /* nothing more until more is appended; then it follows in order */
+    kt_buf_reset(&out);
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, 4, 100, 1 << 20, &out, &count, &first, &last), KT_OK);
+    KT_ASSERT_EQ_INT(count, 0);
+    kt_buf_reset(&b);
+    produce(&s, &b, 2, 1);
+    kt_spool_append(&s, b.p, b.len, 4, &o);
+    KT_ASSERT(o.written == 2 && o.last_written == 9);
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, 4, 100, 1 << 20, &out, &count, &first, &last), KT_OK);
+    KT_ASSERT(count == 2 && first == 8 && last == 9);
+    s.st->acked = 9;
+    kt_spool_trim(&s, 9);
+    KT_ASSERT_EQ_INT(segs_in(dir), 0);
+    kt_spool_close(&s);
+    kt_buf_free(&b);
+    kt_buf_free(&out);
+    rm_tree(dir);
+}
+
+KT_TEST(spool_crash_counts_what_was_never_written)
+{
+    char dir[64], path[128];
+    spool_dir(dir, sizeof dir);
+    kt_spool s;
+    kt_spool_recovery rec;
+    char err[200];
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 1 << 20, &rec, err, sizeof err), KT_OK);
+    kt_buf b, out;
+    kt_buf_init(&b, 1 << 20);
+    kt_buf_init(&out, 1 << 20);
+    produce(&s, &b, 5, 20);
+    kt_spool_out o;
+    kt_spool_append(&s, b.p, b.len, 0, &o);
+    KT_ASSERT_EQ_INT(o.written, 5);
+    /* then: seq 6 half-written (torn), 7 and 8 accepted in memory only, and a SIGKILL */
+    kt_buf_reset(&b);
+    produce(&s, &b, 3, 20);
+    snprintf(path, sizeof path, "%s/wal-%016d.log", dir, 1);
+    FILE *f = fopen(path, "ab");
+    KT_ASSERT(f != NULL);
+    fwrite(b.p, 1, b.len / 3 - 7, f);
+    fclose(f);
+    s.st->dropped = 2;   /* two counted drops the batch in flight had not carried yet */
+    s.st->dropped_inflight = 1;
+    munmap(s.st, 4096);   /* what a kill leaves: the page as it was, no close */
+    s.st = NULL;
+    close(s.fd);
+    s.fd = -1;
+    kt_spool_close(&s);
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 1 << 20, &rec, err, sizeof err), KT_OK);
+    KT_ASSERT_EQ_INT(rec.lost, 3);         /* 6 (torn), 7 and 8 */
+    KT_ASSERT_EQ_INT(rec.unread, 5);
+    KT_ASSERT_EQ_INT(s.st->dropped, 2 + 1 + 3);
+    KT_ASSERT_EQ_INT(s.st->produced, 9);   /* seqs are never reused */
+    uint32_t count;
+    uint64_t first, last;
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, 0, 100, 1 << 20, &out, &count, &first, &last), KT_OK);
+    KT_ASSERT(count == 5 && first == 1 && last == 5);
+    KT_ASSERT(out.p[out.len - 1] == '}' && !strstr(out.p, "e6"));
+    kt_spool_close(&s);
+    kt_buf_free(&b);
+    kt_buf_free(&out);
+    rm_tree(dir);
+}
+
+KT_TEST(spool_imports_the_previous_format)
+{
+    char dir[64], path[160];
+    spool_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/seg-%016d.jsonl", dir, 7);
+    FILE *f = fopen(path, "wb");
+    KT_ASSERT(f != NULL);
+    fputs("{\"id\":\"old1\"}\n{\"id\":\"old2\"}\n{\"id\":\"ha\n{\"id\":\"old3\"}\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/seg-%016d.jsonl.tmp", dir, 8);
+    f = fopen(path, "wb");
+    KT_ASSERT(f != NULL);
+    fputs("{\"id\":\"never\"}\n", f);
+    fclose(f);
+    kt_spool s;
+    kt_spool_recovery rec;
+    char err[200];
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 1 << 20, &rec, err, sizeof err), KT_OK);
+    KT_ASSERT(rec.unread == 3 && rec.lost == 0 && s.st->dropped == 0);
+    KT_ASSERT_EQ_INT(s.st->produced, 4);
+    kt_buf out;
+    kt_buf_init(&out, 1 << 20);
+    uint32_t count;
+    uint64_t first, last;
+    KT_ASSERT_EQ_INT(kt_spool_read(&s, 0, 100, 1 << 20, &out, &count, &first, &last), KT_OK);
+    KT_ASSERT_EQ_INT(count, 3);
+    KT_ASSERT_EQ_STR(out.p, "{\"id\":\"old1\"},{\"id\":\"old2\"},{\"id\":\"old3\"}");
+    KT_ASSERT_EQ_INT(segs_in(dir), 1);
+    KT_ASSERT(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/seg-%016d.jsonl", dir, 7);
+    KT_ASSERT(access(path, F_OK) != 0);
+    kt_spool_close(&s);
+    kt_buf_free(&out);
+    rm_tree(dir);
+}
+
+KT_TEST(spool_bound_drops_oldest_counted)
+{
+    char dir[64];
+    spool_dir(dir, sizeof dir);
+    kt_spool s;
+    kt_spool_recovery rec;
+    char err[200];
+    KT_ASSERT_EQ_INT(kt_spool_open(&s, dir, 64 * 1024, &rec, err, sizeof err), KT_OK);
+    kt_buf b, out;
+    kt_buf_init(&b, 1 << 20);
+    kt_buf_init(&out, 1 << 20);
+    uint64_t written = 0, evicted = 0;
+    for (int round = 0; round < 40; round++) {   /* 400 events of ~520 bytes: 200 KiB */
+        kt_buf_reset(&b);
+        produce(&s, &b, 10, 480);
+        kt_spool_out o;
+        kt_spool_append(&s, b.p, b.len, 0, &o);
+        written += o.written;
+        evicted += o.evicted;
+        KT_ASSERT(s.bytes <= 64 * 1024);
+    }
+    KT_ASSERT_EQ_INT(written, 400);
+    KT_ASSERT_EQ_INT(s.st->evicted, evicted);
+    KT_ASSERT(evicted > 200);
+    uint64_t kept = 0, prev = 0;
+    int order = 1;
+    for (;;) {
+        uint32_t count;
+        uint64_t first, last;
+        kt_buf_reset(&out);
+        KT_ASSERT_EQ_INT(kt_spool_read(&s, 0, 50, 1 << 20, &out, &count, &first, &last), KT_OK);
+        if (!count) break;
+        if (first != prev + 1 && prev) order = 0;
+        prev = last;
+        kept += count;
+    }
+    KT_ASSERT_EQ_INT(order, 1);
+    KT_ASSERT_EQ_INT(kept + evicted, 400);   /* every event read back or counted */
+    KT_ASSERT_EQ_INT(prev, 400);             /* the newest are the ones kept */
+    kt_spool_close(&s);
+    kt_buf_free(&b);
+    kt_buf_free(&out);
+    rm_tree(dir);
+}
 
 KT_TEST(metrics_cardinality_and_render)
 {
@@ -862,7 +1095,8 @@ KT_TEST(config_events_and_metrics)
     kt_diag d;
     kt_config *c = load("gateway:\n  events:\n    enabled: false\n    batch_size: 7\n"
                         "    flush_interval: 250ms\n    ring_bytes: 64KiB\n    spool_dir: /tmp/x\n"
-                        "    spool_max_bytes: 1MiB\n    timeout: 3s\n    max_backoff: 2s\n"
+                        "    spool_max_bytes: 1MiB\n    spool_commit_interval: 50ms\n"
+                        "    timeout: 3s\n    max_backoff: 2s\n"
                         "    prices:\n      my-llm: {input: 1.5, output: 4}\n"
                         "      gpt-4o-mini: {input: '9', output: 0}\n"
                         "  metrics: {enabled: false}\n", &d);
@@ -875,6 +1109,7 @@ KT_TEST(config_events_and_metrics)
         KT_ASSERT_EQ_INT(o->ring_bytes, 64 * 1024);
         KT_ASSERT_EQ_STR(o->spool_dir, "/tmp/x");
         KT_ASSERT_EQ_INT(o->spool_max_bytes, 1 << 20);
+        KT_ASSERT_EQ_INT(o->spool_commit_ms, 50);
         KT_ASSERT_EQ_INT(o->timeout_ms, 3000);
         KT_ASSERT_EQ_INT(o->max_backoff_ms, 2000);
         KT_ASSERT(!c->gateway.metrics_enabled);
@@ -892,6 +1127,7 @@ KT_TEST(config_events_and_metrics)
         KT_ASSERT_EQ_INT(c->gateway.events.flush_interval_ms, 1000);
         KT_ASSERT_EQ_INT(c->gateway.events.ring_bytes, 2 * 1024 * 1024);
         KT_ASSERT(c->gateway.events.spool_dir == NULL);
+        KT_ASSERT_EQ_INT(c->gateway.events.spool_commit_ms, 200);
         kt_config_release(&c);
     }
     c = load("gateway:\n  events:\n    url: http://x\n    batch_size: 0\n  metrics:\n    path: /m\n",
@@ -901,6 +1137,7 @@ KT_TEST(config_events_and_metrics)
     KT_ASSERT_EQ_INT(d.items[0].line, 3);
     KT_ASSERT_EQ_INT(d.items[0].col, 5);
     KT_ASSERT(strstr(d.items[0].msg, "url") != NULL);
+    KT_ASSERT(strstr(d.items[0].msg, "spool_commit_interval") != NULL);   /* valid keys listed */
     KT_ASSERT_EQ_INT(d.items[1].line, 4);
     KT_ASSERT(strstr(d.items[1].msg, "batch_size") != NULL);
     KT_ASSERT_EQ_INT(d.items[2].line, 6);
@@ -963,7 +1200,11 @@ int main(void)
     KT_RUN(event_json_exact_escapes);
     KT_RUN(event_json_numbers_match_libc);
     KT_RUN(usage_openai_anthropic_responses_streams);
-    KT_RUN(spool_write_reopen_read_bound);
+    KT_RUN(wal_record_format_torn_and_damaged);
+    KT_RUN(spool_append_read_ack_reopen);
+    KT_RUN(spool_crash_counts_what_was_never_written);
+    KT_RUN(spool_bound_drops_oldest_counted);
+    KT_RUN(spool_imports_the_previous_format);
     KT_RUN(metrics_cardinality_and_render);
     KT_RUN(metrics_exact_series);
     KT_RUN(metrics_observe_exact);
