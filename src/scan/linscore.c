@@ -28,6 +28,7 @@ static const uint8_t *fold_table(void)
     return t;
 }
 
+#define KT__LIN_ID_DIGITS 3   /* a word with this many digits and a letter is an identifier */
 #define FNV_BASIS 0x811C9DC5u
 #define FNV_PRIME 0x01000193u
 
@@ -72,10 +73,18 @@ static void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
             continue;
         }
         kt__linword w = { FNV_BASIS, 0, 0 };
-        size_t s = i;
+        size_t s = i, digits = 0, letters = 0;
         for (; i < len && ft[p[i]]; i++, w.n++) {
             if (w.n < KT__LIN_WORD_MAX) w.h = (w.h ^ ft[p[i]]) * FNV_PRIME;
             if (w.n == 3) w.h4 = w.h;
+            digits += p[i] >= '0' && p[i] <= '9';
+            letters += ft[p[i]] >= 'a' && ft[p[i]] <= 'z';
+        }
+        if (digits >= KT__LIN_ID_DIGITS && letters) {
+            /* an identifier (a hex request id, a serial, a base64 run), not language: its hashed
+             * prefixes land in buckets at random, so it has no features and ends the pair chain */
+            have_prev = 0;
+            continue;
         }
         uint32_t ids[3];
         unsigned k = word_ids(&w, have_prev, prev, ids);

@@ -28,6 +28,19 @@ KT_TEST(feature_ids_match_the_training_script)
     }
 }
 
+KT_TEST(identifiers_have_no_features)
+{
+    /* a hex request id once scored as hate (1 in ~8000 bench answers): identifiers are skipped */
+    uint32_t a[16], b[16];
+    const char *with = "ref c850b17abe7505945f412754b3e919fe";
+    size_t na = kt__lin_features(with, strlen(with), a, 16);
+    size_t nb = kt__lin_features("ref", 3, b, 16);
+    KT_ASSERT_EQ_INT(na, nb);
+    KT_ASSERT(!memcmp(a, b, nb * sizeof *b));
+    /* two digits are still a word (leetspeak, "e1f2") */
+    KT_ASSERT_EQ_INT(kt__lin_features("k1ll3r", 6, a, 16), 2);
+}
+
 KT_TEST(features_fold_case_and_separators)
 {
     uint32_t a[16], b[16];
@@ -204,6 +217,7 @@ KT_TEST(injection_variation_selectors)
 int main(void)
 {
     KT_RUN(feature_ids_match_the_training_script);
+    KT_RUN(identifiers_have_no_features);
     KT_RUN(features_fold_case_and_separators);
     KT_RUN(windows_keep_far_text_from_diluting_a_passage);
     KT_RUN(decoders);

@@ -31,6 +31,9 @@ def fnv1a(bs):
     return h
 
 
+ID_DIGITS = 3   # a word with this many digits and a letter is an identifier (linscore.c)
+
+
 def _is_word(b):
     return (48 <= b <= 57) or (97 <= b <= 122) or b >= 0x80
 
@@ -73,11 +76,18 @@ def word_features(prev_h, w):
 
 def windows(data):
     """Lists of 32-bit feature ids, one list per window of the text (at least one)."""
-    ws = words(data)
-    feats, prev = [], None
-    for _, _, w in ws:
+    ws = [x for x in words(data)]
+    feats, prev, kept = [], None, []
+    for x in ws:
+        w = x[2]
+        digits = sum(48 <= c <= 57 for c in w)
+        if digits >= ID_DIGITS and any(97 <= c <= 122 for c in w):
+            prev = None   # an identifier, not language: no features, and the pair chain ends
+            continue
         f, prev = word_features(prev, w)
         feats.append(f)
+        kept.append(x)
+    ws = kept
     if len(ws) <= WINDOW:
         return [[x for f in feats for x in f]]
     out = []
