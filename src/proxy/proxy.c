@@ -363,17 +363,23 @@ static void fail_response(kt_exchange *x, int status, const char *type, const ch
     fail(x, status, type, code, msg);
 }
 
-static void start_stream_filter(kt_exchange *x, int status, const kt_headers *hs)
+/* Enters RELAY_STREAM with a fresh stream filter. False (answered 503) when out of memory. */
+static bool begin_stream(kt_exchange *x)
 {
     x->sf = kt_calloc(1, sizeof *x->sf);
     if (!x->sf) {
         fail_response(x, 503, "unavailable", "internal_error", "out of memory");
-        return;
+        return false;
     }
     kt_buf_init(&x->sf_out, KT_STREAM_OUT_MAX);
     kt_stream_filter_init(x->sf, x->cfg, x->api, &x->decision, &x->sf_out);
     x->phase = KT_X_RELAY_STREAM;
-    write_head(x, status, hs, false);
+    return true;
+}
+
+static void start_stream_filter(kt_exchange *x, int status, const kt_headers *hs)
+{
+    if (begin_stream(x)) write_head(x, status, hs, false);
 }
 
 static void on_head(void *owner, int status, const kt_headers *hs, bool has_length)
@@ -480,14 +486,7 @@ static int sniff_sse(const char *p, size_t n)
  * stream filter like one that said so. */
 static void switch_to_stream(kt_exchange *x)
 {
-    x->sf = kt_calloc(1, sizeof *x->sf);
-    if (!x->sf) {
-        fail_response(x, 503, "unavailable", "internal_error", "out of memory");
-        return;
-    }
-    kt_buf_init(&x->sf_out, KT_STREAM_OUT_MAX);
-    kt_stream_filter_init(x->sf, x->cfg, x->api, &x->decision, &x->sf_out);
-    x->phase = KT_X_RELAY_STREAM;
+    if (!begin_stream(x)) return;
     x->obs.stream = true;
     kt_buf body = x->resp_body, head = x->resp_head;
     kt_buf_init(&x->resp_body, 0);
