@@ -129,6 +129,20 @@ def load_groups(path):
         return [line.strip() for line in f]
 
 
+
+def tune_set(path, n_background, seed=4242):
+    """The tune split of `path` plus n_background everyday-word-soup negatives (common words must
+    not carry a class alone): (items, texts, groups), the background items unlabelled and grouped
+    in 50 groups so that out-of-fold scoring never trains and tests on one group."""
+    items = load(path)
+    texts = [it["text"] for it in items]
+    groups = load_groups(path)
+    bg = background(n_background, seed)
+    texts += bg
+    groups += ["background%d" % (i % 50) for i in range(len(bg))]
+    items += [{"labels": {"categories": []}} for _ in bg]
+    return items, texts, groups
+
 def oof_logits(texts, y, groups, c_reg, folds=5):
     """Out-of-fold window logits of the texts: each scored by a model trained without any item
     of its template (GroupKFold), so the curve reflects phrasings training has not seen."""

@@ -18,14 +18,7 @@ FP_TARGET = 0.005
 
 def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-    items = lt.load(os.path.join(root, PATH))
-    texts = [it["text"] for it in items]
-    groups = lt.load_groups(os.path.join(root, PATH))
-    # Background negatives (everyday word soup): common words must not carry a class alone.
-    bg = lt.background(N_BACKGROUND, 4242)
-    texts += bg
-    groups += ["background%d" % (i % 50) for i in range(len(bg))]
-    items += [{"labels": {"categories": []}} for _ in bg]
+    items, texts, groups = lt.tune_set(os.path.join(root, PATH), N_BACKGROUND)
     y = [1 if it["labels"]["categories"] else 0 for it in items]
     benign = [not v and "text" in it for v, it in zip(y, items)]
     cut, rec, fp = lt.choose_cutoff(lt.oof_logits(texts, y, groups, C_REG), y, benign, FP_TARGET)
