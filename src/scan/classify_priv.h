@@ -165,6 +165,10 @@ typedef struct kt__lex {
     uint32_t emask, nedges;
     unsigned maxdepth;
     int built;
+    /* Until a build, fail[n] and dict[n] of a node n >= 1 hold its parent and its word (the
+     * build reads the children lists from them instead of sweeping the edge table); 0 once a
+     * build has overwritten them (a later build sweeps the table). */
+    int plog;
     uint64_t lenmask;     /* bit n: a word of n bytes exists (quick reject) */
     uint64_t first[4];    /* bit c: a word starts with byte c */
     uint64_t qf[KT__QF_BITS / 64]; /* quiet filter: the first words of the phrases */
@@ -178,12 +182,14 @@ uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n);
 int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag);
 int kt__lex_build(kt__lex *x);
 /* The child of node s by word w (created at `depth` when missing), and marking node s (reached
- * by `depth` words from `first`) as the end of a phrase: kt__lex_add in steps, so a caller can
+ * by `depth` words) as the end of a phrase: kt__lex_add in steps, so a caller can
  * walk shared prefixes once (the rule templates' cartesian products). */
 /* Room for `nodes` nodes and edges before they are added (fewer regrowths). */
 int kt__lex_reserve(kt__lex *x, uint32_t nodes);
 int kt__lex_child(kt__lex *x, uint32_t s, uint32_t w, unsigned depth, uint32_t *c);
-void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t first, uint32_t tag);
+/* The phrase's first word, once per first word (the quiet filter's entry). */
+void kt__lex_first(kt__lex *x, uint32_t first);
+void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t tag);
 uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w);
 
 /* ---- scanning driver (lexscan.c) ------------------------------------------------------------ */

@@ -7,6 +7,8 @@
  * one "(0)" after the country code.
  * National: the digit groups read once, whole, then matched against the formats of the enabled
  * regions (a table of group shapes, below). */
+#include <string.h>
+
 #include "detect_int.h"
 
 static int kt__psep(int c) { return c == '-' || c == '.' || c == ' '; }
@@ -270,8 +272,38 @@ static int kt__shape_ok(const kt__dtext *t, const kt__groups *g, int k, int tota
 static const char *const kt__not_phone[] = {
     "order", "invoice", "ref", "ticket", "tracking", "serial", "sku", "isbn", "part", "po", "id",
     "ssn", "order no", "invoice no", "ref no", "ticket no", "tracking no", "serial no", "part no",
-    "account", "account no", "acct", NULL,
+    "account", "account no", "acct", "case", "case no", "case number", "batch", "parcel",
+    "package", "shipment", "consignment", "booking", "booking ref", "reservation", "claim",
+    "claim no", "policy no", "receipt", "transaction", "txn", "customer id", "customer no",
+    "member id", "reference", "confirmation", "job", "build", "lot", "voucher", "order number",
+    "invoice number", "tracking number", "serial number", "account number", "claim number",
+    "reference number", "confirmation number", "customer number", "ticket number", NULL,
 };
+
+/* Identifier labels in the other languages of the national formats (German, French, Spanish,
+ * Italian, Portuguese, Dutch, Polish): order, invoice, customer number, case, reference. */
+static const char *const kt__not_phone_intl[] = {
+    "auftrag", "bestellung", "rechnung", "rechnung nr", "kundennummer", "aktenzeichen", "vorgang",
+    "commande", "facture", "dossier", "pedido", "factura", "expediente", "ordine", "fattura",
+    "pratica", "encomenda", "fatura", "bestelling", "factuur", "zamowienie", "faktura", NULL,
+};
+
+/* Words after which a number is a quantity: "4096 bytes", "1200 ms", "350 rows". */
+static const char *const kt__units_after[] = {
+    "bytes", "byte", "kb", "mb", "gb", "ms", "sec", "seconds", "rows", "records", "items", "users",
+    "times", "tokens", "requests", "points", "km", "kg", NULL,
+};
+
+static int kt__unit_after(kt__dtext *t, size_t e)
+{
+    if (kt__at(t, e) != ' ') return 0;
+    for (size_t u = 0; kt__units_after[u]; u++) {
+        size_t n = strlen(kt__units_after[u]), k = 0;
+        while (k < n && (kt__at(t, e + 1 + k) | 0x20) == kt__units_after[u][k]) k++;
+        if (k == n && !kt__alnum(kt__at(t, e + 1 + n))) return 1;
+    }
+    return 0;
+}
 
 /* A national number is the whole run of digit groups, not glued to a longer one before it (the
  * groups of an IBAN or a card) and not after a label that makes it an identifier. */
@@ -285,7 +317,9 @@ static int kt__national(kt__dtext *t, size_t s, size_t *e)
     if (g.dot && g.n < 3) return 0; /* "0123.456" is a decimal, not a phone */
     if (!kt__shape_ok(t, &g, g.n, g.total)) return 0;
     size_t end = kt__phone_end(t, g.end[g.n - 1]);
-    if (!end || kt__label_before(t, s, " :.#-", 4, kt__not_phone)) return 0;
+    if (!end || kt__label_before(t, s, " :.#-", 4, kt__not_phone) ||
+        kt__label_before(t, s, " :.#-", 4, kt__not_phone_intl) || kt__unit_after(t, end))
+        return 0;
     *e = end;
     return 1;
 }

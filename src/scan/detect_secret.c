@@ -141,7 +141,8 @@ int kt__det_aws_secret_named(kt__dtext *t, size_t s, kt__dres *r)
         if (c == ':' || c == '=') eq++;
         else if (c != ' ' && c != '\t' && c != '"' && c != '\'') break;
     }
-    if (eq != 1 || kt__aws_ch(kt__before(t, i, 1))) return 0;
+    /* "name = value", "name: value", or the CLI's "aws configure set aws_secret_access_key value" */
+    if (eq > 1 || i == s + 4 || kt__aws_ch(kt__before(t, i, 1))) return 0;
     return kt__aws_value(t, i, r);
 }
 
@@ -178,9 +179,13 @@ int kt__det_aws_secret_near(kt__dtext *t, size_t s, kt__dres *r)
             continue;
         }
         if (kt__aws_value(t, i, r)) return 1;
-        size_t n = 0;
-        while (n < 41 && kt__aws_ch(kt__at(t, i + n))) n++;
-        if (n > 16 || !kt__aws_gap_word(t, i, n)) return 0; /* other words: not a key pair */
+        size_t n = 0, alnum = 0;
+        while (n < 41 && kt__aws_ch(c = kt__at(t, i + n))) {
+            alnum += kt__alnum(c) != 0;
+            n++;
+        }
+        /* "AKIA... / <secret>": a run of only '/' or '+' separates like a space does */
+        if (alnum && (n > 16 || !kt__aws_gap_word(t, i, n))) return 0; /* other words: not a pair */
         i += n;
     }
     return 0;
@@ -195,6 +200,15 @@ int kt__det_google_key(kt__dtext *t, size_t s, kt__dres *r)
     return kt__key(r, s, s + 4 + n, KT_ENT_API_KEY);
 }
 
+/* A key id that is a placeholder: one character repeated ("AKIAXXXXXXXXXXXXXXXX"). The AWS
+ * documentation's example id (AKIAIOSFODNN7EXAMPLE) stays a match: it is what users test with. */
+static int kt__aws_placeholder(const kt__dtext *t, size_t i)
+{
+    size_t same = 1;
+    while (same < 16 && t->p[i + same] == t->p[i]) same++;
+    return same == 16;
+}
+
 int kt__det_cloud_key(kt__dtext *t, size_t s, kt__dres *r)
 {
     if (!kt__key_left_ok(t, s)) return 0;
@@ -205,7 +219,7 @@ int kt__det_cloud_key(kt__dtext *t, size_t s, kt__dres *r)
         if (kt__lower(c)) return 0;
         n++;
     }
-    if (n != 16 || kt__b64url(c)) return 0;
+    if (n != 16 || kt__b64url(c) || kt__aws_placeholder(t, s + 4)) return 0;
     return kt__key(r, s, s + 20, KT_ENT_CLOUD_KEY);
 }
 

@@ -3,7 +3,9 @@
 #include "detect_int.h"
 
 static const char *const kt__ssn_labels[] = {
-    "ssn", "ss", "social security number", "social security no", "social security", NULL,
+    "ssn", "ss", "social security number", "social security no", "social security",
+    "social security num", "soc. sec. no", "soc sec no", "soc. sec. number", "soc sec number",
+    "social sec. no", "ss no", "ssn no", NULL,
 };
 
 static int kt__ssn_valid(int area, int group, int serial)

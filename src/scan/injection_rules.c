@@ -318,13 +318,13 @@ static int parse_parts(kt__xp *e, unsigned tflags, unsigned skip, const char *p)
     return KT_OK;
 }
 
-static int walk(kt__xp *e, unsigned i, uint32_t s, unsigned depth, uint32_t first)
+static int walk(kt__xp *e, unsigned i, uint32_t s, unsigned depth)
 {
     if (i == e->nparts) {
         if (depth == 0) return KT_EINVAL;
         if (!e->budget) return KT_ELIMIT;
         e->budget--;
-        kt__lex_mark(e->x, s, depth, first, e->tag);
+        kt__lex_mark(e->x, s, depth, e->tag);
         return KT_OK;
     }
     const kt__xpart *pt = &e->part[i];
@@ -332,11 +332,12 @@ static int walk(kt__xp *e, unsigned i, uint32_t s, unsigned depth, uint32_t firs
         uint32_t c = s;
         unsigned d = depth;
         const uint32_t *w = e->pool + pt->off[a];
+        if (!depth && pt->n[a]) kt__lex_first(e->x, w[0]); /* once per first word, not per phrase */
         for (unsigned k = 0; k < pt->n[a]; k++) {
             int rc = kt__lex_child(e->x, c, w[k], ++d, &c);
             if (rc) return rc;
         }
-        int rc = walk(e, i + 1, c, d, depth ? first : pt->n[a] ? w[0] : 0);
+        int rc = walk(e, i + 1, c, d);
         if (rc) return rc;
     }
     return KT_OK;
@@ -368,7 +369,7 @@ int kt__expand_lex(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char 
     e->budget = *budget;
     e->nparts = e->npool = 0;
     int rc = parse_parts(e, tflags, skip_kinds, tpl);
-    if (!rc) rc = walk(e, 0, 0, 0, 0);
+    if (!rc) rc = walk(e, 0, 0, 0);
     *budget = e->budget;
     free(e);
     return rc;

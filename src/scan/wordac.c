@@ -66,6 +66,7 @@ static int new_node(kt__lex *x, unsigned depth, uint32_t *id)
 int kt__lex_init(kt__lex *x)
 {
     memset(x, 0, sizeof *x);
+    x->plog = 1;
     uint32_t root;
     return new_node(x, 0, &root);
 }
@@ -176,12 +177,14 @@ static void edge_put_raw(uint64_t *keys, uint32_t *vals, uint32_t mask, uint64_t
     vals[i] = v;
 }
 
-/* Grows the edge table to hold `need` edges at most half full. */
+/* Grows the edge table to hold `need` edges at most three quarters full (linear probing stays
+ * short at that load, and the table is half the size of a half-full one: fewer pages to fault in
+ * and to sweep at build). */
 static int edge_room(kt__lex *x, uint64_t need)
 {
-    if (x->ekey && need * 2 <= x->emask) return KT_OK;
+    if (x->ekey && need * 4 <= (uint64_t)x->emask * 3) return KT_OK;
     uint32_t size = x->ekey ? (x->emask + 1) * 2 : 1024;
-    while ((uint64_t)size / 2 < need + 1) size *= 2;
+    while ((uint64_t)size * 3 / 4 < need + 1) size *= 2;
     uint64_t *keys = calloc(size, sizeof *keys);
     uint32_t *vals = calloc(size, sizeof *vals);
     if (!keys || !vals) {
@@ -205,6 +208,8 @@ static int edge_put(kt__lex *x, uint32_t node, uint32_t w, uint32_t child)
     if (rc) return rc;
     edge_put_raw(x->ekey, x->eval, x->emask, ((uint64_t)node << 32) | w, child);
     x->nedges++;
+    x->fail[child] = node; /* the parent log: see kt__lex.plog */
+    x->dict[child] = w;
     return KT_OK;
 }
 
@@ -261,9 +266,13 @@ int kt__lex_child(kt__lex *x, uint32_t s, uint32_t w, unsigned depth, uint32_t *
     return rc;
 }
 
-void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t first, uint32_t tag)
+void kt__lex_first(kt__lex *x, uint32_t first)
 {
     kt__qf_set(x->qf, kt__qf_hash((const unsigned char *)x->vstr + x->voff[first], x->vn[first]));
+}
+
+void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t tag)
+{
     if (x->tag[s] == KT__NOTAG) x->tag[s] = tag;
     if (depth > x->maxdepth) x->maxdepth = depth;
     x->built = 0;
@@ -280,6 +289,40 @@ uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w)
     }
 }
 
+/* The child of u by word w in the build's compact children lists (sorted by word within each
+ * node), following failure links like kt__lex_step: the lists are a fraction of the edge table's
+ * size, so the failure computation stays in cache. */
+static uint32_t csr_step(const kt__lex *x, const uint32_t *first, const uint32_t *kids,
+                         const uint32_t *kword, uint32_t s, uint32_t w)
+{
+    for (;;) {
+        uint32_t lo = first[s], hi = first[s + 1];
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (kword[mid] < w) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < first[s + 1] && kword[lo] == w) return kids[lo];
+        if (!s) return 0;
+        s = x->fail[s];
+    }
+}
+
+/* Sorts one node's children by word (insertion sort: most nodes have one or two). */
+static void sort_kids(uint32_t *kids, uint32_t *kword, uint32_t a, uint32_t b)
+{
+    for (uint32_t i = a + 1; i < b; i++) {
+        uint32_t w = kword[i], k = kids[i], j = i;
+        while (j > a && kword[j - 1] > w) {
+            kword[j] = kword[j - 1];
+            kids[j] = kids[j - 1];
+            j--;
+        }
+        kword[j] = w;
+        kids[j] = k;
+    }
+}
+
 /* Breadth-first order over the trie: children lists from the edge table (counting sort). */
 int kt__lex_build(kt__lex *x)
 {
@@ -290,17 +333,30 @@ int kt__lex_build(kt__lex *x)
     uint32_t *kword = malloc(((size_t)x->nedges + 1) * sizeof *kword);
     uint32_t *queue = malloc((size_t)nn * sizeof *queue);
     if (!first || !kids || !kword || !queue) goto fail;
-    for (uint32_t i = 0; x->ekey && i <= x->emask; i++)
-        if (x->ekey[i]) first[(x->ekey[i] >> 32) + 1]++;
-    for (uint32_t i = 0; i < nn; i++) first[i + 1] += first[i];
-    for (uint32_t i = 0; x->ekey && i <= x->emask; i++) {
-        if (!x->ekey[i]) continue;
-        uint32_t p = (uint32_t)(x->ekey[i] >> 32);
-        kids[first[p]] = x->eval[i];
-        kword[first[p]++] = (uint32_t)x->ekey[i];
+    if (x->plog) { /* every node's parent and word are logged: no sweep of the edge table */
+        for (uint32_t v = 1; v < nn; v++) first[x->fail[v] + 1]++;
+        for (uint32_t i = 0; i < nn; i++) first[i + 1] += first[i];
+        for (uint32_t v = 1; v < nn; v++) {
+            uint32_t p = x->fail[v];
+            kids[first[p]] = v;
+            kword[first[p]++] = x->dict[v];
+        }
+    } else {
+        for (uint32_t i = 0; x->ekey && i <= x->emask; i++)
+            if (x->ekey[i]) first[(x->ekey[i] >> 32) + 1]++;
+        for (uint32_t i = 0; i < nn; i++) first[i + 1] += first[i];
+        for (uint32_t i = 0; x->ekey && i <= x->emask; i++) {
+            if (!x->ekey[i]) continue;
+            uint32_t p = (uint32_t)(x->ekey[i] >> 32);
+            kids[first[p]] = x->eval[i];
+            kword[first[p]++] = (uint32_t)x->ekey[i];
+        }
     }
+    x->plog = 0;
     for (uint32_t i = nn; i > 0; i--) first[i] = first[i - 1];
     first[0] = 0;
+    for (uint32_t u = 0; u < nn; u++)
+        if (first[u + 1] - first[u] > 1) sort_kids(kids, kword, first[u], first[u + 1]);
     uint32_t qh = 0, qt = 0;
     queue[qt++] = 0;
     x->fail[0] = x->dict[0] = 0;
@@ -310,7 +366,7 @@ int kt__lex_build(kt__lex *x)
         if (u) x->hold[u] = first[u + 1] > first[u] ? x->depth[u] : x->hold[x->fail[u]];
         for (uint32_t k = first[u]; k < first[u + 1]; k++) {
             uint32_t v = kids[k], f = 0;
-            if (u) f = kt__lex_step(x, x->fail[u], kword[k]);
+            if (u) f = csr_step(x, first, kids, kword, x->fail[u], kword[k]);
             x->fail[v] = f;
             x->dict[v] = x->tag[f] != KT__NOTAG ? f : x->dict[f];
             queue[qt++] = v;

@@ -160,6 +160,9 @@ static const pos_case kt_pos[] = {
      KT_ENT_API_KEY, "hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D4/aBcDeFgHiJkLmNoPqRsTuVwX"},
     /* cloud keys */
     {"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", KT_ENT_CLOUD_KEY, "AKIAIOSFODNN7EXAMPLE"},
+    {"aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     KT_ENT_CLOUD_KEY, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+    {"Soc. Sec. No. 219099999 attached", KT_ENT_SSN, "219099999"},
     {"\"ASIAY34FZKBOKMUTVV7A\"", KT_ENT_CLOUD_KEY, "ASIAY34FZKBOKMUTVV7A"},
     {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", KT_ENT_CLOUD_KEY,
      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
@@ -192,6 +195,11 @@ static const pos_case kt_pos[] = {
 };
 
 static const char *const kt_benign[] = {
+    /* identifiers shaped like national phone numbers, after a label that says what they are */
+    "case number 0462 019 9220", "parcel 03621 459362 is in transit", "batch 050 8782 7221 queued",
+    "Auftrag 0462 019 9220 erfasst", "copied 0161 688 3540 bytes",
+    /* a placeholder key id */
+    "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX",
     /* dates and times */
     "The meeting is on 2024-01-15 at 10am.",
     "Due 01/15/2024, paid 02/01/2024.",
@@ -415,6 +423,7 @@ KT_TEST(aws_secret_after_its_key_id)
         {"AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 1},
         {"id AKIAIOSFODNN7EXAMPLE, secret key is: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", 1},
         {"AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI+K7MDENG+bPxRfiCYEXAMPLEKEY", 1},
+        {"AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", 1},
         {"AKIAIOSFODNN7EXAMPLE commit 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", 0},
         {"AKIAIOSFODNN7EXAMPLE was rotated\nimage data: XG61caI4hLZZw+KOvRYbuBZoMsS8Go/UHSJ7xFdg", 0},
         {"AKIAIOSFODNN7EXAMPLE and then a long sentence that goes on and on and on and on "

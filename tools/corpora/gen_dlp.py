@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Generates the labelled secrets corpus for `kt policy eval` (dlp-filter): test/corpora/dlp/
-{tune,heldout}.jsonl. The texts (config files, shell sessions, chat questions, logs, JSON) are
+{tune,dev,heldout}.jsonl. The texts (config files, shell sessions, chat questions, logs, JSON) are
 written here; every secret is random and shaped like the real kind (OpenAI, Anthropic, GitHub,
 Slack bot/user/app tokens and webhooks, Stripe, Google API keys; AWS access key ids and secret
 access keys; PEM private keys; JWTs; opaque bearer tokens). Hard negatives: JWT-shaped strings
 that are not tokens, UUIDs, hex digests next to key ids, base64 blobs, placeholders
 ("<your key>", "sk-...", "xoxb-your-token"), public keys and certificates, short look-alikes.
-The held-out split uses another seed, other templates and other negative wording.
+`dev` was the first held-out split; once its misses had been read (issue 16's second round) it
+became a development split, and `heldout` was written afresh with another seed, other templates
+and other negative wording, never tuned on.
 
 Labels use the dlp-filter's kinds: api_key (provider keys, Slack tokens and webhooks),
 cloud_key (AWS key ids and secret access keys), private_key, jwt, bearer_token.
@@ -21,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus import Item, make_rng, write  # noqa: E402
 
-SEEDS = {"tune": 380003, "heldout": 490004}
+SEEDS = {"tune": 380003, "dev": 490004, "heldout": 510023}
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 UPPER_DIG = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 B64URL = ALNUM + "-_"
@@ -114,7 +116,7 @@ TEMPLATES = {
         "jwt": ["token={v}", "The JWT is {v} — can you decode it?", "{{\"id_token\": \"{v}\"}}"],
         "bearer_token": ["Authorization: Bearer {v}", "curl -H 'Authorization: Bearer {v}' https://api.example.com"],
     },
-    "heldout": {
+    "dev": {
         "api_key": ["I pasted {v} into the config and it still fails", "os.environ[\"API_KEY\"] = '{v}'",
                     "token: {v}  # do not commit", "--api-key {v}", "key={v}&model=x",
                     "POST to {v} returns 404"],
@@ -126,6 +128,19 @@ TEMPLATES = {
         "private_key": ["ssh-keygen gave me this, is it safe to share?\n{v}", "```\n{v}\n```"],
         "jwt": ["Cookie: session={v}; Path=/", "decode this please: {v}", "jwt: '{v}'"],
         "bearer_token": ["authorization: bearer {v}", "headers = {{'Authorization': 'Bearer {v}'}}"],
+    },
+    "heldout": {
+        "api_key": ["Why does {v} give me 'invalid api key'?", "ANTHROPIC_API_KEY: {v}",
+                    "llm = OpenAI(api_key='{v}')", "secret: {v}", "key is {v} (staging)"],
+        "cloud_id": ["aws configure set aws_access_key_id {v}", "access key {v} belongs to the ci user",
+                     "AWS key: {v}", "IAM user key {v}, fingerprint {hex}"],
+        "cloud_secret_named": ["aws configure set aws_secret_access_key {v}",
+                               "AWS_SECRET_ACCESS_KEY: {v}", "aws_secret_access_key={v} # prod"],
+        "cloud_pair": ["access_key: {id}\nsecret_key: {v}", "keys {id} and {v}",
+                       "AWS creds -> {id} | {v}"],
+        "private_key": ["my deploy key:\n{v}", "Is this private key valid?\n\n{v}\n"],
+        "jwt": ["X-Auth: {v}", "The access_token {v} expired", "{{\"token\": \"{v}\"}}"],
+        "bearer_token": ["-H \"Authorization: Bearer {v}\"", "Authorization: Bearer {v}\nAccept: */*"],
     },
 }
 
@@ -159,7 +174,7 @@ NEGATIVES = {
         lambda r: "Bearer tokens expire after 3600 seconds.",
         lambda r: "see https://api.slack.com/messaging/webhooks for setup",
     ],
-    "heldout": [
+    "dev": [
         lambda r: "trace_id=%s span_id=%s" % (rand(r, "0123456789abcdef", 32), rand(r, "0123456789abcdef", 16)),
         lambda r: "md5 %s  file.tar.gz" % rand(r, "0123456789abcdef", 32),
         lambda r: "git rev-parse HEAD -> %s" % rand(r, "0123456789abcdef", 40),
@@ -174,6 +189,22 @@ NEGATIVES = {
         lambda r: "hooks.slack.com/services/ is the webhook host",
         lambda r: "use the bearer scheme for this endpoint",
         lambda r: "session %s" % rand(r, "0123456789abcdef", 48),
+    ],
+    "heldout": [
+        lambda r: "build id %s" % rand(r, "0123456789abcdef", 40),
+        lambda r: "sha1sum: %s" % rand(r, "0123456789abcdef", 40),
+        lambda r: "blob %s" % base64.b64encode(bytes(r.getrandbits(8) for _ in range(33))).decode(),
+        lambda r: "cursor=%s" % jwt_lookalike(r),
+        lambda r: "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxx",
+        lambda r: "aws_secret_access_key = <redacted>",
+        lambda r: "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX",
+        lambda r: "token: ${TOKEN}",
+        lambda r: "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----" % rand(r, ALNUM, 60),
+        lambda r: "The Authorization header takes a Bearer token.",
+        lambda r: "x-request-id: %s" % rand(r, "0123456789abcdef", 32),
+        lambda r: "salt %s" % rand(r, ALNUM, 22),
+        lambda r: "Slack webhooks start with https://hooks.slack.com/services/",
+        lambda r: "etag W/\"%s\"" % rand(r, "0123456789abcdef", 32),
     ],
 }
 
@@ -237,7 +268,7 @@ def main():
     ap.add_argument("--n", type=int, default=3000, help="items per split")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for split in ("tune", "heldout"):
+    for split in ("tune", "dev", "heldout"):
         write(os.path.join(args.out, split + ".jsonl"), build(split, args.n))
 
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Generates the labelled PII corpus for `kt policy eval` (pii-detector): test/corpora/pii/
-{tune,heldout}.jsonl. Every text is written here (sentence templates and vocabulary of our own)
+{tune,dev,heldout}.jsonl. Every text is written here (sentence templates and vocabulary of our own)
 and every value is generated: emails, phone numbers (NANP and national formats of ten regions,
 E.164, extensions), US SSNs, card numbers (Luhn-valid, in issuer ranges), IBANs (every country of
 the IBAN registry, valid check digits), IPv4 and IPv6 addresses, plus hard negatives (order and
 invoice numbers, versions, UUIDs, timestamps, ISBNs, hashes, dates, prices, numbers shaped like
-phones, cards or SSNs that are not). The held-out split uses another seed, other sentence
-templates, other names and domains, other negative wording and some formats the tune split does
-not have, so it measures what tuning on the other split does not see.
+phones, cards or SSNs that are not). `dev` was the first held-out split; once its misses had
+been read (issue 16's second round) it became a development split, and `heldout` was written
+afresh: another seed, other sentence templates, names, domains and negative wording, never
+tuned on. Each non-tune split has formats the tune split does not have.
 
 Usage: gen_pii.py [--out DIR] [--n N]   (deterministic: same output every run)"""
 import argparse
@@ -17,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus import Item, digits, group, iban, luhn_digit, make_rng, write  # noqa: E402
 
-SEEDS = {"tune": 160001, "heldout": 270002}
+SEEDS = {"tune": 160001, "dev": 270002, "heldout": 380013}
 
 # IBAN lengths per country: the SWIFT IBAN Registry (ISO 13616), see test/corpora/SOURCES.md.
 IBAN_LEN = {
@@ -46,7 +47,7 @@ VOCAB = {
                     "example.co.uk", "uni.example.edu"],
         "people": ["Alice", "Bob", "Dr. Okafor", "Ms. Tanaka", "the landlord", "my manager"],
     },
-    "heldout": {
+    "dev": {
         "first": ["quinn", "rafael", "sofia", "tomasz", "uma", "viktor", "wen", "ximena", "yusuf",
                   "zara", "amara", "bjorn", "chen", "dalia", "eitan", "fatima"],
         "last": ["papadopoulos", "mensah", "yamamoto", "schneider", "bianchi", "lefebvre", "novak",
@@ -54,6 +55,15 @@ VOCAB = {
         "domains": ["example.io", "team.example.fr", "inbox.example.jp", "example.com.br",
                     "staff.example.in", "example.nl"],
         "people": ["Quinn", "Mr. Mensah", "our accountant", "the nurse", "Prof. Yamamoto", "Dalia"],
+    },
+    "heldout": {
+        "first": ["gaspard", "hana", "ifeoma", "joaquin", "katya", "luca", "mei", "nikos", "olu",
+                  "paulina", "rohan", "saanvi", "teodor", "ursula", "vanya", "wiremu"],
+        "last": ["achterberg", "bergstrom", "castellanos", "delacroix", "eriksen", "fujita",
+                 "gonzaga", "hoffmann", "ivanova", "jablonski", "kariuki", "laurent"],
+        "domains": ["example.ch", "mx.example.es", "example.se", "clinic.example.au",
+                    "example.pl", "hq.example.co"],
+        "people": ["Gaspard", "Mrs. Eriksen", "the plumber", "our GP", "Dr. Fujita", "Katya"],
     },
 }
 
@@ -76,7 +86,7 @@ def phone_us(rng, split):
     a, b, c = nanp(rng)
     forms = ["(%s) %s-%s" % (a, b, c), "%s-%s-%s" % (a, b, c), "%s.%s.%s" % (a, b, c),
              "+1 %s %s %s" % (a, b, c), "1-%s-%s-%s" % (a, b, c), "+1%s%s%s" % (a, b, c)]
-    if split == "heldout":
+    if split != "tune":
         forms += ["+1 (%s) %s-%s" % (a, b, c), "+1-%s-%s-%s" % (a, b, c)]
     return rng.choice(forms)
 
@@ -84,7 +94,7 @@ def phone_us(rng, split):
 def extension(rng, split):
     n = digits(rng, rng.randint(1, 5), first=str(rng.randint(1, 9)))
     forms = [" x" + n, " ext. " + n, " ext " + n, "x" + n]
-    if split == "heldout":
+    if split != "tune":
         forms += [", ext. " + n, " extension " + n, ";ext=" + n]
     return rng.choice(forms)
 
@@ -101,12 +111,12 @@ def phone_national(rng, split):
         sub = digits(rng, 11 - len(area), first=d19(rng))
         forms = [area + " " + sub, area + "/" + sub, "(" + area + ") " + sub,
                  "+49 " + area[1:] + " " + sub, "+49 (0)" + area[1:] + " " + sub]
-        if split == "heldout":
+        if split != "tune":
             forms += [area + "-" + sub, area + " " + sub[:3] + " " + sub[3:]]
     elif region == "FR":
         n = "0" + d19(rng) + digits(rng, 8)
         forms = [group(n, 2), "+33 " + n[1] + " " + group(n[2:], 2), "+33 (0)" + n[1] + " " + group(n[2:], 2)]
-        if split == "heldout":
+        if split != "tune":
             forms += [group(n, 2, "."), group(n, 2, "-")]
     elif region == "GB":
         kind = rng.randint(0, 2)
@@ -121,12 +131,12 @@ def phone_national(rng, split):
             nat = a + " " + rest
         intl = "+44 " + nat[1:]
         forms = [nat, intl, "+44 (0)" + nat[1:]]
-        if split == "heldout":
+        if split != "tune":
             forms += ["(" + a + ") " + nat[len(a) + 1:]]
     elif region == "IN":
         m = str(rng.randint(6, 9)) + digits(rng, 9)
         forms = [m[:5] + " " + m[5:], "+91 " + m[:5] + " " + m[5:], "+91-" + m, "0" + m[:5] + " " + m[5:]]
-        if split == "heldout":
+        if split != "tune":
             forms += ["022 " + digits(rng, 4, first="2") + " " + digits(rng, 4), "011-2" + digits(rng, 7)]
     elif region == "ES":
         n = str(rng.randint(6, 9)) + digits(rng, 8)
@@ -138,7 +148,7 @@ def phone_national(rng, split):
     elif region == "NL":
         forms = ["020 " + digits(rng, 3, first="2") + " " + digits(rng, 4), "06-" + digits(rng, 8, first="2"),
                  "06 " + digits(rng, 8, first="3"), "+31 6 " + digits(rng, 8, first="1")]
-        if split == "heldout":
+        if split != "tune":
             forms += ["(010) " + digits(rng, 3, first="4") + " " + digits(rng, 2) + " " + digits(rng, 2)]
     elif region == "AU":
         forms = ["(0" + rng.choice("2378") + ") " + digits(rng, 4, first=d19(rng)) + " " + digits(rng, 4),
@@ -152,7 +162,7 @@ def phone_national(rng, split):
     else:  # JP
         forms = ["03-" + digits(rng, 4) + "-" + digits(rng, 4), "090-" + digits(rng, 4) + "-" + digits(rng, 4),
                  "06-" + digits(rng, 4, first="6") + "-" + digits(rng, 4), "+81 3-" + digits(rng, 4) + "-" + digits(rng, 4)]
-        if split == "heldout":
+        if split != "tune":
             forms += ["080-" + digits(rng, 4) + "-" + digits(rng, 4), "+81 90-" + digits(rng, 4) + "-" + digits(rng, 4)]
     p = rng.choice(forms)
     if r() < 0.03:  # some people write the national number without any separator
@@ -234,7 +244,7 @@ TEMPLATES = {
         "ipv4": ["The server at {v} is down.", "ssh admin@{v}", "Allow {v} in the firewall."],
         "ipv6": ["Ping {v} from the router.", "AAAA record: {v}", "listen [{v}]:443"],
     },
-    "heldout": {
+    "dev": {
         "email": ["Écrivez-moi à {v} s'il vous plaît.", "Forward it to {v} — urgent.", "From: {p} <{v}>",
                   "Schick die Datei an {v}.", "user,{v},active", "メール: {v}"],
         "phone": ["Rufen Sie mich unter {v} an.", "Appelez-moi au {v}.", "Mi número es {v}.",
@@ -246,6 +256,20 @@ TEMPLATES = {
         "iban": ["Überweisung an {v} bitte.", "Virement sur {v}.", "Account (IBAN) {v}", "iban={v}"],
         "ipv4": ["Connection refused from {v}", "curl http://{v}:8080/health", "peer {v} timed out"],
         "ipv6": ["Route to {v} is unreachable", "client address {v}", "bind {v}"],
+    },
+    "heldout": {
+        "email": ["Reply-To: {v}", "Scrivimi a {v} quando puoi.", "login={v}&remember=1",
+                  "{p} changed her address to {v} last week.", "Escríbeme a {v}."],
+        "phone": ["Ring {p} on {v} if the delivery is late.", "Numer telefonu: {v}",
+                  "Ligue para {v} amanhã.", "mobile: {v}", "{{\"tel\": \"{v}\", \"type\": \"home\"}}",
+                  "Text me at {v}.", "Kontakt: {v} (abends)"],
+        "ssn": ["Claimant SSN is {d}.", "ssn:{d}", "Enter social security number {d} in box 3."],
+        "ssn_bare": ["SSN {b}", "Soc. Sec. No. {b}", "ssn:{b}"],
+        "credit_card": ["Please bill {v} for the renewal.", "Tarjeta: {v}", "card_number={v}",
+                        "Use card ending in the number {v}."],
+        "iban": ["Bonifico su {v}.", "Beneficiary IBAN {v}", "Przelew na {v} proszę."],
+        "ipv4": ["GET / from {v} returned 500", "nameserver {v}", "blocked {v} after 5 attempts"],
+        "ipv6": ["upstream [{v}]:8443 refused", "neighbor {v} lladdr", "from {v} port 22"],
     },
 }
 
@@ -261,7 +285,7 @@ NEGATIVES = {
         "version {a}.{b}.{c} of the API", "tracking # 0{d1} {d2} {d2} {d2} {d2}", "room 1{d1} {d2} {d2}",
         "ref: 0{d2}-{d3}-{d4}", "The build {d2}{d4}.{d3} passed.", "{d1}x{d2} grid, {d3} cells",
     ],
-    "heldout": [
+    "dev": [
         "Ticket JIRA-{d5} closed; see build {d6}.", "parcel 0{d4} {d6} is in transit",
         "Serial no. 0{d2} {d4} {d4}", "PO {d10} approved", "kernel {a}.{b}.{c}-{d2}-generic",
         "request-id {uuid}", "etag \"{sha1}\"", "ISBN-13: 978{d10}", "ISBN 0-{d3}-{d5}-{a}",
@@ -271,6 +295,16 @@ NEGATIVES = {
         "XX89{d4}{d4}{d4}{d4}{d2}", "batch 0{d2} {d4} {d4} queued", "case number 0{d3} {d3} {d4}",
         "semver {a}.{b}.{c}-rc.{a}+build.{d3}", "lat 4{a}.{d5}, lon -7{b}.{d5}", "{d2}:{d2}:{d2}.{d3} elapsed",
         "SKU 0{d4}-{d6}", "pi ≈ 3.14159 26535 89793",
+    ],
+    "heldout": [
+        "Shipment 0{d4} {d6} left the depot.", "Claim 0{d3} {d3} {d4} is under review.",
+        "booking ref 0{d2} {d4} {d4}", "Receipt 0{d3}-{d3}-{d4} printed", "pid {d5} exited with 137",
+        "Lot 0{d4} {d6} recalled", "voucher 0{d2} {d4} {d4} redeemed", "transaction 0{d3} {d3} {d4} settled",
+        "size {d7} bytes", "offset 0x{d4}{d4}", "Build {d5}.{d3} succeeded", "ETA 1{a}:{c}0, gate B{d2}",
+        "temperature 3{a}.{b} °C at 0{a}:{b}0", "Rechnung Nr. {d8} vom 0{a}.0{b}.2024",
+        "sha512 {sha256}{sha256}", "uuid {uuid}", "member id {d10}", "Auftrag 0{d3} {d3} {d4} erfasst",
+        "card {bad16} rejected (Luhn)", "SSN 000-{d2}-{d4} (placeholder)", "IBAN {badiban} rejected",
+        "coordinates 5{a}.{d6}, 1{b}.{d6}", "release {a}.{b}.{c}+{d4}", "job 0{d2} {d4} {d4} finished",
     ],
 }
 
@@ -360,7 +394,7 @@ def main():
     ap.add_argument("--n", type=int, default=3000, help="items per split")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for split in ("tune", "heldout"):
+    for split in ("tune", "dev", "heldout"):
         write(os.path.join(args.out, split + ".jsonl"), build(split, args.n))
 
 
