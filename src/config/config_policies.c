@@ -105,8 +105,9 @@ void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_yno
         while (chain && j < chain->n && strcmp(chain->vals[j]->str ? chain->vals[j]->str : "",
                                                  k->str) != 0)
             j++;
+        /* A warning: an edit that adds options before the chain entry must not stop a reload. */
         if (!chain || j == chain->n)
-            kt_yr_err(&x->rd, k, "policy '%s' is configured but not in policies.chain",
-                      KT_YQ(k->str));
+            kt_yr_warn(&x->rd, k, "policy '%s' is configured but not in policies.chain; it does "
+                       "not run until listed there", KT_YQ(k->str));
     }
 }
