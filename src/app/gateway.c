@@ -182,11 +182,14 @@ static int setup_observability(kt_gateway *gw)
     return 0;
 }
 
-/* The probe and metrics listener (--ops-listen, else gateway.ops_listen; none by default). */
+/* The probe and metrics listener: --ops-listen, else gateway.ops_listen, else $KT_OPS_LISTEN (the
+ * image sets 0.0.0.0:41003), else none. */
 static int setup_ops_listener(kt_gateway *gw, const kt_run_opts *opts)
 {
     char err[300];
     const char *addr = opts->ops_listen ? opts->ops_listen : gw->cfg->gateway.ops_listen;
+    if (!addr) addr = gw->env.get(gw->env.ud, "KT_OPS_LISTEN");
+    if (addr && !*addr) addr = NULL;
     kt_server_init(&gw->ops_srv, &gw->loop, &gw->limits);
     gw->ops_srv.route = route_ops;
     gw->ops_srv.conn_gone = conn_gone;
@@ -243,6 +246,10 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
     KT_INFO("listening", "kt %s on http://%s (config %s, pack %s@%s, %zu targets, %zu policies, CA %s)",
             KT_VERSION, gw->srv.listen_addr, gw->cfg->source, gw->cfg->pack_name,
             gw->cfg->pack_version, gw->cfg->ntargets, gw->cfg->nchain, gw->tls.ca_source);
+    if (strncmp(gw->srv.listen_addr, "127.", 4) == 0 || strncmp(gw->srv.listen_addr, "[::1]", 5) == 0)
+        KT_INFO("listen_loopback", "the API is on loopback only: other containers, docker port "
+                "mappings and the kubelet cannot reach it (a shared gateway passes --listen "
+                "0.0.0.0:41002, which requires gateway keys; probes use the ops listener)");
     log_targets(gw->cfg);
     kt_reload_start(gw);
     return 0;
