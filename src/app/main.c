@@ -63,8 +63,9 @@ static const char kt__usage[] =
     "on SIGHUP and on that POST.\n"
     "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, SSL_CERT_FILE (trust store; default the\n"
     "system bundle), KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN (decision events; without\n"
-    "the URL they are JSON lines on stderr), KT_LOG_LEVEL (debug|info|warn|error; default\n"
-    "info). Logs are JSON lines on stderr.\n";
+    "the URL they are JSON lines on stderr), KT_OPS_LISTEN (the ops listener when neither\n"
+    "--ops-listen nor gateway.ops_listen is given), KT_LOG_LEVEL (debug|info|warn|error;\n"
+    "default info). Logs are JSON lines on stderr.\n";
 
 static const char kt__policy_usage[] =
     "Usage:\n"

@@ -211,6 +211,9 @@ static void swap_in(kt_gateway *gw, kt_config *nw, const char *trigger, uint64_t
     if ((nw->gateway.listen == NULL) != (old->gateway.listen == NULL) ||
         (nw->gateway.listen && strcmp(nw->gateway.listen, old->gateway.listen) != 0))
         KT_WARN("config_reload_listen", "gateway.listen changed; it applies at the next restart");
+    if ((nw->gateway.ops_listen == NULL) != (old->gateway.ops_listen == NULL) ||
+        (nw->gateway.ops_listen && strcmp(nw->gateway.ops_listen, old->gateway.ops_listen) != 0))
+        KT_WARN("config_reload_listen", "gateway.ops_listen changed; it applies at the next restart");
     gw->cfg = nw;
     gw->limits = nw->gateway.limits;
     uint64_t t_swap = uv_hrtime();
