@@ -24,9 +24,13 @@ static void close_cb_noop(uv_handle_t *h) { (void)h; }
 
 static void maybe_finish(kt_gateway *gw)
 {
-    if (!gw->stopping || gw->srv.nconns > 0 || gw->ops_srv.nconns > 0 || gw->closed) return;
+    if (!gw->stopping || gw->srv.nconns > 0 || gw->closed) return;
     gw->closed = true;
     KT_INFO("stopped", "all connections closed; exiting");
+    /* The ops listener answered probes (readiness 503) until now. */
+    gw->ops_srv.stopping = true;
+    kt_server_stop_accepting(&gw->ops_srv);
+    kt_server_close_all(&gw->ops_srv);
     kt_pools_close(&gw->pools);
     /* Queued events get what is left of the shutdown deadline and no more, whatever the control
      * plane does: the process is gone within drain_period + shutdown_deadline. What is not
@@ -66,7 +70,6 @@ static void on_deadline(uv_timer_t *t)
     kt_gateway *gw = t->data;
     if (gw->srv.nconns) KT_WARN("shutdown_deadline", "cutting %u connections still open", gw->srv.nconns);
     kt_server_close_all(&gw->srv);
-    kt_server_close_all(&gw->ops_srv);
     maybe_finish(gw);
 }
 
@@ -78,9 +81,6 @@ static void stop_accepting(kt_gateway *gw)
     KT_INFO("stop_accepting", "drain period over; %u connections open", gw->srv.nconns);
     kt_server_stop_accepting(&gw->srv);
     kt_server_close_idle(&gw->srv);
-    gw->ops_srv.stopping = true;
-    kt_server_stop_accepting(&gw->ops_srv);
-    kt_server_close_idle(&gw->ops_srv);
     kt_pools_close(&gw->pools);
     uv_timer_start(&gw->deadline_timer, on_deadline, gw->limits.shutdown_deadline_ms, 0);
     maybe_finish(gw);

@@ -300,6 +300,25 @@ class OpsListenerTest(_Base):
         self.assertEqual([r.target for r in self.mock.requests], [])
         self.assertEqual(kt.chat()[0], 200)   # the proxy port is unchanged
 
+    def test_probes_answer_until_exit(self):
+        ops = free_port()
+        kt = self.start(KtArgs(config_yaml(self.mock, drain_period="500ms", shutdown_deadline="3s"),
+                               extra=["--ops-listen", "127.0.0.1:%d" % ops]))
+        t = threading.Thread(target=lambda: ShutdownBoundTest._quiet(
+            kt.chat, headers={"x-mock-mode": "hang"}, timeout=30), daemon=True)
+        t.start()
+        self.mock.wait_requests(1)
+        kt.signal()
+        time.sleep(1.2)   # past the drain period: the API port no longer accepts
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", kt.port), timeout=2).close()
+        self.assertEqual(get_json(kt, "/readyz", ops)[0], 503)
+        self.assertEqual(get_json(kt, "/healthz", ops)[0], 200)
+        st, h = get_json(kt, "/health", ops)
+        self.assertEqual((st, h["status"], h["draining"]), (503, "unhealthy", True))
+        self.assertIn("draining", codes(h))
+        kt.wait(10)
+
     def test_config_key_and_readiness_follow_the_gateway(self):
         ops = free_port()
         text = config_yaml(self.mock, ops_listen="127.0.0.1:%d" % ops)
