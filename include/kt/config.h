@@ -196,6 +196,9 @@ typedef struct kt_config {
     /* What loads but deserves attention (a policy configured outside the chain, pack.enabled:
      * false): logged at load and reload, printed by `kt policy validate`. Owned. */
     kt_diag *warnings;
+    /* gateway.fail_mode after the per-policy overrides (policy.<name>.fail_mode): a direction
+     * fails open only when every policy that reads it is open. */
+    bool fail_open_input, fail_open_output;
 } kt_config;
 
 /* The source name of the embedded default ("/health" and "/keeptrusts/config" show it). */

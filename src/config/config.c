@@ -189,6 +189,7 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     targets_section(x, root, gw_key);
     /* Each policy kind checks its own options (with line:col) and compiles them once. */
     if (kt_policies_compile(&x->rd, x->prev, c) == KT_ENOMEM) x->rd.oom = 1;
+    kt__cfg_fail_modes(x);
     if (kt_policy_json_compile(c)) x->rd.oom = 1;
 }
 

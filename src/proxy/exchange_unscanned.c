@@ -15,7 +15,7 @@ bool kt__request_encoded(const kt_exchange *x)
 
 bool kt__unscanned_input(kt_exchange *x, int rc)
 {
-    if (!x->cfg->gateway.fail_open) return false;
+    if (!x->cfg->fail_open_input) return false;
     if (kt__request_encoded(x)) x->unscanned = "encoded_body";
     else if (rc == KT_EPARSE) x->unscanned = "not_json";
     else if (rc == KT_ELIMIT) x->unscanned = "too_large";

@@ -408,7 +408,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
         write_head(x, status, hs, has_length);
         return;
     }
-    if (encoded(hs) && x->cfg->gateway.fail_open) {   /* fail_mode: open: out as it came */
+    if (encoded(hs) && x->cfg->fail_open_output) {   /* fail_mode: open: out as it came */
         x->unscanned = "encoded_body";
         x->phase = KT_X_RELAY_PASS;
         write_head(x, status, hs, has_length);
@@ -577,7 +577,7 @@ static void send_buffered(kt_exchange *x, const char *pre, size_t plen, const kt
  * as it came, and the event says it was not scanned. */
 static void unreadable(kt_exchange *x)
 {
-    if (!x->cfg->gateway.fail_open) {
+    if (!x->cfg->fail_open_output) {
         KT_WARN("upstream_unreadable", "target %s: a %d body output policies cannot read",
                 x->target ? x->target->id : "-", x->c->resp_status);
         fail(x, 502, "upstream_error", "upstream_protocol",
@@ -609,7 +609,7 @@ static void finish_buffered(kt_exchange *x)
         unreadable(x);
         return;
     }
-    if (rc && x->cfg->gateway.fail_open) {   /* fail_mode: open: a policy that failed */
+    if (rc && x->cfg->fail_open_output) {   /* fail_mode: open: a policy that failed */
         kt_buf_free(&out);
         x->unscanned = rc == KT_ELIMIT ? "too_large" : "policy_error";
         send_buffered(x, NULL, 0, &x->resp_body);

@@ -7,7 +7,7 @@ import json
 import time
 
 from harness import KtCase
-from policy_util import EMAIL, redact_config
+from policy_util import EMAIL, PII_OPTS, pack_config, redact_config
 
 
 def decision_events(kt):
@@ -84,3 +84,24 @@ class OpenTest(KtCase):
         st, _, body = self.kt.chat(messages=[{"role": "user", "content": "mail " + EMAIL}])
         self.assertEqual(st, 200, body)
         self.assertNotIn(EMAIL.encode(), self.mock.wait_requests(1)[0].body)
+
+
+class PerPolicyOverrideTest(KtCase):
+    """gateway.fail_mode: open, but policy.prompt-injection.fail_mode: closed: the request side
+    (which prompt-injection reads) stays closed; the response side (only pii-detector) is open."""
+
+    @classmethod
+    def config(cls, mock):
+        return pack_config(mock, ["pii-detector", "prompt-injection"],
+                           {"pii-detector": PII_OPTS,
+                            "prompt-injection": {"action": "block", "fail_mode": "closed"}},
+                           fail_mode="open")
+
+    def test_request_side_stays_closed(self):
+        st, h, body = self.kt.chat(body=b"not json at all")
+        self.assertError(st, h, body, 400, "validation_error", "invalid_json")
+        self.assertNotForwarded(0.1)
+
+    def test_response_side_is_open(self):
+        st, h, body = self.kt.chat(headers={"x-mock-mode": "gzip-always", "Accept-Encoding": "gzip"})
+        self.assertEqual((st, h.get("content-encoding")), (200, "gzip"), body[:200])

@@ -1044,6 +1044,32 @@ KT_TEST(policy_not_in_chain)
     kt_config_release(&c);
 }
 
+KT_TEST(fail_mode_per_policy)
+{
+    kt_config *c = NULL;
+    /* gateway open, no override: both directions open */
+    ASSERT_OK(parse("gateway: {fail_mode: open}\npolicies:\n  chain: [pii-detector, "
+                    "prompt-injection]\n", &c));
+    if (!c) return;
+    KT_ASSERT(c->fail_open_input && c->fail_open_output);
+    kt_config_release(&c);
+    /* an input-only policy that insists on closed closes the input side only */
+    ASSERT_OK(parse("gateway: {fail_mode: open}\npolicies:\n  chain: [pii-detector, "
+                    "prompt-injection]\npolicy:\n  prompt-injection: {fail_mode: closed}\n", &c));
+    if (!c) return;
+    KT_ASSERT(!c->fail_open_input && c->fail_open_output);
+    kt_config_release(&c);
+    /* gateway closed: a direction opens only when every policy reading it says open */
+    ASSERT_OK(parse("policies:\n  chain: [pii-detector, prompt-injection]\npolicy:\n"
+                    "  pii-detector: {fail_mode: open}\n", &c));
+    if (!c) return;
+    KT_ASSERT(!c->fail_open_input && c->fail_open_output);
+    kt_config_release(&c);
+    KT_ASSERT_EQ_INT(parse("policies:\n  chain: [pii-detector]\npolicy:\n"
+                           "  pii-detector: {fail_mode: maybe}\n", &c), KT_EINVAL);
+    ASSERT_DIAG(4, 29, "unknown fail_mode 'maybe' for policy 'pii-detector' (known: closed, open)");
+}
+
 KT_TEST(pack_disabled_is_a_warning)
 {
     kt_config *c = NULL;
@@ -1704,6 +1730,7 @@ int main(void)
     KT_RUN(diag_print_format);
     KT_RUN(policy_not_in_chain);
     KT_RUN(pack_disabled_is_a_warning);
+    KT_RUN(fail_mode_per_policy);
     KT_RUN(one_problem_reported_once);
     KT_RUN(unknown_gateway_key_lists_the_valid_ones);
     KT_RUN(policies_scalar);
