@@ -144,6 +144,7 @@ typedef struct json_ctx {
     int err;
     kt_json_top *top;         /* NULL: not wanted */
     struct kt_scan_cache *cache;   /* NULL: scan every text */
+    const kt_policy_walk *w;
 } json_ctx;
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
@@ -203,6 +204,7 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     if (rc) return x->err = rc;
     kt_chain_note(x->d, &x->f, tlen, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
+    if (x->w->on_text && (rc = x->w->on_text(x->w->text_ud, text, tlen))) return x->err = rc;
     x->raw_start = start;
     rc = kt_chain_each_redaction(x->cfg, &x->f, 0, tlen, add_edit, x);
     return rc ? (x->err = rc) : 0;
@@ -242,6 +244,7 @@ int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, k
     *changed = false;
     x.top = w->top;
     x.cache = w->cache;
+    x.w = w;
     int rc = kt_json_scan(body, len, NULL, on_value, &x);
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */
     else if (!rc && x.top) x.top->complete = true;   /* the whole body was seen */
