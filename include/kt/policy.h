@@ -175,8 +175,9 @@ typedef struct kt_policy_walk {
     struct kt_scan_cache *cache;   /* texts known clean (kt/scan_cache.h); NULL: scan every text */
     kt_json_top *top;              /* NULL, or top-level fields collected in the same pass (its
                                       `complete` is set when the walk saw the whole body) */
-    /* NULL, or called with every text the chain scanned and did not block (the model tier
-     * collects its undecided texts so); non-zero stops the walk with that error. */
+    /* NULL, or called with every text the chain scanned and did not block, as it will go
+     * upstream (the chain's redactions applied): the model tier collects its undecided texts
+     * so. Non-zero stops the walk with that error. */
     int (*on_text)(void *ud, const char *text, size_t len);
     void *text_ud;
 } kt_policy_walk;

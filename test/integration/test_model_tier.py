@@ -94,14 +94,17 @@ class _Base(KtCase):
         self.assertIn(": %s)" % label, e["message"])
         return e
 
-    def events_for(self, n=1, wait=5.0):
+    def events_for(self, n=1, wait=5.0, outcome=None):
+        """The events received, once there are n (with `outcome`: n whose safety-filter entry
+        has that classifier outcome)."""
         end = time.time() + wait
-        while time.time() < end:
+        while True:
             evs = self.cp.events()
-            if len(evs) >= n:
-                return evs
+            hits = [e for e in evs if outcome is None
+                    or self.policy_entry(e).get("classifier") == outcome]
+            if len(hits) >= n or time.time() > end:
+                return hits
             time.sleep(0.05)
-        return self.cp.events()
 
     def policy_entry(self, ev, name="safety-filter"):
         return [p for p in ev["policies_evaluated"] if p["name"] == name][0]
@@ -195,8 +198,8 @@ class TestModerations(_Base):
         self.ask(text)
         self.mc.mode = "badjson"
         self.ask(self.text())
+        self.events_for(1, outcome="unreadable")
         evs = self.events_for(2)
-        self.assertTrue(evs)
         blob = json.dumps(evs) + self.kt.stderr() + self.kt.request("GET", "/metrics")[2].decode()
         self.assertNotIn(KEY, blob)
         self.assertNotIn("get rid of", blob)
@@ -243,10 +246,11 @@ class TestFailOpen(_Base):
         self.mc.mode, self.mc.delay = "slow", 3.0
         st, _, body = self.ask(self.text())
         self.assertEqual(st, 200, body)
-        evs = self.events_for(1)
-        entry = self.policy_entry(evs[-1])
+        evs = self.events_for(1, outcome="timeout")
+        self.assertEqual(len(evs), 1)
+        entry = self.policy_entry(evs[0])
         self.assertEqual(entry["result"], "allow")
-        self.assertEqual(entry.get("classifier"), "timeout")
+        self.assertEqual(evs[0]["verdict"], "allow")
 
     def test_bad_json_fails_open(self):
         self.mc.mode = "badjson"
@@ -315,6 +319,26 @@ class TestOutputBuffered(_Base):
                                    headers={"x-mock-pieces": json.dumps([text])})
         self.assertEqual(st, 200, body)
         self.assertEqual(json.loads(body)["choices"][0]["message"]["content"], text)
+
+
+class TestRedactedBeforeSending(_Base):
+    chain = ["pii-detector", "safety-filter"]
+
+    @classmethod
+    def policy(cls, mc):
+        return {"pii-detector": {"action": "redact", "entities": ["email"]},
+                "safety-filter": {"action": "block", "model": model_opts(mc)}}
+
+    def test_the_classifier_sees_the_text_as_the_provider_does(self):
+        text = self.text() + " (write to jane.doe@example.com)"
+        st, _, body = self.ask(text)
+        self.assertEqual(st, 200, body)
+        sent = self.mc.texts()
+        self.assertEqual(len(sent), 1, sent)
+        self.assertNotIn("jane.doe@example.com", sent[0])
+        self.assertIn("[REDACTED:EMAIL]", sent[0])
+        upstream = json.loads(self.mock.requests[0].body)["messages"][0]["content"]
+        self.assertEqual(sent[0], upstream)
 
 
 class TestConfigErrors(unittest.TestCase):
