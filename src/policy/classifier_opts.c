@@ -54,23 +54,23 @@ static char *key_from_file(const char *path, char *err, size_t errlen)
     return k;
 }
 
-static void read_key(kt_yread *x, const kt_ynode *n, kt_clf_cfg *c)
+static void read_key(kt_yread *x, const kt_ynode *n, kt_env env, kt_clf_cfg *c)
 {
     static const char *const keys[] = { "env", "file", NULL };
     if (!n || !kt_yr_want_map(x, n, "model.api_key_ref") ||
         kt_yr_check_keys(x, n, keys, "model.api_key_ref"))
         return;
-    const char *env = kt_yr_str(x, n, "env", "model.api_key_ref", false);
+    const char *name = kt_yr_str(x, n, "env", "model.api_key_ref", false);
     const char *file = kt_yr_str(x, n, "file", "model.api_key_ref", false);
     char err[96] = "";
-    if (!!env == !!file) {
+    if (!!name == !!file) {
         kt_yr_err(x, n, "model.api_key_ref: exactly one of env or file");
         return;
     }
-    if (env) {
-        const char *v = getenv(env);
+    if (name) {
+        const char *v = env.get ? env.get(env.ud, name) : NULL;
         if (v && *v) c->api_key = kt_strdup(v);
-        else snprintf(err, sizeof err, "env %s is not set", env);
+        else snprintf(err, sizeof err, "env %s is not set", name);
     } else {
         c->api_key = key_from_file(file, err, sizeof err);
     }
@@ -150,7 +150,8 @@ static void read_numbers(kt_yread *x, const kt_ynode *map, kt_clf_cfg *c)
     if (n) kt_yr_bool(x, n, "model.output", &c->output);
 }
 
-int kt_clf_cfg_read(kt_yread *x, const kt_ynode *n, kt_clf_task task, kt_clf_cfg **out)
+int kt_clf_cfg_read(kt_yread *x, const kt_ynode *n, kt_env env, kt_clf_task task,
+                    kt_clf_cfg **out)
 {
     static const char *const keys[] = { "url", "kind", "model", "api_key_ref", "timeout_ms",
                                         "undecided", "cache_entries", "fail_mode", "output",
@@ -166,7 +167,7 @@ int kt_clf_cfg_read(kt_yread *x, const kt_ynode *n, kt_clf_task task, kt_clf_cfg
     read_kind(x, n, task, c);
     const char *m = kt_yr_str(x, n, "model", "model", c->kind == KT_CLF_CHAT);
     c->model = kt_strdup(m ? m : "omni-moderation-latest");
-    read_key(x, kt_ymap_get(n, "api_key_ref"), c);
+    read_key(x, kt_ymap_get(n, "api_key_ref"), env, c);
     read_band(x, kt_ymap_get(n, "undecided"), c);
     read_numbers(x, n, c);
     if (!c->model || x->oom) {

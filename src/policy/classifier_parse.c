@@ -143,7 +143,11 @@ int kt_clf_parse_answer(const char *text, size_t len, kt_clf_task task, uint32_t
     bool no = !strcmp(w, "safe") || (task == KT_CLF_INJECTION && !strcmp(w, "no"));
     if (no) return next_word(text, len, &i, w, sizeof w) ? KT_EPARSE : KT_OK;
     if (!yes) return KT_EPARSE;
-    if (task == KT_CLF_SAFETY) return safety_answer(text, len, i, mask, v);
+    if (task == KT_CLF_SAFETY) {
+        int rc = safety_answer(text, len, i, mask, v);
+        if (rc) v->flagged = false;   /* an unreadable answer carries no verdict */
+        return rc;
+    }
     if (next_word(text, len, &i, w, sizeof w)) return KT_EPARSE;
     v->flagged = true;
     v->label = KT_CLF_LABEL_FLAGGED;

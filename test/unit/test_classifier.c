@@ -81,6 +81,8 @@ KT_TEST(guard_answers)
     KT_ASSERT_EQ_INT(v.label, KT_CLF_LABEL_FLAGGED);
     KT_ASSERT_EQ_INT(answer("I think this is unsafe", KT_CLF_SAFETY, &v), KT_EPARSE);
     KT_ASSERT_EQ_INT(answer("safe but", KT_CLF_SAFETY, &v), KT_EPARSE);
+    KT_ASSERT_EQ_INT(answer("unsafe\nS1, 0", KT_CLF_SAFETY, &v), KT_EPARSE);   /* fuzz */
+    KT_ASSERT(!v.flagged);
     KT_ASSERT_EQ_INT(answer("yes", KT_CLF_SAFETY, &v), KT_EPARSE);
     KT_ASSERT_EQ_INT(answer("", KT_CLF_SAFETY, &v), KT_EPARSE);
     KT_ASSERT_EQ_INT(answer("Yes.", KT_CLF_INJECTION, &v), KT_OK);
