@@ -1,8 +1,9 @@
-"""A scripted classifier service for kt's model tier (plain HTTP on 127.0.0.1, a free port): the
+"""A scripted classifier service for kt's model tier (HTTP, or HTTPS with a test certificate, on
+127.0.0.1 and a free port): the
 OpenAI /v1/moderations API and an OpenAI-compatible /v1/chat/completions guard model. Stdlib only.
 
-    mc = MockClassifier().start()
-    mc.url                       # "http://127.0.0.1:PORT"
+    mc = MockClassifier().start()   # MockClassifier(cert, key): HTTPS as "localhost"
+    mc.url                       # "http://127.0.0.1:PORT" (or "https://localhost:PORT")
     mc.flag = {"word": ["hate"]} # moderations: an input containing "word" is flagged in "hate"
     mc.answer = "unsafe\\nS10"    # chat: the guard's answer text (default "safe")
     mc.answers = {"word": "yes"} # chat: the answer when the user content contains "word"
@@ -11,6 +12,7 @@ OpenAI /v1/moderations API and an OpenAI-compatible /v1/chat/completions guard m
     mc.stop()
 """
 import json
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class MockClassifier:
-    def __init__(self):
+    def __init__(self, cert=None, key=None):
+        self.cert, self.key = cert, key
         self.lock = threading.Lock()
         self.reset()
 
@@ -112,8 +115,12 @@ class MockClassifier:
         self.httpd.daemon_threads = True
         self.httpd.mc = self
         self.httpd.handle_error = lambda request, address: None
+        if self.cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.cert, self.key)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = ("https://localhost:%d" if self.cert else "http://127.0.0.1:%d") % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         return self

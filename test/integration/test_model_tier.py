@@ -49,12 +49,15 @@ class _Base(KtCase):
     def policy(cls, mc):
         return {"safety-filter": {"action": "block", "model": cls.model(mc)}}
 
+    tls = False
+
     @classmethod
     def setUpClass(cls):
         if not os.path.exists(kt_bin()):
             raise unittest.SkipTest("kt binary not found")
         cls.pki = shared_pki()
-        cls.mc = MockClassifier().start()
+        cls.mc = (MockClassifier(cls.pki.good_cert, cls.pki.good_key) if cls.tls
+                  else MockClassifier()).start()
         cls.cp = ControlPlane().start()
         cls.mock = MockUpstream(cls.pki.good_cert, cls.pki.good_key).start()
         env = {"KT_TEST_CLF_KEY": KEY, "KEEPTRUSTS_API_URL": cls.cp.url,
@@ -319,6 +322,35 @@ class TestOutputBuffered(_Base):
                                    headers={"x-mock-pieces": json.dumps([text])})
         self.assertEqual(st, 200, body)
         self.assertEqual(json.loads(body)["choices"][0]["message"]["content"], text)
+
+
+class TestStreams(_Base):
+    """Streams: the request is asked about (before anything goes upstream); the streamed answer
+    is not (the model tier reads buffered bodies only)."""
+
+    def test_stream_request_in_the_band_is_asked_about(self):
+        self.mc.flag = {"get rid of": ["violence"]}
+        st, hd, body = self.kt.chat(messages=[{"role": "user", "content": self.text()}],
+                                    stream=True)
+        self.assertBlocked(st, hd, body, "violence")
+
+    def test_a_streamed_answer_is_not_asked_about(self):
+        text = self.text()
+        st, _, body = self.kt.chat(messages=[{"role": "user", "content": CLEAR}], stream=True,
+                                   headers={"x-mock-pieces": json.dumps([text])})
+        self.assertEqual(st, 200, body)
+        self.assertIn(b"get rid of", body)
+        self.assertEqual(self.mc.requests, [])
+
+
+class TestTLS(_Base):
+    tls = True
+
+    def test_an_https_classifier_is_verified_and_used(self):
+        self.mc.flag = {"get rid of": ["violence"]}
+        st, hd, body = self.ask(self.text())
+        self.assertBlocked(st, hd, body, "violence")
+        self.assertEqual(self.mc.requests[0]["headers"].get("authorization"), "Bearer " + KEY)
 
 
 class TestRedactedBeforeSending(_Base):
