@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 
 #include "kt/classifier.h"
 
