@@ -44,11 +44,11 @@ typedef struct kt_clf_cfg {
     uint32_t category_mask;    /* safety: the policy's categories (KT_SAFETY_BIT) */
 } kt_clf_cfg;
 
-/* Reads the `model` option of a policy (`n` NULL: off, *out NULL); api_key_ref.env is looked up
- * through `env`. Errors are reported with line and column through `x`. Returns KT_OK (also
- * after a reported error) or KT_ENOMEM. */
-int kt_clf_cfg_read(kt_yread *x, const kt_ynode *n, kt_env env, kt_clf_task task,
-                    kt_clf_cfg **out);
+/* Reads the `model` option of the policy `pc` (absent: off, *out NULL); api_key_ref.env is
+ * looked up through pc->env; model.fail_mode defaults to the policy's own fail_mode, else
+ * closed. Errors are reported with line and column through `x`. Returns KT_OK (also after a
+ * reported error) or KT_ENOMEM. */
+int kt_clf_cfg_read(kt_yread *x, const kt_policy_cfg *pc, kt_clf_task task, kt_clf_cfg **out);
 void kt_clf_cfg_free(kt_clf_cfg *c);
 
 /* The JSON request body for `n` texts (texts[i], lens[i]). moderations: {"model","input":[..]};

@@ -144,15 +144,23 @@ static void read_numbers(kt_yread *x, const kt_ynode *map, kt_clf_cfg *c)
     c->cache_entries = (uint32_t)v;
     const char *fm = kt_yr_str(x, map, "fail_mode", "model", false);
     if (fm && !strcmp(fm, "open")) c->fail_open = true;
-    else if (fm && strcmp(fm, "closed"))
+    else if (fm && !strcmp(fm, "closed")) c->fail_open = false;
+    else if (fm)
         kt_yr_err(x, kt_ymap_get(map, "fail_mode"), "model.fail_mode: closed or open");
     n = kt_ymap_get(map, "output");
     if (n) kt_yr_bool(x, n, "model.output", &c->output);
 }
 
-int kt_clf_cfg_read(kt_yread *x, const kt_ynode *n, kt_env env, kt_clf_task task,
-                    kt_clf_cfg **out)
+/* The policy's own fail_mode (policy.<name>.fail_mode): true when it is "open". */
+static bool policy_open(const kt_policy_cfg *pc)
 {
+    const kt_ynode *v = pc->options ? kt_ymap_get(pc->options, "fail_mode") : NULL;
+    return v && v->type == KT_Y_SCALAR && v->str && !strcmp(v->str, "open");
+}
+
+int kt_clf_cfg_read(kt_yread *x, const kt_policy_cfg *pc, kt_clf_task task, kt_clf_cfg **out)
+{
+    const kt_ynode *n = pc->options ? kt_ymap_get(pc->options, "model") : NULL;
     static const char *const keys[] = { "url", "kind", "model", "api_key_ref", "timeout_ms",
                                         "undecided", "cache_entries", "fail_mode", "output",
                                         NULL };
@@ -163,11 +171,12 @@ int kt_clf_cfg_read(kt_yread *x, const kt_ynode *n, kt_env env, kt_clf_task task
     if (!c) return KT_ENOMEM;
     c->task = task;
     c->output = true;
+    c->fail_open = policy_open(pc);
     read_url(x, n, c);
     read_kind(x, n, task, c);
     const char *m = kt_yr_str(x, n, "model", "model", c->kind == KT_CLF_CHAT);
     c->model = kt_strdup(m ? m : "omni-moderation-latest");
-    read_key(x, kt_ymap_get(n, "api_key_ref"), env, c);
+    read_key(x, kt_ymap_get(n, "api_key_ref"), pc->env, c);
     read_band(x, kt_ymap_get(n, "undecided"), c);
     read_numbers(x, n, c);
     if (!c->model || x->oom) {

@@ -304,6 +304,21 @@ class TestFailOpen(_Base):
         self.assertBlocked(st, hd, body, "violence")
 
 
+class TestPolicyFailModeIsTheDefault(_Base):
+    """Without model.fail_mode, the policy's own fail_mode (policy.<name>.fail_mode) applies."""
+
+    @classmethod
+    def policy(cls, mc):
+        m = model_opts(mc, timeout_ms=300)
+        del m["fail_mode"]
+        return {"safety-filter": {"action": "block", "fail_mode": "open", "model": m}}
+
+    def test_timeout_follows_the_policy_fail_mode(self):
+        self.mc.mode, self.mc.delay = "slow", 3.0
+        st, _, body = self.ask(self.text())
+        self.assertEqual(st, 200, body)
+
+
 class TestChatGuard(_Base):
     chain = ["safety-filter", "prompt-injection"]
 

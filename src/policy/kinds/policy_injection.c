@@ -73,7 +73,7 @@ static int inj_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
     o.extra_phrases = extra;
     o.n_extra = nextra;
     const kt_ynode *mn = kt__popt_get(pc, "model");
-    if (kt_clf_cfg_read(x, mn, pc->env, KT_CLF_INJECTION, &st->clf)) {
+    if (kt_clf_cfg_read(x, pc, KT_CLF_INJECTION, &st->clf)) {
         free(st);
         return KT_ENOMEM;
     }

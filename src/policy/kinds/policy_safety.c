@@ -121,7 +121,7 @@ static int safety_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
     st->s.learned = learned;
     for (int k = 0; k < KT_SAFETY__COUNT; k++) (void)kt_safety_set_cutoff(&st->s, k, cut[k]);
     custom_terms(x, pc, st);
-    if (kt_clf_cfg_read(x, kt__popt_get(pc, "model"), pc->env, KT_CLF_SAFETY, &st->clf)) {
+    if (kt_clf_cfg_read(x, pc, KT_CLF_SAFETY, &st->clf)) {
         safety_destroy(st);
         return KT_ENOMEM;
     }
