@@ -124,6 +124,8 @@ static void read_body(kt_exchange *x, input_result *in)
                          .cache = scan_cache(x), .top = &top };
     kt_buf_init(&in->out, (size_t)body->max + KT_BODY_EDIT_SLACK);
     in->walked = true;
+    in->rc = kt__model_walk(x, KT_DIR_INPUT, &w);   /* model tier: collect undecided texts */
+    if (in->rc) return;
     in->rc = kt_policy_json_walk(&w, body->p, body->len, &in->out, &in->changed);
     if (top.complete) kt__facts_from_top(&x->facts, &top, body->p);
     else if (!in->rc) kt__facts_read(&x->facts, body->p, body->len);
@@ -215,18 +217,37 @@ static void method_not_allowed(kt_exchange *x)
                     "Allow: " KT_ROUTE_ALLOW "\r\n");
 }
 
+/* The request path after "/v1" (the gateway routed on it), and its query. */
+static kt_str path_rest(const kt_conn *c, kt_str *query)
+{
+    const char *url = c->in.url.p;
+    const char *q = memchr(url, '?', c->in.url.len);
+    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
+    *query = (kt_str){ q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
+    return (kt_str){ path.p + 3, path.n - 3 };
+}
+
+/* The input is checked (the model tier's answers included): refuse, or go upstream. */
+static void forward(kt_exchange *x)
+{
+    if (x->has_decision && x->decision.verdict == KT_ACT_BLOCK) {   /* model tier */
+        respond_blocked(x, "request", "input_blocked");
+        return;
+    }
+    kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
+    kt_str query, rest = path_rest(x->c, &query);
+    if (!build_request(x, rest, query)) return;
+    x->gw->stats.proxied++;
+    connect_upstream(x);
+}
+
 static void proxy_exchange(kt_exchange *x)
 {
     if (!kt_route_method_allowed(kt_http_in_method(&x->c->in))) {
         method_not_allowed(x);
         return;
     }
-    const kt_conn *c = x->c;
-    const char *url = c->in.url.p;
-    const char *q = memchr(url, '?', c->in.url.len);
-    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
-    kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
-    kt_str rest = { path.p + 3, path.n - 3 };   /* after "/v1" (the gateway routed on it) */
+    kt_str query, rest = path_rest(x->c, &query);
     x->api = kt_api_from_path(rest);
     if (!kt__gov_start(x)) return;   /* governance: the gateway key */
     if (x->cfg->nchain) {
@@ -244,10 +265,11 @@ static void proxy_exchange(kt_exchange *x)
         go = apply_input(x, &in);
     }
     kt_buf_free(&in.out);
-    if (go) kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
-    if (!go || !build_request(x, rest, query)) return;
-    x->gw->stats.proxied++;
-    connect_upstream(x);
+    if (go && kt__model_start(x, forward)) {   /* model tier: wait for the classifiers */
+        x->phase = KT_X_CLASSIFY_INPUT;
+        return;
+    }
+    if (go) forward(x);
 }
 
 static void x_start(kt_conn *c)
@@ -588,6 +610,24 @@ static void unreadable(kt_exchange *x)
     send_buffered(x, NULL, 0, &x->resp_body);
 }
 
+/* The output walk is over (the model tier's answers included): refuse, or send. */
+static void send_output(kt_exchange *x, kt_buf *out, bool changed, size_t bom)
+{
+    if (x->decision.verdict == KT_ACT_BLOCK) respond_blocked(x, "response", "output_blocked");
+    else if (changed) send_buffered(x, x->resp_body.p, bom, out);
+    else send_buffered(x, NULL, 0, &x->resp_body);
+    kt_buf_free(out);
+}
+
+static void resume_output(kt_exchange *x)
+{
+    kt_buf out;
+    bool changed;
+    size_t bom;
+    kt__model_take(x, &out, &changed, &bom);
+    send_output(x, &out, changed, bom);
+}
+
 static void finish_buffered(kt_exchange *x)
 {
     kt__gov_filter_list(x);   /* governance: GET /v1/models */
@@ -603,7 +643,8 @@ static void finish_buffered(kt_exchange *x)
     bool changed = false;
     kt_policy_walk w = { .cfg = x->cfg, .dir = KT_DIR_OUTPUT, .decision = &x->decision,
                          .cache = scan_cache(x) };
-    int rc = kt_policy_json_walk(&w, p + bom, n - bom, &out, &changed);
+    int rc = kt__model_walk(x, KT_DIR_OUTPUT, &w);   /* model tier: collect undecided texts */
+    if (!rc) rc = kt_policy_json_walk(&w, p + bom, n - bom, &out, &changed);
     if (rc == KT_EPARSE) {   /* not JSON: trailing bytes, invalid UTF-8, plain text */
         kt_buf_free(&out);
         unreadable(x);
@@ -621,17 +662,12 @@ static void finish_buffered(kt_exchange *x)
              "the response could not be checked by output policies");
         return;
     }
-    if (x->decision.verdict == KT_ACT_BLOCK) {
-        kt_buf_free(&out);
-        respond_blocked(x, "response", "output_blocked");
+    if (x->decision.verdict != KT_ACT_BLOCK && kt__model_start(x, resume_output)) {
+        kt__model_keep(x, &out, changed, bom);   /* model tier: wait for the classifiers */
+        x->phase = KT_X_CLASSIFY_OUTPUT;
         return;
     }
-    if (changed) {
-        send_buffered(x, p, bom, &out);
-    } else {
-        send_buffered(x, NULL, 0, &x->resp_body);
-    }
-    kt_buf_free(&out);
+    send_output(x, &out, changed, bom);
 }
 
 static void on_done(void *owner)
@@ -715,6 +751,7 @@ static void x_finish(kt_conn *c)
     if (!x) return;
     c->x = NULL;
     drop_upstream(x);
+    kt__model_free(x);   /* model tier: calls still out are detached */
     assert(!x->counted_stream || x->gw->stats.streams > 0);
     kt__gov_finish(x);   /* governance: settle */
     kt__exchange_report(x, c->state == KT_CONN_CLOSING);
