@@ -1,6 +1,7 @@
 /* Private to governance/: the counters behind every limit, and the two operations a shared
  * backend (Redis, later) must provide as well: check-and-reserve of a set of checks, all or
- * nothing, and settle of what a request held. This one keeps them in the process. */
+ * nothing, and settle of what a request held. This one keeps them in the process; gov_shared.c
+ * does the same two in Redis. */
 #ifndef KT_GOV_STORE_H
 #define KT_GOV_STORE_H
 
@@ -61,6 +62,9 @@ kt_gov_entry *kt__store_entry(kt_gov_store *s, const char *key);
  * the rate clock; `day`, `month`: the current UTC windows. */
 bool kt__store_reserve(kt_gov_store *s, const kt_gov_check *c, size_t n, int64_t now_us,
                        int64_t day, int64_t month, kt_gov_req *r, kt_gov_denial *d);
+/* The x-ratelimit-* figures of rate check `c` reserved up to `next` at `now` (the tightest of
+ * each kind is kept). */
+void kt__store_note_rate(kt_gov_req *r, const kt_gov_check *c, int64_t next, int64_t now);
 /* Settles every hold of r: spend holds with `usd`, token holds with `tokens`; releases the rest.
  * r->nholds becomes 0. */
 void kt__store_settle(kt_gov_store *s, kt_gov_req *r, double usd, double tokens, int64_t now_us,

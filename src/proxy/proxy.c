@@ -99,18 +99,10 @@ static kt_scan_cache *scan_cache(kt_exchange *x)
 
 /* ---- start: one look at the body, route, input policies, upstream head ------------------------ */
 
-/* What the input walk left for after routing. */
-typedef struct input_result {
-    bool walked;
-    int rc;
-    bool changed;
-    kt_buf out;
-} input_result;
-
 /* Reads the body once: the input policies walk it and collect the facts in the same pass; with
  * no input policy a facts-only pass does. A walk a block cut short saw only part of the body, so
  * the facts (for the event) then take a pass of their own. */
-static void read_body(kt_exchange *x, input_result *in)
+static void read_body(kt_exchange *x, kt_input_result *in)
 {
     const kt_buf *body = &x->c->in.body;
     if (!body->len) return;
@@ -130,7 +122,7 @@ static void read_body(kt_exchange *x, input_result *in)
 }
 
 /* Acts on the input walk. Returns true when the request may go on (the body possibly redacted). */
-static bool apply_input(kt_exchange *x, input_result *in)
+static bool apply_input(kt_exchange *x, kt_input_result *in)
 {
     if (!in->walked) return true;
     if (in->rc == KT_EPARSE || in->rc == KT_ELIMIT) {
@@ -209,18 +201,25 @@ static void method_not_allowed(kt_exchange *x)
                     "Allow: " KT_ROUTE_ALLOW "\r\n");
 }
 
+/* The path after "/v1" (the gateway routed on it) and the query. */
+static void split_url(const kt_exchange *x, kt_str *rest, kt_str *query)
+{
+    const kt_conn *c = x->c;
+    const char *url = c->in.url.p;
+    const char *q = memchr(url, '?', c->in.url.len);
+    size_t plen = q ? (size_t)(q - url) : c->in.url.len;
+    *rest = (kt_str){ url + 3, plen - 3 };
+    *query = (kt_str){ q ? q + 1 : "", q ? c->in.url.len - plen - 1 : 0 };
+}
+
 static void proxy_exchange(kt_exchange *x)
 {
     if (!kt_route_method_allowed(kt_http_in_method(&x->c->in))) {
         method_not_allowed(x);
         return;
     }
-    const kt_conn *c = x->c;
-    const char *url = c->in.url.p;
-    const char *q = memchr(url, '?', c->in.url.len);
-    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
-    kt_str query = { q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
-    kt_str rest = { path.p + 3, path.n - 3 };   /* after "/v1" (the gateway routed on it) */
+    kt_str rest, query;
+    split_url(x, &rest, &query);
     x->api = kt_api_from_path(rest);
     if (!kt__gov_start(x)) return;   /* governance: the gateway key */
     if (x->cfg->nchain) {
@@ -230,16 +229,19 @@ static void proxy_exchange(kt_exchange *x)
         }
         x->has_decision = true;
     }
-    input_result in = { 0 };
-    read_body(x, &in);
-    bool go = route(x) && kt__gov_admit(x);   /* governance: check and reserve */
-    if (go) {
-        x->phase = KT_X_CHECK_INPUT;
-        go = apply_input(x, &in);
-    }
-    kt_buf_free(&in.out);
-    if (go) kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
-    if (!go || !build_request(x, rest, query)) return;
+    read_body(x, &x->in);
+    if (route(x)) kt__gov_admit(x);   /* governance: check and reserve, then kt__proxy_admitted */
+}
+
+void kt__proxy_admitted(kt_exchange *x)
+{
+    x->phase = KT_X_CHECK_INPUT;
+    if (!apply_input(x, &x->in)) return;   /* answered: x may be gone (x_finish frees in.out) */
+    kt_buf_free(&x->in.out);
+    kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
+    kt_str rest, query;
+    split_url(x, &rest, &query);
+    if (!build_request(x, rest, query)) return;
     x->gw->stats.proxied++;
     connect_upstream(x);
 }
@@ -713,6 +715,7 @@ static void x_finish(kt_conn *c)
     kt_buf_free(&x->req_head);
     kt_buf_free(&x->strip_pending);
     kt_buf_free(&x->strip_out);
+    kt_buf_free(&x->in.out);   /* a client that left during KT_X_GOV_WAIT */
     kt_config_release(&x->cfg);
     free(x);
 }
