@@ -87,7 +87,7 @@ int kt_gov_new(uv_loop_t *loop, const kt_config *cfg, const char *listen_addr, k
 void kt_gov_close(kt_gov *g);
 /* Writes the spend file one last time (blocking; at exit) and frees. */
 void kt_gov_free(kt_gov *g);
-/* /health's "shared_state" object, and the kt_shared_state_* metrics (nothing without it). */
+/* /health's "shared_state" object, and the keeptrusts_shared_state_* metrics (nothing without it). */
 int kt_gov_health_json(const kt_gov *g, kt_buf *out);
 int kt_gov_metrics(const kt_gov *g, kt_buf *out);
 /* Whether requests under `cfg` need a gateway key. */

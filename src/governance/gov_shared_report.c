@@ -1,5 +1,5 @@
 /* What the shared state tells the operator: the `shared_state` member of /health (backend,
- * state, address, since when, the last error, settles waiting) and the kt_shared_state_*
+ * state, address, since when, the last error, settles waiting) and the keeptrusts_shared_state_*
  * metrics (up, fallbacks by on_unavailable mode, errors by kind, calls, settles). Neither ever
  * shows the password: the client does not keep it anywhere they read. */
 #include <string.h>
@@ -45,35 +45,35 @@ int kt_gov_metrics(const kt_gov *g, kt_buf *out)
     const kt_gov_shared_stats *s = &g->shared;
     return kt_buf_printf(
         out,
-        "# HELP kt_shared_state_up Whether the shared limit counters (Redis) are reachable.\n"
-        "# TYPE kt_shared_state_up gauge\n"
-        "kt_shared_state_up %d\n"
-        "# HELP kt_shared_state_fallbacks_total Admissions decided by on_unavailable while Redis "
+        "# HELP keeptrusts_shared_state_up Whether the shared limit counters (Redis) are reachable.\n"
+        "# TYPE keeptrusts_shared_state_up gauge\n"
+        "keeptrusts_shared_state_up %d\n"
+        "# HELP keeptrusts_shared_state_fallbacks_total Admissions decided by on_unavailable while Redis "
         "was unavailable.\n"
-        "# TYPE kt_shared_state_fallbacks_total counter\n"
-        "kt_shared_state_fallbacks_total{mode=\"local\"} %llu\n"
-        "kt_shared_state_fallbacks_total{mode=\"deny\"} %llu\n"
-        "kt_shared_state_fallbacks_total{mode=\"allow\"} %llu\n"
-        "# HELP kt_shared_state_errors_total Redis calls or connections that failed.\n"
-        "# TYPE kt_shared_state_errors_total counter\n"
-        "kt_shared_state_errors_total{kind=\"timeout\"} %llu\n"
-        "kt_shared_state_errors_total{kind=\"connection\"} %llu\n"
-        "kt_shared_state_errors_total{kind=\"disconnect\"} %llu\n"
-        "# HELP kt_shared_state_connects_total Connections that completed their set-up.\n"
-        "# TYPE kt_shared_state_connects_total counter\n"
-        "kt_shared_state_connects_total %llu\n"
-        "# HELP kt_shared_state_reservations_total Check-and-reserve calls Redis admitted.\n"
-        "# TYPE kt_shared_state_reservations_total counter\n"
-        "kt_shared_state_reservations_total %llu\n"
-        "# HELP kt_shared_state_settles_total Settles by outcome (duplicate: a retry that "
+        "# TYPE keeptrusts_shared_state_fallbacks_total counter\n"
+        "keeptrusts_shared_state_fallbacks_total{mode=\"local\"} %llu\n"
+        "keeptrusts_shared_state_fallbacks_total{mode=\"deny\"} %llu\n"
+        "keeptrusts_shared_state_fallbacks_total{mode=\"allow\"} %llu\n"
+        "# HELP keeptrusts_shared_state_errors_total Redis calls or connections that failed.\n"
+        "# TYPE keeptrusts_shared_state_errors_total counter\n"
+        "keeptrusts_shared_state_errors_total{kind=\"timeout\"} %llu\n"
+        "keeptrusts_shared_state_errors_total{kind=\"connection\"} %llu\n"
+        "keeptrusts_shared_state_errors_total{kind=\"disconnect\"} %llu\n"
+        "# HELP keeptrusts_shared_state_connects_total Connections that completed their set-up.\n"
+        "# TYPE keeptrusts_shared_state_connects_total counter\n"
+        "keeptrusts_shared_state_connects_total %llu\n"
+        "# HELP keeptrusts_shared_state_reservations_total Check-and-reserve calls Redis admitted.\n"
+        "# TYPE keeptrusts_shared_state_reservations_total counter\n"
+        "keeptrusts_shared_state_reservations_total %llu\n"
+        "# HELP keeptrusts_shared_state_settles_total Settles by outcome (duplicate: a retry that "
         "counted once; lost: given up, the reservation expires by itself).\n"
-        "# TYPE kt_shared_state_settles_total counter\n"
-        "kt_shared_state_settles_total{outcome=\"applied\"} %llu\n"
-        "kt_shared_state_settles_total{outcome=\"duplicate\"} %llu\n"
-        "kt_shared_state_settles_total{outcome=\"lost\"} %llu\n"
-        "# HELP kt_shared_state_settles_pending Settles waiting for Redis to come back.\n"
-        "# TYPE kt_shared_state_settles_pending gauge\n"
-        "kt_shared_state_settles_pending %zu\n",
+        "# TYPE keeptrusts_shared_state_settles_total counter\n"
+        "keeptrusts_shared_state_settles_total{outcome=\"applied\"} %llu\n"
+        "keeptrusts_shared_state_settles_total{outcome=\"duplicate\"} %llu\n"
+        "keeptrusts_shared_state_settles_total{outcome=\"lost\"} %llu\n"
+        "# HELP keeptrusts_shared_state_settles_pending Settles waiting for Redis to come back.\n"
+        "# TYPE keeptrusts_shared_state_settles_pending gauge\n"
+        "keeptrusts_shared_state_settles_pending %zu\n",
         r->state == KT_RDS_UP, (unsigned long long)s->fallback_local,
         (unsigned long long)s->fallback_deny, (unsigned long long)s->fallback_allow,
         (unsigned long long)r->stats.timeouts, (unsigned long long)r->stats.errors,

@@ -365,6 +365,37 @@ class SpendTest(GovCase):
         self.assertEqual(body, b"".join(rec.sent_events))
         self.assertIn(b'"usage"', body)
 
+    def test_anthropic_and_responses_streams_settle_their_real_usage(self):
+        # issue 14: every stream kind settles what it used. Anthropic reports input usage in
+        # message_start and output usage in message_delta; the Responses API in
+        # response.completed. Both come unasked, so the client's bytes stay untouched.
+        d = tempfile.mkdtemp(prefix="kt-state-")
+        prices = dict(PRICES)
+        prices["claude-3-5-sonnet"] = {"input": 1000000, "output": 1000000}
+        self.start(config(self.mock, chain=["spend-limit"],
+                          policy={"spend-limit": {"max_daily_usd": 1000, "scope": "gateway"}},
+                          prices=prices, state_dir=d))
+        want = 0.0
+        for split in ("event", "bytes:7"):
+            for path, doc in (("/v1/messages", {"model": "claude-3-5-sonnet", "max_tokens": 10,
+                                                "stream": True, "messages": [
+                                                    {"role": "user", "content": "hello"}]}),
+                              ("/v1/responses", {"model": "gpt-4o-mini", "stream": True,
+                                                 "max_output_tokens": 10, "input": "hello"})):
+                self.mock.reset()
+                st, _, body = self.kt.request(
+                    "POST", path, body=json.dumps(doc).encode(),
+                    headers={"Content-Type": "application/json", "x-mock-split": split,
+                             "anthropic-version": "2023-06-01"})
+                self.assertEqual(st, 200, body[:300])
+                rec = self.mock.wait_requests(1)[0]
+                self.assertNotIn("stream_options", rec.json())
+                self.assertEqual(body, b"".join(rec.sent_events))
+                # $1 a token: 9 in + 5 out, not the estimate (body / 4 + 10)
+                want += 14.0
+                self.assertGreater(body_est(10), 14)
+                self.assertAlmostEqual(self.wait_spent(d, want), want, msg=(path, split))
+
     def test_failed_requests_settle_zero(self):
         d = tempfile.mkdtemp(prefix="kt-state-")
         self.start(self.spend_cfg(1000, state_dir=d))

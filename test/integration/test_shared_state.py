@@ -210,12 +210,12 @@ class OutageTest(SharedCase):
         s = self.health(kt)
         self.assertNotEqual(s["state"], "up")
         self.assertTrue(s["last_error"])
-        self.assertGreaterEqual(metric(kt, 'kt_shared_state_fallbacks_total{mode="local"}'), 4)
-        self.assertEqual(metric(kt, "kt_shared_state_up"), 0)
+        self.assertGreaterEqual(metric(kt, 'keeptrusts_shared_state_fallbacks_total{mode="local"}'), 4)
+        self.assertEqual(metric(kt, "keeptrusts_shared_state_up"), 0)
         # Redis back (empty: no persistence): kt reconnects by itself and the limit resumes there
         self.redis.start()
         self.wait_state(kt, "up", timeout=15)
-        self.assertEqual(metric(kt, "kt_shared_state_up"), 1)
+        self.assertEqual(metric(kt, "keeptrusts_shared_state_up"), 1)
         self.assertEqual([kt.chat()[0] for _ in range(4)], [200, 200, 200, 429])
         self.assertIn("kt:r:rate-limit:gateway:", self.redis.keys())
         # a stalled Redis (SIGSTOP): each call gives up after its timeout (250 ms), never hangs
@@ -227,7 +227,7 @@ class OutageTest(SharedCase):
         self.assertLess(max(r[1] for r in res), 1.5, res)
         for st, _, body in res:
             self.assertIn(st, (200, 429), body)
-        self.assertGreaterEqual(metric(kt, 'kt_shared_state_errors_total{kind="timeout"}'), 1)
+        self.assertGreaterEqual(metric(kt, 'keeptrusts_shared_state_errors_total{kind="timeout"}'), 1)
         self.wait_state(kt, "up", timeout=15)
         self.assertEqual(kt.chat()[0], 429)   # the shared counter still holds its 3 of 3
 
@@ -251,7 +251,7 @@ class OutageTest(SharedCase):
         self.wait_state(kt, "up")
         self.redis.kill9()
         self.assertEqual([kt.chat()[0] for _ in range(5)], [200] * 5)
-        self.assertEqual(metric(kt, 'kt_shared_state_fallbacks_total{mode="allow"}'), 5)
+        self.assertEqual(metric(kt, 'keeptrusts_shared_state_fallbacks_total{mode="allow"}'), 5)
 
 
 class ProtocolTest(SharedCase):
