@@ -44,6 +44,14 @@ static void windows(uint64_t ms, int64_t *day, int64_t *month, uint64_t *day_end
     }
 }
 
+/* Both clocks, read once: the spend file translates rate TATs between them. */
+static void gov_now(kt_gov_now *n)
+{
+    n->wall_ms = wall_ms();
+    n->mono_us = (int64_t)(uv_hrtime() / 1000);
+    windows(n->wall_ms, &n->day, &n->month, NULL, NULL);
+}
+
 void kt__gov_windows(int64_t *day, int64_t *month)
 {
     windows(wall_ms(), day, month, NULL, NULL);
@@ -69,9 +77,9 @@ int kt_gov_new(uv_loop_t *loop, const kt_config *cfg, const char *listen_addr, k
             free(g);
             return KT_ENOMEM;
         }
-        int64_t day, month;
-        windows(wall_ms(), &day, &month, NULL, NULL);
-        kt__persist_load(&g->store, g->state_dir, day, month);
+        kt_gov_now now;
+        gov_now(&now);
+        kt__persist_load(&g->store, g->state_dir, &now);
         g->saved_version = g->store.version;
     }
     if (cfg->gateway.shared_state.redis && kt__shared_new(g, cfg)) {
@@ -103,10 +111,13 @@ void kt_gov_free(kt_gov *g)
 {
     if (!g) return;
     kt__shared_free(g);
-    if (g->state_dir && g->store.version != g->saved_version) {
+    kt_gov_now now;
+    gov_now(&now);
+    if (g->state_dir && (g->store.version != g->saved_version ||
+                         kt__store_rates_live(&g->store, now.mono_us))) {
         kt_buf b;
         kt_buf_init(&b, 64u << 20);
-        if (!kt__persist_render(&g->store, &b)) kt__persist_write(g->state_dir, b.p, b.len);
+        if (!kt__persist_render(&g->store, &b, &now)) kt__persist_write(g->state_dir, b.p, b.len);
         kt_buf_free(&b);
     }
     kt_buf_free(&g->work_data);
@@ -151,7 +162,9 @@ static void save_start(kt_gov *g)
     }
     kt_buf_free(&g->work_data);
     kt_buf_init(&g->work_data, 64u << 20);
-    if (kt__persist_render(&g->store, &g->work_data)) return;
+    kt_gov_now now;
+    gov_now(&now);
+    if (kt__persist_render(&g->store, &g->work_data, &now)) return;
     g->saved_version = g->store.version;
     g->work.data = g;
     if (uv_queue_work(g->loop, &g->work, save_work, save_done) == 0) g->writing = true;

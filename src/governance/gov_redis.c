@@ -50,7 +50,7 @@ static void on_op_timer(uv_timer_t *t);
 
 static void arm(kt_rds *r)
 {
-    if (r->closing) return;
+    if (r->timers_closed) return;
     if (!r->head) {
         uv_timer_stop(&r->op_timer);
         return;
@@ -71,6 +71,15 @@ static void finish(kt_rds_op *op, const redisReply *reply)
 
 static void on_retry(uv_timer_t *t) { connect_start(t->data); }
 
+/* Closing: once the connection is gone, the timers go too (the loop can then end). */
+static void close_timers(kt_rds *r)
+{
+    if (r->timers_closed || r->ac) return;
+    r->timers_closed = true;
+    uv_close((uv_handle_t *)&r->retry_timer, NULL);
+    uv_close((uv_handle_t *)&r->op_timer, NULL);
+}
+
 static void set_down(kt_rds *r, const char *why)
 {
     bool was_up = r->state == KT_RDS_UP;
@@ -81,7 +90,11 @@ static void set_down(kt_rds *r, const char *why)
         KT_WARN("shared_state_down", "Redis %s:%u is unavailable: %s", r->host, r->port,
                 r->last_error);
     }
-    if (r->closing || r->resolving || uv_is_active((uv_handle_t *)&r->retry_timer)) return;
+    if (r->closing) {
+        close_timers(r);
+        return;
+    }
+    if (r->resolving || uv_is_active((uv_handle_t *)&r->retry_timer)) return;
     if (!r->backoff_ms) r->backoff_ms = KT_RDS_BACKOFF_MIN_MS;
     uv_timer_start(&r->retry_timer, on_retry, r->backoff_ms, 0);
     r->backoff_ms = r->backoff_ms * 2 > KT_RDS_BACKOFF_MAX_MS ? KT_RDS_BACKOFF_MAX_MS
@@ -94,8 +107,8 @@ static void kill_conn(kt_rds *r, const char *why)
 {
     redisAsyncContext *ac = r->ac;
     r->ac = NULL;
-    set_down(r, why);
     if (ac) redisAsyncFree(ac);
+    set_down(r, why);
 }
 
 static void on_op_timer(uv_timer_t *t)
@@ -302,11 +315,16 @@ int kt__rds_init(kt_rds *r, uv_loop_t *loop, const kt_shared_state_opts *o, char
 void kt__rds_close(kt_rds *r)
 {
     if (r->closing) return;
-    kill_conn(r, "shutting down");
     r->closing = true;
+    uv_timer_stop(&r->retry_timer);
     if (r->resolving) uv_cancel((uv_req_t *)&r->gai);
-    uv_close((uv_handle_t *)&r->retry_timer, NULL);
-    uv_close((uv_handle_t *)&r->op_timer, NULL);
+    if (r->ac && r->state == KT_RDS_UP && r->head) {
+        /* the last settles: hiredis sends what is queued, waits for the replies, then
+         * disconnects (on_disconnect closes the timers); the calls' deadlines still hold */
+        redisAsyncDisconnect(r->ac);
+        return;
+    }
+    kill_conn(r, "shutting down");
 }
 
 void kt__rds_free(kt_rds *r)

@@ -61,7 +61,7 @@ typedef struct kt_rds {
     char *password;              /* NULL: no AUTH; wiped at close */
     struct redisAsyncContext *ac;
     kt_rds_state state;
-    bool closing, resolving;
+    bool closing, resolving, timers_closed;
     uint32_t backoff_ms;
     uv_timer_t retry_timer;      /* the next connect */
     uv_timer_t op_timer;         /* the oldest call's deadline */

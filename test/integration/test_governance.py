@@ -253,6 +253,21 @@ class RateTest(GovCase):
         self.assertIn("retry-after", h)
         self.assertEqual(self.kt.chat(headers=bearer(KEY_B))[0], 200)   # its own counters
 
+    def test_rate_counters_survive_a_restart_with_state_dir(self):
+        # issue 14: a restart must not hand out a fresh burst (the GCRA state is kept with spend)
+        d = tempfile.mkdtemp(prefix="kt-state-")
+        text = config(self.mock, chain=["rate-limit"],
+                      policy={"rate-limit": {"requests_per_minute": 3, "scope": "gateway"}},
+                      state_dir=d)
+        self.start(text)
+        self.assertEqual([self.kt.chat()[0] for _ in range(3)], [200] * 3)
+        self.kt.stop()
+        with open(os.path.join(d, "spend.json")) as f:
+            entry = json.load(f)["entries"][0]
+        self.assertGreater(entry["tat_reqs_ms"], time.time() * 1000)
+        self.kt = Kt(text).start()
+        self.assertErr(self.kt.chat(), 429, "rate_limit", "rate_limit_requests")
+
     def test_token_limit_refuses_what_cannot_fit(self):
         self.start(config(self.mock, chain=["rate-limit"],
                           policy={"rate-limit": {"tokens_per_minute": 200, "scope": "gateway"}}))

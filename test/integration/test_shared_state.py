@@ -328,6 +328,25 @@ class ProtocolTest(SharedCase):
         self.assertEqual(int(self.redis.cmd("GET", day_key())), spent)
         self.assertEqual(self.redis.cmd("HLEN", "kt:s:spend-limit:gateway:|h"), 0)
 
+    def test_sigterm_during_a_request_still_settles_it(self):
+        # the last request ends as kt shuts down: its settle goes out before the connection closes
+        kt = self.start(self.gov_cfg())
+        self.wait_state(kt, "up")
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=kt.chat(
+            headers=dict(bearer(KEY_A), **{"x-mock-mode": "slow", "x-mock-delay": "1.5"}),
+            max_tokens=10, timeout=10)))
+        t.start()
+        self.mock.wait_requests(1)
+        kt.signal(signal.SIGTERM)
+        t.join(10)
+        self.assertEqual(res["r"][0], 200)
+        kt.wait(15)
+        self.assertEqual(kt.returncode, 0, kt.stderr()[-2000:])
+        self.assertEqual(int(self.redis.cmd("GET", day_key())), 14 * 10 ** 9)
+        self.assertEqual(self.redis.cmd("HLEN", "kt:s:spend-limit:gateway:|h"), 0)
+        self.assertNotIn("shared_state_settles_lost", kt.stderr())
+
     def test_noscript_after_script_flush_falls_back_to_eval(self):
         kt = self.start(self.gov_cfg())
         self.wait_state(kt, "up")
