@@ -99,18 +99,10 @@ static kt_scan_cache *scan_cache(kt_exchange *x)
 
 /* ---- start: one look at the body, route, input policies, upstream head ------------------------ */
 
-/* What the input walk left for after routing. */
-typedef struct input_result {
-    bool walked;
-    int rc;
-    bool changed;
-    kt_buf out;
-} input_result;
-
 /* Reads the body once: the input policies walk it and collect the facts in the same pass; with
  * no input policy a facts-only pass does. A walk a block cut short saw only part of the body, so
  * the facts (for the event) then take a pass of their own. */
-static void read_body(kt_exchange *x, input_result *in)
+static void read_body(kt_exchange *x, kt_input_result *in)
 {
     const kt_buf *body = &x->c->in.body;
     if (!body->len) return;
@@ -134,7 +126,7 @@ static void read_body(kt_exchange *x, input_result *in)
 /* Acts on the input walk. Returns true when the request may go on (the body possibly redacted).
  * A body the input policies could not read is refused (fail_mode: closed), or forwarded as it
  * came and marked unscanned (fail_mode: open, kt__unscanned_input). */
-static bool apply_input(kt_exchange *x, input_result *in)
+static bool apply_input(kt_exchange *x, kt_input_result *in)
 {
     if (!in->walked) return true;
     if (in->rc && kt__unscanned_input(x, in->rc)) return true;
@@ -257,19 +249,20 @@ static void proxy_exchange(kt_exchange *x)
         }
         x->has_decision = true;
     }
-    input_result in = { 0 };
-    read_body(x, &in);
-    bool go = route(x) && kt__gov_admit(x);   /* governance: check and reserve */
-    if (go) {
-        x->phase = KT_X_CHECK_INPUT;
-        go = apply_input(x, &in);
-    }
-    kt_buf_free(&in.out);
-    if (go && kt__model_start(x, forward)) {   /* model tier: wait for the classifiers */
+    read_body(x, &x->in);
+    if (route(x)) kt__gov_admit(x);   /* governance: check and reserve, then kt__proxy_admitted */
+}
+
+void kt__proxy_admitted(kt_exchange *x)
+{
+    x->phase = KT_X_CHECK_INPUT;
+    if (!apply_input(x, &x->in)) return;   /* answered: x may be gone (x_finish frees in.out) */
+    kt_buf_free(&x->in.out);
+    if (kt__model_start(x, forward)) {   /* model tier: wait for the classifiers */
         x->phase = KT_X_CLASSIFY_INPUT;
         return;
     }
-    if (go) forward(x);
+    forward(x);
 }
 
 static void x_start(kt_conn *c)
@@ -768,6 +761,7 @@ static void x_finish(kt_conn *c)
     kt_buf_free(&x->req_head);
     kt_buf_free(&x->strip_pending);
     kt_buf_free(&x->strip_out);
+    kt_buf_free(&x->in.out);   /* a client that left during KT_X_GOV_WAIT */
     kt_config_release(&x->cfg);
     free(x);
 }
