@@ -67,6 +67,7 @@ typedef struct kt_metrics {
     kt_mfamily classifier;     /* policy, outcome */
     kt_hist classifier_latency;
     uint64_t classifier_cache_hits;
+    uint64_t spans_sent, spans_dropped, spans_retries;   /* the OTLP trace exporter */
 } kt_metrics;
 
 void kt_metrics_init(kt_metrics *m);

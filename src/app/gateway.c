@@ -13,6 +13,7 @@
 #include "kt/log.h"
 #include "kt/governance.h"
 #include "kt/metrics.h"
+#include "kt/trace.h"
 #include "kt/ops.h"
 #include "kt/proxy.h"
 #include "kt/router.h"
@@ -38,6 +39,7 @@ static void maybe_finish(kt_gateway *gw)
     uint64_t left = uv_is_active((uv_handle_t *)&gw->deadline_timer)
                         ? uv_timer_get_due_in(&gw->deadline_timer) : 0;
     kt_events_shutdown(gw->events, (uint32_t)left);
+    kt_tracer_shutdown(gw->tracer, (uint32_t)left);
     uv_close((uv_handle_t *)&gw->sig_term, close_cb_noop);
     uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
@@ -160,6 +162,25 @@ static void log_targets(const kt_config *cfg)
     }
 }
 
+/* OTLP trace export, from the OTEL_* variables; off when no endpoint is set. */
+static int setup_tracing(kt_gateway *gw)
+{
+    char err[300];
+    kt_tracer_opts to;
+    if (!kt_tracer_opts_from_env(gw->env, &to, err, sizeof err)) {
+        KT_ERROR("tracing_init", "%s", err);
+        return 1;
+    }
+    if (!to.endpoint) return 0;
+    if (kt_tracer_new(&gw->loop, &to, &gw->tls, gw->metrics, &gw->tracer, err, sizeof err)) {
+        kt_tracer_opts_free(&to);
+        KT_ERROR("tracing_init", "%s", err);
+        return 1;
+    }
+    KT_INFO("tracing", "OTLP/HTTP trace export enabled");
+    return 0;
+}
+
 /* Metrics and the decision-event pipeline (control plane, or stderr without KEEPTRUSTS_API_URL). */
 static int setup_observability(kt_gateway *gw)
 {
@@ -170,6 +191,7 @@ static int setup_observability(kt_gateway *gw)
         if (!gw->metrics) return 1;
         kt_metrics_init(gw->metrics);
     }
+    if (setup_tracing(gw)) return 1;
     if (!o->events.enabled) return 0;
     const char *url = gw->env.get(gw->env.ud, "KEEPTRUSTS_API_URL");
     const char *token = gw->env.get(gw->env.ud, "KEEPTRUSTS_GATEWAY_TOKEN");
@@ -278,6 +300,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     if (uv_loop_close(&gw->loop) != 0) KT_WARN("loop_close", "handles still open at exit");
     kt_pools_free(&gw->pools);
     kt_events_free(gw->events);
+    kt_tracer_free(gw->tracer);
     if (gw->metrics) kt_metrics_free(gw->metrics);
     free(gw->metrics);
     kt_tls_ctx_free(&gw->tls);
