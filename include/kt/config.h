@@ -178,6 +178,7 @@ typedef struct kt_gateway_opts {
     kt_model_rules models;           /* gateway.models */
     char *state_dir;                 /* gateway.state_dir: spend survives restarts; NULL: memory */
     kt_shared_state_opts shared_state;   /* gateway.shared_state (Redis) */
+    char *audit_dir;                 /* gateway.audit_dir: audit-logger's hash-chained files */
 } kt_gateway_opts;
 
 /* One gateway key of a consumer: only its SHA-256 is ever kept. `key_sha256:` sets it at load;

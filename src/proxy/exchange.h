@@ -87,6 +87,7 @@ typedef struct kt_exchange {
     kt_buf strip_out;          /* what one upstream read leaves for the client */
     kt_model_wait *model;      /* the model tier's texts and calls (exchange_model.c), or NULL */
     kt_xtrace trace;           /* its trace context and spans (exchange_trace.c) */
+    struct kt_xaudit *audit;   /* audit-logger's digests (exchange_audit.c), NULL when none */
 } kt_exchange;
 
 /* exchange_unscanned.c: fail_mode on the request side. kt__unscanned_input returns true when the
@@ -144,6 +145,11 @@ void kt__trace_attempt_begin(kt_exchange *x);
 int kt__trace_upstream_header(kt_exchange *x, kt_buf *head);
 void kt__trace_attempt_end(kt_exchange *x, int status, const char *error);
 void kt__trace_finish(kt_exchange *x, const kt_event_info *ev);
+/* exchange_audit.c: begin at start (the input digest of the body as sent), output with every
+ * upstream body chunk (the output digest), finish with the event: the audit record, if any. */
+void kt__audit_begin(kt_exchange *x);
+void kt__audit_output(kt_exchange *x, const char *data, size_t len);
+void kt__audit_finish(kt_exchange *x, const kt_event_info *ev);
 /* The decision event of a finished exchange, pushed with the metrics. */
 void kt__exchange_report(kt_exchange *x, bool aborted);
 

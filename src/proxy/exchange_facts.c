@@ -113,7 +113,7 @@ static bool header_token(const kt_headers *hs, const char *name, char *out, size
 void kt__exchange_report(kt_exchange *x, bool aborted)
 {
     kt_gateway *gw = x->gw;
-    if (!gw->events && !gw->metrics && !gw->tracer) return;
+    if (!gw->events && !gw->metrics && !gw->tracer && !gw->audit) return;
     const kt_conn *c = x->c;
     const kt_target *t = x->target;
     uint64_t now = uv_hrtime();
@@ -144,4 +144,5 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
     kt_obs_sink sink = { gw->events, gw->metrics, &gw->tls };
     kt_request_done(&sink, &ev, &x->obs, now);
     kt__trace_finish(x, &ev);
+    kt__audit_finish(x, &ev);
 }

@@ -288,6 +288,7 @@ static void x_start(kt_conn *c)
     kt_usage_init(&x->obs.usage);
     x->obs.t0_ns = uv_hrtime();
     kt__trace_begin(x);
+    kt__audit_begin(x);   /* audit-logger: the input digest, before any redaction */
     proxy_exchange(x);
 }
 
@@ -534,6 +535,7 @@ static void on_body(void *owner, const char *data, size_t len)
 {
     kt_exchange *x = xof(owner);
     int status = x->c->resp_status;
+    kt__audit_output(x, data, len);   /* audit-logger: the output digest */
     if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
     if (x->usage_added && !kt__usage_strip(x, &data, &len)) return;   /* governance */
     switch (x->phase) {
