@@ -164,12 +164,21 @@ static void log_targets(const kt_config *cfg)
     }
 }
 
-/* OTLP trace export, from the OTEL_* variables; off when no endpoint is set. */
+/* An OTEL_* setting: gateway.telemetry's when the config sets it, else the variable's. */
+static const char *otel_get(void *ud, const char *name)
+{
+    kt_gateway *gw = ud;
+    const char *v = kt_config_otel(gw->cfg, name);
+    return v ? v : gw->env.get(gw->env.ud, name);
+}
+
+/* OTLP trace export, from gateway.telemetry and the OTEL_* variables; off when no endpoint is
+ * set. Read at start-up (a reload does not change it). */
 static int setup_tracing(kt_gateway *gw)
 {
     char err[300];
     kt_tracer_opts to;
-    if (!kt_tracer_opts_from_env(gw->env, &to, err, sizeof err)) {
+    if (!kt_tracer_opts_from_env((kt_env){ otel_get, gw }, &to, err, sizeof err)) {
         KT_ERROR("tracing_init", "%s", err);
         return 1;
     }

@@ -319,4 +319,5 @@ void kt__cfg_governance_free(kt_config *c)
     free(c->gateway.state_dir);
     kt__cfg_shared_state_free(c);
     free(c->gateway.audit_dir);
+    for (size_t i = 0; i < KT_OTEL_KEYS; i++) free(c->gateway.otel[i]);
 }

@@ -59,6 +59,9 @@ class Receiver:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(5)
+        self.reader.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
     def errors(self):
         with self.lock:
@@ -107,9 +110,11 @@ def attrs(o):
     return {a["key"]: value(a["value"]) for a in o.get("attributes", [])}
 
 
-def config(mock, **gateway):
+def config(mock, telemetry=None, **gateway):
     gw = dict(DEFAULT_GATEWAY)
     gw.update(gateway)
+    if telemetry:
+        gw["telemetry"] = telemetry
     doc = {"pack": {"name": "trtest", "version": "1.2.0"}, "gateway": gw,
            "providers": {"targets": default_targets(mock.url)},
            "policies": {"chain": ["pii-detector", "dlp-filter"]},
@@ -337,6 +342,49 @@ class TestCollectorDown(_Base):
         self.assertGreater(self.metric("keeptrusts_spans_retries_total"), 0)
         self.assertIn("not delivered", self.kt.stderr())
         self.assertEqual(self.metric("keeptrusts_spans_sent_total"), 0)
+
+
+class TestConfigWins(unittest.TestCase):
+    """gateway.telemetry sets the same keys; a key set there wins over its variable."""
+
+    def test_config_keys_win_over_env(self):
+        npm_ready()
+        pki = shared_pki()
+        mock = MockUpstream(pki.good_cert, pki.good_key).start()
+        rcv = Receiver()
+        try:
+            tel = {"exporter_otlp_endpoint": rcv.url, "service_name": "from-config",
+                   "bsp_schedule_delay": "100"}
+            kt = Kt(config(mock, telemetry=tel),
+                    env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % closed_port(),
+                         "OTEL_SERVICE_NAME": "from-env"}).start()
+            try:
+                st, _ = chat(kt, headers={"traceparent": "00-%s-%s-01" % (TRACE, PARENT)})
+                self.assertEqual(st, 200)
+                spans = rcv.wait_spans(lambda s: s["traceId"] == TRACE, 4)
+                self.assertEqual(len(spans), 4)
+                self.assertEqual(spans[0]["resource"]["service.name"], "from-config")
+                self.assertEqual(rcv.errors(), [])
+            finally:
+                kt.stop()
+        finally:
+            rcv.stop()
+            mock.stop()
+
+    def test_bad_telemetry_config_rejected(self):
+        d = tempfile.mkdtemp(prefix="kt-telcfg-")
+        try:
+            p = os.path.join(d, "c.yaml")
+            with open(p, "w") as f:
+                f.write("pack: {name: a, version: 1.0.0}\ngateway:\n  telemetry:\n"
+                        "    traces_sampler: sometimes\n    no_such_key: 1\n")
+            r = subprocess.run([kt_bin(), "policy", "validate", p], capture_output=True, text=True)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 1, out)
+            self.assertIn("unknown sampler", out)
+            self.assertIn("no_such_key", out)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class TestNoCollector(unittest.TestCase):
