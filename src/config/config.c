@@ -10,7 +10,6 @@
 
 #include "config_priv.h"
 #include "kt/events.h"
-#include "kt/gov_opts.h"
 #include "kt/log.h"
 #include "kt/policy.h"
 
@@ -156,20 +155,6 @@ static void policies_section(kt__cfgctx *x, const kt_ynode *root)
     }
 }
 
-/* An immutable audit-logger writes a hash chain under gateway.audit_dir: without one it cannot
- * keep its promise, so the config is refused (fail closed). */
-static void audit_needs_dir(kt__cfgctx *x, const kt_ynode *root)
-{
-    const kt_config *c = x->cfg;
-    for (size_t i = 0; i < c->nchain && !c->gateway.audit_dir; i++) {
-        const kt_policy_cfg *pc = &c->chain[i];
-        const kt_audit_opts *o = pc->state;
-        if (strcmp(pc->kind, "audit-logger") != 0 || !o || !o->immutable) continue;
-        kt_yr_err(&x->rd, pc->options ? pc->options : root,
-                  "policy %s: immutable: true needs gateway.audit_dir (where the hash-chained "
-                  "audit files are kept)", pc->name);
-    }
-}
 
 static void targets_section(kt__cfgctx *x, const kt_ynode *root, const kt_ynode *gw_key)
 {
@@ -207,7 +192,6 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     if (kt_policies_compile(&x->rd, x->prev, c) == KT_ENOMEM) x->rd.oom = 1;
     kt__cfg_fail_modes(x);
     if (kt_policy_json_compile(c)) x->rd.oom = 1;
-    audit_needs_dir(x, root);
 }
 
 int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, kt_config **out,

@@ -326,19 +326,20 @@ void kt_audit_record(kt_audit *a, const kt_audit_opts *o, const kt_audit_info *i
     kt_buf_init(&f, KT_AUDIT_LINE_MAX - 256);
     kt_buf_init(&line, KT_AUDIT_LINE_MAX + 1);
     int rc = fields(a, info, &f);
-    bool chain = a->dir && o && o->immutable;
+    bool chain = o && o->immutable;   /* without a dir: chained in memory, shipped only */
+    bool local = chain && a->dir;
     if (o) a->retention_days = o->retention_days;
     if (!rc && chain) rc = kt_audit_seal(&a->link, f.p, f.len, &line);
     if (!rc && !chain) rc = kt_buf_printf(&line, "{%s}\n", f.p);
-    if (!rc && chain && a->pending.len + line.len > KT_AUDIT_PENDING_MAX) rc = KT_ELIMIT;
-    if (!rc && chain) rc = kt_buf_append(&a->pending, line.p, line.len);
+    if (!rc && local && a->pending.len + line.len > KT_AUDIT_PENDING_MAX) rc = KT_ELIMIT;
+    if (!rc && local) rc = kt_buf_append(&a->pending, line.p, line.len);
     if (rc) {
         a->failed++;
-        KT_ERROR("audit_record", "an audit record could not be %s", chain ? "queued" : "formatted");
+        KT_ERROR("audit_record", "an audit record could not be %s", local ? "queued" : "formatted");
     } else {
-        if (chain) a->pending_n++;
+        if (local) a->pending_n++;
         kt_events_push(a->ship, line.p, line.len - 1);   /* without the '\n' */
-        if (chain) kick(a);
+        if (local) kick(a);
     }
     kt_buf_free(&f);
     kt_buf_free(&line);
@@ -384,6 +385,9 @@ int kt_audit_open(uv_loop_t *loop, const char *dir, const kt_audit_opts *opts, k
         }
     }
     if (!rc) rc = load_key(a, opts, env, err, errlen);
+    if (!rc && !a->dir && opts && opts->immutable)
+        KT_WARN("audit_no_dir", "audit-logger immutable: records are hash-chained and shipped as "
+                "events, but no local copy is kept without gateway.audit_dir");
     char name[64];
     if (!rc && a->dir && newest_file(a->dir, name) == KT_OK && name[0]) {
         char path[1200];

@@ -142,10 +142,11 @@ class TestAudit(unittest.TestCase):
             self.assertNotIn(EMAIL.encode(), raw_cp)
 
     def test_2_tampering_detected(self):
+        n = len(records(self.adir))
         self.chat(PROMPT)
         self.chat(PROMPT + " again")
         self.chat(PROMPT + " and again")
-        self.wait_records(4)
+        self.wait_records(n + 3)
         with open(today_file(self.adir)) as f:
             lines = f.read().splitlines(True)
         self.assertGreaterEqual(len(lines), 4)
@@ -185,8 +186,9 @@ class TestAudit(unittest.TestCase):
         self.assertEqual(verify(self.adir)[0], 0)
 
     def test_4_restart_continues_chain(self):
+        n = len(records(self.adir))
         self.chat(PROMPT)
-        recs = self.wait_records(1)
+        recs = self.wait_records(n + 1)
         last = recs[-1]["seq"]
         digest = [r for r in recs if r.get("kind") == "request"][0]["input_digest"]
         type(self).kt.stop()
@@ -200,17 +202,10 @@ class TestAudit(unittest.TestCase):
         self.assertEqual(rc, 0, out)
 
 
-class TestAuditConfig(unittest.TestCase):
-    def test_immutable_needs_audit_dir(self):
+class TestAuditCli(unittest.TestCase):
+    def test_unreadable_path(self):
         d = tempfile.mkdtemp(prefix="kt-auditcfg-")
         try:
-            p = os.path.join(d, "c.yaml")
-            with open(p, "w") as f:
-                f.write("pack: {name: a, version: 1.0.0}\npolicies: {chain: [audit-logger]}\n"
-                        "policy:\n  audit-logger: {immutable: true}\n")
-            r = subprocess.run([kt_bin(), "policy", "validate", p], capture_output=True, text=True)
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn("gateway.audit_dir", r.stdout + r.stderr)
             r = subprocess.run([kt_bin(), "audit", "verify", os.path.join(d, "missing")],
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 2)
