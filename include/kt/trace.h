@@ -77,6 +77,26 @@ bool kt_sampler_parse(const char *name, const char *arg, kt_sampler *out, char *
  * every service with the same ratio keeps the same traces. */
 bool kt_sampler_decide(const kt_sampler *s, const kt_trace_ctx *parent, const uint8_t trace[16]);
 
+/* ---- response facts for spans (trace_resp.c) ------------------------------------------------
+ * gen_ai.response.model and gen_ai.response.finish_reasons from the response bytes as they pass
+ * (JSON or SSE, any split): the first "model" string, and the distinct "finish_reason" /
+ * "stop_reason" strings. Bounded; a key inside an escaped string (\"model\") is not one. */
+
+#define KT_RESP_MODEL_MAX 128
+#define KT_RESP_REASON_MAX 32
+#define KT_RESP_REASONS 4
+#define KT_RESP_CARRY 192        /* more than the longest match: key, spaces and value */
+
+typedef struct kt_resp_sniff {
+    char model[KT_RESP_MODEL_MAX];
+    char reasons[KT_RESP_REASONS][KT_RESP_REASON_MAX];
+    int nreasons;
+    char carry[KT_RESP_CARRY];   /* the previous chunk's last bytes */
+    size_t clen;
+} kt_resp_sniff;
+
+void kt_resp_sniff_feed(kt_resp_sniff *s, const char *p, size_t n);
+
 /* ---- spans (trace_span.c) ------------------------------------------------------------------- */
 
 enum { KT_SPAN_INTERNAL = 1, KT_SPAN_SERVER = 2, KT_SPAN_CLIENT = 3 };   /* OTLP SpanKind */

@@ -144,6 +144,8 @@ void kt__trace_input(kt_exchange *x, bool begin);
 void kt__trace_attempt_begin(kt_exchange *x);
 int kt__trace_upstream_header(kt_exchange *x, kt_buf *head);
 void kt__trace_attempt_end(kt_exchange *x, int status, const char *error);
+/* Every upstream body chunk: the response facts the spans report (only when recording). */
+void kt__trace_body(kt_exchange *x, const char *data, size_t len);
 void kt__trace_finish(kt_exchange *x, const kt_event_info *ev);
 /* exchange_audit.c: begin at start (the input digest of the body as sent), output with every
  * upstream body chunk (the output digest), finish with the event: the audit record, if any. */

@@ -125,6 +125,21 @@ static void genai_request(kt_span *s, const kt_exchange *x)
     if (x->target) kt_span_attr_str(s, "kt.target", x->target->id);
 }
 
+void kt__trace_body(kt_exchange *x, const char *data, size_t len)
+{
+    int st = x->c->resp_status;
+    if (x->trace.recording && st >= 200 && st < 300) kt_resp_sniff_feed(&x->trace.resp, data, len);
+}
+
+static void genai_response(kt_span *s, const kt_exchange *x)
+{
+    const kt_resp_sniff *r = &x->trace.resp;
+    kt_span_attr_str(s, "gen_ai.response.model", r->model);
+    const char *v[KT_RESP_REASONS];
+    for (int i = 0; i < r->nreasons; i++) v[i] = r->reasons[i];
+    kt_span_attr_strs(s, "gen_ai.response.finish_reasons", v, (size_t)r->nreasons);
+}
+
 static void genai_usage(kt_span *s, const kt_exchange *x)
 {
     if (x->obs.usage.input >= 0) kt_span_attr_int(s, "gen_ai.usage.input_tokens", x->obs.usage.input);
@@ -162,7 +177,10 @@ void kt__trace_attempt_end(kt_exchange *x, int status, const char *error)
         kt_span_attr_int(&s, "server.port", x->target->port);
     }
     if (status) kt_span_attr_int(&s, "http.response.status_code", status);
-    if (status >= 200 && status < 300) genai_usage(&s, x);
+    if (status >= 200 && status < 300) {
+        genai_usage(&s, x);
+        genai_response(&s, x);
+    }
     const char *err = error ? error : status >= 400 ? "http_error" : NULL;
     if (err) {
         kt_span_attr_str(&s, "error.type", err);
@@ -227,6 +245,7 @@ static void server_span(kt_exchange *x, const kt_event_info *ev, uint64_t end)
     s.end_ns = at(t, end);
     genai_request(&s, x);
     genai_usage(&s, x);
+    genai_response(&s, x);
     kt_span_attr_str(&s, "kt.verdict", ev->unscanned ? "unscanned" : kt_event_verdict(ev->decision));
     const char *names[64];
     char items[64][160];

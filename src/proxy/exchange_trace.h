@@ -22,6 +22,7 @@ typedef struct kt_xtrace {
     uint8_t attempt_id[8];     /* the current upstream attempt's span */
     uint64_t attempt_begin;    /* 0: no attempt open */
     uint32_t attempts;         /* attempts so far */
+    kt_resp_sniff resp;        /* response model and finish reasons (recording only) */
 } kt_xtrace;
 
 #endif

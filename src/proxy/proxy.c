@@ -537,6 +537,7 @@ static void on_body(void *owner, const char *data, size_t len)
     int status = x->c->resp_status;
     kt__audit_output(x, data, len);   /* audit-logger: the output digest */
     if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
+    kt__trace_body(x, data, len);   /* tracing: response model, finish reasons */
     if (x->usage_added && !kt__usage_strip(x, &data, &len)) return;   /* governance */
     switch (x->phase) {
     case KT_X_RELAY_BUFFER:

@@ -1,7 +1,8 @@
 /* The trace context parsers read what any caller sends: traceparent, b3 and X-B3-* values, and
  * the OTEL_* lists (headers, resource attributes) kt reads at start-up. None may read or write
  * out of bounds; a traceparent kt accepts must format back to the same bytes (version 00) and
- * every accepted id is non-zero. The first byte picks the parser, the rest is the value (NUL
+ * every accepted id is non-zero; the response sniffer (model, finish reasons) must find the same
+ * whatever the split. The first byte picks the parser, the rest is the value (NUL
  * bytes split it into the multi-header fields). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,13 +65,33 @@ static void otel_lists(const char *p, size_t n)
     free(v);
 }
 
+/* The response sniffer finds the same model and finish reasons whatever the split. */
+static void resp_split(unsigned seed, const char *p, size_t n)
+{
+    kt_resp_sniff whole, parts;
+    memset(&whole, 0, sizeof whole);
+    memset(&parts, 0, sizeof parts);
+    kt_resp_sniff_feed(&whole, p, n);
+    size_t off = 0;
+    while (off < n) {
+        seed = seed * 1103515245u + 12345u;
+        size_t step = 1 + (seed >> 16) % 211;
+        if (step > n - off) step = n - off;
+        kt_resp_sniff_feed(&parts, p + off, step);
+        off += step;
+    }
+    if (strcmp(whole.model, parts.model) || whole.nreasons != parts.nreasons) abort();
+    for (int i = 0; i < whole.nreasons; i++)
+        if (strcmp(whole.reasons[i], parts.reasons[i])) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     const char *p = (const char *)data + 1, *end = (const char *)data + size;
     size_t n = size - 1;
     kt_trace_ctx t;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0: traceparent(p, n); break;
     case 1:
         if (kt_trace_parse_b3(p, n, &t)) check_ids(&t);
@@ -80,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kt_trace_parse_b3_multi(a, b, c, d, &t)) check_ids(&t);
         break;
     }
-    default: otel_lists(p, n); break;
+    case 3: otel_lists(p, n); break;
+    default: resp_split(data[0], p, n); break;
     }
     return 0;
 }

@@ -203,6 +203,9 @@ class TestSpans(_Base):
         self.assertEqual(a["gen_ai.request.max_tokens"], 64)
         self.assertEqual(a["gen_ai.usage.input_tokens"], 9)
         self.assertEqual(a["gen_ai.usage.output_tokens"], 5)
+        self.assertEqual(a["gen_ai.response.model"], "gpt-4o-mini")
+        self.assertEqual(a["gen_ai.response.finish_reasons"], ["stop"])
+        self.assertEqual(attempt["attrs"]["gen_ai.response.finish_reasons"], ["stop"])
         self.assertEqual(a["kt.verdict"], "redact")
         self.assertEqual(a["kt.target"], "openai-main")
         self.assertIn("pii-detector=redact", a["kt.policies"])
@@ -285,6 +288,14 @@ class TestSpans(_Base):
         self.assertEqual(len(attempt), 1)
         self.assertEqual(attempt[0]["attrs"]["http.response.status_code"], 500)
         self.assertEqual(attempt[0]["status"]["code"], 2)
+
+    def test_7_stream_response_facts(self):
+        tid = "8" * 32
+        st, _ = chat(self.kt, headers={"traceparent": "00-%s-%s-01" % (tid, PARENT)}, stream=True)
+        self.assertEqual(st, 200)
+        server = [s for s in self.trace_of(tid, 4) if s["kind"] == 2][0]
+        self.assertEqual(server["attrs"]["gen_ai.response.finish_reasons"], ["stop"])
+        self.assertEqual(server["attrs"]["gen_ai.response.model"], "gpt-4o-mini")
 
     def test_6_unsampled_parent_not_exported(self):
         tid = "7" * 32

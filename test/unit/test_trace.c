@@ -245,6 +245,28 @@ KT_TEST(span_json_is_otlp)
     kt_span_free(&s);
 }
 
+KT_TEST(response_facts_any_split)
+{
+    static const char body[] =
+        "data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"delta\":"
+        "{\"content\":\"say \\\"model\\\":\\\"fake\\\"\"},\"finish_reason\":null}]}\n\n"
+        "data: {\"model\": \"other\",\"choices\":[{\"finish_reason\" : \"length\"},"
+        "{\"finish_reason\":\"stop\"},{\"finish_reason\":\"stop\"}]}\n\n"
+        "event: message_delta\ndata: {\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n";
+    size_t n = sizeof body - 1;
+    for (size_t step = 1; step <= n; step += (step < 8 ? 1 : 37)) {
+        kt_resp_sniff s;
+        memset(&s, 0, sizeof s);
+        for (size_t off = 0; off < n; off += step)
+            kt_resp_sniff_feed(&s, body + off, off + step > n ? n - off : step);
+        KT_ASSERT_EQ_STR(s.model, "gpt-4o-mini-2024-07-18");
+        KT_ASSERT_EQ_INT(s.nreasons, 3);
+        KT_ASSERT_EQ_STR(s.reasons[0], "length");
+        KT_ASSERT_EQ_STR(s.reasons[1], "stop");
+        KT_ASSERT_EQ_STR(s.reasons[2], "end_turn");
+    }
+}
+
 int main(void)
 {
     KT_RUN(traceparent_valid_and_invalid);
@@ -253,5 +275,6 @@ int main(void)
     KT_RUN(samplers);
     KT_RUN(options_from_env);
     KT_RUN(span_json_is_otlp);
+    KT_RUN(response_facts_any_split);
     return KT_DONE();
 }
