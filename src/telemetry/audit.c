@@ -46,12 +46,12 @@ static int64_t utc_day(void)
     return (int64_t)(time(NULL) / 86400);
 }
 
-static void day_name(int64_t day, char out[32])
+static void day_name(int64_t day, char out[64])
 {
     time_t t = (time_t)(day * 86400);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 32, "audit-%04d-%02d-%02d.jsonl", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    snprintf(out, 64, "audit-%04d-%02d-%02d.jsonl", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 /* ---- the key ---------------------------------------------------------------------------------- */
@@ -197,7 +197,7 @@ static int resume(kt_audit *a, const char *path, char *err, size_t errlen)
 
 static void prune(const char *dir, uint64_t days, int64_t today)
 {
-    char oldest[32];
+    char oldest[64];
     day_name(today - (int64_t)days, oldest);   /* files named before this one go */
     DIR *d = opendir(dir);
     if (!d) return;
@@ -219,7 +219,7 @@ static void job_run(uv_work_t *w)
     int64_t today = utc_day();
     a->job_err = 0;
     if (a->job.len) {
-        char name[32], path[1200];
+        char name[64], path[1200];
         day_name(today, name);
         snprintf(path, sizeof path, "%s/%s", a->dir, name);
         int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -295,7 +295,7 @@ static int str_field(kt_buf *b, const char *name, const char *v)
 
 static int fields(kt_audit *a, const kt_audit_info *in, kt_buf *b)
 {
-    char id[37], ts[40];
+    char id[37], ts[64];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
