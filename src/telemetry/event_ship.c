@@ -404,8 +404,10 @@ static void attempt_failed(kt_events *ev, const char *why)
     uint32_t delay = jitter(ev, (uint32_t)cap);
     if (ev->retry_after_ms > delay) delay = ev->retry_after_ms;
     if (ev->attempt == 1 || ev->attempt % 20 == 0)
-        KT_WARN("events_delivery", "event batch (%zu events) not delivered: %s (status %d); "
-                "attempt %u, retrying in %u ms", ev->batch_n, why, ev->status, ev->attempt, delay);
+        KT_WARN("events_delivery", "%s batch (%zu %s) not delivered: %s (status %d); "
+                "attempt %u, retrying in %u ms", ev->shape.body_open ? "span" : "event",
+                ev->batch_n, ev->shape.body_open ? "spans" : "events", why, ev->status,
+                ev->attempt, delay);
     ev->state = EV_BACKOFF;
     uv_timer_start(&ev->timer, on_backoff_done, delay, 0);
 }
@@ -679,6 +681,7 @@ void kt_events_free(kt_events *ev)
     free_batch(ev);
     kt_event_ring_free(&ev->ring);
     kt_buf_free(&ev->body);
+    kt_buf_wipe(&ev->head);   /* it held the token or the OTLP headers */
     kt_buf_free(&ev->head);
     if (ev->target.host) kt_pools_free(&ev->pools);
     if (ev->durable) kt_durable_free(&ev->dur);
