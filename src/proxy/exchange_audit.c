@@ -58,6 +58,19 @@ static void peer_name(const kt_conn *c, char *out, size_t n)
     else if (ss.ss_family == AF_INET6) uv_ip6_name((const struct sockaddr_in6 *)(const void *)&ss, out, n);
 }
 
+/* The embedded decision is the record's "what", not an event of its own: its event_type goes
+ * (readers that pick decision events by that key must not count it twice). The first occurrence
+ * is the top-level one: kt_event_json writes the id, then event_type. */
+static void drop_event_type(kt_buf *b)
+{
+    static const char key[] = ",\"event_type\":\"decision\"";
+    char *p = b->p ? strstr(b->p, key) : NULL;
+    if (!p) return;
+    size_t n = sizeof key - 1, at = (size_t)(p - b->p);
+    memmove(p, p + n, b->len - at - n + 1);
+    b->len -= n;
+}
+
 /* Which record the exchange gets: "request" (the chain audits it), "refusal" (log_all_access and
  * kt refused it itself), or none. */
 static const char *record_kind(const kt_exchange *x, const kt_audit_opts *o, const kt_event_info *ev)
@@ -78,6 +91,7 @@ void kt__audit_finish(kt_exchange *x, const kt_event_info *ev)
         kt_buf evj;
         kt_buf_init(&evj, 256 * 1024);
         bool have_ev = kt_event_json(ev, &evj) == KT_OK;
+        drop_event_type(&evj);
         bool out = a && a->out_started && !mbedtls_md_hmac_finish(&a->out, a->out_digest);
         kt_audit_info info = { .kind = kind, .source = src, .status = ev->status,
                                .event_json = have_ev ? evj.p : NULL, .event_len = evj.len,
