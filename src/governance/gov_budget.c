@@ -69,7 +69,9 @@ static size_t consumer_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_bud
 
 size_t kt_gov_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_budget *out, size_t max)
 {
-    if (!g || !cfg) return 0;
+    /* With gateway.shared_state the fleet's counters are in Redis, not in this store: no series
+     * rather than a wrong one (reading them there is left to do). */
+    if (!g || !cfg || g->rds) return 0;
     windows_now w = now_windows();
     size_t n = 0;
     for (size_t i = 0; i < cfg->nchain; i++) {
