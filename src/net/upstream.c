@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h2_priv.h"
 #include "kt/log.h"
-#include "net_priv.h"
 #include "kt/upstream.h"
+#include "net_priv.h"
 
 #define KT_UP_READ_BUF (64 * 1024)
 #define KT_UP_MAX_HEADERS 200
@@ -32,6 +33,7 @@ static void up_free_if_done(kt_upconn *up)
     kt_pool *pool = up->pool;
     pool->nconns--;
     pool->pools->nconns--;
+    if (up->role == KT_UP_H2_CARRIER) kt__h2_carrier_free(up);
     if (up->use_tls) kt_tls_conn_free(&up->tls);
     kt_headers_free(&up->resp_headers);
     free(up);
@@ -58,6 +60,8 @@ static void idle_remove(kt_upconn *up)
 static void up_close(kt_upconn *up)
 {
     if (up->state == KT_UP_CLOSING) return;
+    if (up->role == KT_UP_H2_CARRIER)
+        kt__h2_carrier_lost(up, "upstream_closed", "the HTTP/2 connection closed");
     if (up->state == KT_UP_IDLE) idle_remove(up);
     up->state = KT_UP_CLOSING;
     up->h = NULL;
@@ -72,6 +76,7 @@ static void up_fail(kt_upconn *up, const char *code, const char *msg, bool retry
     const kt_upstream_handler *h = up->h;
     void *owner = up->owner;
     KT_DEBUG("upstream_fail", "%s:%u %s: %s", up->pool->host, up->pool->port, code, msg);
+    if (up->role == KT_UP_H2_CARRIER) kt__h2_carrier_lost(up, code, msg);
     up_close(up);
     if (h) h->on_error(owner, code, msg, retryable);
 }
@@ -93,6 +98,10 @@ static void on_timer(uv_timer_t *t)
         up_fail(up, "upstream_connect", msg, false);
         break;
     case KT_UP_BUSY:
+        if (up->role == KT_UP_H2_CARRIER) {
+            kt__h2_carrier_timer(up);
+            break;
+        }
         snprintf(msg, sizeof msg, up->got_bytes ? "upstream %s:%u stalled mid-response"
                                                 : "no response from upstream %s:%u in time",
                  up->pool->host, up->pool->port);
@@ -156,6 +165,7 @@ static int tls_flush(kt_upconn *up)
 int kt_upconn_send(kt_upconn *up, const char *head, size_t hlen, const char *body, size_t blen,
                    bool no_body)
 {
+    if (up->role == KT_UP_H2_STREAM) return kt__h2_send(up, head, hlen, body, blen);
     llhttp_init(&up->parser, HTTP_RESPONSE, &kt__resp_settings);
     up->parser.data = up;
     kt_headers_reset(&up->resp_headers);
@@ -335,6 +345,18 @@ static void do_handshake(kt_upconn *up)
         return;
     }
     save_session(up);
+    kt_pool *pool = up->pool;
+    if (pool->http2 != KT_HTTP2_OFF) {
+        bool h2 = kt_tls_alpn_h2(&up->tls);
+        if (!h2 && pool->http2 == KT_HTTP2_ON) {
+            snprintf(err, sizeof err, "%s:%u did not negotiate HTTP/2 (http2: on)", pool->host,
+                     pool->port);
+            up_fail(up, "upstream_protocol", err, false);
+            return;
+        }
+        up->t_ready_ns = uv_hrtime();
+        if (kt__h2_handshake_done(up, h2)) return;
+    }
     became_ready(up);
 }
 
@@ -359,7 +381,8 @@ static void tls_pump(kt_upconn *up, char *scratch, size_t cap)
             if (up->tls.closed) up_eof(up, UV_EOF);
             return;
         }
-        up_parse(up, scratch, (size_t)n);
+        if (up->role == KT_UP_H2_CARRIER) kt__h2_input(up, scratch, (size_t)n);
+        else up_parse(up, scratch, (size_t)n);
     }
 }
 
@@ -410,6 +433,10 @@ static void handle_read(kt_upconn *up, ssize_t nread, const uv_buf_t *buf)
 
 void kt_upconn_pause(kt_upconn *up)
 {
+    if (up->role == KT_UP_H2_STREAM) {
+        kt__h2_pause(up);
+        return;
+    }
     if (up->paused || up->state != KT_UP_BUSY) return;
     up->paused = true;
     uv_read_stop((uv_stream_t *)&up->tcp);
@@ -418,6 +445,10 @@ void kt_upconn_pause(kt_upconn *up)
 
 void kt_upconn_resume(kt_upconn *up)
 {
+    if (up->role == KT_UP_H2_STREAM) {
+        kt__h2_resume(up);
+        return;
+    }
     if (!up->paused || up->state != KT_UP_BUSY) return;
     up->paused = false;
     uv_read_start((uv_stream_t *)&up->tcp, on_alloc, on_read);
@@ -457,7 +488,8 @@ static void on_connected(uv_connect_t *req, int status)
     up->state = KT_UP_HANDSHAKE;
     kt_pool *pool = up->pool;
     if (kt_tls_conn_init(&up->tls, pool->pools->tls, pool->host,
-                         pool->has_session ? &pool->session : NULL)) {
+                         pool->has_session ? &pool->session : NULL,
+                         pool->http2 != KT_HTTP2_OFF)) {
         up_fail(up, "upstream_tls", "cannot set up TLS", false);
         return;
     }
@@ -519,7 +551,9 @@ void kt_pools_init(kt_pools *ps, uv_loop_t *loop, kt_tls_ctx *tls, const kt_limi
 static kt_pool *pool_get(kt_pools *ps, const kt_target *t)
 {
     for (kt_pool *p = ps->head; p; p = p->next)
-        if (p->port == t->port && p->tls == t->tls && strcmp(p->host, t->host) == 0) return p;
+        if (p->port == t->port && p->tls == t->tls && p->http2 == t->http2 &&
+            strcmp(p->host, t->host) == 0)
+            return p;
     kt_pool *p = kt_calloc(1, sizeof *p);
     if (!p) return NULL;
     p->host = kt_strdup(t->host);
@@ -529,6 +563,7 @@ static kt_pool *pool_get(kt_pools *ps, const kt_target *t)
     }
     p->port = t->port;
     p->tls = t->tls;
+    p->http2 = t->tls ? t->http2 : KT_HTTP2_OFF;
     p->pools = ps;
     p->next = ps->head;
     ps->head = p;
@@ -574,6 +609,11 @@ int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_hand
 {
     kt_pool *pool = pool_get(ps, t);
     if (!pool) return KT_ENOMEM;
+    /* HTTP/2 once the origin chose it (auto), or from the start (on). While the protocol is not
+     * known yet, a connection offers both and its owner gets whichever the origin picks. */
+    if (pool->http2 == KT_HTTP2_ON || (pool->http2 == KT_HTTP2_AUTO &&
+                                       pool->proto == KT_POOL_PROTO_H2))
+        return kt__h2_acquire(pool, h, owner, out);
     kt_upconn *up = pool->idle;
     if (up) {
         pool->idle = up->next_idle;
@@ -597,6 +637,14 @@ int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_hand
 
 void kt_upconn_release(kt_upconn *up)
 {
+    if (up->role == KT_UP_H2_STREAM) {
+        kt__h2_release(up);
+        return;
+    }
+    if (up->role == KT_UP_H2_CARRIER) {
+        kt__h2_carrier_release(up);
+        return;
+    }
     if (up->state == KT_UP_CLOSING) return;
     up->h = NULL;
     up->owner = NULL;
@@ -620,8 +668,28 @@ void kt_upconn_release(kt_upconn *up)
 void kt_pools_close(kt_pools *ps)
 {
     ps->closing = true;
-    for (kt_pool *p = ps->head; p; p = p->next)
+    for (kt_pool *p = ps->head; p; p = p->next) {
         while (p->idle) up_close(p->idle);
+        kt__h2_pool_closing(p);
+    }
+}
+
+/* ---- for h2.c --------------------------------------------------------------------------------- */
+
+int kt__up_new(kt_pool *pool, kt_upconn **out) { return up_new(pool, out); }
+void kt__up_close(kt_upconn *up) { up_close(up); }
+int kt__up_tls_flush(kt_upconn *up) { return tls_flush(up); }
+void kt__up_arm(kt_upconn *up, uint32_t ms) { arm(up, ms); }
+
+void kt__up_idle(kt_upconn *up)
+{
+    uv_timer_stop(&up->timer);
+    up->h = NULL;
+    up->owner = NULL;
+    up->state = KT_UP_IDLE;
+    up->next_idle = up->pool->idle;
+    up->pool->idle = up;
+    arm(up, up->pool->pools->lim->upstream_pool_idle_ms);
 }
 
 void kt_pools_free(kt_pools *ps)
