@@ -4,6 +4,7 @@ Runs as its own process under /usr/bin/python3 (where Debian installs `h2`), wha
 the tests:
 
     mock_h2.py --cert C --key K [--alpn h2,http/1.1] [--max-streams N] [--goaway-after N]
+               [--default-mode MODE --pieces N --gap-ms MS]
 
 prints {"port": P, "ctl": Q} and serves until killed. Port Q answers plain HTTP/1.1
 `GET /stats` with {"connections": n, "requests": n, "paths": [...], "headers": [[...], ...]}
@@ -80,8 +81,8 @@ class Conn:
 
     def script(self, st):
         now = time.monotonic()
-        mode = st.h.get("x-mock-mode", "json")
-        gap = int(st.h.get("x-mock-gap-ms", "0")) / 1000.0
+        mode = st.h.get("x-mock-mode", self.args.default_mode)
+        gap = int(st.h.get("x-mock-gap-ms", str(self.args.gap_ms))) / 1000.0
         delay = int(st.h.get("x-mock-delay-ms", "0")) / 1000.0
         t = now + delay
         if mode == "rst":
@@ -90,7 +91,7 @@ class Conn:
         if mode == "hold":
             return
         if mode == "stream":
-            n = int(st.h.get("x-mock-pieces", "5"))
+            n = int(st.h.get("x-mock-pieces", str(self.args.pieces)))
             st.actions.append((t, "headers", [(":status", "200"), ("content-type", "text/event-stream")]))
             for i in range(n):
                 ev = {"id": "c1", "object": "chat.completion.chunk",
@@ -287,6 +288,10 @@ def main():
     ap.add_argument("--alpn", default="h2,http/1.1")
     ap.add_argument("--max-streams", type=int, default=0)
     ap.add_argument("--goaway-after", type=int, default=0)
+    # defaults for requests without x-mock-* headers (bench/mem_streams.py)
+    ap.add_argument("--default-mode", default="json")
+    ap.add_argument("--pieces", type=int, default=5)
+    ap.add_argument("--gap-ms", type=int, default=0)
     args = ap.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
