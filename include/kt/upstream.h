@@ -48,19 +48,25 @@ typedef enum kt_up_state {
     KT_UP_CLOSING,
 } kt_up_state;
 
-struct kt_upconn {
+/* What only a connection has (an H1 connection or a carrier): a stream rides on its session's
+ * and is allocated without it (~1.4 KB less per stream). */
+typedef struct kt_up_io {
     uv_tcp_t tcp;
-    uv_timer_t timer;
     uv_getaddrinfo_t gai;
     uv_connect_t connect_req;
+    kt_tls_conn tls;
+    llhttp_t parser;
+} kt_up_io;
+
+struct kt_upconn {
+    uv_timer_t timer;
+    kt_up_io *io;          /* NULL for a stream */
     kt_pool *pool;
     kt_up_state state;
     int open_handles;
     bool gai_pending;
     bool tcp_inited;
     bool use_tls;
-    kt_tls_conn tls;
-    llhttp_t parser;
     kt_headers resp_headers;
     int status;
     bool head_seen;

@@ -214,7 +214,7 @@ static kt_upconn *stream_of(nghttp2_session *ng, int32_t sid)
 static int wbuf_out(kt_h2 *h2)
 {
     if (!h2->wbuf.len) return KT_OK;
-    int rc = kt_tls_write(&h2->carrier->tls, h2->wbuf.p, h2->wbuf.len);
+    int rc = kt_tls_write(&h2->carrier->io->tls, h2->wbuf.p, h2->wbuf.len);
     kt_buf_wipe(&h2->wbuf);   /* header blocks carry the provider key as a literal */
     kt_buf_reset(&h2->wbuf);
     return rc;
@@ -242,7 +242,7 @@ static void session_flush(kt_h2 *h2)
         }
         if (n == 0) break;
         if (h2->wbuf.len + (size_t)n > KT_H2_WBUF && (rc = wbuf_out(h2))) break;
-        if ((size_t)n > KT_H2_WBUF) rc = kt_tls_write(&h2->carrier->tls, (const char *)data,
+        if ((size_t)n > KT_H2_WBUF) rc = kt_tls_write(&h2->carrier->io->tls, (const char *)data,
                                                       (size_t)n);
         else rc = kt_buf_append(&h2->wbuf, data, (size_t)n);
         if (rc) break;
