@@ -39,7 +39,7 @@ import h2.exceptions  # noqa: E402
 import h2.settings  # noqa: E402
 import hyperframe.frame  # noqa: E402
 
-STATS = {"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0}
+STATS = {"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0, "resets": 0}
 LOCK = threading.Lock()
 
 
@@ -228,6 +228,8 @@ class Conn:
         elif isinstance(ev, h2.events.StreamEnded):
             self.maybe_request(ev.stream_id)
         elif isinstance(ev, h2.events.StreamReset):
+            with LOCK:
+                STATS["resets"] += 1
             self.bodies.pop(ev.stream_id, None)
             self.done(ev.stream_id)
 
@@ -276,7 +278,8 @@ class Ctl(BaseHTTPRequestHandler):
 
     def do_POST(self):
         with LOCK:
-            STATS.update({"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0})
+            STATS.update({"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0,
+                          "resets": 0})
         self.send_response(204)
         self.end_headers()
 

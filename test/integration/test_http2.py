@@ -261,6 +261,37 @@ class TestH2Basics(H2Case):
         self.assertEqual(len(got.partition(b"\r\n\r\n")[2]), 30000000)
 
 
+class TestH2Timeouts(H2Case):
+    gateway = {"upstream_first_byte_timeout": "1s"}
+
+    def test_first_byte_timeout_resets_only_that_stream(self):
+        chat(self.kt.port)
+        self.mock.reset()
+        st, h, body = chat(self.kt.port, {"x-mock-mode": "hold"})
+        self.assertEqual(st, 502, body)
+        self.assertEqual(error_of(body)["code"], "upstream_timeout")
+        self.assertEqual(chat(self.kt.port)[0], 200)
+        s = self.mock.stats()
+        self.assertEqual(s["connections"], 0, "the session did not survive a timed-out stream")
+        self.assertGreaterEqual(s["resets"], 1, "the timed-out stream was not reset")
+
+    def test_client_gone_mid_stream_resets_the_stream(self):
+        chat(self.kt.port)
+        self.mock.reset()
+        c = socket.create_connection(("127.0.0.1", self.kt.port), timeout=10)
+        body = b'{"model":"gpt-4o-mini","stream":true,"messages":[]}'
+        c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-mock-mode: stream\r\n"
+                  b"x-mock-pieces: 50\r\nx-mock-gap-ms: 100\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.assertIn(b"data: ", c.recv(65536) + c.recv(65536))
+        c.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.mock.stats()["resets"] < 1:
+            time.sleep(0.05)
+        self.assertGreaterEqual(self.mock.stats()["resets"], 1, "kt kept the abandoned stream open")
+        self.assertEqual(chat(self.kt.port)[0], 200)
+        self.assertEqual(self.mock.stats()["connections"], 0)
+
+
 class TestH2Goaway(H2Case):
     mock_opts = {"goaway_after": 10}
 
