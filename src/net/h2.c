@@ -26,6 +26,7 @@
 #define KT_H2_UP_MAX_HEADERS 200
 #define KT_H2_UP_MAX_HEADER_BYTES (64 * 1024)
 #define KT_H2_WBUF (16 * 1024)                  /* frames gathered into one TLS record */
+#define KT_H2_PING_MS 10000    /* an idle session is pinged this often (or 3 times per pool idle) */
 
 /* nghttp2 1.60 replaced the ssize_t API by nghttp2_ssize ("2" functions) and deprecated the old
  * one (Debian 12 ships 1.52, Debian 13 1.64). */
@@ -59,6 +60,8 @@ struct kt_h2 {
     /* The stream of the owner whose HTTP/1.1 connection became this session's carrier: until
      * its on_ready that owner still holds the carrier (and may release it: kt__h2_carrier_release). */
     kt_upconn *adopted;
+    uint64_t idle_since;    /* uv_now() when the last stream left */
+    bool ping_out;          /* a PING is unanswered */
     bool goaway;            /* no new streams (GOAWAY received or sent) */
     bool dead;              /* the carrier is gone */
     kt_buf wbuf;            /* frames not yet encrypted */
@@ -126,6 +129,21 @@ static void list_remove(kt_upconn *s)
 static void stream_timer(uv_timer_t *t);
 static void ready_waiters(kt_h2 *h2);
 
+/* No stream left: the carrier's timer pings the peer every KT_H2_PING_MS (a session whose PING is
+ * not answered by the next one is closed, so no request is put on a dead connection) and closes
+ * the session after upstream_pool_idle. */
+static uint32_t ping_interval(const kt_h2 *h2)
+{
+    return KT_MIN((uint32_t)KT_H2_PING_MS, h2->pool->pools->lim->upstream_pool_idle_ms / 3 + 1);
+}
+
+static void session_idle(kt_h2 *h2)
+{
+    h2->idle_since = uv_now(h2->pool->pools->loop);
+    h2->ping_out = false;
+    kt__up_arm(h2->carrier, ping_interval(h2));
+}
+
 /* A new stream, waiting (KT_UP_CONNECTING) until ready_waiters() gives it a place. */
 static kt_upconn *stream_new(kt_h2 *h2, const kt_upstream_handler *h, void *owner)
 {
@@ -172,7 +190,7 @@ static void stream_detach(kt_upconn *s, uint32_t rst_code)
     if (!h2) return;
     if (!h2->nstreams && !h2->dead) {
         if (h2->goaway || h2->pool->pools->closing) kt__up_close(h2->carrier);
-        else if (h2->ready) kt__up_arm(h2->carrier, h2->pool->pools->lim->upstream_pool_idle_ms);
+        else if (h2->ready) session_idle(h2);
     }
     if (!h2->dead && h2->nstreams > h2->nactive) ready_waiters(h2);
     if (!h2->dead) session_flush(h2);
@@ -307,6 +325,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
                  h2->pool->port, (int)f->goaway.last_stream_id, f->goaway.error_code);
         return 0;
     }
+    if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
+        h2->ping_out = false;
+        return 0;
+    }
     if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) && !h2->settled) {
         h2->settled = true;
         h2->settle_due = true;
@@ -323,6 +345,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
         s->head_seen = true;
         s->got_bytes = true;
         s->flush_pending = true;
+        if (!s->paused) stream_arm(s, s->pool->pools->lim->upstream_idle_timeout_ms);
         bool has_length = kt_headers_find(&s->resp_headers, "content-length", 0) >= 0;
         if (s->h) s->h->on_head(s->owner, s->status, &s->resp_headers, has_length);
         if (s->state != KT_UP_BUSY) return 0;
@@ -511,8 +534,7 @@ static void settle(kt_h2 *h2)
     uv_timer_stop(&h2->carrier->timer);
     spill(h2);
     ready_waiters(h2);
-    if (!h2->nstreams && !h2->dead)
-        kt__up_arm(h2->carrier, h2->pool->pools->lim->upstream_pool_idle_ms);
+    if (!h2->nstreams && !h2->dead) session_idle(h2);
 }
 
 int kt__h2_acquire(kt_pool *pool, const kt_upstream_handler *h, void *owner, kt_upconn **out)
@@ -645,14 +667,26 @@ void kt__h2_carrier_timer(kt_upconn *carrier)
         session_lost(h2, "upstream_connect", msg);
         return;
     }
-    if (h2 && !h2->nstreams) {
+    if (!h2 || h2->nstreams || h2->dead) return;
+    uint32_t idle = h2->pool->pools->lim->upstream_pool_idle_ms;
+    uint64_t gone = uv_now(h2->pool->pools->loop) - h2->idle_since;
+    if (gone >= idle || !h2->ng) {   /* idle for upstream_pool_idle: GOAWAY and close */
         h2->goaway = true;
-        if (h2->ng && !h2->dead) {
+        if (h2->ng) {
             nghttp2_session_terminate_session(h2->ng, NGHTTP2_NO_ERROR);
             session_flush(h2);   /* sends the GOAWAY */
         }
         if (!h2->dead) session_lost(h2, "upstream_closed", "idle");
+        return;
     }
+    if (h2->ping_out) {
+        session_lost(h2, "upstream_closed", "no answer to an HTTP/2 PING");
+        return;
+    }
+    nghttp2_submit_ping(h2->ng, NGHTTP2_FLAG_NONE, NULL);
+    h2->ping_out = true;
+    session_flush(h2);
+    if (!h2->dead) kt__up_arm(carrier, (uint32_t)KT_MIN(idle - gone, (uint64_t)ping_interval(h2)));
 }
 
 void kt__h2_carrier_release(kt_upconn *carrier)

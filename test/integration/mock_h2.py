@@ -39,7 +39,8 @@ import h2.exceptions  # noqa: E402
 import h2.settings  # noqa: E402
 import hyperframe.frame  # noqa: E402
 
-STATS = {"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0, "resets": 0}
+STATS = {"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0, "resets": 0,
+         "pings": 0}
 LOCK = threading.Lock()
 
 
@@ -227,6 +228,9 @@ class Conn:
                 self.maybe_request(ev.stream_id)
         elif isinstance(ev, h2.events.StreamEnded):
             self.maybe_request(ev.stream_id)
+        elif isinstance(ev, h2.events.PingReceived):   # h2 answers it itself
+            with LOCK:
+                STATS["pings"] += 1
         elif isinstance(ev, h2.events.StreamReset):
             with LOCK:
                 STATS["resets"] += 1
@@ -279,7 +283,7 @@ class Ctl(BaseHTTPRequestHandler):
     def do_POST(self):
         with LOCK:
             STATS.update({"connections": 0, "requests": 0, "paths": [], "headers": [], "peak_streams": 0,
-                          "resets": 0})
+                          "resets": 0, "pings": 0})
         self.send_response(204)
         self.end_headers()
 

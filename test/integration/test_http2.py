@@ -292,6 +292,21 @@ class TestH2Timeouts(H2Case):
         self.assertEqual(self.mock.stats()["connections"], 0)
 
 
+class TestH2IdlePing(H2Case):
+    gateway = {"upstream_pool_idle": "1500ms"}
+
+    def test_idle_session_is_pinged_then_closed(self):
+        chat(self.kt.port)
+        self.mock.reset()
+        time.sleep(1.0)   # pings every 501 ms while idle
+        self.assertGreaterEqual(self.mock.stats()["pings"], 1, "an idle session was not pinged")
+        self.assertEqual(chat(self.kt.port)[0], 200)
+        self.assertEqual(self.mock.stats()["connections"], 0, "the pinged session was not reused")
+        time.sleep(2.2)   # idle for longer than upstream_pool_idle: closed, the next one is new
+        self.assertEqual(chat(self.kt.port)[0], 200)
+        self.assertEqual(self.mock.stats()["connections"], 1)
+
+
 class TestH2Goaway(H2Case):
     mock_opts = {"goaway_after": 10}
 
