@@ -10,6 +10,7 @@ apt_has() { apt-cache show "$1" >/dev/null 2>&1; }
 need=""
 cc_has uv.h || need="$need libuv1-dev"
 cc_has mbedtls/ssl.h || need="$need libmbedtls-dev"
+cc_has nghttp2/nghttp2.h || need="$need libnghttp2-dev"
 cc_has cjson/cJSON.h || need="$need libcjson-dev"
 cc_has yaml.h || need="$need libyaml-dev"
 cc_has hiredis/adapters/libuv.h || need="$need libhiredis-dev"   # gateway.shared_state (Redis)

@@ -23,7 +23,7 @@ WORK=${KT_DEB13_DIR:-$(pwd)/build/debian13}
 root_prepare
 
 step build 900 'make -j2'
-step versions 30 'dpkg-query -W -f "\${Package} \${Version}\n" libllhttp-dev libmbedtls-dev libuv1-dev libcjson-dev libyaml-dev libpcre2-dev libhiredis-dev redis-server gcc; echo "debian_version $(cat /etc/debian_version)"; echo "kt $(build/kt version)"'
+step versions 30 'dpkg-query -W -f "\${Package} \${Version}\n" libllhttp-dev libmbedtls-dev libnghttp2-dev libuv1-dev libcjson-dev libyaml-dev libpcre2-dev libhiredis-dev redis-server gcc; echo "debian_version $(cat /etc/debian_version)"; echo "kt $(build/kt version)"'
 sed 's/^/debian13: built with /' "$WORK/versions.log"
 # Every shipped config must load on Debian 13 too (shipped: examples/, k8s/ ConfigMaps are checked
 # by make test; here the plain files). Placeholders for variables a config requires.
@@ -39,6 +39,8 @@ case "$summary" in
 esac
 what="make, kt version, policy validate, make san and unit tests"
 if [ "${KT_DEB13_INTEGRATION:-1}" = 1 ]; then
+  # the scripted HTTP/2 provider of test_http2.py (a test dependency, so not in the cached root)
+  step h2deps 300 'python3 -c "import h2" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-h2; }'
   step integration 900 'python3 test/run_all.py --only integration --kt build/san/kt'
   summary=$(tail -n 1 "$WORK/integration.log")
   say "integration tests on Debian 13 (TLS via mbedTLS 3.6): $summary"

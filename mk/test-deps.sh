@@ -10,6 +10,8 @@ command -v npm >/dev/null 2>&1 || need="$need npm"
 # the shared-state tests start a real Redis (test/integration/test_shared_state.py)
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
+# the scripted HTTP/2 provider of test_http2.py (Debian's python3, whatever python3 runs the tests)
+/usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || need="$need python3-h2"
 for tool in "$@"; do
   case "$tool" in
     nginx) command -v nginx >/dev/null 2>&1 || need="$need nginx-light" ;;

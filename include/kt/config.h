@@ -42,6 +42,15 @@ typedef enum kt_provider_kind {
     KT_PROVIDER_AZURE,
 } kt_provider_kind;
 
+/* A target's `http2`: auto (default) offers h2 by ALPN and uses it when the provider picks it;
+ * on requires it (a provider that does not pick h2 fails with upstream_protocol); off speaks
+ * HTTP/1.1 only. http:// targets always speak HTTP/1.1 (no h2c). */
+typedef enum kt_http2_mode {
+    KT_HTTP2_AUTO = 0,
+    KT_HTTP2_ON,
+    KT_HTTP2_OFF,
+} kt_http2_mode;
+
 /* The provider's name as configs, logs and the ops endpoint spell it: "openai", "anthropic",
  * "azure-openai" (the same as the proxy's kt_provider_for(k)->name). */
 const char *kt_provider_name(kt_provider_kind k);
@@ -62,6 +71,7 @@ typedef struct kt_target {
     bool tls;                  /* https */
     char *host;                /* without brackets for IPv6 */
     uint16_t port;
+    kt_http2_mode http2;       /* `http2`, default auto */
     char *path_prefix;         /* "" or "/x/y" (never a trailing '/', never a trailing "/v1") */
     /* provider details */
     char *api_version;         /* azure: `api_version`, default "2024-06-01" */

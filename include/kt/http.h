@@ -18,6 +18,7 @@ typedef struct kt_headers {
     kt_header *h;
     uint32_t n;
     uint32_t max;       /* header count cap */
+    uint32_t cap;       /* entries allocated in h (grows by doubling up to max) */
     uint8_t st;         /* parser state: expecting a name, inside a name, inside a value */
 } kt_headers;
 

@@ -37,7 +37,9 @@ typedef struct kt_stream_filter {
     kt_decision *d;
     kt_buf *out;         /* filtered bytes are appended here (the caller sends and resets it) */
     kt_sse_parser sse;
-    kt_stream_key keys[KT_STREAM_MAX_KEYS];
+    kt_stream_key *keys;  /* nkeys slots, grown by doubling up to KT_STREAM_MAX_KEYS (most
+                             streams have one key: a fixed array cost 4.8 KB per stream) */
+    uint32_t nkeys;
     kt_findings f;
     kt_buf text;         /* scratch: decoded string */
     uint32_t *map;

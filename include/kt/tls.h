@@ -20,6 +20,7 @@ typedef struct kt_tls_ctx {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_x509_crt ca;
     mbedtls_ssl_config conf;
+    mbedtls_ssl_config conf_h2;   /* the same, offering ALPN "h2" then "http/1.1" */
     bool ready;
     char ca_source[256];
     int suites[16];   /* preferred ciphersuites, 0-terminated */
@@ -48,8 +49,11 @@ typedef struct kt_tls_conn {
 /* Positive, so that it never reads as a KT_E* code: needs more input (after flushing output). */
 enum { KT_TLS_WANT = 1 };
 
+/* `offer_h2`: ALPN offers "h2" and "http/1.1" (kt_tls_alpn_h2 tells what the server chose). */
 int kt_tls_conn_init(kt_tls_conn *c, kt_tls_ctx *t, const char *hostname,
-                     const mbedtls_ssl_session *resume);
+                     const mbedtls_ssl_session *resume, bool offer_h2);
+/* After the handshake: whether ALPN selected "h2". */
+bool kt_tls_alpn_h2(kt_tls_conn *c);
 void kt_tls_conn_free(kt_tls_conn *c);
 int kt_tls_feed(kt_tls_conn *c, const char *data, size_t len);
 /* Three outcomes: KT_OK when done, KT_TLS_WANT when waiting for the peer, KT_ETLS on failure (err

@@ -11,10 +11,11 @@
 
 static const char *const target_keys[] = {
     "id", "provider", "model", "base_url", "secret_key_ref", "api_version", "anthropic_version",
-    "deployment", NULL,
+    "deployment", "http2", NULL,
 };
 static const char *const nested_keys[] = {
-    "base_url", "secret_key_ref", "model", "api_version", "anthropic_version", "deployment", NULL,
+    "base_url", "secret_key_ref", "model", "api_version", "anthropic_version", "deployment",
+    "http2", NULL,
 };
 
 static int provider_kind(const char *s, kt_provider_kind *out)
@@ -117,6 +118,20 @@ static void provider_details(kt__cfgctx *x, kt_target *t, const kt_ynode *item,
         t->anthropic_version = kt_yr_dup(&x->rd, "2023-06-01");
 }
 
+/* `http2: auto|on|off` (YAML 1.1 reads bare on/off as booleans: accepted as such). */
+static void set_http2(kt__cfgctx *x, kt_target *t, const kt_ynode *v, const char *where)
+{
+    t->http2 = KT_HTTP2_AUTO;
+    if (!v) return;
+    const char *s = v->type == KT_Y_SCALAR ? v->str : NULL;
+    if (s && strcmp(s, "auto") == 0) t->http2 = KT_HTTP2_AUTO;
+    else if (s && (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)) t->http2 = KT_HTTP2_ON;
+    else if (s && (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)) t->http2 = KT_HTTP2_OFF;
+    else kt_yr_err(&x->rd, v, "%s.http2 must be auto, on or off", where);
+    if (t->http2 == KT_HTTP2_ON && t->host && !t->tls)
+        kt_yr_err(&x->rd, v, "%s.http2: on needs an https base_url (no cleartext h2)", where);
+}
+
 static void set_id(kt__cfgctx *x, kt_target *t, const kt_ynode *item, const char *where)
 {
     const char *id = kt_yr_str(&x->rd, item, "id", where, true);
@@ -165,6 +180,7 @@ static void parse_target(kt__cfgctx *x, kt_target *t, const kt_ynode *item, cons
     if (ref) kt__cfg_key_ref(x, t, ref, where);
     else kt_yr_err(&x->rd, item, "missing required key 'secret_key_ref' in %s", where);
     provider_details(x, t, item, nested, where);
+    set_http2(x, t, field(x, item, nested, "http2", where), where);
 }
 
 void kt__cfg_targets(kt__cfgctx *x, const kt_ynode *providers)

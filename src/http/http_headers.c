@@ -6,14 +6,29 @@
 
 enum { HS_EXPECT_NAME = 0, HS_IN_NAME, HS_IN_VALUE };
 
+#define KT_HEADERS_FIRST 16   /* entries allocated up front: most heads have fewer */
+
+/* The entry array starts small and doubles up to the cap: a connection or an upstream stream
+ * holds room for the headers it saw, not for `max_headers` of them. */
 int kt_headers_init(kt_headers *hs, uint32_t max_count, size_t max_bytes)
 {
     kt_buf_init(&hs->raw, max_bytes);
     hs->n = 0;
     hs->max = max_count;
     hs->st = HS_EXPECT_NAME;
-    hs->h = kt_calloc(max_count, sizeof *hs->h);
+    hs->cap = KT_MIN(max_count, KT_HEADERS_FIRST);
+    hs->h = kt_calloc(hs->cap ? hs->cap : 1, sizeof *hs->h);
     return hs->h ? KT_OK : KT_ENOMEM;
+}
+
+static int grow(kt_headers *hs)
+{
+    uint32_t cap = hs->cap > hs->max / 2 ? hs->max : hs->cap * 2;
+    kt_header *h = kt_realloc(hs->h, (size_t)cap * sizeof *h);
+    if (!h) return KT_ENOMEM;
+    hs->h = h;
+    hs->cap = cap;
+    return KT_OK;
 }
 
 void kt_headers_free(kt_headers *hs)
@@ -35,6 +50,7 @@ int kt_headers_add_name(kt_headers *hs, const char *p, size_t n)
 {
     if (hs->st != HS_IN_NAME) {
         if (hs->n == hs->max) return KT_ELIMIT;
+        if (hs->n == hs->cap && grow(hs)) return KT_ENOMEM;
         kt_header *h = &hs->h[hs->n++];
         h->name_off = (uint32_t)hs->raw.len;
         h->name_len = 0;

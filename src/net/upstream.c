@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h2_priv.h"
 #include "kt/log.h"
-#include "net_priv.h"
 #include "kt/upstream.h"
+#include "net_priv.h"
 
 #define KT_UP_READ_BUF (64 * 1024)
 #define KT_UP_MAX_HEADERS 200
@@ -32,7 +33,8 @@ static void up_free_if_done(kt_upconn *up)
     kt_pool *pool = up->pool;
     pool->nconns--;
     pool->pools->nconns--;
-    if (up->use_tls) kt_tls_conn_free(&up->tls);
+    if (up->role == KT_UP_H2_CARRIER) kt__h2_carrier_free(up);
+    if (up->use_tls) kt_tls_conn_free(&up->io->tls);
     kt_headers_free(&up->resp_headers);
     free(up);
 }
@@ -58,13 +60,15 @@ static void idle_remove(kt_upconn *up)
 static void up_close(kt_upconn *up)
 {
     if (up->state == KT_UP_CLOSING) return;
+    if (up->role == KT_UP_H2_CARRIER)
+        kt__h2_carrier_lost(up, "upstream_closed", "the HTTP/2 connection closed");
     if (up->state == KT_UP_IDLE) idle_remove(up);
     up->state = KT_UP_CLOSING;
     up->h = NULL;
     up->owner = NULL;
-    if (up->gai_pending) uv_cancel((uv_req_t *)&up->gai);
+    if (up->gai_pending) uv_cancel((uv_req_t *)&up->io->gai);
     uv_close((uv_handle_t *)&up->timer, on_handle_closed);
-    if (up->tcp_inited) uv_close((uv_handle_t *)&up->tcp, on_handle_closed);
+    if (up->tcp_inited) uv_close((uv_handle_t *)&up->io->tcp, on_handle_closed);
 }
 
 static void up_fail(kt_upconn *up, const char *code, const char *msg, bool retryable)
@@ -72,6 +76,7 @@ static void up_fail(kt_upconn *up, const char *code, const char *msg, bool retry
     const kt_upstream_handler *h = up->h;
     void *owner = up->owner;
     KT_DEBUG("upstream_fail", "%s:%u %s: %s", up->pool->host, up->pool->port, code, msg);
+    if (up->role == KT_UP_H2_CARRIER) kt__h2_carrier_lost(up, code, msg);
     up_close(up);
     if (h) h->on_error(owner, code, msg, retryable);
 }
@@ -93,6 +98,10 @@ static void on_timer(uv_timer_t *t)
         up_fail(up, "upstream_connect", msg, false);
         break;
     case KT_UP_BUSY:
+        if (up->role == KT_UP_H2_CARRIER) {
+            kt__h2_carrier_timer(up);
+            break;
+        }
         snprintf(msg, sizeof msg, up->got_bytes ? "upstream %s:%u stalled mid-response"
                                                 : "no response from upstream %s:%u in time",
                  up->pool->host, up->pool->port);
@@ -127,7 +136,7 @@ static int up_write_raw(kt_upconn *up, const char *a, size_t alen, const char *b
 {
     if (alen + blen == 0) return KT_OK;
     /* As for clients: write directly when the socket takes it all, queue only the rest. */
-    if (kt__try_write2((uv_stream_t *)&up->tcp, &a, &alen, &b, &blen)) return KT_EIO;
+    if (kt__try_write2((uv_stream_t *)&up->io->tcp, &a, &alen, &b, &blen)) return KT_EIO;
     if (alen + blen == 0) return KT_OK;
     kt_up_wreq *w = kt_malloc(sizeof *w + alen + blen);
     if (!w) return KT_ENOMEM;
@@ -136,7 +145,7 @@ static int up_write_raw(kt_upconn *up, const char *a, size_t alen, const char *b
     memcpy(w->data, a, alen);
     if (blen) memcpy(w->data + alen, b, blen);
     uv_buf_t buf = uv_buf_init(w->data, (unsigned)(alen + blen));
-    int rc = uv_write(&w->req, (uv_stream_t *)&up->tcp, &buf, 1, on_written);
+    int rc = uv_write(&w->req, (uv_stream_t *)&up->io->tcp, &buf, 1, on_written);
     if (rc) {
         mbedtls_platform_zeroize(w->data, w->len);
         free(w);
@@ -147,24 +156,25 @@ static int up_write_raw(kt_upconn *up, const char *a, size_t alen, const char *b
 
 static int tls_flush(kt_upconn *up)
 {
-    if (!up->tls.out.len) return KT_OK;
-    int rc = up_write_raw(up, up->tls.out.p, up->tls.out.len, NULL, 0);
-    kt_buf_reset(&up->tls.out);
+    if (!up->io->tls.out.len) return KT_OK;
+    int rc = up_write_raw(up, up->io->tls.out.p, up->io->tls.out.len, NULL, 0);
+    kt_buf_reset(&up->io->tls.out);
     return rc;
 }
 
 int kt_upconn_send(kt_upconn *up, const char *head, size_t hlen, const char *body, size_t blen,
                    bool no_body)
 {
-    llhttp_init(&up->parser, HTTP_RESPONSE, &kt__resp_settings);
-    up->parser.data = up;
+    if (up->role == KT_UP_H2_STREAM) return kt__h2_send(up, head, hlen, body, blen);
+    llhttp_init(&up->io->parser, HTTP_RESPONSE, &kt__resp_settings);
+    up->io->parser.data = up;
     kt_headers_reset(&up->resp_headers);
     up->status = 0;
     up->head_seen = up->done = up->got_bytes = false;
     up->no_body = no_body;
     int rc;
     if (up->use_tls) {
-        rc = kt_tls_write2(&up->tls, head, hlen, body, blen);
+        rc = kt_tls_write2(&up->io->tls, head, hlen, body, blen);
         if (!rc) rc = tls_flush(up);
     } else {
         rc = up_write_raw(up, head, hlen, body, blen);
@@ -246,11 +256,11 @@ static void up_parse(kt_upconn *up, const char *data, size_t len)
 {
     up->got_bytes = true;
     if (!up->paused) arm(up, up->pool->pools->lim->upstream_idle_timeout_ms);
-    llhttp_errno_t e = llhttp_execute(&up->parser, data, len);
+    llhttp_errno_t e = llhttp_execute(&up->io->parser, data, len);
     if (up->state == KT_UP_CLOSING) return;
     if (e == HPE_OK) return;
     if (e == HPE_PAUSED && up->done) {
-        if ((size_t)(llhttp_get_error_pos(&up->parser) - data) != len) up->keep_alive = false;
+        if ((size_t)(llhttp_get_error_pos(&up->io->parser) - data) != len) up->keep_alive = false;
         finish_response(up);
         return;
     }
@@ -268,11 +278,11 @@ static void up_eof(kt_upconn *up, int status)
     }
     /* A body that ends with the connection is whole only if the close is authenticated: over TLS
      * that is close_notify, and a bare TCP FIN (truncation, or a crashed front end) is an error. */
-    bool clean_close = status == UV_EOF && (!up->use_tls || up->tls.closed);
+    bool clean_close = status == UV_EOF && (!up->use_tls || up->io->tls.closed);
     if (up->state == KT_UP_BUSY && up->head_seen && !up->done &&
-        llhttp_message_needs_eof(&up->parser) && clean_close) {
+        llhttp_message_needs_eof(&up->io->parser) && clean_close) {
         up->keep_alive = false;
-        if (llhttp_finish(&up->parser) == HPE_OK || up->done) {
+        if (llhttp_finish(&up->io->parser) == HPE_OK || up->done) {
             up->done = true;
             finish_response(up);
             return;
@@ -286,7 +296,7 @@ static void up_eof(kt_upconn *up, int status)
     }
     snprintf(msg, sizeof msg, "upstream %s:%u closed the connection%s (%s)", up->pool->host,
              up->pool->port, up->got_bytes ? " mid-response" : " before responding",
-             status == UV_EOF && up->use_tls && !up->tls.closed ? "TCP FIN without TLS close_notify"
+             status == UV_EOF && up->use_tls && !up->io->tls.closed ? "TCP FIN without TLS close_notify"
                                                                 : uv_strerror(status));
     up_fail(up, "upstream_closed", msg, up->reused && !up->got_bytes);
 }
@@ -305,12 +315,12 @@ static void became_ready(kt_upconn *up)
  * (mbedTLS 3 exports each session once) keeps the pool's previous one. */
 static void save_session(kt_upconn *up)
 {
-    if (!up->tls.session_ready) return;
-    up->tls.session_ready = false;
+    if (!up->io->tls.session_ready) return;
+    up->io->tls.session_ready = false;
     kt_pool *pool = up->pool;
     mbedtls_ssl_session s;
     mbedtls_ssl_session_init(&s);
-    if (kt_tls_save_session(&up->tls, &s) != KT_OK) {
+    if (kt_tls_save_session(&up->io->tls, &s) != KT_OK) {
         mbedtls_ssl_session_free(&s);
         return;
     }
@@ -322,7 +332,7 @@ static void save_session(kt_upconn *up)
 static void do_handshake(kt_upconn *up)
 {
     char err[300];
-    int rc = kt_tls_handshake(&up->tls, err, sizeof err);
+    int rc = kt_tls_handshake(&up->io->tls, err, sizeof err);
     if (tls_flush(up)) {
         up_fail(up, "upstream_tls", "cannot write to upstream", false);
         return;
@@ -335,6 +345,18 @@ static void do_handshake(kt_upconn *up)
         return;
     }
     save_session(up);
+    kt_pool *pool = up->pool;
+    if (pool->http2 != KT_HTTP2_OFF) {
+        bool h2 = kt_tls_alpn_h2(&up->io->tls);
+        if (!h2 && pool->http2 == KT_HTTP2_ON) {
+            snprintf(err, sizeof err, "%s:%u did not negotiate HTTP/2 (http2: on)", pool->host,
+                     pool->port);
+            up_fail(up, "upstream_protocol", err, false);
+            return;
+        }
+        up->t_ready_ns = uv_hrtime();
+        if (kt__h2_handshake_done(up, h2)) return;
+    }
     became_ready(up);
 }
 
@@ -345,7 +367,7 @@ static void tls_pump(kt_upconn *up, char *scratch, size_t cap)
         if (up->state != KT_UP_BUSY) return;
     }
     while (up->state == KT_UP_BUSY && !up->done) {
-        int n = kt_tls_read(&up->tls, scratch, cap);
+        int n = kt_tls_read(&up->io->tls, scratch, cap);
         save_session(up);
         if (tls_flush(up)) {
             up_fail(up, "upstream_tls", "cannot write to upstream", false);
@@ -356,10 +378,11 @@ static void tls_pump(kt_upconn *up, char *scratch, size_t cap)
             return;
         }
         if (n == 0) {
-            if (up->tls.closed) up_eof(up, UV_EOF);
+            if (up->io->tls.closed) up_eof(up, UV_EOF);
             return;
         }
-        up_parse(up, scratch, (size_t)n);
+        if (up->role == KT_UP_H2_CARRIER) kt__h2_input(up, scratch, (size_t)n);
+        else up_parse(up, scratch, (size_t)n);
     }
 }
 
@@ -400,7 +423,7 @@ static void handle_read(kt_upconn *up, ssize_t nread, const uv_buf_t *buf)
         up_parse(up, buf->base, (size_t)nread);
         return;
     }
-    if (kt_tls_feed(&up->tls, buf->base, (size_t)nread)) {
+    if (kt_tls_feed(&up->io->tls, buf->base, (size_t)nread)) {
         up_fail(up, "upstream_tls", "TLS input buffer overflow", false);
         return;
     }
@@ -410,22 +433,30 @@ static void handle_read(kt_upconn *up, ssize_t nread, const uv_buf_t *buf)
 
 void kt_upconn_pause(kt_upconn *up)
 {
+    if (up->role == KT_UP_H2_STREAM) {
+        kt__h2_pause(up);
+        return;
+    }
     if (up->paused || up->state != KT_UP_BUSY) return;
     up->paused = true;
-    uv_read_stop((uv_stream_t *)&up->tcp);
+    uv_read_stop((uv_stream_t *)&up->io->tcp);
     uv_timer_stop(&up->timer);
 }
 
 void kt_upconn_resume(kt_upconn *up)
 {
+    if (up->role == KT_UP_H2_STREAM) {
+        kt__h2_resume(up);
+        return;
+    }
     if (!up->paused || up->state != KT_UP_BUSY) return;
     up->paused = false;
-    uv_read_start((uv_stream_t *)&up->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&up->io->tcp, on_alloc, on_read);
     arm(up, up->pool->pools->lim->upstream_idle_timeout_ms);
     /* Records already decrypted-but-unread stay inside mbedTLS: drain them now, since no socket
      * event will announce them. */
     kt_pools *ps = up->pool->pools;
-    if (up->use_tls && kt_tls_pending(&up->tls)) {
+    if (up->use_tls && kt_tls_pending(&up->io->tls)) {
         if (!ps->rbuf) ps->rbuf = kt_malloc(KT_UP_READ_BUF);
         if (!ps->rbuf) {
             up_fail(up, "upstream_protocol", "out of memory", false);
@@ -449,15 +480,16 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     up->t_connected_ns = uv_hrtime();
-    uv_read_start((uv_stream_t *)&up->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&up->io->tcp, on_alloc, on_read);
     if (!up->use_tls) {
         became_ready(up);
         return;
     }
     up->state = KT_UP_HANDSHAKE;
     kt_pool *pool = up->pool;
-    if (kt_tls_conn_init(&up->tls, pool->pools->tls, pool->host,
-                         pool->has_session ? &pool->session : NULL)) {
+    if (kt_tls_conn_init(&up->io->tls, pool->pools->tls, pool->host,
+                         pool->has_session ? &pool->session : NULL,
+                         pool->http2 != KT_HTTP2_OFF)) {
         up_fail(up, "upstream_tls", "cannot set up TLS", false);
         return;
     }
@@ -490,14 +522,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         up_fail(up, "upstream_connect", msg, false);
         return;
     }
-    uv_tcp_init(up->pool->pools->loop, &up->tcp);
-    up->tcp.data = up;
+    uv_tcp_init(up->pool->pools->loop, &up->io->tcp);
+    up->io->tcp.data = up;
     up->tcp_inited = true;
     up->open_handles++;
-    uv_tcp_nodelay(&up->tcp, 1);
+    uv_tcp_nodelay(&up->io->tcp, 1);
     up->state = KT_UP_CONNECTING;
-    up->connect_req.data = up;
-    int rc = uv_tcp_connect(&up->connect_req, &up->tcp, addr, on_connected);
+    up->io->connect_req.data = up;
+    int rc = uv_tcp_connect(&up->io->connect_req, &up->io->tcp, addr, on_connected);
     uv_freeaddrinfo(res);
     if (rc) {
         snprintf(msg, sizeof msg, "cannot connect to %s:%u: %s", up->pool->host, up->pool->port,
@@ -519,7 +551,9 @@ void kt_pools_init(kt_pools *ps, uv_loop_t *loop, kt_tls_ctx *tls, const kt_limi
 static kt_pool *pool_get(kt_pools *ps, const kt_target *t)
 {
     for (kt_pool *p = ps->head; p; p = p->next)
-        if (p->port == t->port && p->tls == t->tls && strcmp(p->host, t->host) == 0) return p;
+        if (p->port == t->port && p->tls == t->tls && p->http2 == t->http2 &&
+            strcmp(p->host, t->host) == 0)
+            return p;
     kt_pool *p = kt_calloc(1, sizeof *p);
     if (!p) return NULL;
     p->host = kt_strdup(t->host);
@@ -529,17 +563,26 @@ static kt_pool *pool_get(kt_pools *ps, const kt_target *t)
     }
     p->port = t->port;
     p->tls = t->tls;
+    p->http2 = t->tls ? t->http2 : KT_HTTP2_OFF;
     p->pools = ps;
     p->next = ps->head;
     ps->head = p;
     return p;
 }
 
+/* A connection and its I/O state in one allocation. */
+typedef struct kt_up_alloc {
+    kt_upconn up;
+    kt_up_io io;
+} kt_up_alloc;
+
 static int up_new(kt_pool *pool, kt_upconn **out)
 {
     kt_pools *ps = pool->pools;
-    kt_upconn *up = kt_calloc(1, sizeof *up);
-    if (!up) return KT_ENOMEM;
+    kt_up_alloc *a = kt_calloc(1, sizeof *a);
+    if (!a) return KT_ENOMEM;
+    kt_upconn *up = &a->up;
+    up->io = &a->io;
     if (kt_headers_init(&up->resp_headers, KT_UP_MAX_HEADERS, KT_UP_MAX_HEADER_BYTES)) {
         kt_headers_free(&up->resp_headers);
         free(up);
@@ -554,12 +597,12 @@ static int up_new(kt_pool *pool, kt_upconn **out)
     up->timer.data = up;
     up->open_handles = 1;
     up->state = KT_UP_RESOLVING;
-    up->gai.data = up;
+    up->io->gai.data = up;
     char port[8];
     snprintf(port, sizeof port, "%u", pool->port);
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     arm(up, ps->lim->upstream_connect_timeout_ms);
-    int rc = uv_getaddrinfo(ps->loop, &up->gai, on_resolved, pool->host, port, &hints);
+    int rc = uv_getaddrinfo(ps->loop, &up->io->gai, on_resolved, pool->host, port, &hints);
     if (rc) {
         up_close(up);
         return KT_EIO;
@@ -574,6 +617,11 @@ int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_hand
 {
     kt_pool *pool = pool_get(ps, t);
     if (!pool) return KT_ENOMEM;
+    /* HTTP/2 once the origin chose it (auto), or from the start (on). While the protocol is not
+     * known yet, a connection offers both and its owner gets whichever the origin picks. */
+    if (pool->http2 == KT_HTTP2_ON || (pool->http2 == KT_HTTP2_AUTO &&
+                                       pool->proto == KT_POOL_PROTO_H2))
+        return kt__h2_acquire(pool, h, owner, out);
     kt_upconn *up = pool->idle;
     if (up) {
         pool->idle = up->next_idle;
@@ -597,11 +645,19 @@ int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_hand
 
 void kt_upconn_release(kt_upconn *up)
 {
+    if (up->role == KT_UP_H2_STREAM) {
+        kt__h2_release(up);
+        return;
+    }
+    if (up->role == KT_UP_H2_CARRIER) {
+        kt__h2_carrier_release(up);
+        return;
+    }
     if (up->state == KT_UP_CLOSING) return;
     up->h = NULL;
     up->owner = NULL;
     bool reusable = up->state == KT_UP_BUSY && up->done && up->keep_alive &&
-                    !up->pool->pools->closing && !(up->use_tls && up->tls.closed);
+                    !up->pool->pools->closing && !(up->use_tls && up->io->tls.closed);
     if (!reusable) {
         up_close(up);
         return;
@@ -610,7 +666,7 @@ void kt_upconn_release(kt_upconn *up)
     up->reused = true;
     if (up->paused) {
         up->paused = false;
-        uv_read_start((uv_stream_t *)&up->tcp, on_alloc, on_read);
+        uv_read_start((uv_stream_t *)&up->io->tcp, on_alloc, on_read);
     }
     up->next_idle = up->pool->idle;
     up->pool->idle = up;
@@ -620,8 +676,28 @@ void kt_upconn_release(kt_upconn *up)
 void kt_pools_close(kt_pools *ps)
 {
     ps->closing = true;
-    for (kt_pool *p = ps->head; p; p = p->next)
+    for (kt_pool *p = ps->head; p; p = p->next) {
         while (p->idle) up_close(p->idle);
+        kt__h2_pool_closing(p);
+    }
+}
+
+/* ---- for h2.c --------------------------------------------------------------------------------- */
+
+int kt__up_new(kt_pool *pool, kt_upconn **out) { return up_new(pool, out); }
+void kt__up_close(kt_upconn *up) { up_close(up); }
+int kt__up_tls_flush(kt_upconn *up) { return tls_flush(up); }
+void kt__up_arm(kt_upconn *up, uint32_t ms) { arm(up, ms); }
+
+void kt__up_idle(kt_upconn *up)
+{
+    uv_timer_stop(&up->timer);
+    up->h = NULL;
+    up->owner = NULL;
+    up->state = KT_UP_IDLE;
+    up->next_idle = up->pool->idle;
+    up->pool->idle = up;
+    arm(up, up->pool->pools->lim->upstream_pool_idle_ms);
 }
 
 void kt_pools_free(kt_pools *ps)

@@ -68,11 +68,14 @@ int kt_stream_filter_init(kt_stream_filter *f, const kt_config *cfg, kt_api api,
 void kt_stream_filter_free(kt_stream_filter *f)
 {
     kt_sse_free(&f->sse);
-    for (size_t i = 0; i < KT_STREAM_MAX_KEYS; i++) {
+    for (size_t i = 0; i < f->nkeys; i++) {
         kt_buf_free(&f->keys[i].hold);
         kt_buf_free(&f->keys[i].last);
         kt_buf_free(&f->keys[i].last_event);
     }
+    free(f->keys);
+    f->keys = NULL;
+    f->nkeys = 0;
     kt_findings_free(&f->f);
     kt_buf_free(&f->text);
     kt_buf_free(&f->scratch);
@@ -112,16 +115,32 @@ static int emit_block(kt_stream_filter *f)
 
 /* ---- keys ----------------------------------------------------------------------------------- */
 
+/* Room for more keys (doubling, up to KT_STREAM_MAX_KEYS): the first new slot, or NULL. Key
+ * pointers do not survive it (none is held across a key_get). */
+static kt_stream_key *keys_grow(kt_stream_filter *f)
+{
+    if (f->nkeys >= KT_STREAM_MAX_KEYS) return NULL;
+    uint32_t n = f->nkeys ? KT_MIN(2 * f->nkeys, KT_STREAM_MAX_KEYS) : 1;
+    kt_stream_key *k = kt_realloc(f->keys, n * sizeof *k);
+    if (!k) return NULL;
+    memset(k + f->nkeys, 0, (n - f->nkeys) * sizeof *k);
+    f->keys = k;
+    uint32_t first = f->nkeys;
+    f->nkeys = n;
+    return &f->keys[first];
+}
+
 static kt_stream_key *key_get(kt_stream_filter *f, uint8_t kind, uint32_t a, uint32_t b,
                               bool create)
 {
     kt_stream_key *free_slot = NULL;
-    for (size_t i = 0; i < KT_STREAM_MAX_KEYS; i++) {
+    for (size_t i = 0; i < f->nkeys; i++) {
         kt_stream_key *k = &f->keys[i];
         if (k->kind == kind && k->a == a && k->b == b) return k;
         if (!k->kind && !free_slot) free_slot = k;
     }
-    if (!create || !free_slot) return NULL;
+    if (!create) return NULL;
+    if (!free_slot && (free_slot = keys_grow(f)) == NULL) return NULL;
     free_slot->kind = kind;
     free_slot->a = a;
     free_slot->b = b;
@@ -219,7 +238,7 @@ static int key_flush(kt_stream_filter *f, kt_stream_key *k)
 
 static int flush_matching(kt_stream_filter *f, int kind, int64_t a, int64_t b)
 {
-    for (size_t i = 0; i < KT_STREAM_MAX_KEYS; i++) {
+    for (size_t i = 0; i < f->nkeys; i++) {
         kt_stream_key *k = &f->keys[i];
         if (!k->kind) continue;
         if (kind >= 0 && k->kind != kind) continue;
@@ -369,7 +388,7 @@ static int flush_ended(kt_stream_filter *f, const ev_scan *s, bool done_marker)
     }
     for (size_t i = 0; i < s->nfinished; i++) {
         /* Keys of a finishing choice that get no text in this very event. */
-        for (size_t k = 0; k < KT_STREAM_MAX_KEYS; k++) {
+        for (size_t k = 0; k < f->nkeys; k++) {
             kt_stream_key *key = &f->keys[k];
             if (!key->kind || key->a != s->finished[i]) continue;
             bool has_cand = false;

@@ -604,6 +604,7 @@ static int set_target(kt_events *ev, const char *api_url, char *err, size_t errl
     ev->target.host = u.host;
     ev->target.port = u.port;
     ev->target.tls = u.tls;
+    ev->target.http2 = KT_HTTP2_OFF;   /* one batch at a time: nothing to multiplex */
     u.host = NULL;
     if (ev->path) snprintf(ev->path, n, "%s%s", *u.path || *suffix ? u.path : "/", suffix);
     kt_url_parts_free(&u);

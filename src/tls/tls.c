@@ -44,7 +44,35 @@ static void set_ciphersuites(kt_tls_ctx *t)
         if (id) t->suites[n++] = id;
     }
     t->suites[n] = 0;
-    if (n) mbedtls_ssl_conf_ciphersuites(&t->conf, t->suites);
+}
+
+/* One client configuration; both of the context's share everything but the ALPN list. */
+static int configure(kt_tls_ctx *t, mbedtls_ssl_config *conf, bool offer_h2)
+{
+    static const char *alpn_h2[] = { "h2", "http/1.1", NULL };
+    int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                         MBEDTLS_SSL_PRESET_DEFAULT);
+    if (rc) return rc;
+    mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(conf, &t->ca, NULL);
+    mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &t->drbg);
+    if (t->suites[0]) mbedtls_ssl_conf_ciphersuites(conf, t->suites);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+#endif
+#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED)
+    /* mbedTLS >= 3.6.1 ignores TLS 1.3 NewSessionTicket messages unless asked: without this a
+     * TLS 1.3 upstream is never resumed. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
+#if defined(MBEDTLS_SSL_ALPN)
+    if (offer_h2) rc = mbedtls_ssl_conf_alpn_protocols(conf, alpn_h2);
+#else
+    (void)offer_h2;
+    (void)alpn_h2;
+#endif
+    return rc;
 }
 
 int kt_tls_ctx_init(kt_tls_ctx *t, const char *ca_file, char *err, size_t errlen)
@@ -56,6 +84,7 @@ int kt_tls_ctx_init(kt_tls_ctx *t, const char *ca_file, char *err, size_t errlen
     mbedtls_ctr_drbg_init(&t->drbg);
     mbedtls_x509_crt_init(&t->ca);
     mbedtls_ssl_config_init(&t->conf);
+    mbedtls_ssl_config_init(&t->conf_h2);
     t->ready = true;
 #if MBEDTLS_VERSION_MAJOR >= 3
     if (psa_crypto_init() != PSA_SUCCESS) {
@@ -85,25 +114,13 @@ int kt_tls_ctx_init(kt_tls_ctx *t, const char *ca_file, char *err, size_t errlen
         describe(rc, "cannot load CA bundle", err, errlen);
         return KT_ETLS;
     }
-    rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                     MBEDTLS_SSL_PRESET_DEFAULT);
+    set_ciphersuites(t);
+    rc = configure(t, &t->conf, false);
+    if (!rc) rc = configure(t, &t->conf_h2, true);
     if (rc) {
         describe(rc, "TLS config", err, errlen);
         return KT_ETLS;
     }
-    mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
-    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-    set_ciphersuites(t);
-#if defined(MBEDTLS_SSL_SESSION_TICKETS)
-    mbedtls_ssl_conf_session_tickets(&t->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-#endif
-#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED)
-    /* mbedTLS >= 3.6.1 ignores TLS 1.3 NewSessionTicket messages unless asked: without this a
-     * TLS 1.3 upstream is never resumed. */
-    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
-        &t->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
-#endif
     return KT_OK;
 fail_rng:
     describe(rc, "cannot seed the RNG", err, errlen);
@@ -114,6 +131,7 @@ void kt_tls_ctx_free(kt_tls_ctx *t)
 {
     if (!t->ready) return;
     mbedtls_ssl_config_free(&t->conf);
+    mbedtls_ssl_config_free(&t->conf_h2);
     mbedtls_x509_crt_free(&t->ca);
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
@@ -157,13 +175,13 @@ static int bio_recv(void *ud, unsigned char *buf, size_t len)
 }
 
 int kt_tls_conn_init(kt_tls_conn *c, kt_tls_ctx *t, const char *hostname,
-                     const mbedtls_ssl_session *resume)
+                     const mbedtls_ssl_session *resume, bool offer_h2)
 {
     memset(c, 0, sizeof *c);
     kt_buf_init(&c->in, KT_TLS_BUF_MAX);
     kt_buf_init(&c->out, KT_TLS_BUF_MAX);
     mbedtls_ssl_init(&c->ssl);
-    if (mbedtls_ssl_setup(&c->ssl, &t->conf)) return KT_ETLS;
+    if (mbedtls_ssl_setup(&c->ssl, offer_h2 ? &t->conf_h2 : &t->conf)) return KT_ETLS;
     /* Always: SNI and the name the certificate must carry. */
     if (mbedtls_ssl_set_hostname(&c->ssl, hostname)) return KT_ETLS;
     if (resume) mbedtls_ssl_set_session(&c->ssl, resume);
@@ -276,4 +294,15 @@ bool kt_tls_pending(kt_tls_conn *c)
 int kt_tls_save_session(kt_tls_conn *c, mbedtls_ssl_session *out)
 {
     return mbedtls_ssl_get_session(&c->ssl, out) ? KT_ETLS : KT_OK;
+}
+
+bool kt_tls_alpn_h2(kt_tls_conn *c)
+{
+#if defined(MBEDTLS_SSL_ALPN)
+    const char *p = mbedtls_ssl_get_alpn_protocol(&c->ssl);
+    return p && strcmp(p, "h2") == 0;
+#else
+    (void)c;
+    return false;
+#endif
 }

@@ -1292,6 +1292,34 @@ KT_TEST(target_errors)
     ASSERT_DIAG(18, 29, "must be a variable name");
 }
 
+KT_TEST(target_http2)
+{
+    const char *src =
+        "providers:\n"
+        "  targets:\n"
+        "    - {id: a, base_url: https://x, secret_key_ref: {env: A}}\n"
+        "    - {id: b, base_url: https://x, secret_key_ref: {env: A}, http2: on}\n"
+        "    - {id: c, base_url: https://x, secret_key_ref: {env: A}, http2: off}\n"
+        "    - {id: d, base_url: https://x, secret_key_ref: {env: A}, http2: auto}\n"
+        "    - {id: e, base_url: http://x, secret_key_ref: {env: A}, http2: off}\n";
+    kt_config *c = NULL;
+    ASSERT_OK(parse(src, &c));
+    KT_ASSERT_EQ_INT(c->targets[0].http2, KT_HTTP2_AUTO);
+    KT_ASSERT_EQ_INT(c->targets[1].http2, KT_HTTP2_ON);
+    KT_ASSERT_EQ_INT(c->targets[2].http2, KT_HTTP2_OFF);
+    KT_ASSERT_EQ_INT(c->targets[3].http2, KT_HTTP2_AUTO);
+    KT_ASSERT_EQ_INT(c->targets[4].http2, KT_HTTP2_OFF);
+    kt_config_release(&c);
+    const char *bad =
+        "providers:\n"
+        "  targets:\n"
+        "    - {id: a, base_url: https://x, secret_key_ref: {env: A}, http2: maybe}\n"
+        "    - {id: b, base_url: http://x, secret_key_ref: {env: A}, http2: on}\n";
+    KT_ASSERT_EQ_INT(parse(bad, &c), KT_EINVAL);
+    ASSERT_DIAG(3, 69, "providers.targets[0].http2 must be auto, on or off");
+    ASSERT_DIAG(4, 68, "providers.targets[1].http2: on needs an https base_url");
+}
+
 KT_TEST(targets_missing_base_url_and_empty_list)
 {
     kt_config *c = NULL;
@@ -1788,6 +1816,7 @@ int main(void)
     KT_RUN(pack_disabled_leaves_chain_empty);
     KT_RUN(target_fields_and_provider_defaults);
     KT_RUN(target_errors);
+    KT_RUN(target_http2);
     KT_RUN(targets_missing_base_url_and_empty_list);
     KT_RUN(providers_as_a_sequence);
     KT_RUN(gateway_key_ref_only_without_providers);
