@@ -50,6 +50,7 @@ typedef struct kt_gateway {
     kt_events *events;         /* NULL when gateway.events.enabled is false */
     kt_scan_cache scan_cache;  /* texts the policy chain found clean (gateway.policy_cache) */
     kt_gov *gov;               /* consumers, limits and their counters (kt/governance.h) */
+    struct kt_circuits *circuits;   /* breakers and retry budget (kt/circuit.h, src/proxy/) */
 } kt_gateway;
 
 typedef struct kt_run_opts {

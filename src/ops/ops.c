@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kt/circuit.h"
 #include "kt/events.h"
 #include "kt/metrics.h"
 #include "kt/ops.h"
@@ -18,7 +19,7 @@ static void health(kt_conn *c)
 {
     kt_gateway *gw = kt__ops_gw(c);
     const kt_config *cfg = gw->cfg;
-    char mem[2048];
+    char mem[16384];   /* the circuits of up to 64 targets */
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     kt_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%llu,"
                       "\"policies_loaded\":%zu,\"config_version\":",
@@ -31,6 +32,7 @@ static void health(kt_conn *c)
                   cfg->hash, cfg->ntargets, gw->srv.nconns);
     kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
     kt_reload_state_json(&gw->last_reload, &b);
+    if (gw->circuits) kt_circuits_health_json(gw->circuits, cfg, uv_now(&gw->loop), &b);
     kt_buf_puts(&b, "}");
     kt_conn_respond(c, 200, "application/json", b.p, b.len, NULL);
 }
@@ -50,7 +52,8 @@ static void metrics(kt_conn *c)
     kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);
     kt_buf b;
     kt_buf_init(&b, 8u << 20);
-    if (kt_metrics_render(gw->metrics, &g, &b)) {
+    if (kt_metrics_render(gw->metrics, &g, &b) ||
+        (gw->circuits && kt_circuits_metrics(gw->circuits, gw->cfg, uv_now(&gw->loop), &b))) {
         kt_buf_free(&b);
         kt_conn_error(c, 503, "unavailable", "internal_error", "cannot render metrics");
         return;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "kt/circuit.h"
 #include "kt/conn.h"
 #include "kt/events.h"
 #include "kt/gateway.h"
@@ -41,6 +42,35 @@ typedef struct kt_req_facts {
     int64_t max_tokens;            /* max_tokens, max_completion_tokens or max_output_tokens */
 } kt_req_facts;
 
+/* Failover (exchange_failover.c): the targets this request may try, in order, and what each
+ * attempt came to. */
+#define KT_FO_MAX_CANDIDATES 9    /* the target and its fallbacks (config: at most 8) */
+#define KT_FO_MAX_ATTEMPTS 10     /* gateway.failover.max_attempts' cap */
+
+typedef struct kt_attempt {
+    uint16_t target;              /* index into cfg->targets */
+    uint8_t outcome;              /* kt_attempt_outcome */
+    int status;                   /* 0: no response head */
+    uint32_t latency_ms;
+} kt_attempt;
+
+typedef struct kt_failover {
+    uint16_t cand[KT_FO_MAX_CANDIDATES];
+    size_t ncand;
+    size_t next;                  /* the next candidate to consider */
+    kt_attempt att[KT_FO_MAX_ATTEMPTS];
+    size_t natt;
+    uint64_t attempt_ns;          /* uv_hrtime() when the current attempt began */
+    uint64_t deadline_ns;         /* 0: only the per-attempt timeouts */
+    bool probe;                   /* the current attempt is its circuit's half-open probe */
+    bool budget_denied;           /* a retry was refused by the retry budget */
+    bool settled;                 /* the current attempt's result is recorded */
+    const char *up_model;         /* the model sent to the current target (alias applied) */
+    kt_buf body;                  /* the body for the current target when an alias rewrote it */
+    const char *out_p;            /* the body the current attempt sends (c->in.body or `body`) */
+    size_t out_n;
+} kt_failover;
+
 typedef struct kt_exchange {
     kt_conn *c;
     kt_gateway *gw;
@@ -70,6 +100,8 @@ typedef struct kt_exchange {
     bool usage_added;          /* kt asked for stream usage: strip it again (exchange_usage.c) */
     kt_buf strip_pending;      /* the SSE event being received */
     kt_buf strip_out;          /* what one upstream read leaves for the client */
+    kt_str rest, query;        /* the client path after /v1, and its query (in c->in.url) */
+    kt_failover fo;            /* exchange_failover.c */
 } kt_exchange;
 
 /* The keys kt__facts_read asks a kt_json_top for, in kt_req_facts order of decoding. */
@@ -93,6 +125,22 @@ void kt__gov_finish(kt_exchange *x);
  * NULL flushes what is held at the end; false when nothing is left to relay. */
 void kt__usage_prepare(kt_exchange *x);
 bool kt__usage_strip(kt_exchange *x, const char **data, size_t *len);
+/* exchange_failover.c. plan: after routing, the candidates (the target, then its fallbacks
+ * that speak the API and have a key; open circuits skipped while another candidate is left),
+ * sets x->target to the first. body: what to send to x->target (an alias may rewrite the
+ * model). failed: the current attempt failed before anything reached the client; true when
+ * x->target now names the next one to try (the caller builds and sends it). settle: the
+ * current attempt ended the request (`status` 0 for a failure). headers: x-should-retry: false
+ * when kt already retried or refused to. attempts_json: the event's attempts, or NULL. */
+void kt__fo_plan(kt_exchange *x);
+int kt__fo_prepare(kt_exchange *x, const char **body, size_t *len);
+bool kt__fo_failed(kt_exchange *x, kt_attempt_outcome outcome, int status);
+void kt__fo_settle(kt_exchange *x, kt_attempt_outcome outcome, int status);
+bool kt__fo_no_retry(const kt_exchange *x);
+int kt__fo_headers(const kt_exchange *x, kt_buf *b);
+kt_attempt_outcome kt__fo_outcome_of(const char *code);
+int kt__fo_attempts_json(const kt_exchange *x, kt_buf *out);
+void kt__fo_finish(kt_exchange *x);
 /* The decision event of a finished exchange, pushed with the metrics. */
 void kt__exchange_report(kt_exchange *x, bool aborted);
 

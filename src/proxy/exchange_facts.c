@@ -145,6 +145,9 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
         ev.consumer = consumer;
     else if (x->facts.user[0])
         ev.consumer = x->facts.user;
+    char amem[1024];   /* failover: at most 10 attempts of ~90 bytes */
+    kt_buf attempts = { amem, 0, sizeof amem, sizeof amem - 1 };
+    if (x->fo.natt && !kt__fo_attempts_json(x, &attempts)) ev.attempts = amem;
     kt_obs_sink sink = { gw->events, gw->metrics, &gw->tls };
     kt_request_done(&sink, &ev, &x->obs, now);
 }
