@@ -23,7 +23,7 @@ typedef enum kt_circuit_state {
 } kt_circuit_state;
 
 /* How one attempt at a target ended (the `outcome` of the decision event's attempts and of
- * kt_failover_attempts_total). */
+ * keeptrusts_failover_attempts_total). */
 typedef enum kt_attempt_outcome {
     KT_ATTEMPT_OK = 0,        /* a response that ended the attempts (any status not failed over) */
     KT_ATTEMPT_STATUS,        /* a failover status (gateway.failover.on_status) */
@@ -83,8 +83,9 @@ int kt_circuits_health_json(const kt_circuits *cs, const kt_config *cfg, uint64_
                             kt_buf *out);
 /* How many targets of `cfg` have an open (or half-open) circuit now. */
 size_t kt_circuits_open_count(const kt_circuits *cs, const kt_config *cfg, uint64_t now_ms);
-/* kt_circuit_state{target} (0 closed, 1 open, 2 half-open) for the targets of `cfg`,
- * kt_failover_attempts_total{target,outcome} and kt_retry_budget_exhausted_total. */
+/* keeptrusts_circuit_state{target} (0 closed, 1 open, 2 half-open) for the targets of `cfg`,
+ * keeptrusts_failover_attempts_total{target,outcome} and
+ * keeptrusts_retry_budget_exhausted_total. */
 int kt_circuits_metrics(const kt_circuits *cs, const kt_config *cfg, uint64_t now_ms,
                         kt_buf *out);
 

@@ -157,30 +157,34 @@ size_t kt_circuits_open_count(const kt_circuits *cs, const kt_config *cfg, uint6
 int kt_circuits_metrics(const kt_circuits *cs, const kt_config *cfg, uint64_t now_ms,
                         kt_buf *out)
 {
-    int rc = kt_buf_puts(out, "# HELP kt_circuit_state Circuit breaker per target: 0 closed, "
-                              "1 open, 2 half-open.\n# TYPE kt_circuit_state gauge\n");
+    int rc = kt_buf_puts(out, "# HELP keeptrusts_circuit_state Circuit breaker per target: "
+                              "0 closed, 1 open, 2 half-open.\n"
+                              "# TYPE keeptrusts_circuit_state gauge\n");
     for (size_t i = 0; i < cfg->ntargets && !rc; i++) {
         const kt_circuit *c = find(cs, cfg->targets[i].id);
         kt_circuit_state s = c ? kt_circuit_state_now(c, now_ms) : KT_CIRCUIT_CLOSED;
-        rc = kt_buf_printf(out, "kt_circuit_state{target=\"%s\"} %d\n", cfg->targets[i].id,
-                           (int)s);
+        rc = kt_buf_printf(out, "keeptrusts_circuit_state{target=\"%s\"} %d\n",
+                           cfg->targets[i].id, (int)s);
     }
     if (!rc)
-        rc = kt_buf_puts(out, "# HELP kt_failover_attempts_total Upstream attempts per target "
-                              "and how they ended.\n# TYPE kt_failover_attempts_total counter\n");
+        rc = kt_buf_puts(out, "# HELP keeptrusts_failover_attempts_total Upstream attempts per "
+                              "target and how they ended.\n"
+                              "# TYPE keeptrusts_failover_attempts_total counter\n");
     for (size_t i = 0; i < KT_CIRCUITS_MAX && !rc; i++) {
         const kt_circuit *c = &cs->v[i];
         for (int o = 0; c->id[0] && o < KT_ATTEMPT_OUTCOMES && !rc; o++)
             if (c->attempts[o])
-                rc = kt_buf_printf(out, "kt_failover_attempts_total{target=\"%s\",outcome=\"%s\"} "
-                                        "%llu\n", c->id,
-                                   kt_attempt_outcome_name((kt_attempt_outcome)o),
+                rc = kt_buf_printf(out,
+                                   "keeptrusts_failover_attempts_total{target=\"%s\","
+                                   "outcome=\"%s\"} %llu\n",
+                                   c->id, kt_attempt_outcome_name((kt_attempt_outcome)o),
                                    (unsigned long long)c->attempts[o]);
     }
     if (!rc)
-        rc = kt_buf_printf(out, "# HELP kt_retry_budget_exhausted_total Retries the retry budget "
-                                "refused.\n# TYPE kt_retry_budget_exhausted_total counter\n"
-                                "kt_retry_budget_exhausted_total %llu\n",
+        rc = kt_buf_printf(out, "# HELP keeptrusts_retry_budget_exhausted_total Retries the "
+                                "retry budget refused.\n"
+                                "# TYPE keeptrusts_retry_budget_exhausted_total counter\n"
+                                "keeptrusts_retry_budget_exhausted_total %llu\n",
                            (unsigned long long)cs->retries_denied);
     return rc;
 }

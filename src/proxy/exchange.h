@@ -131,7 +131,7 @@ bool kt__usage_strip(kt_exchange *x, const char **data, size_t *len);
  * model). failed: the current attempt failed before anything reached the client; true when
  * x->target now names the next one to try (the caller builds and sends it). settle: the
  * current attempt ended the request (`status` 0 for a failure). headers: x-should-retry: false
- * when kt already retried or refused to. attempts_json: the event's attempts, or NULL. */
+ * on a failed response when kt already retried or refused to. attempts_json: the event's attempts, or NULL. */
 void kt__fo_plan(kt_exchange *x);
 int kt__fo_prepare(kt_exchange *x, const char **body, size_t *len);
 bool kt__fo_failed(kt_exchange *x, kt_attempt_outcome outcome, int status);

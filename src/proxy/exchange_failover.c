@@ -180,7 +180,8 @@ bool kt__fo_no_retry(const kt_exchange *x)
 
 int kt__fo_headers(const kt_exchange *x, kt_buf *b)
 {
-    return kt__fo_no_retry(x) ? kt_buf_puts(b, "x-should-retry: false\r\n") : KT_OK;
+    bool failed = x->c->resp_status >= 400;   /* the SDKs read it on failures only */
+    return failed && kt__fo_no_retry(x) ? kt_buf_puts(b, "x-should-retry: false\r\n") : KT_OK;
 }
 
 int kt__fo_attempts_json(const kt_exchange *x, kt_buf *out)

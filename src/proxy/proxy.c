@@ -97,7 +97,9 @@ static void respond_blocked(kt_exchange *x, const char *what, const char *code)
              pc->kind, kt_decision_label(d, (uint16_t)d->block_policy, d->block_label));
     KT_INFO(code, "policy %s", pc->name);
     x->phase = KT_X_DONE;
-    kt_conn_error_policy(x->c, 409, "policy_violation", code, msg, pc->name);
+    /* The SDKs retry a 409 (a lock timeout to them): the same content is blocked again. */
+    kt_conn_error_ex(x->c, 409, "policy_violation", code, msg, pc->name,
+                     "x-should-retry: false\r\n");
 }
 
 /* The gateway's clean-text cache, unless the request's config turned it off. */

@@ -243,7 +243,7 @@ class CircuitTest(MultiMockCase):
         self.chat()
         self.assertEqual(self.count("flaky"), 2)
         self.assertEqual(self.state(), "open")
-        self.assertIn('kt_circuit_state{target="flaky"} 1', get_text(self.kt, "/metrics"))
+        self.assertIn('keeptrusts_circuit_state{target="flaky"} 1', get_text(self.kt, "/metrics"))
         for _ in range(4):   # ejected: skipped, served by the fallback
             self.chat()
         self.assertEqual(self.count("flaky"), 2)
@@ -266,9 +266,9 @@ class CircuitTest(MultiMockCase):
         self.chat()
         self.assertEqual(self.count("flaky"), 5)
         m = get_text(self.kt, "/metrics")
-        self.assertIn('kt_circuit_state{target="flaky"} 0', m)
-        self.assertIn('kt_failover_attempts_total{target="flaky",outcome="status"} 3', m)
-        self.assertIn('kt_failover_attempts_total{target="good",outcome="ok"}', m)
+        self.assertIn('keeptrusts_circuit_state{target="flaky"} 0', m)
+        self.assertIn('keeptrusts_failover_attempts_total{target="flaky",outcome="status"} 3', m)
+        self.assertIn('keeptrusts_failover_attempts_total{target="good",outcome="ok"}', m)
 
 
 class RetryBudgetTest(MultiMockCase):
@@ -313,7 +313,7 @@ class RetryBudgetTest(MultiMockCase):
         self.assertTrue(all(r == "false" for _, r in results if r is not None))
         self.assertGreater(sum(1 for _, r in results if r == "false"), self.N // 2)
         m = get_text(self.kt, "/metrics")
-        denied = [l for l in m.splitlines() if l.startswith("kt_retry_budget_exhausted_total ")]
+        denied = [l for l in m.splitlines() if l.startswith("keeptrusts_retry_budget_exhausted_total ")]
         self.assertTrue(denied and float(denied[0].split()[1]) > 0, denied)
 
 

@@ -118,9 +118,9 @@ KT_TEST(circuit_health_and_metrics)
     KT_ASSERT_EQ_INT((int)kt_circuits_open_count(cs, &cfg, 100), 1);
     kt_buf_reset(&b);
     KT_ASSERT_EQ_INT(kt_circuits_metrics(cs, &cfg, 100, &b), 0);
-    KT_ASSERT(strstr(b.p, "kt_circuit_state{target=\"a\"} 1\n") != NULL);
-    KT_ASSERT(strstr(b.p, "kt_circuit_state{target=\"b\"} 0\n") != NULL);
-    KT_ASSERT(strstr(b.p, "kt_failover_attempts_total{target=\"a\",outcome=\"connect\"} 3\n"));
+    KT_ASSERT(strstr(b.p, "keeptrusts_circuit_state{target=\"a\"} 1\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_circuit_state{target=\"b\"} 0\n") != NULL);
+    KT_ASSERT(strstr(b.p, "keeptrusts_failover_attempts_total{target=\"a\",outcome=\"connect\"} 3\n"));
     kt_buf_free(&b);
     kt_circuits_free(cs);
 }
