@@ -16,7 +16,8 @@
 #include "kt/policy_stream.h"
 #include "kt/upstream.h"
 
-/* Where an exchange is. Phases only move forward; a failure in any phase answers (or cuts the
+/* Where an exchange is. Phases only move forward (but a retry, which goes from WAIT_HEAD back to
+ * CONNECT before anything reached the client); a failure in any phase answers (or cuts the
  * stream) and moves to DONE. */
 typedef enum kt_xphase {
     KT_X_ROUTE,          /* reading the body's facts, choosing the target */
