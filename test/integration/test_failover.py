@@ -218,6 +218,35 @@ class TriggersTest(MultiMockCase):
         self.assertNotIn("x-should-retry", h)
 
 
+class DeadlineTest(MultiMockCase):
+    mock_modes = {"hang1": "hang", "hang2": "hang"}
+
+    @classmethod
+    def targets(cls, m):
+        return [target("h1", m["hang1"].url, fallbacks=["h2"]), target("h2", m["hang2"].url),
+                target("good", m["good"].url)]
+
+    @classmethod
+    def gateway(cls):
+        return {"upstream_first_byte_timeout": "1s",
+                "failover": {"deadline": "1500ms", "circuit": {"failures": 0}}}
+
+    def test_the_second_attempt_gets_what_is_left(self):
+        t0 = time.monotonic()
+        st, h, body = self.kt.chat()
+        elapsed = time.monotonic() - t0
+        self.assertEqual(st, 502, body)
+        self.assertEqual(json.loads(body)["error"]["code"], "upstream_timeout")
+        self.assertEqual(h.get("x-should-retry"), "false")
+        self.assertEqual((self.count("hang1"), self.count("hang2")), (1, 1))
+        att = events(self.kt)[-1]["attempts"]
+        self.assertEqual([(a["target"], a["outcome"]) for a in att],
+                         [("h1", "timeout"), ("h2", "timeout")])
+        self.assertLess(att[1]["latency_ms"], 800)   # capped at what the deadline left (~0.5 s)
+        self.assertLess(elapsed, 1.9)                 # two full first-byte timeouts: 2 s
+        self.assertGreaterEqual(elapsed, 1.4)
+
+
 class CircuitTest(MultiMockCase):
     mock_modes = {"flaky": "status"}
 
