@@ -212,6 +212,11 @@ class TriggersTest(MultiMockCase):
         self.assertEqual(h.get("x-should-retry"), "false")
         self.assertEqual(json.loads(body)["error"]["code"], "upstream_closed")
 
+    def test_config_endpoint_lists_fallbacks(self):
+        ts = {t["id"]: t for t in get_json(self.kt, "/keeptrusts/config")["targets"]}
+        self.assertEqual(ts["t-status2"]["fallbacks"], ["t-status"])
+        self.assertEqual(ts["good"]["fallbacks"], [])
+
     def test_single_attempt_leaves_sdk_retries_alone(self):
         st, h, body = self.via("good", headers={"x-mock-mode": "fail"})
         self.assertEqual(st, 500)
