@@ -43,7 +43,12 @@ LABEL org.opencontainers.image.title="kt" \
       org.opencontainers.image.licenses="Apache-2.0"
 # A numeric non-root user, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 65532:65532
-EXPOSE 41002
+# The API stays on 127.0.0.1:41002 (a sidecar's app reaches it on localhost; a shared gateway
+# passes --listen 0.0.0.0:41002 and then needs gateway keys). The ops listener answers only
+# /healthz, /readyz, /health and /metrics on every interface, so kubelet httpGet probes and
+# Prometheus reach the pod IP; it stays on when a command overrides CMD (docs/ARCHITECTURE.md).
+ENV KT_OPS_LISTEN=0.0.0.0:41003
+EXPOSE 41002 41003
 # Kubernetes ignores HEALTHCHECK (its probes are the real mechanism); for docker and compose this
 # asks /healthz with bash's /dev/tcp — bash is already in the base image, so no curl or wget is
 # added. It assumes kt listens on port 41002 (127.0.0.1 or 0.0.0.0).

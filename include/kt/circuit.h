@@ -62,6 +62,8 @@ void kt_circuits_free(kt_circuits *cs);
 /* The entry of a target (created on first use; the least recently used entry is recycled when
  * the table is full). Never NULL. */
 kt_circuit *kt_circuit_of(kt_circuits *cs, const char *id, uint64_t now_ms);
+/* The entry of a target, or NULL when it has none yet (a read: nothing is created). */
+const kt_circuit *kt_circuits_find(const kt_circuits *cs, const char *id);
 /* The state as it stands now (an open circuit past its ejection reads half-open). */
 kt_circuit_state kt_circuit_state_now(const kt_circuit *c, uint64_t now_ms);
 /* Whether a request may go to the target now. Closed: yes. Open past its ejection, or half-open

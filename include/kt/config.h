@@ -166,6 +166,7 @@ typedef enum kt_auth_mode {
 
 typedef struct kt_gateway_opts {
     char *listen;                    /* NULL or "host:port" from gateway.listen / listen_port */
+    char *ops_listen;                /* gateway.ops_listen "host:port"; NULL: none ("off") */
     bool config_reload;              /* default true */
     uint32_t config_poll_interval_ms;/* default 30 s */
     kt_limits limits;
@@ -211,7 +212,7 @@ typedef struct kt_consumer {
 
 typedef struct kt_config {
     int refs;
-    char *source;              /* file path, or "<embedded-default>" */
+    char *source;              /* file path, or KT_CONFIG_EMBEDDED */
     char *pack_name;           /* "default" when absent */
     char *pack_version;        /* "0.0.0" when absent */
     bool pack_enabled;         /* pack.enabled (default true); when false the chain is validated
@@ -231,7 +232,16 @@ typedef struct kt_config {
     /* kt_policy_json's path lists compiled once ([0] input, [1] output; kt_policy_json_compile
      * in kt_policies_compile, whose failure fails the load). */
     struct kt_json_patset *json_paths;
+    /* What loads but deserves attention (a policy configured outside the chain, pack.enabled:
+     * false): logged at load and reload, printed by `kt policy validate`. Owned. */
+    kt_diag *warnings;
+    /* gateway.fail_mode after the per-policy overrides (policy.<name>.fail_mode): a direction
+     * fails open only when every policy that reads it is open. */
+    bool fail_open_input, fail_open_output;
 } kt_config;
+
+/* The source name of the embedded default ("/health" and "/keeptrusts/config" show it). */
+#define KT_CONFIG_EMBEDDED "embedded-default"
 
 /* Hex SHA-256 (the config content hash), mbedTLS 2.28 and 3.x alike. */
 void kt_sha256_hex(const char *buf, size_t len, char out[65]);
@@ -252,8 +262,11 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
 int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *diag);
 
 /* The embedded default: one OpenAI target at ${OPENAI_BASE_URL:-https://api.openai.com/v1} with
- * key from env OPENAI_API_KEY, no policies. */
+ * key from env OPENAI_API_KEY; pii-detector and dlp-filter redact in both directions. */
 int kt_config_default(kt_env env, kt_config **out, kt_diag *diag);
+
+/* Logs each of c->warnings as a "config_warning" line (at start-up and after a reload). */
+void kt_config_log_warnings(const kt_config *c);
 
 kt_config *kt_config_ref(kt_config *c);
 /* Drops a reference and NULLs *c; frees at zero. */

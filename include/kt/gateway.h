@@ -25,6 +25,12 @@ typedef struct kt_gateway_stats {
     uint32_t streams;          /* event-stream responses being relayed now */
 } kt_gateway_stats;
 
+/* Counters /health watches for growth (ops/health_sources.c): the value last seen and when it grew. */
+typedef struct kt_health_track {
+    uint64_t dropped, rejected;
+    uint64_t dropped_ms, rejected_ms;
+} kt_health_track;
+
 typedef struct kt_gateway {
     uv_loop_t loop;
     kt_env env;
@@ -33,6 +39,7 @@ typedef struct kt_gateway {
     kt_tls_ctx tls;
     kt_pools pools;
     kt_server srv;             /* the listener and the client connections */
+    kt_server ops_srv;         /* gateway.ops_listen: probes and metrics only (listening or not) */
     uv_signal_t sig_term, sig_int;
     uv_timer_t drain_timer;    /* SIGTERM -> stop accepting after drain_ms */
     uv_timer_t deadline_timer; /* stop accepting -> cut what is left after shutdown_deadline_ms */
@@ -50,12 +57,14 @@ typedef struct kt_gateway {
     kt_events *events;         /* NULL when gateway.events.enabled is false */
     kt_scan_cache scan_cache;  /* texts the policy chain found clean (gateway.policy_cache) */
     kt_gov *gov;               /* consumers, limits and their counters (kt/governance.h) */
+    kt_health_track health_track;
     struct kt_circuits *circuits;   /* breakers and retry budget (kt/circuit.h, src/proxy/) */
 } kt_gateway;
 
 typedef struct kt_run_opts {
     const char *listen;        /* NULL: config's gateway.listen, else 127.0.0.1:41002 */
     const char *config_path;   /* NULL: /etc/keeptrusts/policy-config.yaml, else embedded default */
+    const char *ops_listen;    /* NULL: config's gateway.ops_listen, else no ops listener */
 } kt_run_opts;
 
 /* Runs until SIGTERM/SIGINT has drained everything. Returns the process exit code. */

@@ -25,7 +25,8 @@ typedef struct kt_limits {
     uint32_t upstream_pool_max;      /* 1024 idle+busy connections per target (one per in-flight request) */
     uint32_t upstream_pool_idle_ms;  /* 30 s: idle pooled connections closed after */
     uint32_t drain_ms;               /* 5 s: after SIGTERM, keep serving this long */
-    uint32_t shutdown_deadline_ms;   /* 30 s: in-flight streams cut after this */
+    uint32_t shutdown_deadline_ms;   /* 20 s: in-flight streams cut after this (drain + this < 30 s,
+                                        Kubernetes' default grace period) */
     uint32_t max_response_buffer;    /* 256 KiB: client write backlog before pausing upstream reads */
 } kt_limits;
 
@@ -46,7 +47,7 @@ typedef struct kt_limits {
     .upstream_pool_max = 1024,                    \
     .upstream_pool_idle_ms = 30 * 1000,           \
     .drain_ms = 5 * 1000,                         \
-    .shutdown_deadline_ms = 30 * 1000,            \
+    .shutdown_deadline_ms = 20 * 1000,            \
     .max_response_buffer = 256 * 1024,            \
 }
 

@@ -57,10 +57,12 @@ typedef struct kt_metrics {
     kt_mfamily tokens;         /* direction, model */
     kt_mfamily cost;           /* model */
     kt_mfamily consumers;      /* consumer, status: requests of key-authenticated consumers */
+    kt_mfamily unscanned;      /* reason: forwarded unread under fail_mode: open (fixed reasons) */
     kt_mlabel_set models, targets, policies, entities, consumer_names;
     kt_hist duration, overhead;
     kt_hist upstream[KT_UP_PHASES];
     uint64_t events_sent, events_dropped, events_retries, events_spooled, events_failed_batches;
+    uint64_t events_rejected;  /* batches the control plane refused (400/413/422); /health reads it */
 } kt_metrics;
 
 void kt_metrics_init(kt_metrics *m);

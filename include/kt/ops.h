@@ -6,5 +6,7 @@
 #include "kt/conn.h"
 
 extern const kt_conn_handler kt_ops_handler;
+/* The ops listener (gateway.ops_listen): /healthz, /readyz, /health and /metrics; 404 otherwise. */
+extern const kt_conn_handler kt_ops_probe_handler;
 
 #endif

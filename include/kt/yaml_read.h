@@ -18,7 +18,7 @@
 typedef struct kt_diag_item {
     int line;   /* 1-based; 0 when unknown */
     int col;    /* 1-based; 0 when unknown */
-    char msg[200];
+    char msg[768];   /* room for a list of every valid key */
 } kt_diag_item;
 
 typedef struct kt_diag {
@@ -31,13 +31,16 @@ typedef struct kt_diag {
 void kt_diag_init(kt_diag *d, const char *file);
 void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Writes "file:line:col: message\n" for each item. */
+/* Writes "file:line:col: message\n" for each item ("file: message" when the position is unknown). */
 void kt_diag_print(const kt_diag *d, void *stdio_file);
+/* Item i as one line without the newline: "file:line:col: message" or "file: message". */
+void kt_diag_format(const kt_diag *d, int i, char *out, size_t outlen);
 
 /* ---- the reader ----------------------------------------------------------------------------- */
 
 typedef struct kt_yread {
     kt_diag *diag;   /* the sink; borrowed */
+    kt_diag *warn;   /* warnings (the document still loads); NULL: dropped */
     int oom;         /* set by any failed allocation; the caller then fails with KT_ENOMEM */
     /* Nodes already reported (a failed ${VAR} expansion): later problems at them stay quiet
      * instead of adding a second, confusing error. */
@@ -49,6 +52,9 @@ typedef struct kt_yread {
 void kt_yr_init(kt_yread *r, kt_diag *diag);
 /* Reports at the node's line and column (0:0 when `at` is NULL) unless `at` is quiet. */
 void kt_yr_err(kt_yread *r, const kt_ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A warning at the node: goes to r->warn (when set), never fails the parse. */
+void kt_yr_warn(kt_yread *r, const kt_ynode *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Marks `n` as reported; once KT_DIAG_MAX nodes are quiet, further ones are not remembered. */
 void kt_yr_quiet(kt_yread *r, const kt_ynode *n);

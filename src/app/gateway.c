@@ -28,11 +28,17 @@ static void maybe_finish(kt_gateway *gw)
     if (!gw->stopping || gw->srv.nconns > 0 || gw->closed) return;
     gw->closed = true;
     KT_INFO("stopped", "all connections closed; exiting");
+    /* The ops listener answered probes (readiness 503) until now. */
+    gw->ops_srv.stopping = true;
+    kt_server_stop_accepting(&gw->ops_srv);
+    kt_server_close_all(&gw->ops_srv);
     kt_pools_close(&gw->pools);
-    /* Queued events get what is left of the shutdown deadline (at least 1 s), then the spool. */
+    /* Queued events get what is left of the shutdown deadline and no more, whatever the control
+     * plane does: the process is gone within drain_period + shutdown_deadline. What is not
+     * delivered by then stays in the spool, or is counted and logged as lost. */
     uint64_t left = uv_is_active((uv_handle_t *)&gw->deadline_timer)
                         ? uv_timer_get_due_in(&gw->deadline_timer) : 0;
-    kt_events_shutdown(gw->events, (uint32_t)KT_MAX(left, 1000));
+    kt_events_shutdown(gw->events, (uint32_t)left);
     uv_close((uv_handle_t *)&gw->sig_term, close_cb_noop);
     uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
@@ -51,6 +57,13 @@ static const kt_conn_handler *route(void *owner, kt_conn *c)
     if (n >= 3 && memcmp(u, "/v1", 3) == 0 && (n == 3 || u[3] == '/' || u[3] == '?'))
         return &kt_proxy_handler;
     return &kt_ops_handler;
+}
+
+static const kt_conn_handler *route_ops(void *owner, kt_conn *c)
+{
+    (void)owner;
+    (void)c;
+    return &kt_ops_probe_handler;
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -112,18 +125,26 @@ static int load_config(kt_gateway *gw, const char *path)
         diag.file = KT_DEFAULT_CONFIG;
         rc = kt_config_load_file(KT_DEFAULT_CONFIG, gw->env, &gw->cfg, &diag);
     } else {
-        diag.file = "<embedded-default>";
+        /* Said out loud: a misnamed ConfigMap key lands here, and it must not look like success. */
+        KT_WARN("config_missing", "no --policy-config and no %s: running the embedded default "
+                "(pii-detector and dlp-filter redact; one OpenAI target at $OPENAI_BASE_URL)",
+                KT_DEFAULT_CONFIG);
+        diag.file = KT_CONFIG_EMBEDDED;
         rc = kt_config_default(gw->env, &gw->cfg, &diag);
     }
-    if (rc == 0 && strcmp(diag.file, "<embedded-default>") != 0) {
+    if (rc == 0 && strcmp(diag.file, KT_CONFIG_EMBEDDED) != 0) {
         gw->config_path = kt_strdup(diag.file);   /* reloadable */
         if (!gw->config_path) rc = KT_ENOMEM;
     }
     if (rc) {
         kt_diag_print(&diag, stderr);
-        KT_ERROR("config_invalid", "cannot load %s (%d problems)", diag.file, diag.count);
+        char first[1100] = "";
+        if (diag.count > 0) kt_diag_format(&diag, 0, first, sizeof first);
+        if (diag.count == 1) KT_ERROR("config_invalid", "cannot load %s", first);
+        else KT_ERROR("config_invalid", "cannot load %s (%d problems)", diag.file, diag.count);
         return rc;
     }
+    kt_config_log_warnings(gw->cfg);
     return KT_OK;
 }
 
@@ -162,6 +183,28 @@ static int setup_observability(kt_gateway *gw)
     return 0;
 }
 
+/* The probe and metrics listener: --ops-listen, else gateway.ops_listen, else $KT_OPS_LISTEN (the
+ * image sets 0.0.0.0:41003), else none. */
+static int setup_ops_listener(kt_gateway *gw, const kt_run_opts *opts)
+{
+    char err[300];
+    const char *addr = opts->ops_listen ? opts->ops_listen : gw->cfg->gateway.ops_listen;
+    if (!addr) addr = gw->env.get(gw->env.ud, "KT_OPS_LISTEN");
+    if (addr && !*addr) addr = NULL;
+    kt_server_init(&gw->ops_srv, &gw->loop, &gw->limits);
+    gw->ops_srv.route = route_ops;
+    gw->ops_srv.conn_gone = conn_gone;
+    gw->ops_srv.owner = gw;
+    if (!addr || strcmp(addr, "off") == 0) return 0;
+    if (kt_server_listen(&gw->ops_srv, addr, err, sizeof err)) {
+        KT_ERROR("ops_listen", "%s", err);
+        return 1;
+    }
+    KT_INFO("ops_listening", "probes and metrics on http://%s (/healthz, /readyz, /health, "
+            "/metrics only)", gw->ops_srv.listen_addr);
+    return 0;
+}
+
 static int setup(kt_gateway *gw, const kt_run_opts *opts)
 {
     char err[300];
@@ -191,6 +234,7 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
         KT_ERROR("listen", "%s", err);
         return 1;
     }
+    if (setup_ops_listener(gw, opts)) return 1;
     if (kt_gov_new(&gw->loop, gw->cfg, gw->srv.listen_addr, &gw->gov)) return 1;
     gw->circuits = kt_circuits_new();   /* failover: breakers and retry budget */
     if (!gw->circuits) return 1;
@@ -205,6 +249,10 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
     KT_INFO("listening", "kt %s on http://%s (config %s, pack %s@%s, %zu targets, %zu policies, CA %s)",
             KT_VERSION, gw->srv.listen_addr, gw->cfg->source, gw->cfg->pack_name,
             gw->cfg->pack_version, gw->cfg->ntargets, gw->cfg->nchain, gw->tls.ca_source);
+    if (strncmp(gw->srv.listen_addr, "127.", 4) == 0 || strncmp(gw->srv.listen_addr, "[::1]", 5) == 0)
+        KT_INFO("listen_loopback", "the API is on loopback only: other containers, docker port "
+                "mappings and the kubelet cannot reach it (a shared gateway passes --listen "
+                "0.0.0.0:41002, which requires gateway keys; probes use the ops listener)");
     log_targets(gw->cfg);
     kt_reload_start(gw);
     return 0;
@@ -239,6 +287,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     kt_circuits_free(gw->circuits);
     kt_config_release(&gw->cfg);
     kt_server_free(&gw->srv);
+    kt_server_free(&gw->ops_srv);
     free(gw->config_path);
     free(gw);
     return code;

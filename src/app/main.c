@@ -1,5 +1,6 @@
 /* The kt command line: gateway run, policy validate/test/eval, version, help. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,19 +13,33 @@
 #include "kt/log.h"
 #include "kt/policy.h"
 
+#define KT__GATEWAY_RUN_USAGE                                                                    \
+    "  kt gateway run [--listen HOST:PORT] [--ops-listen HOST:PORT|off] [--policy-config PATH]\n" \
+    "      Serve the API on HOST:PORT (--listen, else gateway.listen, else 127.0.0.1:41002).\n" \
+    "      --ops-listen (else gateway.ops_listen; default off) adds a listener that answers only\n" \
+    "      /healthz, /readyz, /health and /metrics, for kubelet probes and Prometheus on the pod\n" \
+    "      IP while the API stays on loopback (the image uses 0.0.0.0:41003).\n"                 \
+    "      The config is PATH, else /etc/keeptrusts/policy-config.yaml, else (with a warning)\n"  \
+    "      an embedded default: pii-detector and dlp-filter redacting, one OpenAI target at\n"   \
+    "      $OPENAI_BASE_URL (default https://api.openai.com/v1) with $OPENAI_API_KEY.\n"         \
+    "      Listening on a non-loopback address requires gateway keys (`consumers:`) unless the\n" \
+    "      config sets gateway.auth: none.\n"                                                    \
+    "      SIGTERM: /readyz fails at once, requests are served for the drain period\n"           \
+    "      (gateway.drain_period, default 5s), then kt stops accepting, lets in-flight\n"        \
+    "      requests and queued decision events finish (gateway.shutdown_deadline, default\n"     \
+    "      20s) and exits 0: within drain_period + shutdown_deadline whatever the control\n"     \
+    "      plane does.\n"
+
+static const char kt__gateway_usage[] = "Usage:\n" KT__GATEWAY_RUN_USAGE;
+
 static const char kt__usage[] =
     "kt - AI governance sidecar: an OpenAI/Anthropic-compatible proxy that enforces policy\n"
     "\n"
     "Usage:\n"
-    "  kt gateway run [--listen HOST:PORT] [--policy-config PATH]\n"
-    "      Serve the API on HOST:PORT (default 127.0.0.1:41002). The config is PATH, else\n"
-    "      /etc/keeptrusts/policy-config.yaml, else an embedded default that forwards to\n"
-    "      $OPENAI_BASE_URL (default https://api.openai.com/v1) with $OPENAI_API_KEY.\n"
-    "      SIGTERM: /readyz fails at once, requests are served for the drain period\n"
-    "      (gateway.drain_period, default 5s), then kt stops accepting, lets in-flight\n"
-    "      requests finish (gateway.shutdown_deadline, default 30s) and exits 0.\n"
+    KT__GATEWAY_RUN_USAGE
     "  kt policy validate PATH...\n"
-    "      Check config files offline; prints file:line:col: message per problem, exit 1.\n"
+    "      Check config files offline; prints file:line:col: message per problem (exit 1) and\n"
+    "      file:line:col: warning: message for what loads but deserves a look (exit 0).\n"
     "  kt policy test --policy-config PATH [--direction input|output] < text\n"
     "      Run the chain over the text on stdin as a policy author would: prints the text as\n"
     "      it would leave kt (redacted), then the decision as one JSON line. Exit 0 when the\n"
@@ -41,12 +56,29 @@ static const char kt__usage[] =
     "  kt version\n"
     "  kt --help\n"
     "\n"
-    "Endpoints: /v1/* (proxied), GET /health, /healthz, /readyz, GET /keeptrusts/config,\n"
-    "POST /keeptrusts/config/reload (loopback only). The config file is reloaded when it\n"
-    "changes (gateway.config_reload, default true), on SIGHUP and on that POST.\n"
+    "Endpoints: /v1/* (proxied), GET /health (status healthy|degraded|unhealthy with reasons;\n"
+    "503 when unhealthy), /healthz (liveness), /readyz (503 while draining or while no target\n"
+    "has a key), /metrics, GET /keeptrusts/config, POST /keeptrusts/config/reload (loopback\n"
+    "only). The config file is reloaded when it changes (gateway.config_reload, default true),\n"
+    "on SIGHUP and on that POST.\n"
     "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, SSL_CERT_FILE (trust store; default the\n"
-    "system bundle), KT_LOG_LEVEL (debug|info|warn|error; default info). Logs are JSON lines\n"
-    "on stderr.\n";
+    "system bundle), KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN (decision events; without\n"
+    "the URL they are JSON lines on stderr), KT_OPS_LISTEN (the ops listener when neither\n"
+    "--ops-listen nor gateway.ops_listen is given), KT_LOG_LEVEL (debug|info|warn|error;\n"
+    "default info). Logs are JSON lines on stderr.\n";
+
+static const char kt__policy_usage[] =
+    "Usage:\n"
+    "  kt policy validate PATH...\n"
+    "  kt policy test --policy-config PATH [--direction input|output] < text\n"
+    "  kt policy eval --policy-config PATH --labels FILE.jsonl [--direction input|output]\n"
+    "                 [--no-text] [--json] [--max-list N]\n"
+    "Run 'kt --help' for what each does.\n";
+
+static bool is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help");
+}
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -75,9 +107,16 @@ static int cmd_gateway_run(int argc, char **argv)
     kt_run_opts opts = { 0 };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if ((strcmp(a, "--listen") == 0 || strcmp(a, "--policy-config") == 0) && i + 1 >= argc)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(kt__gateway_usage, stdout);
+            return 0;
+        }
+        if ((strcmp(a, "--listen") == 0 || strcmp(a, "--policy-config") == 0 ||
+             strcmp(a, "--ops-listen") == 0) && i + 1 >= argc)
             return usage_error("%s needs a value", a);
         if (strcmp(a, "--listen") == 0) opts.listen = argv[++i];
+        else if (strcmp(a, "--ops-listen") == 0) opts.ops_listen = argv[++i];
+        else if (strncmp(a, "--ops-listen=", 13) == 0) opts.ops_listen = a + 13;
         else if (strncmp(a, "--listen=", 9) == 0) opts.listen = a + 9;
         else if (strcmp(a, "--policy-config") == 0) opts.config_path = argv[++i];
         else if (strncmp(a, "--policy-config=", 16) == 0) opts.config_path = a + 16;
@@ -98,6 +137,13 @@ static int cmd_policy_validate(int argc, char **argv)
             kt_diag_print(&diag, stderr);
             bad = 1;
             continue;
+        }
+        for (int w = 0; cfg->warnings && w < cfg->warnings->count && w < KT_DIAG_MAX; w++) {
+            char line[1100];
+            cfg->warnings->file = argv[i];
+            kt_diag_format(cfg->warnings, w, line, sizeof line);
+            char *msg = strstr(line, ": ");   /* "file:l:c: warning: message" */
+            if (msg) fprintf(stderr, "%.*s: warning: %s\n", (int)(msg - line), line, msg + 2);
         }
         printf("%s: ok (pack %s@%s, %zu targets, %zu policies)\n", argv[i], cfg->pack_name,
                cfg->pack_version, cfg->ntargets, cfg->nchain);
@@ -188,7 +234,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (is_help(cmd)) {
         fputs(kt__usage, stdout);
         return 0;
     }
@@ -204,5 +250,18 @@ int main(int argc, char **argv)
         return cmd_policy_test(argc - 3, argv + 3);
     if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "eval"))
         return kt_eval_main(argc - 3, argv + 3);
+    /* A command group without (or with an unknown) subcommand: its usage, not "unknown". */
+    bool gw = !strcmp(cmd, "gateway"), pol = !strcmp(cmd, "policy");
+    if (gw || pol) {
+        const char *u = gw ? kt__gateway_usage : kt__policy_usage;
+        if (argc >= 3 && is_help(argv[2])) {
+            fputs(u, stdout);
+            return 0;
+        }
+        if (argc >= 3) fprintf(stderr, "kt: unknown subcommand '%s' for '%s'\n", argv[2], cmd);
+        else fprintf(stderr, "kt: '%s' needs a subcommand\n", cmd);
+        fputs(u, stderr);
+        return 2;
+    }
     return usage_error("unknown command '%s'", cmd);
 }

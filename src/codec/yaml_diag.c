@@ -36,13 +36,24 @@ void kt_diag_add(kt_diag *d, int line, int col, const char *fmt, ...)
     va_end(ap);
 }
 
+void kt_diag_format(const kt_diag *d, int i, char *out, size_t outlen)
+{
+    const char *file = d->file ? d->file : "<config>";
+    const kt_diag_item *it = &d->items[i];
+    if (it->line == 0 && it->col == 0) snprintf(out, outlen, "%s: %s", file, it->msg);
+    else snprintf(out, outlen, "%s:%d:%d: %s", file, it->line, it->col, it->msg);
+}
+
 void kt_diag_print(const kt_diag *d, void *stdio_file)
 {
     FILE *f = stdio_file;
     const char *file = d->file ? d->file : "<config>";
     int shown = d->count < KT_DIAG_MAX ? d->count : KT_DIAG_MAX;
-    for (int i = 0; i < shown; i++)
-        fprintf(f, "%s:%d:%d: %s\n", file, d->items[i].line, d->items[i].col, d->items[i].msg);
+    for (int i = 0; i < shown; i++) {
+        char line[1100];
+        kt_diag_format(d, i, line, sizeof line);
+        fprintf(f, "%s\n", line);
+    }
     if (d->count > shown)
         fprintf(f, "%s: %d more problems not shown\n", file, d->count - shown);
 }
@@ -66,6 +77,15 @@ void kt_yr_err(kt_yread *r, const kt_ynode *at, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     diag_vadd(r->diag, at ? at->line : 0, at ? at->col : 0, fmt, ap);
+    va_end(ap);
+}
+
+void kt_yr_warn(kt_yread *r, const kt_ynode *at, const char *fmt, ...)
+{
+    if (!r->warn) return;
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vadd(r->warn, at ? at->line : 0, at ? at->col : 0, fmt, ap);
     va_end(ap);
 }
 

@@ -34,7 +34,7 @@ int kt_yr_check_keys(kt_yread *r, const kt_ynode *map, const char *const *allowe
                      const char *where)
 {
     if (!map || map->type != KT_Y_MAP) return 0;
-    char known[256];
+    char known[640];
     size_t kl = 0;
     known[0] = '\0';
     for (size_t i = 0; allowed[i]; i++) {

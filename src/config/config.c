@@ -1,5 +1,6 @@
 /* Configuration snapshots: parse the YAML tree, validate every section (collecting all problems),
  * resolve credentials, and hand out a refcounted immutable snapshot. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,25 @@
 
 #include "config_priv.h"
 #include "kt/events.h"
+#include "kt/log.h"
 #include "kt/policy.h"
 
 /* Parsed like any file, so the default goes through exactly the same code. No providers section,
- * hence the default target at ${OPENAI_BASE_URL:-https://api.openai.com/v1}. */
+ * hence the default target at ${OPENAI_BASE_URL:-https://api.openai.com/v1}. A gateway that runs
+ * on it because its config file is missing (a misnamed ConfigMap key) still governs: personal data
+ * and secrets are redacted in both directions. */
 static const char kt__embedded_default[] =
-    "# kt embedded default: one OpenAI target, no policies\n"
+    "# kt embedded default: one OpenAI target; PII and secrets redacted\n"
     "pack:\n"
-    "  name: default\n"
-    "  version: 0.0.0\n";
+    "  name: embedded-default\n"
+    "  version: 1.0.0\n"
+    "policies:\n"
+    "  chain: [pii-detector, dlp-filter]\n"
+    "policy:\n"
+    "  pii-detector:\n"
+    "    action: redact\n"
+    "  dlp-filter:\n"
+    "    action: redact\n";
 
 void kt_sha256_hex(const char *buf, size_t len, char out[65])
 {
@@ -52,14 +63,26 @@ static void config_free(kt_config *c)
     kt__cfg_governance_free(c);
     kt__cfg_failover_free(c);
     free(c->gateway.listen);
+    free(c->gateway.ops_listen);
     free(c->gateway.events.spool_dir);
     for (size_t i = 0; i < c->gateway.events.nprices; i++) free(c->gateway.events.prices[i].model);
     free(c->gateway.events.prices);
     free(c->source);
     free(c->pack_name);
     free(c->pack_version);
+    free(c->warnings);
     kt_yaml_free(c->tree);
     free(c);
+}
+
+void kt_config_log_warnings(const kt_config *c)
+{
+    const kt_diag *w = c ? c->warnings : NULL;
+    for (int i = 0; w && i < w->count && i < KT_DIAG_MAX; i++) {
+        char line[1100];
+        kt_diag_format(w, i, line, sizeof line);
+        KT_WARN("config_warning", "%s", line);
+    }
 }
 
 kt_config *kt_config_ref(kt_config *c)
@@ -100,7 +123,9 @@ static void pack_section(kt__cfgctx *x, const kt_ynode *pack)
         else if (s) c->pack_version = kt_yr_dup(&x->rd, s);
         (void)kt_yr_str(&x->rd, pack, "description", "pack", false);
         const kt_ynode *en = kt_ymap_get(pack, "enabled");
-        if (en) kt_yr_bool(&x->rd, en, "pack.enabled", &c->pack_enabled);
+        if (en && !kt_yr_bool(&x->rd, en, "pack.enabled", &c->pack_enabled) && !c->pack_enabled)
+            kt_yr_warn(&x->rd, en, "pack.enabled is false: no policy runs, requests and responses "
+                       "pass unchecked (/health reports it)");
     }
     if (!c->pack_name) c->pack_name = kt_yr_dup(&x->rd, "default");
     if (!c->pack_version) c->pack_version = kt_yr_dup(&x->rd, "0.0.0");
@@ -166,6 +191,7 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     targets_section(x, root, gw_key);
     /* Each policy kind checks its own options (with line:col) and compiles them once. */
     if (kt_policies_compile(&x->rd, x->prev, c) == KT_ENOMEM) x->rd.oom = 1;
+    kt__cfg_fail_modes(x);
     if (kt_policy_json_compile(c)) x->rd.oom = 1;
 }
 
@@ -200,7 +226,10 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
     x.cfg->refs = 1;
     x.cfg->pack_enabled = true;
     x.cfg->source = kt_strdup(name ? name : "<config>");
-    if (!x.cfg->source) goto oom;
+    x.cfg->warnings = kt_calloc(1, sizeof *x.cfg->warnings);
+    if (!x.cfg->source || !x.cfg->warnings) goto oom;
+    kt_diag_init(x.cfg->warnings, x.cfg->source);
+    x.rd.warn = x.cfg->warnings;
     kt_sha256_hex(buf, len, x.cfg->hash);
 
     char err[200];
@@ -252,7 +281,8 @@ int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *
     size_t len = 0;
     int eno = 0;
     int rc = kt__cfg_read_file(path, KT__CFG_MAX_BYTES, &buf, &len, &eno);
-    if (rc == KT_EIO) kt_diag_add(diag, 0, 0, "cannot read config: %s", strerror(eno));
+    if (rc == KT_EIO && eno == ENOENT) kt_diag_add(diag, 0, 0, "no such file");
+    else if (rc == KT_EIO) kt_diag_add(diag, 0, 0, "cannot read config: %s", strerror(eno));
     else if (rc == KT_ELIMIT) kt_diag_add(diag, 0, 0, "config file is larger than %d bytes",
                                           KT__CFG_MAX_BYTES);
     else if (rc == KT_EINVAL) kt_diag_add(diag, 0, 0, "config is not a regular file");
@@ -265,6 +295,6 @@ int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *
 
 int kt_config_default(kt_env env, kt_config **out, kt_diag *diag)
 {
-    return kt_config_parse("<embedded-default>", kt__embedded_default,
+    return kt_config_parse(KT_CONFIG_EMBEDDED, kt__embedded_default,
                            sizeof kt__embedded_default - 1, env, out, diag);
 }

@@ -60,9 +60,11 @@ static int check_list(kt__cfgctx *x, const kt_ynode *map, const char *key, const
         char ipath[200];
         snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
         const char *s = kt_yr_want_str(&x->rd, l->vals[i], ipath);
-        if (s && known && !in_list(known, s))
+        if (s && known && !in_list(known, s)) {
             kt_yr_err(&x->rd, l->vals[i], "unknown %s %s in %s (known: %s)", what,
                       KT_YQN(l->vals[i]), path, join(known, buf, sizeof buf));
+            kt_yr_quiet(&x->rd, l->vals[i]);   /* the policy kind reads the list again */
+        }
     }
     return 1;
 }

@@ -45,7 +45,7 @@ static const lim_spec lim_specs[] = {
 #undef L
 
 static const char *const gateway_keys[] = {
-    "listen", "listen_port", "port", "mode", "config_reload", "config_poll_interval",
+    "listen", "listen_port", "port", "ops_listen", "mode", "config_reload", "config_poll_interval",
     "secret_key_ref", "events", "metrics", "policy_cache", "fail_mode",
     "auth", "models", "state_dir", "shared_state", "failover", "forward_paths",
     "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
@@ -111,6 +111,18 @@ static void set_listen(kt__cfgctx *x, const kt_ynode *listen, const kt_ynode *po
         snprintf(buf, sizeof buf, "127.0.0.1:%u", (unsigned)p);
         g->listen = kt_yr_dup(&x->rd, buf);
     }
+}
+
+/* gateway.ops_listen: HOST:PORT of the probe and metrics listener, or "off". */
+static void set_ops_listen(kt__cfgctx *x, const kt_ynode *v)
+{
+    const char *s = kt_yr_want_str(&x->rd, v, "gateway.ops_listen");
+    if (!s || strcmp(s, "off") == 0) return;
+    if (!valid_listen(s)) {
+        kt_yr_err(&x->rd, v, "gateway.ops_listen must be HOST:PORT (port 1-65535) or off");
+        return;
+    }
+    x->cfg->gateway.ops_listen = kt_yr_dup(&x->rd, s);
 }
 
 static void set_mode(kt__cfgctx *x, const kt_ynode *v)
@@ -257,6 +269,7 @@ void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_
     set_listen(x, kt_ymap_get(gw, "listen"), lp ? lp : port);
 
     const kt_ynode *v;
+    if ((v = kt_ymap_get(gw, "ops_listen"))) set_ops_listen(x, v);
     if ((v = kt_ymap_get(gw, "mode"))) set_mode(x, v);
     if ((v = kt_ymap_get(gw, "config_reload")))
         kt_yr_bool(&x->rd, v, "gateway.config_reload", &g->config_reload);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config_priv.h"
+#include "kt/policy.h"   /* KT_DIR_* */
 
 static const char *const kinds[] = {
     "pii-detector", "dlp-filter", "safety-filter", "prompt-injection", "audit-logger", "spend-limit",
@@ -105,8 +106,41 @@ void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_yno
         while (chain && j < chain->n && strcmp(chain->vals[j]->str ? chain->vals[j]->str : "",
                                                  k->str) != 0)
             j++;
+        /* A warning: an edit that adds options before the chain entry must not stop a reload. */
         if (!chain || j == chain->n)
-            kt_yr_err(&x->rd, k, "policy '%s' is configured but not in policies.chain",
-                      KT_YQ(k->str));
+            kt_yr_warn(&x->rd, k, "policy '%s' is configured but not in policies.chain; it does "
+                       "not run until listed there", KT_YQ(k->str));
     }
+}
+
+/* fail_mode per policy: `closed` keeps a direction closed whatever the gateway says (a body this
+ * policy cannot read is not forwarded); `open` lets it fail open only if every other policy of
+ * that direction agrees. */
+void kt__cfg_fail_modes(kt__cfgctx *x)
+{
+    kt_config *c = x->cfg;
+    bool in = c->gateway.fail_open, out = c->gateway.fail_open;
+    bool any_in = false, any_out = false, all_in = true, all_out = true;
+    for (size_t i = 0; i < c->nchain; i++) {
+        const kt_policy_cfg *p = &c->chain[i];
+        const kt_ynode *v = p->options ? kt_ymap_get(p->options, "fail_mode") : NULL;
+        bool open = c->gateway.fail_open;
+        if (v && !kt_y_is_null(v)) {
+            const char *s = kt_yr_want_str(&x->rd, v, "fail_mode");
+            if (s && strcmp(s, "open") != 0 && strcmp(s, "closed") != 0)
+                kt_yr_err(&x->rd, v, "unknown fail_mode %s for policy '%s' (known: closed, open)",
+                          KT_YQN(v), KT_YQ(p->name));
+            else if (s) open = strcmp(s, "open") == 0;
+        }
+        if (p->dirs & KT_DIR_INPUT) {
+            any_in = true;
+            all_in = all_in && open;
+        }
+        if (p->dirs & KT_DIR_OUTPUT) {
+            any_out = true;
+            all_out = all_out && open;
+        }
+    }
+    c->fail_open_input = any_in ? all_in : in;
+    c->fail_open_output = any_out ? all_out : out;
 }

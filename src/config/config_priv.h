@@ -51,6 +51,9 @@ void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const kt_ynode *name_
                         const char *name, const char *kind, const kt_ynode *options, bool input,
                         bool output);
 bool kt__cfg_known_kind(const char *kind);
+/* After the chain is compiled: cfg->fail_open_input/output from gateway.fail_mode and each
+ * policy's fail_mode override. */
+void kt__cfg_fail_modes(kt__cfgctx *x);
 const char *kt__cfg_known_kinds(void);
 
 /* Secret keys (config_keys.c): parse secret_key_ref into the target, then resolve it. */

@@ -114,7 +114,7 @@ static void answer(kt_gateway *gw, kt_buf *out, const char *previous, const kt_d
     for (int i = 0; diag && i < diag->count && i < KT_DIAG_MAX; i++) {
         char line[400];
         const kt_diag_item *d = &diag->items[i];
-        snprintf(line, sizeof line, "%s:%d:%d: %s", diag->file, d->line, d->col, d->msg);
+        snprintf(line, sizeof line, "%s:%d:%d: %.300s", diag->file, d->line, d->col, d->msg);
         if (i) kt_buf_puts(out, ",");
         kt_buf_json_str(out, line, strlen(line));
     }
@@ -211,6 +211,9 @@ static void swap_in(kt_gateway *gw, kt_config *nw, const char *trigger, uint64_t
     if ((nw->gateway.listen == NULL) != (old->gateway.listen == NULL) ||
         (nw->gateway.listen && strcmp(nw->gateway.listen, old->gateway.listen) != 0))
         KT_WARN("config_reload_listen", "gateway.listen changed; it applies at the next restart");
+    if ((nw->gateway.ops_listen == NULL) != (old->gateway.ops_listen == NULL) ||
+        (nw->gateway.ops_listen && strcmp(nw->gateway.ops_listen, old->gateway.ops_listen) != 0))
+        KT_WARN("config_reload_listen", "gateway.ops_listen changed; it applies at the next restart");
     gw->cfg = nw;
     gw->limits = nw->gateway.limits;
     uint64_t t_swap = uv_hrtime();
@@ -220,6 +223,7 @@ static void swap_in(kt_gateway *gw, kt_config *nw, const char *trigger, uint64_t
             nw->pack_version, nw->hash, nw->nchain, nw->ntargets,
             (unsigned long long)((t_loaded - t0) / 1000), (unsigned long long)((t_swap - t0) / 1000),
             (unsigned long long)(event_ns ? (t_swap - event_ns) / 1000 : 0));
+    kt_config_log_warnings(nw);
 }
 
 int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt_buf *result)
@@ -283,7 +287,7 @@ rejected:
     log_failure(&diag, trigger);
     if (diag.count > 0) {
         const kt_diag_item *d = &diag.items[0];
-        snprintf(err, sizeof err, "%s:%d:%d: %s%s", gw->config_path, d->line, d->col, d->msg,
+        snprintf(err, sizeof err, "%s:%d:%d: %.400s%s", gw->config_path, d->line, d->col, d->msg,
                  diag.count > 1 ? " (and more)" : "");
     }
     record(gw, "failed", trigger, t0, event_ns, err);

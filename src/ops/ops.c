@@ -1,6 +1,7 @@
-/* Operational endpoints: /health (details), /healthz (liveness), /readyz (readiness), /metrics,
- * the config endpoints (ops_config.c) and the 404 for every other path outside /v1. The handler
- * answers synchronously, so it keeps no per-request state. */
+/* Operational endpoints: /health (status and reasons, health.h), /healthz (liveness), /readyz
+ * (readiness), /metrics, the config endpoints (ops_config.c) and the 404 for every other path
+ * outside /v1; and the ops listener's handler, which answers only the probes and /metrics. The
+ * handlers answer synchronously, so they keep no per-request state. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "kt/events.h"
 #include "kt/metrics.h"
 #include "kt/ops.h"
+#include "health.h"
 #include "ops_priv.h"
 
 static bool path_is(kt_str path, const char *lit)
@@ -19,12 +21,20 @@ static void health(kt_conn *c)
 {
     kt_gateway *gw = kt__ops_gw(c);
     const kt_config *cfg = gw->cfg;
-    char mem[16384];   /* the circuits of up to 64 targets */
-    kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
-    kt_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%llu,"
-                      "\"policies_loaded\":%zu,\"config_version\":",
-                  gw->draining ? "draining" : "healthy", KT_VERSION,
-                  (unsigned long long)((uv_now(&gw->loop) - gw->started_ms) / 1000), cfg->nchain);
+    kt_health h;
+    kt_health_collect(gw, &h);
+    kt_buf b;
+    kt_buf_init(&b, 64u * 1024);
+    kt_buf_puts(&b, "{");
+    kt_health_json(&h, &b);
+    kt_buf_printf(&b, ",\"ready\":%s,\"draining\":%s,\"version\":\"%s\",\"uptime_seconds\":%llu,"
+                      "\"policies_loaded\":%zu,\"policies_enabled\":%s,\"source\":",
+                  !gw->draining && kt_health_can_serve(gw) ? "true" : "false",
+                  gw->draining ? "true" : "false", KT_VERSION,
+                  (unsigned long long)((uv_now(&gw->loop) - gw->started_ms) / 1000), cfg->nchain,
+                  cfg->pack_enabled ? "true" : "false");
+    kt_buf_json_str(&b, cfg->source, strlen(cfg->source));
+    kt_buf_puts(&b, ",\"config_version\":");
     char ver[200];
     snprintf(ver, sizeof ver, "%s@%s", cfg->pack_name, cfg->pack_version);
     kt_buf_json_str(&b, ver, strlen(ver));
@@ -33,8 +43,31 @@ static void health(kt_conn *c)
     kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
     kt_reload_state_json(&gw->last_reload, &b);
     if (gw->circuits) kt_circuits_health_json(gw->circuits, cfg, uv_now(&gw->loop), &b);
-    kt_buf_puts(&b, "}");
-    kt_conn_respond(c, 200, "application/json", b.p, b.len, NULL);
+    if (kt_buf_puts(&b, "}") || !b.p) {
+        kt_buf_free(&b);
+        kt_conn_error(c, 503, "unavailable", "out_of_memory", "out of memory");
+        return;
+    }
+    /* 503 only when unhealthy, so a probe on /health (the seeds' form) unroutes a gateway that
+     * cannot serve, and a degraded one keeps its traffic. */
+    kt_conn_respond(c, h.level == KT_HEALTH_UNHEALTHY ? 503 : 200, "application/json", b.p, b.len,
+                    NULL);
+    kt_buf_free(&b);
+}
+
+static void readyz(kt_conn *c)
+{
+    kt_gateway *gw = kt__ops_gw(c);
+    if (gw->draining) {
+        static const char body[] = "{\"status\":\"draining\"}";
+        kt_conn_respond(c, 503, "application/json", body, sizeof body - 1, NULL);
+    } else if (!kt_health_can_serve(gw)) {
+        static const char body[] = "{\"status\":\"not_ready\",\"reason\":\"no_target_can_serve\"}";
+        kt_conn_respond(c, 503, "application/json", body, sizeof body - 1, NULL);
+    } else {
+        static const char body[] = "{\"status\":\"ready\"}";
+        kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);
+    }
 }
 
 static void metrics(kt_conn *c)
@@ -62,9 +95,9 @@ static void metrics(kt_conn *c)
     kt_buf_free(&b);
 }
 
-static bool ops_handle(kt_conn *c, kt_str path)
+/* The four probe endpoints (both listeners). Returns false for any other path. */
+static bool probe_handle(kt_conn *c, kt_str path)
 {
-    if (kt_ops_config_handle(c, path)) return true;   /* /keeptrusts/config[/reload] */
     bool known = path_is(path, "/health") || path_is(path, "/healthz") || path_is(path, "/readyz") ||
                  (path_is(path, "/metrics") && kt__ops_gw(c)->metrics);
     if (!known) return false;
@@ -79,27 +112,38 @@ static bool ops_handle(kt_conn *c, kt_str path)
         health(c);
     } else if (path_is(path, "/metrics")) {
         metrics(c);
-    } else if (path_is(path, "/healthz")) {
+    } else if (path_is(path, "/healthz")) {   /* liveness: the loop turned to answer this */
         static const char body[] = "{\"status\":\"ok\"}";
         kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);
-    } else if (kt__ops_gw(c)->draining) {
-        static const char body[] = "{\"status\":\"draining\"}";
-        kt_conn_respond(c, 503, "application/json", body, sizeof body - 1, NULL);
     } else {
-        static const char body[] = "{\"status\":\"ready\"}";
-        kt_conn_respond(c, 200, "application/json", body, sizeof body - 1, NULL);
+        readyz(c);
     }
     return true;
 }
 
-static void ops_start(kt_conn *c)
+static kt_str path_of(const kt_conn *c)
 {
     const char *q = memchr(c->in.url.p, '?', c->in.url.len);
-    kt_str path = { c->in.url.p, q ? (size_t)(q - c->in.url.p) : c->in.url.len };
-    if (ops_handle(c, path)) return;
+    return (kt_str){ c->in.url.p, q ? (size_t)(q - c->in.url.p) : c->in.url.len };
+}
+
+static void ops_start(kt_conn *c)
+{
+    kt_str path = path_of(c);
+    if (kt_ops_config_handle(c, path)) return;   /* /keeptrusts/config[/reload] */
+    if (probe_handle(c, path)) return;
     kt_conn_error(c, 404, "not_found", "not_found", "no such endpoint (the API lives under /v1/)");
+}
+
+/* gateway.ops_listen: nothing but the probes and /metrics, whatever the path. */
+static void probe_start(kt_conn *c)
+{
+    if (probe_handle(c, path_of(c))) return;
+    kt_conn_error(c, 404, "not_found", "not_found",
+                  "the ops listener serves only /healthz, /readyz, /health and /metrics");
 }
 
 static void ops_nothing(kt_conn *c) { (void)c; }
 
 const kt_conn_handler kt_ops_handler = { ops_start, ops_nothing, NULL, ops_nothing };
+const kt_conn_handler kt_ops_probe_handler = { probe_start, ops_nothing, NULL, ops_nothing };

@@ -9,8 +9,9 @@
 #define KT__OPT_KEYS_MAX 40     /* option keys one kind may allow (the longest list has 7) */
 #define KT__OPT_WHERE_MAX 96    /* "the options of policy '<name>'"; a longer name is cut */
 
-/* Keys that the shorthand forms put beside the options. */
-static const char *const kt__shorthand_keys[] = { "name", "type", "description", NULL };
+/* Keys every kind accepts beside its own: what the shorthand forms put beside the options, and
+ * fail_mode (the per-policy override of gateway.fail_mode, read by the config loader). */
+static const char *const kt__shorthand_keys[] = { "name", "type", "description", "fail_mode", NULL };
 
 const kt_ynode *kt__popt_get(const kt_policy_cfg *pc, const char *key)
 {

@@ -29,6 +29,11 @@ static kt_circuit *find(const kt_circuits *cs, const char *id)
     return NULL;
 }
 
+const kt_circuit *kt_circuits_find(const kt_circuits *cs, const char *id)
+{
+    return find(cs, id);
+}
+
 kt_circuit *kt_circuit_of(kt_circuits *cs, const char *id, uint64_t now_ms)
 {
     kt_circuit *c = find(cs, id);

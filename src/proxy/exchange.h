@@ -86,7 +86,8 @@ typedef struct kt_exchange {
     bool resp_chunked;         /* re-framed as chunked towards the client */
     bool counted_stream;       /* counted in gw->stats.streams */
     bool sniffed;              /* RELAY_BUFFER: the first bytes told whether it is SSE */
-    const char *unscanned;     /* why output policies could not read the body (fail_mode open) */
+    const char *unscanned;     /* why a policy could not read the request or the response
+                                  (fail_mode open; a static reason string) */
     bool has_decision;         /* `decision` was initialized (a chain is configured) */
     kt_decision decision;
     kt_req_facts facts;
@@ -104,6 +105,11 @@ typedef struct kt_exchange {
     kt_str rest, query;        /* the client path after /v1, and its query (in c->in.url) */
     kt_failover fo;            /* exchange_failover.c */
 } kt_exchange;
+
+/* exchange_unscanned.c: fail_mode on the request side. kt__unscanned_input returns true when the
+ * walk's failure `rc` lets the request go on unscanned (fail_mode: open; x->unscanned set). */
+bool kt__unscanned_input(kt_exchange *x, int rc);
+bool kt__request_encoded(const kt_exchange *x);
 
 /* The keys kt__facts_read asks a kt_json_top for, in kt_req_facts order of decoding. */
 extern const char *const kt__fact_keys[];

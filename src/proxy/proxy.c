@@ -151,30 +151,27 @@ static bool body_is_json(const kt_headers *hs)
     return false;
 }
 
-/* A body that is not JSON (multipart audio, an image upload) on a path that is forwarded: input
- * policies cannot read it. gateway.fail_mode: closed refuses it, open forwards it marked
- * unscanned in its event. */
-static bool unscannable_input(kt_exchange *x)
-{
-    if (x->cfg->gateway.fail_open) {
-        x->unscanned = "unscannable_body";
-        return true;
-    }
-    fail(x, 415, "validation_error", "unscannable_body",
-         "the request body is not JSON, so input policies cannot check it; gateway.fail_mode: "
-         "closed refuses it (fail_mode: open forwards such bodies unscanned)");
-    return false;
-}
-
-/* Acts on the input walk. Returns true when the request may go on (the body possibly redacted). */
+/* Acts on the input walk. Returns true when the request may go on (the body possibly redacted).
+ * A body the input policies could not read is refused (fail_mode: closed), or forwarded as it
+ * came and marked unscanned (fail_mode: open, kt__unscanned_input). One that does not even claim
+ * to be JSON (multipart audio, an image upload on a forwarded path) is refused with a 415 that
+ * says so, not as broken JSON. */
 static bool apply_input(kt_exchange *x, input_result *in)
 {
     if (!in->walked) return true;
-    if ((in->rc == KT_EPARSE || in->rc == KT_ELIMIT) && !body_is_json(&x->c->in.headers))
-        return unscannable_input(x);
+    if (in->rc && kt__unscanned_input(x, in->rc)) return true;
+    if (in->rc == KT_EPARSE && !body_is_json(&x->c->in.headers) && !kt__request_encoded(x)) {
+        fail(x, 415, "validation_error", "unscannable_body",
+             "the request body is not JSON, so input policies cannot check it; gateway.fail_mode: "
+             "closed refuses it (fail_mode: open forwards such bodies unscanned)");
+        return false;
+    }
     if (in->rc == KT_EPARSE || in->rc == KT_ELIMIT) {
         fail(x, 400, "validation_error", "invalid_json",
-             "the request body is not valid JSON, so policies cannot check it");
+             kt__request_encoded(x) ? "the request body is encoded (Content-Encoding), so "
+                                      "policies cannot check it"
+                                    : "the request body is not valid JSON, so policies cannot "
+                                      "check it");
         return false;
     }
     if (in->rc) {
@@ -474,6 +471,12 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
         write_head(x, status, hs, has_length);
         return;
     }
+    if (encoded(hs) && x->cfg->fail_open_output) {   /* fail_mode: open: out as it came */
+        x->unscanned = "encoded_body";
+        x->phase = KT_X_RELAY_PASS;
+        write_head(x, status, hs, has_length);
+        return;
+    }
     if (encoded(hs)) {   /* policies read text: an encoding they cannot read fails closed */
         fail_response(x, 502, "upstream_error", "upstream_encoding",
                       "the upstream sent an encoded body that output policies cannot read");
@@ -638,7 +641,7 @@ static void send_buffered(kt_exchange *x, const char *pre, size_t plen, const kt
  * as it came, and the event says it was not scanned. */
 static void unreadable(kt_exchange *x)
 {
-    if (!x->cfg->gateway.fail_open) {
+    if (!x->cfg->fail_open_output) {
         KT_WARN("upstream_unreadable", "target %s: a %d body output policies cannot read",
                 x->target ? x->target->id : "-", x->c->resp_status);
         fail(x, 502, "upstream_error", "upstream_protocol",
@@ -668,6 +671,12 @@ static void finish_buffered(kt_exchange *x)
     if (rc == KT_EPARSE) {   /* not JSON: trailing bytes, invalid UTF-8, plain text */
         kt_buf_free(&out);
         unreadable(x);
+        return;
+    }
+    if (rc && x->cfg->fail_open_output) {   /* fail_mode: open: a policy that failed */
+        kt_buf_free(&out);
+        x->unscanned = rc == KT_ELIMIT ? "too_large" : "policy_error";
+        send_buffered(x, NULL, 0, &x->resp_body);
         return;
     }
     if (rc) {

@@ -296,6 +296,7 @@ static void batch_rejected(kt_events *ev)
     KT_WARN("events_rejected", "control plane refused a batch of %zu events (status %d)",
             ev->batch_n, ev->status);
     if (ev->m) ev->m->events_dropped += ev->batch_n;
+    if (ev->m) ev->m->events_rejected++;
     if (ev->batch_n) *unreported(ev) += *carried(ev);   /* the count rides with the next one */
     else KT_WARN("events_rejected", "control plane refused a drop count of %llu",
                  (unsigned long long)*carried(ev));   /* nothing else to send it with */

@@ -32,6 +32,7 @@ void kt_metrics_free(kt_metrics *m)
     family_free(&m->tokens);
     family_free(&m->cost);
     family_free(&m->consumers);
+    family_free(&m->unscanned);
     set_free(&m->models);
     set_free(&m->targets);
     set_free(&m->policies);
@@ -259,6 +260,10 @@ static int families(const kt_metrics *m, kt_buf *b)
     int rc = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(fams) && !rc; i++)
         rc = family(b, fams[i].name, fams[i].help, fams[i].f);
+    /* Only once fail_mode: open let something through unread. */
+    if (!rc && m->unscanned.n)
+        rc = family(b, "keeptrusts_unscanned_total", "Requests and responses forwarded without a "
+                    "policy check (gateway.fail_mode: open) by reason.", &m->unscanned);
     /* Only with gateway keys: a sidecar without consumers exposes what it always did. */
     if (!rc && m->consumers.n)
         rc = family(b, "keeptrusts_consumer_requests_total",
@@ -302,6 +307,8 @@ int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b
           (double)m->events_dropped },
         { "keeptrusts_events_retries_total", "counter", "Event batch delivery retries.",
           (double)m->events_retries },
+        { "keeptrusts_events_rejected_batches_total", "counter",
+          "Event batches the control plane refused (400, 413, 422).", (double)m->events_rejected },
         { "keeptrusts_events_spooled_total", "counter", "Decision events written to the spool.",
           (double)m->events_spooled },
         { "keeptrusts_policy_cache_hits_total", "counter",

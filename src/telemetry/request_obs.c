@@ -76,6 +76,10 @@ void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs 
         kt_metrics_add_fixed(m, &m->consumers, cn, cv, 2, 1);
     }
     observe_policies(m, ev->decision);
+    if (ev->unscanned) {   /* the reasons are the proxy's static strings: a bounded label */
+        const char *un[] = { "reason" }, *uv[] = { ev->unscanned };
+        kt_metrics_add_fixed(m, &m->unscanned, un, uv, 1, 1);
+    }
     const char *tn[] = { "direction", "model" };
     if (ev->input_tokens > 0) {
         const char *tv[] = { "input", model };

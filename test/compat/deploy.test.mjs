@@ -261,12 +261,6 @@ function ktContainer(spec) {
   return c[0];
 }
 
-function probeCommand(probe) {
-  const cmd = probe?.exec?.command;
-  assert.ok(Array.isArray(cmd), "an exec probe");
-  return cmd;
-}
-
 // ---- tests --------------------------------------------------------------------------------------
 
 test("k8s: every manifest parses and validates against the Kubernetes / Istio schemas", async () => {
@@ -329,13 +323,19 @@ function checkKtPod(dir, spec, cfg, { native, memLimitMax, listen }) {
   }
   assert.deepEqual(kt.args.slice(0, 2), ["gateway", "run"]);
   assert.equal(kt.args[kt.args.indexOf("--listen") + 1], listen, `${where}: --listen`);
-  // probes: /readyz for startup and readiness, /healthz for liveness
+  // probes: /readyz for startup and readiness, /healthz for liveness, all httpGet (no exec, no
+  // bash). With the API on loopback they go to the ops listener on the pod IP.
+  const loopback = listen.startsWith("127.");
+  if (loopback) {
+    assert.equal(kt.args[kt.args.indexOf("--ops-listen") + 1], "0.0.0.0:41003", `${where}: --ops-listen`);
+    assert.ok(kt.ports.some((p) => p.name === "kt-ops" && p.containerPort === 41003), `${where}: kt-ops port`);
+  }
   for (const [name, pathWant] of [["startupProbe", "/readyz"], ["readinessProbe", "/readyz"], ["livenessProbe", "/healthz"]]) {
     const p = kt[name];
     assert.ok(p, `${where}: ${name}`);
-    const got = p.httpGet ? p.httpGet.path : probeCommand(p).join(" ");
-    assert.ok(got.includes(pathWant), `${where}: ${name} asks ${pathWant}`);
-    if (listen.startsWith("127.")) assert.ok(!p.httpGet, `${where}: ${name}: kubelet httpGet cannot reach 127.0.0.1`);
+    assert.ok(p.httpGet && !p.exec, `${where}: ${name} is an httpGet probe`);
+    assert.equal(p.httpGet.path, pathWant, `${where}: ${name} asks ${pathWant}`);
+    if (loopback) assert.equal(p.httpGet.port, "kt-ops", `${where}: ${name}: kubelet httpGet cannot reach 127.0.0.1; the ops port`);
   }
   // resources
   const lim = quantityBytes(kt.resources.limits.memory);
@@ -486,6 +486,8 @@ test("Dockerfile: multi-stage trixie, non-root 65532, kt entrypoint", () => {
   assert.match(text, /^USER 65532:65532$/m);
   assert.match(text, /^ENTRYPOINT \["kt"\]$/m);
   assert.match(text, /^CMD \["gateway", "run"\]$/m);
+  assert.match(text, /^ENV KT_OPS_LISTEN=0\.0\.0\.0:41003$/m, "the image opens the ops listener for probes");
+  assert.match(text, /^EXPOSE 41002 41003$/m);
   assert.match(text, /^RUN make /m);
   for (const lib of ["libuv1t64", "libmbedtls21", "libmbedx509-7", "libmbedcrypto16", "libllhttp9.2", "libyaml-0-2", "libpcre2-8-0"])
     assert.ok(text.includes(lib), `runtime installs ${lib}`);
@@ -496,31 +498,40 @@ test("probes and HEALTHCHECK work against kt running the ConfigMap's config; rea
   assert.ok(KT, "no kt binary");
   const dir = path.join(tmp, "etc-keeptrusts");
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "policy-config.yaml"), configMapPolicies()[0].text);
+  // The Secret's key file, here in the temp dir: without a key no target can serve, and /readyz
+  // (rightly) says 503.
+  const keyFile = path.join(dir, "openai-api-key");
+  fs.writeFileSync(keyFile, "sk-test-deploy-key\n", { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, "policy-config.yaml"),
+    configMapPolicies()[0].text.replaceAll("/var/run/secrets/kt/openai-api-key", keyFile));
   const port = await freePort();
+  const opsPort = await freePort();
   const env = { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "detect_leaks=1" };
-  const kt = spawn(KT, ["gateway", "run", "--listen", `127.0.0.1:${port}`, "--policy-config", path.join(dir, "policy-config.yaml")],
-    { env, stdio: ["ignore", "ignore", "pipe"] });
+  const kt = spawn(KT, ["gateway", "run", "--listen", `127.0.0.1:${port}`, "--ops-listen", `127.0.0.1:${opsPort}`,
+    "--policy-config", path.join(dir, "policy-config.yaml")], { env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   kt.stderr.on("data", (b) => { stderr += b; });
   const exited = new Promise((resolve) => kt.on("exit", (code, sig) => resolve({ code, sig })));
+  // What the kubelet does with an httpGet probe on the kt-ops port: 200-399 passes.
+  const probe = async (p) => { assert.equal(p.httpGet.port, "kt-ops"); const st = await get(opsPort, p.httpGet.path); return st >= 200 && st < 400; };
   try {
     let up = false;
-    for (let i = 0; i < 100 && !up; i++) { up = (await get(port, "/readyz")) === 200; if (!up) await new Promise((r) => setTimeout(r, 100)); }
+    for (let i = 0; i < 100 && !up; i++) { up = (await get(opsPort, "/readyz")) === 200; if (!up) await new Promise((r) => setTimeout(r, 100)); }
     assert.ok(up, `kt did not become ready:\n${stderr}`);
     const spec = builds.get(path.join("k8s", "base")).find((o) => o.kind === "Deployment").spec.template.spec;
     const ktc = ktContainer(spec);
     for (const name of ["startupProbe", "readinessProbe", "livenessProbe"])
-      assert.equal(runWithPort(probeCommand(ktc[name]), port), 0, `${name} passes while kt runs`);
+      assert.ok(await probe(ktc[name]), `${name} passes while kt runs`);
+    assert.equal(await get(opsPort, "/v1/models"), 404, "the ops port serves no API");
     assert.equal(runWithPort(dockerfileHealthcheck(), port), 0, "HEALTHCHECK passes while kt runs");
     kt.kill("SIGTERM");
     let draining = false;
-    for (let i = 0; i < 30 && !draining; i++) { draining = (await get(port, "/readyz")) === 503; if (!draining) await new Promise((r) => setTimeout(r, 50)); }
+    for (let i = 0; i < 30 && !draining; i++) { draining = (await get(opsPort, "/readyz")) === 503; if (!draining) await new Promise((r) => setTimeout(r, 50)); }
     assert.ok(draining, "/readyz answers 503 once SIGTERM started the drain");
-    assert.notEqual(runWithPort(probeCommand(ktc.readinessProbe), port), 0, "readiness probe fails while draining");
-    assert.equal(runWithPort(probeCommand(ktc.livenessProbe), port), 0, "liveness probe still passes while draining");
+    assert.ok(!(await probe(ktc.readinessProbe)), "readiness probe fails while draining");
+    assert.ok(await probe(ktc.livenessProbe), "liveness probe still passes while draining");
     let timer;
-    const { code } = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r({ code: "timeout" }), 20000); })]);
+    const { code } = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r({ code: "timeout" }), 30000); })]);
     clearTimeout(timer);
     assert.equal(code, 0, `kt exits 0 after the drain:\n${stderr}`);
     assert.notEqual(runWithPort(dockerfileHealthcheck(), port), 0, "HEALTHCHECK fails once kt is gone");

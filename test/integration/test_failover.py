@@ -278,6 +278,9 @@ class CircuitTest(MultiMockCase):
         self.assertEqual(self.count("flaky"), 2)
         self.assertEqual(self.state(), "open")
         self.assertIn('keeptrusts_circuit_state{target="flaky"} 1', get_text(self.kt, "/metrics"))
+        health = get_json(self.kt, "/health")
+        self.assertEqual(health["status"], "degraded")   # kt serves; the target needs attention
+        self.assertIn("circuit_open", [r["code"] for r in health["reasons"]])
         for _ in range(4):   # ejected: skipped, served by the fallback
             self.chat()
         self.assertEqual(self.count("flaky"), 2)
@@ -297,6 +300,7 @@ class CircuitTest(MultiMockCase):
         self.chat()
         self.assertEqual(self.count("flaky"), 4)
         self.assertEqual(self.state(), "closed")
+        self.assertNotIn("circuit_open", [r["code"] for r in get_json(self.kt, "/health")["reasons"]])
         self.chat()
         self.assertEqual(self.count("flaky"), 5)
         m = get_text(self.kt, "/metrics")

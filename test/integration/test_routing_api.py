@@ -224,4 +224,4 @@ class MultipartOpenTest(KtCase):
         self.assertEqual(r[0].body, MULTIPART)
         ev = events(self.kt)[-1]
         self.assertEqual(ev["verdict"], "unscanned")
-        self.assertEqual(ev["reason_code"], "unscannable_body")
+        self.assertEqual(ev["reason_code"], "not_json")
