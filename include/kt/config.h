@@ -95,6 +95,7 @@ typedef struct kt_policy_cfg {
     const kt_ynode *options;   /* the policy.<name> mapping (or the shorthand item), NULL if none; owned by the snapshot */
     bool input;                /* applies to requests */
     bool output;               /* applies to responses */
+    kt_env env;                /* the loader's variable lookup (options naming a secret by env) */
     /* Filled by kt_policies_compile (policy.c): */
     const struct kt_policy_kind *impl;
     void *state;               /* compiled options, immutable; shared between snapshots */

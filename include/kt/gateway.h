@@ -7,6 +7,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "kt/classifier.h"
 #include "kt/config.h"
 #include "kt/conn.h"
 #include "kt/reload.h"
@@ -58,6 +59,7 @@ typedef struct kt_gateway {
     kt_scan_cache scan_cache;  /* texts the policy chain found clean (gateway.policy_cache) */
     kt_gov *gov;               /* consumers, limits and their counters (kt/governance.h) */
     kt_health_track health_track;
+    kt_clf_cache clf_cache;    /* texts a model-tier classifier found clean (kt/classifier.h) */
     struct kt_circuits *circuits;   /* breakers and retry budget (kt/circuit.h, src/proxy/) */
 } kt_gateway;
 

@@ -63,6 +63,10 @@ typedef struct kt_metrics {
     kt_hist upstream[KT_UP_PHASES];
     uint64_t events_sent, events_dropped, events_retries, events_spooled, events_failed_batches;
     uint64_t events_rejected;  /* batches the control plane refused (400/413/422); /health reads it */
+    /* the policies' model tier (kt/classifier.h) */
+    kt_mfamily classifier;     /* policy, outcome */
+    kt_hist classifier_latency;
+    uint64_t classifier_cache_hits;
 } kt_metrics;
 
 void kt_metrics_init(kt_metrics *m);

@@ -69,6 +69,10 @@ typedef struct kt_policy_kind {
     /* Weighted findings: the threshold, and whether weights add up per label or per policy. */
     unsigned (*threshold)(const void *state);
     bool per_label;
+    /* Optional, the model tier (kt/classifier.h): the policy's classifier (NULL: none), and the
+     * in-process score in [0, 1] a text is compared with the classifier's undecided band by. */
+    const struct kt_clf_cfg *(*classifier)(const void *state);
+    float (*score)(const void *state, const char *text, size_t len);
 } kt_policy_kind;
 
 /* Whether the chain entry scans text going in direction `dir`. */
@@ -100,6 +104,7 @@ typedef struct kt_policy_eval {
     uint32_t weights[KT_DECISION_LABELS];
     uint32_t weight;         /* summed weight of this policy's weighted findings */
     uint8_t nlabels;
+    uint8_t classifier;      /* kt_clf_outcome (kt/classifier.h): what the model tier said */
 } kt_policy_eval;
 
 typedef struct kt_decision {
@@ -170,6 +175,11 @@ typedef struct kt_policy_walk {
     struct kt_scan_cache *cache;   /* texts known clean (kt/scan_cache.h); NULL: scan every text */
     kt_json_top *top;              /* NULL, or top-level fields collected in the same pass (its
                                       `complete` is set when the walk saw the whole body) */
+    /* NULL, or called with every text the chain scanned and did not block, as it will go
+     * upstream (the chain's redactions applied): the model tier collects its undecided texts
+     * so. Non-zero stops the walk with that error. */
+    int (*on_text)(void *ud, const char *text, size_t len);
+    void *text_ud;
 } kt_policy_walk;
 /* kt_policy_json with the options of `w`. */
 int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, kt_buf *out,

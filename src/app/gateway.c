@@ -283,6 +283,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     free(gw->metrics);
     kt_tls_ctx_free(&gw->tls);
     kt_scan_cache_free(&gw->scan_cache);
+    kt_clf_cache_free(&gw->clf_cache);
     kt_gov_free(gw->gov);
     kt_circuits_free(gw->circuits);
     kt_config_release(&gw->cfg);

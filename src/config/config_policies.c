@@ -59,6 +59,7 @@ void kt__cfg_add_policy(kt__cfgctx *x, const kt_ynode *at, const kt_ynode *name_
         return;
     }
     p->options = options;
+    p->env = x->env;
     p->input = input;
     p->output = output;
     c->nchain++;

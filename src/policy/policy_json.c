@@ -144,6 +144,8 @@ typedef struct json_ctx {
     int err;
     kt_json_top *top;         /* NULL: not wanted */
     struct kt_scan_cache *cache;   /* NULL: scan every text */
+    const kt_policy_walk *w;
+    kt_buf shown;             /* on_text: the text with this walk's redactions applied */
 } json_ctx;
 
 static int add_edit(void *ud, size_t start, size_t end, const char *marker, size_t mlen)
@@ -190,6 +192,18 @@ static int text_of(json_ctx *x, size_t start, size_t end, const char **text, siz
     return rc;
 }
 
+/* Hands a scanned text to the walk's on_text as the upstream will see it: with the chain's
+ * redactions applied (the model tier must not send what a policy takes out). */
+static int show_text(json_ctx *x, const char *text, size_t tlen)
+{
+    bool redacted = false;
+    for (size_t i = 0; i < x->f.n && !redacted; i++) redacted = x->f.v[i].action == KT_ACT_REDACT;
+    if (!redacted) return x->w->on_text(x->w->text_ud, text, tlen);
+    kt_buf_reset(&x->shown);
+    int rc = kt_chain_render(x->cfg, text, 0, tlen, &x->f, false, &x->shown);
+    return rc ? rc : x->w->on_text(x->w->text_ud, x->shown.p ? x->shown.p : "", x->shown.len);
+}
+
 static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
 {
     json_ctx *x = ud;
@@ -203,6 +217,7 @@ static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
     if (rc) return x->err = rc;
     kt_chain_note(x->d, &x->f, tlen, x->dir);
     if (x->d->verdict == KT_ACT_BLOCK) return 1;   /* decided: stop walking */
+    if (x->w->on_text && (rc = show_text(x, text, tlen))) return x->err = rc;
     x->raw_start = start;
     rc = kt_chain_each_redaction(x->cfg, &x->f, 0, tlen, add_edit, x);
     return rc ? (x->err = rc) : 0;
@@ -242,6 +257,8 @@ int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, k
     *changed = false;
     x.top = w->top;
     x.cache = w->cache;
+    x.w = w;
+    kt_buf_init(&x.shown, len + KT__REPS_MAX);
     int rc = kt_json_scan(body, len, NULL, on_value, &x);
     if (rc > 0) rc = x.err ? x.err : KT_OK;   /* stopped by a block, or by an error */
     else if (!rc && x.top) x.top->complete = true;   /* the whole body was seen */
@@ -253,6 +270,7 @@ int kt_policy_json_walk(const kt_policy_walk *w, const char *body, size_t len, k
     }
     kt_buf_free(&x.text);
     kt_buf_free(&x.edits.reps);
+    kt_buf_free(&x.shown);
     free(x.edits.v);
     free(x.map);
     kt_findings_free(&x.f);

@@ -22,11 +22,13 @@
 typedef enum kt_xphase {
     KT_X_ROUTE,          /* reading the body's facts, choosing the target */
     KT_X_CHECK_INPUT,    /* input policies over the request body */
+    KT_X_CLASSIFY_INPUT, /* the model tier's classifier calls on the request (exchange_model.c) */
     KT_X_CONNECT,        /* waiting for an upstream connection (fresh, pooled, or a retry) */
     KT_X_WAIT_HEAD,      /* request sent; waiting for the response head */
     KT_X_RELAY_PASS,     /* head sent; body relayed chunk for chunk */
     KT_X_RELAY_STREAM,   /* head sent; SSE through the stream filter (holdback) */
     KT_X_RELAY_BUFFER,   /* nothing sent yet; the whole body is buffered for output policies */
+    KT_X_CLASSIFY_OUTPUT, /* the buffered body is scanned; waiting for the model tier's calls */
     KT_X_DONE,           /* answered, failed or cut; waiting for the connection's finish */
 } kt_xphase;
 
@@ -43,6 +45,7 @@ typedef struct kt_req_facts {
     int64_t max_tokens;            /* max_tokens, max_completion_tokens or max_output_tokens */
 } kt_req_facts;
 
+typedef struct kt_model_wait kt_model_wait;   /* exchange_model.c */
 /* Failover (exchange_failover.c): the targets this request may try, in order, and what each
  * attempt came to. */
 #define KT_FO_MAX_CANDIDATES 9    /* the target and its fallbacks (config: at most 8) */
@@ -102,6 +105,7 @@ typedef struct kt_exchange {
     bool usage_added;          /* kt asked for stream usage: strip it again (exchange_usage.c) */
     kt_buf strip_pending;      /* the SSE event being received */
     kt_buf strip_out;          /* what one upstream read leaves for the client */
+    kt_model_wait *model;      /* the model tier's texts and calls (exchange_model.c), or NULL */
     kt_str rest, query;        /* the client path after /v1, and its query (in c->in.url) */
     kt_failover fo;            /* exchange_failover.c */
 } kt_exchange;
@@ -132,6 +136,19 @@ void kt__gov_finish(kt_exchange *x);
  * NULL flushes what is held at the end; false when nothing is left to relay. */
 void kt__usage_prepare(kt_exchange *x);
 bool kt__usage_strip(kt_exchange *x, const char **data, size_t *len);
+/* exchange_model.c: the model tier (kt/classifier.h). wanted: a policy of `dir` has a
+ * classifier. walk: sets up collection of undecided texts on a walk of `dir` (KT_ENOMEM).
+ * start: after the walk, asks the classifiers; 1 when the exchange now waits (`fn` is called
+ * once every answer is noted in the decision), 0 when it goes on at once (verdicts already
+ * noted). keep/take: the output walk's result, held while waiting. free: ends the calls
+ * (detached) and the texts; called at finish and before a new walk. */
+typedef void (*kt__model_resume_fn)(kt_exchange *x);
+bool kt__model_wanted(const kt_exchange *x, kt_dir dir);
+int kt__model_walk(kt_exchange *x, kt_dir dir, kt_policy_walk *w);
+int kt__model_start(kt_exchange *x, kt__model_resume_fn fn);
+void kt__model_keep(kt_exchange *x, kt_buf *out, bool changed, size_t bom);
+void kt__model_take(kt_exchange *x, kt_buf *out, bool *changed, size_t *bom);
+void kt__model_free(kt_exchange *x);
 /* exchange_failover.c. plan: after routing, the candidates (the target, then its fallbacks
  * that speak the API and have a key; open circuits skipped while another candidate is left),
  * sets x->target to the first. body: what to send to x->target (an alias may rewrite the

@@ -135,6 +135,8 @@ static void read_body(kt_exchange *x, input_result *in)
                          .cache = scan_cache(x), .top = &top };
     kt_buf_init(&in->out, (size_t)body->max + KT_BODY_EDIT_SLACK);
     in->walked = true;
+    in->rc = kt__model_walk(x, KT_DIR_INPUT, &w);   /* model tier: collect undecided texts */
+    if (in->rc) return;
     in->rc = kt_policy_json_walk(&w, body->p, body->len, &in->out, &in->changed);
     if (top.complete) kt__facts_from_top(&x->facts, &top, body->p);
     else if (!in->rc) kt__facts_read(&x->facts, body->p, body->len);
@@ -262,6 +264,20 @@ static void path_not_forwarded(kt_exchange *x)
                   "gateway.forward_paths adds others)");
 }
 
+/* The input is checked (the model tier's answers included): refuse, or go upstream. */
+static void forward(kt_exchange *x)
+{
+    if (x->has_decision && x->decision.verdict == KT_ACT_BLOCK) {   /* model tier */
+        respond_blocked(x, "request", "input_blocked");
+        return;
+    }
+    kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
+    kt__fo_plan(x);         /* failover: the candidates, and the first to try */
+    if (!build_request(x)) return;
+    x->gw->stats.proxied++;
+    connect_upstream(x);
+}
+
 static void proxy_exchange(kt_exchange *x)
 {
     if (!kt_route_method_allowed(kt_http_in_method(&x->c->in))) {
@@ -295,11 +311,11 @@ static void proxy_exchange(kt_exchange *x)
         go = apply_input(x, &in);
     }
     kt_buf_free(&in.out);
-    if (go) kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
-    if (go) kt__fo_plan(x);         /* failover: the candidates, and the first to try */
-    if (!go || !build_request(x)) return;
-    x->gw->stats.proxied++;
-    connect_upstream(x);
+    if (go && kt__model_start(x, forward)) {   /* model tier: wait for the classifiers */
+        x->phase = KT_X_CLASSIFY_INPUT;
+        return;
+    }
+    if (go) forward(x);
 }
 
 static void x_start(kt_conn *c)
@@ -652,6 +668,24 @@ static void unreadable(kt_exchange *x)
     send_buffered(x, NULL, 0, &x->resp_body);
 }
 
+/* The output walk is over (the model tier's answers included): refuse, or send. */
+static void send_output(kt_exchange *x, kt_buf *out, bool changed, size_t bom)
+{
+    if (x->decision.verdict == KT_ACT_BLOCK) respond_blocked(x, "response", "output_blocked");
+    else if (changed) send_buffered(x, x->resp_body.p, bom, out);
+    else send_buffered(x, NULL, 0, &x->resp_body);
+    kt_buf_free(out);
+}
+
+static void resume_output(kt_exchange *x)
+{
+    kt_buf out;
+    bool changed;
+    size_t bom;
+    kt__model_take(x, &out, &changed, &bom);
+    send_output(x, &out, changed, bom);
+}
+
 static void finish_buffered(kt_exchange *x)
 {
     kt__gov_filter_list(x);   /* governance: GET /v1/models */
@@ -667,7 +701,8 @@ static void finish_buffered(kt_exchange *x)
     bool changed = false;
     kt_policy_walk w = { .cfg = x->cfg, .dir = KT_DIR_OUTPUT, .decision = &x->decision,
                          .cache = scan_cache(x) };
-    int rc = kt_policy_json_walk(&w, p + bom, n - bom, &out, &changed);
+    int rc = kt__model_walk(x, KT_DIR_OUTPUT, &w);   /* model tier: collect undecided texts */
+    if (!rc) rc = kt_policy_json_walk(&w, p + bom, n - bom, &out, &changed);
     if (rc == KT_EPARSE) {   /* not JSON: trailing bytes, invalid UTF-8, plain text */
         kt_buf_free(&out);
         unreadable(x);
@@ -685,17 +720,12 @@ static void finish_buffered(kt_exchange *x)
              "the response could not be checked by output policies");
         return;
     }
-    if (x->decision.verdict == KT_ACT_BLOCK) {
-        kt_buf_free(&out);
-        respond_blocked(x, "response", "output_blocked");
+    if (x->decision.verdict != KT_ACT_BLOCK && kt__model_start(x, resume_output)) {
+        kt__model_keep(x, &out, changed, bom);   /* model tier: wait for the classifiers */
+        x->phase = KT_X_CLASSIFY_OUTPUT;
         return;
     }
-    if (changed) {
-        send_buffered(x, p, bom, &out);
-    } else {
-        send_buffered(x, NULL, 0, &x->resp_body);
-    }
-    kt_buf_free(&out);
+    send_output(x, &out, changed, bom);
 }
 
 static void on_done(void *owner)
@@ -784,6 +814,7 @@ static void x_finish(kt_conn *c)
     if (!x) return;
     c->x = NULL;
     drop_upstream(x);
+    kt__model_free(x);   /* model tier: calls still out are detached */
     assert(!x->counted_stream || x->gw->stats.streams > 0);
     kt__gov_finish(x);   /* governance: settle */
     kt__fo_finish(x);    /* failover: a probe that never ended is let go */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kt/classifier.h"
 #include "kt/events.h"
 #include "kt/json_text.h"
 
@@ -139,7 +140,12 @@ static int policies_json(const kt_decision *d, kt_buf *b)
             if (!rc) rc = PUT(b, ":");
             if (!rc) rc = kt_buf_append_u64(b, e->counts[k]);
         }
-        if (!rc) rc = PUT(b, "}}");
+        if (!rc) rc = PUT(b, "}");
+        if (!rc && e->classifier) {   /* the model tier's outcome (kt/classifier.h) */
+            rc = PUT(b, ",\"classifier\":");
+            if (!rc) rc = json_str(b, kt_clf_outcome_name((kt_clf_outcome)e->classifier));
+        }
+        if (!rc) rc = PUT(b, "}");
     }
     if (!rc) rc = PUT(b, "]");
     return rc;

@@ -33,6 +33,7 @@ void kt_metrics_free(kt_metrics *m)
     family_free(&m->cost);
     family_free(&m->consumers);
     family_free(&m->unscanned);
+    family_free(&m->classifier);
     set_free(&m->models);
     set_free(&m->targets);
     set_free(&m->policies);
@@ -264,6 +265,20 @@ static int families(const kt_metrics *m, kt_buf *b)
     if (!rc && m->unscanned.n)
         rc = family(b, "keeptrusts_unscanned_total", "Requests and responses forwarded without a "
                     "policy check (gateway.fail_mode: open) by reason.", &m->unscanned);
+    /* Only with a model tier configured and used (kt/classifier.h). */
+    if (!rc && m->classifier.n)
+        rc = family(b, "keeptrusts_classifier_requests_total",
+                    "Model-tier classifier calls by policy and outcome.", &m->classifier);
+    if (!rc && m->classifier.n)
+        rc = scalar(b, "keeptrusts_classifier_cache_hits_total", "counter",
+                    "Undecided texts answered from the model tier's clean-text cache.",
+                    (double)m->classifier_cache_hits);
+    if (!rc && m->classifier.n)
+        rc = head(b, "keeptrusts_classifier_latency_seconds", "histogram",
+                  "Model-tier classifier call latency, connect to answer.");
+    if (!rc && m->classifier.n)
+        rc = hist_series(b, "keeptrusts_classifier_latency_seconds", NULL,
+                         &m->classifier_latency);
     /* Only with gateway keys: a sidecar without consumers exposes what it always did. */
     if (!rc && m->consumers.n)
         rc = family(b, "keeptrusts_consumer_requests_total",

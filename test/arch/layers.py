@@ -52,7 +52,7 @@ HEADER_OWNER = {
     "detect.h": "scan", "injection.h": "scan", "regex.h": "scan", "safety.h": "scan",
     "conn.h": "net", "upstream.h": "net",
     "policy.h": "policy", "policy_stream.h": "policy", "scan_cache.h": "policy",
-    "gov_opts.h": "policy",
+    "gov_opts.h": "policy", "classifier.h": "policy",
     "events.h": "telemetry", "metrics.h": "telemetry",
     "reload.h": "config",
     "governance.h": "governance",

@@ -5,11 +5,13 @@
  * acts once the request's score reaches the threshold; the learned score acts on its own when it
  * reaches its cutoff (learned_threshold, default the shipped one). action: block (default) or
  * flag. In the pack form it checks requests only (the model's own output is not an injection
- * vector). */
+ * vector). model: the optional classifier tier (kt/classifier.h) for texts whose learned score is
+ * in its undecided band. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt/classifier.h"
 #include "kt/injection.h"
 #include "../policy_priv.h"
 
@@ -23,12 +25,14 @@ typedef struct inj_state {
     kt_injection d;
     kt_action action;
     unsigned threshold;
+    kt_clf_cfg *clf;           /* model tier, NULL: off */
 } inj_state;
 
 static void inj_destroy(void *state)
 {
     inj_state *st = state;
     kt_injection_free(&st->d);
+    kt_clf_cfg_free(st->clf);
     free(st);
 }
 
@@ -36,7 +40,7 @@ static int inj_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "normalize_unicode", "decode_base64",
                                         "threshold", "extra_phrases", "decode_more", "learned",
-                                        "learned_threshold", NULL };
+                                        "learned_threshold", "model", NULL };
     inj_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);
@@ -68,11 +72,22 @@ static int inj_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
         }
     o.extra_phrases = extra;
     o.n_extra = nextra;
+    const kt_ynode *mn = kt__popt_get(pc, "model");
+    if (kt_clf_cfg_read(x, pc, KT_CLF_INJECTION, &st->clf)) {
+        free(st);
+        return KT_ENOMEM;
+    }
+    if (st->clf) {
+        st->clf->action = (uint8_t)st->action;
+        if (!o.learned) kt_yr_err(x, mn, "model: needs the learned scorer (its score is what "
+                                  "the undecided band is compared with)");
+    }
     int rc = kt_injection_init(&st->d, &o);
     if (rc) {
         if (rc == KT_EINVAL)
             kt_yr_err(x, n ? n : pc->options, "extra_phrases: a phrase is empty, cannot match, "
                       "or expands to too many variants");
+        kt_clf_cfg_free(st->clf);
         free(st);
         return rc == KT_ENOMEM ? KT_ENOMEM : KT_OK;
     }
@@ -143,12 +158,27 @@ static const char *inj_label(const void *state, uint16_t label)
 {
     (void)state;
     if (label == KT_INJ_LABEL_LEARNED) return "learned";
+    if (label == KT_CLF_LABEL_FLAGGED) return "classifier";
+    if (label == KT_CLF_LABEL_UNAVAILABLE) return "classifier_unavailable";
     if (label >= KT_INJ_LABEL_COMBO) {
         const char *c = kt_injection_combo_name(label - KT_INJ_LABEL_COMBO);
         return c ? c : "injection";
     }
     const char *n = kt_injection_rule_name(label);
     return n ? n : "injection";
+}
+
+static const kt_clf_cfg *inj_classifier(const void *state)
+{
+    return ((const inj_state *)state)->clf;
+}
+
+/* The model tier's score: the learned probability of the text. */
+static float inj_score(const void *state, const char *text, size_t len)
+{
+    const inj_state *st = state;
+    kt_injection_assessment a;
+    return kt_injection_assess(&st->d, text, len, &a) ? 0.0f : a.p;
 }
 
 const kt_policy_kind kt_policy_injection = {
@@ -161,4 +191,6 @@ const kt_policy_kind kt_policy_injection = {
     .label = inj_label,
     .threshold = inj_threshold,
     .per_label = false,
+    .classifier = inj_classifier,
+    .score = inj_score,
 };

@@ -6,11 +6,14 @@
  *
  * threshold: an integer 1..100 is the lexicon weight (as before); a number between 0 and 1 is the
  * learned scorer's probability cutoff for every category; a map {category: p} sets cutoffs per
- * category. learned: false turns the learned scorer off, combinations: false the combinations. */
+ * category. learned: false turns the learned scorer off, combinations: false the combinations.
+ * model: the optional classifier tier (kt/classifier.h) for texts whose learned score is in its
+ * undecided band. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt/classifier.h"
 #include "kt/safety.h"
 #include "../policy_priv.h"
 
@@ -21,6 +24,7 @@ typedef struct safety_state {
     kt_action action;
     unsigned threshold;
     bool combos;
+    kt_clf_cfg *clf;           /* model tier, NULL: off */
 } safety_state;
 
 /* A probability in (0, 1) written with a decimal point, or -1. */
@@ -89,13 +93,15 @@ static void safety_destroy(void *state)
 {
     safety_state *st = state;
     kt_safety_free(&st->s);
+    kt_clf_cfg_free(st->clf);
     free(st);
 }
 
 static int safety_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
 {
     static const char *const keys[] = { "action", "categories", "threshold", "min_hits",
-                                        "custom_terms", "learned", "combinations", NULL };
+                                        "custom_terms", "learned", "combinations", "model",
+                                        NULL };
     safety_state *st = kt_calloc(1, sizeof *st);
     if (!st) return KT_ENOMEM;
     kt__popt_keys(x, pc, keys);
@@ -115,6 +121,14 @@ static int safety_compile(kt_yread *x, const kt_policy_cfg *pc, void **state)
     st->s.learned = learned;
     for (int k = 0; k < KT_SAFETY__COUNT; k++) (void)kt_safety_set_cutoff(&st->s, k, cut[k]);
     custom_terms(x, pc, st);
+    if (kt_clf_cfg_read(x, pc, KT_CLF_SAFETY, &st->clf)) {
+        safety_destroy(st);
+        return KT_ENOMEM;
+    }
+    if (st->clf) {
+        st->clf->action = (uint8_t)st->action;
+        st->clf->category_mask = st->s.mask;
+    }
     if (st->s.nterms && kt_safety_build(&st->s)) {
         safety_destroy(st);
         return KT_ENOMEM;
@@ -192,6 +206,8 @@ static size_t safety_stable(const void *state, const char *text, size_t len, siz
 static const char *safety_label(const void *state, uint16_t label)
 {
     (void)state;
+    if (label == KT_CLF_LABEL_FLAGGED) return "classifier";
+    if (label == KT_CLF_LABEL_UNAVAILABLE) return "classifier_unavailable";
     const char *n = kt_safety_category_name(label);
     return n ? n : "safety";
 }
@@ -199,6 +215,23 @@ static const char *safety_label(const void *state, uint16_t label)
 static unsigned safety_threshold(const void *state)
 {
     return ((const safety_state *)state)->threshold;
+}
+
+static const kt_clf_cfg *safety_classifier(const void *state)
+{
+    return ((const safety_state *)state)->clf;
+}
+
+/* The model tier's score: the highest learned probability over the policy's categories. */
+static float safety_score_of(const void *state, const char *text, size_t len)
+{
+    const safety_state *st = state;
+    kt_safety_scores sc;
+    kt_safety_score(&st->s, text, len, &sc);
+    float best = 0.0f;
+    for (int k = 0; k < KT_SAFETY__COUNT; k++)
+        if ((st->s.mask & KT_SAFETY_BIT(k)) && sc.p[k] > best) best = sc.p[k];
+    return best;
 }
 
 const kt_policy_kind kt_policy_safety = {
@@ -211,4 +244,6 @@ const kt_policy_kind kt_policy_safety = {
     .label = safety_label,
     .threshold = safety_threshold,
     .per_label = true,
+    .classifier = safety_classifier,
+    .score = safety_score_of,
 };
