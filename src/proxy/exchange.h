@@ -162,6 +162,9 @@ bool kt__fo_failed(kt_exchange *x, kt_attempt_outcome outcome, int status);
 void kt__fo_settle(kt_exchange *x, kt_attempt_outcome outcome, int status);
 bool kt__fo_no_retry(const kt_exchange *x);
 int kt__fo_headers(const kt_exchange *x, kt_buf *b);
+/* Whether kt__fo_headers adds the hint (the upstream's own x-should-retry is then dropped: two
+ * values would read as neither to the SDKs). */
+bool kt__fo_sets_hint(const kt_exchange *x);
 kt_attempt_outcome kt__fo_outcome_of(const char *code);
 int kt__fo_attempts_json(const kt_exchange *x, kt_buf *out);
 void kt__fo_finish(kt_exchange *x);

@@ -178,10 +178,14 @@ bool kt__fo_no_retry(const kt_exchange *x)
     return x->fo.natt > 1 || x->fo.budget_denied;
 }
 
+bool kt__fo_sets_hint(const kt_exchange *x)
+{
+    return x->c->resp_status >= 400 && kt__fo_no_retry(x);   /* SDKs read it on failures only */
+}
+
 int kt__fo_headers(const kt_exchange *x, kt_buf *b)
 {
-    bool failed = x->c->resp_status >= 400;   /* the SDKs read it on failures only */
-    return failed && kt__fo_no_retry(x) ? kt_buf_puts(b, "x-should-retry: false\r\n") : KT_OK;
+    return kt__fo_sets_hint(x) ? kt_buf_puts(b, "x-should-retry: false\r\n") : KT_OK;
 }
 
 int kt__fo_attempts_json(const kt_exchange *x, kt_buf *out)

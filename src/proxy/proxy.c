@@ -351,8 +351,10 @@ static void on_ready(void *owner, kt_upconn *up)
     send_request(x);
 }
 
-/* The response head towards the client, without framing headers unless `keep_length`. */
-static int build_head(int status, const kt_headers *hs, bool keep_length, kt_buf *b)
+/* The response head towards the client, without framing headers unless `keep_length`, and
+ * without the upstream's x-should-retry when kt sets its own (`own_hint`). */
+static int build_head(int status, const kt_headers *hs, bool keep_length, bool own_hint,
+                      kt_buf *b)
 {
     int rc = kt_buf_puts(b, "HTTP/1.1 ");
     if (!rc) rc = kt_buf_append_u64(b, (uint64_t)status);
@@ -363,6 +365,7 @@ static int build_head(int status, const kt_headers *hs, bool keep_length, kt_buf
         kt_str n = kt_headers_name(hs, i), v = kt_headers_value(hs, i);
         if (kt_http_is_hop_by_hop(hs, n)) continue;
         if (!keep_length && kt_str_eq_ci(n, "content-length")) continue;
+        if (own_hint && kt_str_eq_ci(n, "x-should-retry")) continue;
         rc = kt_buf_append(b, n.p, n.n);
         if (!rc) rc = kt_buf_append(b, ": ", 2);
         if (!rc) rc = kt_buf_append(b, v.p, v.n);
@@ -407,7 +410,7 @@ static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has
 {
     kt_buf b;
     kt_buf_init(&b, KT_HEAD_BUF_MAX);
-    int rc = build_head(status, hs, has_length, &b);
+    int rc = build_head(status, hs, has_length, kt__fo_sets_hint(x), &b);
     if (!rc) rc = kt__gov_headers(x, &b);   /* governance: x-ratelimit-* */
     if (!rc) rc = kt__fo_headers(x, &b);    /* failover: x-should-retry */
     if (!rc) rc = end_head(x, status, has_length, &b);
@@ -507,7 +510,8 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     x->phase = KT_X_RELAY_BUFFER;
     kt_buf_init(&x->resp_head, KT_HEAD_BUF_MAX);
     kt_buf_init(&x->resp_body, KT_MAX_SCANNED_RESPONSE);
-    if (build_head(status, hs, false, &x->resp_head) || kt__gov_headers(x, &x->resp_head) ||
+    if (build_head(status, hs, false, kt__fo_sets_hint(x), &x->resp_head) ||
+        kt__gov_headers(x, &x->resp_head) ||
         kt__fo_headers(x, &x->resp_head))
         fail_response(x, 502, "upstream_error", "upstream_protocol", "response head too large");
 }

@@ -201,6 +201,18 @@ class TriggersTest(MultiMockCase):
         self.assertEqual([(a["target"], a["outcome"]) for a in att],
                          [("t-status2", "status"), ("t-status", "status")])
 
+    def test_the_providers_retry_hint_is_replaced_not_doubled(self):
+        c = self.kt.conn()
+        c.request("POST", "/v1/chat/completions", body=json.dumps(
+            {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+            headers={"Content-Type": "application/json", "x-keeptrusts-target": "t-status2",
+                     "x-mock-status": "503", "x-mock-should-retry": "true"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.msg.get_all("x-should-retry"), ["false"])
+
     def test_kt_generated_failure_says_no_retry(self):
         # fallbacks of fallbacks are not followed: t-refused -> good only; here good is down too
         self.mock.mode = "close"
