@@ -33,6 +33,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libuv1t64 libmbedtls21 libmbedx509-7 libmbedcrypto16 libllhttp9.2 libyaml-0-2 libpcre2-8-0 \
+      libhiredis1.1.0 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt /var/log/dpkg.log
 # The CA bundle alone: the ca-certificates package would pull in openssl and libssl (~10 MB).
 COPY --from=build /out/etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt

@@ -21,7 +21,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prot
            -Wmissing-prototypes -Wvla -Wformat=2
 DEFS    := -D_GNU_SOURCE -DKT_VERSION='"$(VERSION)"' -DKT_GIT_REV='"$(GIT_REV)"'
 INC     := -Iinclude $(LLHTTP_CFLAGS)
-LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 $(LLHTTP_LIBS) -lm
+LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lhiredis $(LLHTTP_LIBS) -lm
 
 # Release builds leave assert()s out (NDEBUG); the sanitizer build, which `make test` runs, keeps them.
 REL_CFLAGS := -O2 -g -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DNDEBUG

@@ -18,6 +18,7 @@ Exit status: 0 when the measurement ran (targets met or not: see the table and t
 import argparse
 import datetime
 import http.client
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +49,8 @@ TARGETS_DOC = {
     "idle_rss_kb": "<= 5 MB (issue 2)",
     "streams_rss_kb": "<= 30 MB at 500 streams (issue 2)",
     "policies_throughput_ratio": ">= 0.8 x nginx with pii-detector + safety-filter (issue 3)",
+    "gov_cpu_added_us": "<= 3 us of proxy CPU per request for keys + rate + spend limits, local "
+                        "state (issue 14); with Redis one call before and one after each request",
 }
 
 
@@ -471,6 +474,23 @@ class Kt:
             time.sleep(0.05)
         return False
 
+    def wait_shared_up(self, timeout):
+        """Until /health says the shared state (Redis) is up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                c.request("GET", "/health")
+                doc = json.loads(c.getresponse().read())
+                c.close()
+                if doc.get("shared_state", {}).get("state") == "up":
+                    return
+            except (OSError, http.client.HTTPException, ValueError):
+                pass
+            time.sleep(0.05)
+        raise CannotRun("%s: the shared state did not come up; log %s:\n%s"
+                        % (self.name, self.logpath, tail(self.logpath)))
+
     @property
     def pid(self):
         return self.proc.pid
@@ -628,7 +648,7 @@ def verdict(met):
 
 def report(res):
     s = res["summary"]
-    names = [n for n in ("nginx", "kt", "kt_policies", "kt_pol_nocache")
+    names = [n for n in ("nginx", "kt", "kt_policies", "kt_pol_nocache", "kt_gov", "kt_gov_redis")
              if n in s["throughput_rps"]]
     w = 16
     lines = []
@@ -696,6 +716,11 @@ def report(res):
                      "unredacted: the kt_policies column measures an unenforced chain")
     elif res.get("policies_enforced"):
         lines.append("policies variant: enforced (an e-mail address in a request was redacted)")
+    if "kt_gov" in names or s.get("gov_skipped"):
+        lines.append("kt_gov: gateway keys + consumer and policy rate limits + daily spend limit, "
+                     "counters in the process; kt_gov_redis: the same on a local redis-server "
+                     "(gateway.shared_state), one EVALSHA before and one after each request"
+                     + ("; skipped: %s" % s["gov_skipped"] if s.get("gov_skipped") else ""))
     if "kt_pol_nocache" in names:
         lines.append("kt_policies: the request repeats (as a system prompt and chat history do), so "
                      "its texts are served by the clean-text cache; every response is unique "
@@ -763,6 +788,14 @@ def summarize(res, raw, streams, mem):
         s["policies_added_p50_us"] = median(
             [a["p50_us"] - b["p50_us"] for a, b in
              zip(raw["latency"]["kt_policies"], raw["latency"]["nginx"])])
+    for g in ("kt_gov", "kt_gov_redis"):
+        if g in names:
+            s[g + "_throughput_ratio"] = ratio(g, "nginx")
+            # paired per round: the governance variant's CPU per request minus plain kt's
+            s[g + "_cpu_added_us"] = median(
+                [x["proxy_cpu_us_per_req"] - y["proxy_cpu_us_per_req"] for x, y in
+                 zip(raw["throughput"][g], raw["throughput"]["kt"])
+                 if x.get("proxy_cpu_us_per_req") and y.get("proxy_cpu_us_per_req")])
     if "kt_pol_nocache" in names:
         s["nocache_throughput_ratio"] = ratio("kt_pol_nocache", "nginx")
         s["nocache_cpu_efficiency_ratio"] = efficiency("kt_pol_nocache")
@@ -807,6 +840,14 @@ def summarize(res, raw, streams, mem):
     if q is not None:
         target("nocache_throughput_ratio", "  the same, clean-text cache off (issue 3)", ">= 0.80",
                q, fmt(q, "x", 3), q >= 0.8)
+    g = s.get("kt_gov_cpu_added_us")
+    target("gov_cpu_added_us", "governance CPU added, local state (issue 14)", "<= 3 us", g,
+           fmt(g, " us", 1) if g is not None else "skipped", g is not None and g <= 3)
+    gr = s.get("kt_gov_redis_cpu_added_us")
+    if gr is not None:
+        target("gov_redis_cpu_added_us", "  the same with Redis (issue 14, no goal)", "-", gr,
+               fmt(gr, " us", 1), None)
+        tg[-1]["met"] = None
     res["targets"] = tg
 
 
@@ -836,6 +877,7 @@ def main():
         "proxy_cpu": env_num("BENCH_PROXY_CPU", 0),
         "load_cpu": env_num("BENCH_LOAD_CPU", 1 if (os.cpu_count() or 1) > 1 else 0),
         "policies": os.environ.get("BENCH_POLICIES", "1") != "0",
+        "governance": os.environ.get("BENCH_GOVERNANCE", "1") != "0",
         "nice": env_num("BENCH_NICE", -10 if os.geteuid() == 0 else 0),
     }
     if settings["nice"] < 0 and os.geteuid() != 0:
@@ -881,7 +923,7 @@ def main():
         make_certs(tmp)
         ca = os.path.join(tmp, "ca.pem")
         (up_tls, up_plain, p_nginx, p_kt, p_ktpol, p_ktnc, s_nginx, s_kt,
-         s_ktpol) = free_ports(9)
+         s_ktpol, p_gov, p_govr) = free_ports(11)
 
         log("starting the upstream (nginx, TLS :%d, plain :%d) on CPU %d" % (up_tls, up_plain,
                                                                            lcpu))
@@ -953,9 +995,45 @@ def main():
                 res["policies_skipped"] = "stand-in run"
             else:
                 res["policies_skipped"] = "BENCH_POLICIES=0"
+            if not tag and settings["governance"] and not standin:
+                start_governance(up_port, ports, ps)
             return ps
 
-        proxies = start_proxies(up_tls, (p_nginx, p_kt, p_ktpol, p_ktnc), "")
+        def start_governance(up_port, ports, ps):
+            """kt_gov (local counters) and kt_gov_redis (a redis-server on the load CPU)."""
+            keys = {"KEY_WRK": hashlib.sha256(b"sk-client-not-forwarded").hexdigest(),
+                    "KEY_SANITY": hashlib.sha256(b"sk-client").hexdigest(), "UP_PORT": up_port}
+            variants = [("kt_gov", ports[4], "")]
+            if shutil.which("redis-server"):
+                rport = free_ports(1)[0]
+                rd = subprocess.Popen(pinned(lcpu, [
+                    "redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", tmp, "--protected-mode", "no"]),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                running.append(rd)
+                if wait_port(rport, rd, 10):
+                    variants.append(("kt_gov_redis", ports[5],
+                                     "  shared_state: {redis: {url: \"redis://127.0.0.1:%d/0\"}}"
+                                     % rport))
+                else:
+                    res["gov_skipped"] = "redis-server did not start"
+            else:
+                res["gov_skipped"] = "the Redis variant: redis-server is not installed"
+            for name, port, shared in variants:
+                try:
+                    cfg = render("kt-gov.yaml.in", os.path.join(tmp, name + ".yaml"),
+                                 dict(keys, SHARED=shared))
+                    k = Kt(name, kt_bin, cfg, port, pcpu, args.out, ca)
+                    running.append(k)
+                    k.start()
+                    if shared:
+                        k.wait_shared_up(10)
+                    sanity(k.port, k.name)
+                    ps[name] = k
+                except CannotRun as e:
+                    res["gov_skipped"] = "%s: %s" % (name, str(e).splitlines()[0][:160])
+
+        proxies = start_proxies(up_tls, (p_nginx, p_kt, p_ktpol, p_ktnc, p_gov, p_govr), "")
         names = list(proxies.keys())
         mem = {n: {"idle": proxies[n].memory()} for n in names}
         for n in names:
@@ -1024,6 +1102,8 @@ def main():
         summarize(res, raw, streams, mem)
         if "policies_skipped" in res:
             res["summary"]["policies_skipped"] = res["policies_skipped"]
+        if "gov_skipped" in res:
+            res["summary"]["gov_skipped"] = res["gov_skipped"]
         res["problems"] = problems
         res["valid"] = not problems
         res["elapsed_s"] = round(time.monotonic() - t_start, 1)

@@ -12,6 +12,7 @@ cc_has uv.h || need="$need libuv1-dev"
 cc_has mbedtls/ssl.h || need="$need libmbedtls-dev"
 cc_has cjson/cJSON.h || need="$need libcjson-dev"
 cc_has yaml.h || need="$need libyaml-dev"
+cc_has hiredis/adapters/libuv.h || need="$need libhiredis-dev"   # gateway.shared_state (Redis)
 printf '#define PCRE2_CODE_UNIT_WIDTH 8\n#include <pcre2.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1 || need="$need libpcre2-dev"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 if ! cc_has llhttp.h && [ ! -f /usr/share/llhttp/llhttp.c ]; then

@@ -19,8 +19,9 @@ MIRROR=${KT_DEB13_MIRROR:-http://deb.debian.org/debian}
 CACHE=${KT_DEB13_CACHE:-/var/cache/kt-debian13}
 ROOT=$WORK/root
 # The toolchain baked into the cached root; the library -dev packages are left to `make`
-# (mk/configure.sh), as in the Dockerfile, so the configure step is exercised too.
-INCLUDE=gcc,libc6-dev,make,pkg-config,python3,ca-certificates,openssl
+# (mk/configure.sh), as in the Dockerfile, so the configure step is exercised too. redis-server
+# and redis-tools: the shared-state integration tests start a real Redis.
+INCLUDE=gcc,libc6-dev,make,pkg-config,python3,ca-certificates,openssl,redis-server,redis-tools
 WEEK=$(date -u +%G-w%V)
 KEY=$(printf '%s %s' "$INCLUDE" "$MIRROR" | cksum | cut -d' ' -f1)
 

@@ -23,7 +23,7 @@ WORK=${KT_DEB13_DIR:-$(pwd)/build/debian13}
 root_prepare
 
 step build 900 'make -j2'
-step versions 30 'dpkg-query -W -f "\${Package} \${Version}\n" libllhttp-dev libmbedtls-dev libuv1-dev libcjson-dev libyaml-dev libpcre2-dev gcc; echo "debian_version $(cat /etc/debian_version)"; echo "kt $(build/kt version)"'
+step versions 30 'dpkg-query -W -f "\${Package} \${Version}\n" libllhttp-dev libmbedtls-dev libuv1-dev libcjson-dev libyaml-dev libpcre2-dev libhiredis-dev redis-server gcc; echo "debian_version $(cat /etc/debian_version)"; echo "kt $(build/kt version)"'
 sed 's/^/debian13: built with /' "$WORK/versions.log"
 # Every shipped config must load on Debian 13 too (shipped: examples/, k8s/ ConfigMaps are checked
 # by make test; here the plain files). Placeholders for variables a config requires.

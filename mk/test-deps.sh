@@ -7,6 +7,9 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+# the shared-state tests start a real Redis (test/integration/test_shared_state.py)
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
 for tool in "$@"; do
   case "$tool" in
     nginx) command -v nginx >/dev/null 2>&1 || need="$need nginx-light" ;;

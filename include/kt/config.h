@@ -165,6 +165,39 @@ typedef enum kt_auth_mode {
     KT_AUTH_NONE,
 } kt_auth_mode;
 
+/* gateway.shared_state.on_unavailable: what admission does while Redis cannot be reached. */
+typedef enum kt_unavailable_mode {
+    KT_UNAVAIL_LOCAL = 0,   /* the default: this process's own counters (every limit still held) */
+    KT_UNAVAIL_DENY,        /* refuse limited requests with 503 */
+    KT_UNAVAIL_ALLOW,       /* admit without limits (fail open, the user's choice) */
+} kt_unavailable_mode;
+
+#define KT_REDIS_HOST_MAX 256
+#define KT_REDIS_PREFIX_MAX 64
+
+/* gateway.shared_state.redis: every limit counter in one Redis, shared by a fleet. */
+typedef struct kt_shared_state_opts {
+    bool redis;                          /* configured */
+    char host[KT_REDIS_HOST_MAX];        /* from url: a name, an IPv4 or an IPv6 address */
+    uint16_t port;                       /* default 6379 */
+    uint32_t db;                         /* the url's /N, default 0 */
+    kt_key_source password_source;       /* KT_KEY_NONE: no AUTH */
+    char *password_ref;                  /* env var name or file path (never the password) */
+    char key_prefix[KT_REDIS_PREFIX_MAX];/* default "kt:" */
+    kt_unavailable_mode on_unavailable;
+    uint32_t timeout_ms;                 /* each Redis call and the connect, default 250 */
+} kt_shared_state_opts;
+
+/* Parses "redis://host[:port][/db]" into o->host, o->port, o->db. KT_EINVAL with `err` set
+ * (rediss:// and credentials in the URL are refused with their reason). */
+int kt_redis_url_parse(const char *url, size_t len, kt_shared_state_opts *o, char *err,
+                       size_t errlen);
+/* Reads the Redis password of `o` (env or file, trimmed) into *out (malloc'd; wipe and free it
+ * with kt_config_free_secret). *out NULL and `err` set when it cannot be read; KT_ENOMEM. */
+int kt_config_shared_password(const kt_shared_state_opts *o, kt_env env, char **out, char *err,
+                              size_t errlen);
+void kt_config_free_secret(char *s);
+
 typedef struct kt_gateway_opts {
     char *listen;                    /* NULL or "host:port" from gateway.listen / listen_port */
     char *ops_listen;                /* gateway.ops_listen "host:port"; NULL: none ("off") */
@@ -183,6 +216,7 @@ typedef struct kt_gateway_opts {
     char **forward_paths;            /* gateway.forward_paths: globs of client paths forwarded
                                         beyond the default list (kt_route_path_allowed) */
     size_t nforward_paths;
+    kt_shared_state_opts shared_state;   /* gateway.shared_state (Redis) */
 } kt_gateway_opts;
 
 /* One gateway key of a consumer: only its SHA-256 is ever kept. `key_sha256:` sets it at load;

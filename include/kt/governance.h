@@ -3,7 +3,8 @@
  * at three points of an exchange: kt_gov_authenticate before the body is read, kt_gov_admit after
  * routing (check and reserve) and kt_gov_settle when the exchange ends (settle with real usage,
  * release the rest). Counters live behind kt_gov_store (gov_store.h): in this process, with spend
- * kept on disk when gateway.state_dir is set. */
+ * kept on disk when gateway.state_dir is set, or in Redis with gateway.shared_state (gov_shared.c,
+ * the admission then answered asynchronously). */
 #ifndef KT_GOVERNANCE_H
 #define KT_GOVERNANCE_H
 
@@ -30,7 +31,18 @@ typedef struct kt_gov_refusal {
     char budget[112];        /* "daily policy 'spend-limit' (gateway)" */
     double limit_usd, spent_usd;
     char reset[32];          /* ISO 8601 UTC */
+    int chain_index;         /* the chain entry that refused, -1 none (decision events) */
 } kt_gov_refusal;
+
+/* What kt_gov_admit decided. */
+typedef enum kt_gov_verdict {
+    KT_GOV_REFUSED = 0,      /* `out` says why */
+    KT_GOV_ADMITTED = 1,
+    KT_GOV_PENDING = 2,      /* shared state: the callback tells, later (never within the call) */
+} kt_gov_verdict;
+
+/* The answer of a pending admission: KT_GOV_ADMITTED, or KT_GOV_REFUSED with `out`. */
+typedef void (*kt_gov_admit_cb)(void *arg, int verdict, const kt_gov_refusal *out);
 
 #define KT_GOV_MAX_HOLDS 16  /* counters one request may hold (rate and spend, every scope) */
 
@@ -53,6 +65,8 @@ typedef struct kt_gov_req {
     size_t nholds;
     kt_gov_hold holds[KT_GOV_MAX_HOLDS];
     struct kt_gov_req *prev, *next;   /* live reservations (expiry sweep) */
+    bool shared;                   /* the holds are in Redis (gateway.shared_state) */
+    void *pending;                 /* an admission Redis has not answered yet */
     /* x-ratelimit-* of the tightest request and token limits (limit 0: none) */
     uint64_t rl_req_limit, rl_req_remaining, rl_req_reset_ms;
     uint64_t rl_tok_limit, rl_tok_remaining, rl_tok_reset_ms;
@@ -69,8 +83,17 @@ typedef struct kt_gov_facts {
 /* `listen_addr` is the bound address ("127.0.0.1:41002", "[::1]:41002"): it decides the
  * default of gateway.auth. Loads state_dir's spend file when set. */
 int kt_gov_new(uv_loop_t *loop, const kt_config *cfg, const char *listen_addr, kt_gov **out);
+/* Closes the shared state's connection and timers (the loop ends only after this). */
+void kt_gov_close(kt_gov *g);
 /* Writes the spend file one last time (blocking; at exit) and frees. */
 void kt_gov_free(kt_gov *g);
+/* /health's "shared_state" object, and the keeptrusts_shared_state_* metrics (nothing without it). */
+int kt_gov_health_json(const kt_gov *g, kt_buf *out);
+/* The shared state as /health's reasons see it: false when there is none or it is up; else true,
+ * with how long it has been unreachable and what requests get meanwhile ("local", "deny",
+ * "allow"). */
+bool kt_gov_shared_down(const kt_gov *g, uint64_t *for_ms, const char **on_unavailable);
+int kt_gov_metrics(const kt_gov *g, kt_buf *out);
 /* Whether requests under `cfg` need a gateway key. */
 bool kt_gov_keys_required(const kt_gov *g, const kt_config *cfg);
 
@@ -81,9 +104,12 @@ bool kt_gov_authenticate(const kt_gov *g, const kt_config *cfg, const kt_headers
 
 /* Model rules, rate limits and spend limits, in that order; on success the request holds its
  * reservations (r->admitted). `evals`, when not NULL, has one byte per chain entry set to 1 for
- * the request-level policies that ran and 2 for the one that refused. */
-bool kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov_req *r,
-                  uint8_t *evals, kt_gov_refusal *out);
+ * the request-level policies that ran and 2 for the one that refused (a pending admission's
+ * refusal names it in out->chain_index). With gateway.shared_state up, the check-and-reserve is
+ * one Redis call: KT_GOV_PENDING, and `cb` answers when Redis does (or the call's timeout
+ * passes: then on_unavailable decides). kt_gov_settle before that cancels the callback. */
+int kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov_req *r,
+                 uint8_t *evals, kt_gov_refusal *out, kt_gov_admit_cb cb, void *cb_arg);
 
 /* Settles an admitted request: `usage_known` with the real token counts; else `answered` (a
  * 2xx body came back without usage) settles the estimate, and nothing (failed, cancelled) settles

@@ -44,6 +44,7 @@ static void maybe_finish(kt_gateway *gw)
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
     uv_close((uv_handle_t *)&gw->deadline_timer, close_cb_noop);
     kt_reload_stop(gw);
+    kt_gov_close(gw->gov);   /* the shared state's connection and timers */
 }
 
 static void conn_gone(void *owner) { maybe_finish(owner); }
@@ -274,6 +275,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     if (code == 0) uv_run(&gw->loop, UV_RUN_DEFAULT);
     /* Whatever is left (a failed start-up) is closed before the loop is. */
     kt_reload_stop(gw);
+    kt_gov_close(gw->gov);
     uv_walk(&gw->loop, walk_close, NULL);
     uv_run(&gw->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&gw->loop) != 0) KT_WARN("loop_close", "handles still open at exit");

@@ -227,16 +227,15 @@ static void gateway_part(kt__cfgctx *x, const kt_ynode *gw)
     if (dir && (!*dir || strlen(dir) > 1024)) kt_yr_err(&x->rd, kt_ymap_get(gw, "state_dir"),
                                                           "gateway.state_dir must be a path");
     else if (dir) g->state_dir = kt_yr_dup(&x->rd, dir);
-    v = kt_ymap_get(gw, "shared_state");
-    if (v && !kt_y_is_null(v))
-        kt_yr_err(&x->rd, v, "gateway.shared_state (Redis) is not supported by this build yet; remove "
-                    "it to keep limits in this process (gateway.state_dir keeps spend on disk)");
+    kt__cfg_shared_state(x, kt_ymap_get(gw, "shared_state"));   /* config_shared_state.c */
 }
 
 void kt__cfg_governance(kt__cfgctx *x, const kt_ynode *root)
 {
     consumers_section(x, kt_ymap_get(root, "consumers"));
-    gateway_part(x, kt_ymap_get(root, "gateway"));
+    const kt_ynode *gw = kt_ymap_get(root, "gateway");
+    if (!gw || gw->type != KT_Y_MAP) kt__cfg_shared_state(x, NULL);   /* its defaults */
+    gateway_part(x, gw);
 }
 
 /* ---- key refs ---------------------------------------------------------------------------------- */
@@ -318,4 +317,5 @@ void kt__cfg_governance_free(kt_config *c)
     free(c->consumers);
     model_rules_free(&c->gateway.models);
     free(c->gateway.state_dir);
+    kt__cfg_shared_state_free(c);
 }

@@ -68,6 +68,9 @@ void kt__cfg_governance(kt__cfgctx *x, const kt_ynode *root);
 /* KT_KEYS_CHANGED, KT_KEYS_SAME or KT_ENOMEM, like kt_config_refresh_keys. */
 int kt__cfg_resolve_consumer_keys(kt_config *c, kt_env env);
 void kt__cfg_governance_free(kt_config *c);
+/* config_shared_state.c: gateway.shared_state (NULL: its defaults). */
+void kt__cfg_shared_state(kt__cfgctx *x, const kt_ynode *n);
+void kt__cfg_shared_state_free(kt_config *c);
 
 /* Reads a regular file (following symlinks) of at most `max` bytes into a NUL-terminated malloc'd
  * buffer. KT_EIO with *errno_out set, KT_ELIMIT when larger, KT_EINVAL when not a regular file. */

@@ -1,6 +1,7 @@
 /* Governance of one gateway: the auth default, admission (model rules, then every rate and spend
- * check as one check-and-reserve) and settlement, the expiry of reservations and the spend file
- * writer. Nothing here blocks the loop but kt_gov_new's read and kt_gov_free's last write. */
+ * check as one check-and-reserve, in this process or in Redis: gov_shared.c) and settlement, the
+ * expiry of reservations and the spend file writer. Nothing here blocks the loop but kt_gov_new's
+ * reads and kt_gov_free's last write. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,10 @@
 #include "kt/gov_opts.h"
 #include "kt/log.h"
 #include "kt/policy.h"
+
+static uint64_t wall_ms(void);
+
+uint64_t kt__gov_wall_ms(void) { return wall_ms(); }
 
 static uint64_t wall_ms(void)
 {
@@ -39,6 +44,19 @@ static void windows(uint64_t ms, int64_t *day, int64_t *month, uint64_t *day_end
     }
 }
 
+/* Both clocks, read once: the spend file translates rate TATs between them. */
+static void gov_now(kt_gov_now *n)
+{
+    n->wall_ms = wall_ms();
+    n->mono_us = (int64_t)(uv_hrtime() / 1000);
+    windows(n->wall_ms, &n->day, &n->month, NULL, NULL);
+}
+
+void kt__gov_windows(int64_t *day, int64_t *month)
+{
+    windows(wall_ms(), day, month, NULL, NULL);
+}
+
 static bool is_loopback(const char *addr)
 {
     return !addr || strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]", 5) == 0 ||
@@ -59,10 +77,14 @@ int kt_gov_new(uv_loop_t *loop, const kt_config *cfg, const char *listen_addr, k
             free(g);
             return KT_ENOMEM;
         }
-        int64_t day, month;
-        windows(wall_ms(), &day, &month, NULL, NULL);
-        kt__persist_load(&g->store, g->state_dir, day, month);
+        kt_gov_now now;
+        gov_now(&now);
+        kt__persist_load(&g->store, g->state_dir, &now);
         g->saved_version = g->store.version;
+    }
+    if (cfg->gateway.shared_state.redis && kt__shared_new(g, cfg)) {
+        kt_gov_free(g);
+        return KT_ENOMEM;
     }
     if (cfg->gateway.auth == KT_AUTH_NONE && !g->loopback)
         KT_WARN("auth_none_exposed", "gateway.auth is none and kt listens on %s, not loopback: "
@@ -80,13 +102,22 @@ int kt_gov_new(uv_loop_t *loop, const kt_config *cfg, const char *listen_addr, k
     return KT_OK;
 }
 
+void kt_gov_close(kt_gov *g)
+{
+    if (g) kt__shared_close(g);
+}
+
 void kt_gov_free(kt_gov *g)
 {
     if (!g) return;
-    if (g->state_dir && g->store.version != g->saved_version) {
+    kt__shared_free(g);
+    kt_gov_now now;
+    gov_now(&now);
+    if (g->state_dir && (g->store.version != g->saved_version ||
+                         kt__store_rates_live(&g->store, now.mono_us))) {
         kt_buf b;
         kt_buf_init(&b, 64u << 20);
-        if (!kt__persist_render(&g->store, &b)) kt__persist_write(g->state_dir, b.p, b.len);
+        if (!kt__persist_render(&g->store, &b, &now)) kt__persist_write(g->state_dir, b.p, b.len);
         kt_buf_free(&b);
     }
     kt_buf_free(&g->work_data);
@@ -131,7 +162,9 @@ static void save_start(kt_gov *g)
     }
     kt_buf_free(&g->work_data);
     kt_buf_init(&g->work_data, 64u << 20);
-    if (kt__persist_render(&g->store, &g->work_data)) return;
+    kt_gov_now now;
+    gov_now(&now);
+    if (kt__persist_render(&g->store, &g->work_data, &now)) return;
     g->saved_version = g->store.version;
     g->work.data = g;
     if (uv_queue_work(g->loop, &g->work, save_work, save_done) == 0) g->writing = true;
@@ -174,20 +207,8 @@ static kt_gov_entry *scoped(kt_gov *g, char tag, const char *policy, kt_gov_scop
     return kt__store_entry(&g->store, key);
 }
 
-typedef struct admit_ctx {
-    kt_gov *g;
-    const kt_config *cfg;
-    const kt_gov_facts *f;
-    kt_gov_req *r;
-    kt_gov_check checks[KT_GOV_MAX_HOLDS];
-    char labels[KT_GOV_MAX_HOLDS][96];
-    size_t n;
-    double est_usd;
-    bool priced;
-    bool full;            /* a counter could not be created */
-} admit_ctx;
 
-static kt_gov_check *add(admit_ctx *a, kt_gov_entry *e, uint8_t what, double limit,
+static kt_gov_check *add(kt__admit *a, kt_gov_entry *e, uint8_t what, double limit,
                          uint16_t policy, const char *label)
 {
     if (!e) {
@@ -210,9 +231,9 @@ static kt_gov_check *add(admit_ctx *a, kt_gov_entry *e, uint8_t what, double lim
     return c;
 }
 
-static double est_tokens(const admit_ctx *a) { return (double)(a->r->est_in + a->r->est_out); }
+static double est_tokens(const kt__admit *a) { return (double)(a->r->est_in + a->r->est_out); }
 
-static void rate_checks(admit_ctx *a, const kt_policy_cfg *pc, uint16_t idx)
+static void rate_checks(kt__admit *a, const kt_policy_cfg *pc, uint16_t idx)
 {
     const kt_rate_opts *o = pc->state;
     const char *m = a->f->model;
@@ -230,7 +251,7 @@ static void rate_checks(admit_ctx *a, const kt_policy_cfg *pc, uint16_t idx)
     }
 }
 
-static void spend_checks(admit_ctx *a, const kt_policy_cfg *pc, uint16_t idx)
+static void spend_checks(kt__admit *a, const kt_policy_cfg *pc, uint16_t idx)
 {
     const kt_spend_opts *o = pc->state;
     if (!o->max_daily_usd && !o->max_monthly_usd) return;
@@ -243,7 +264,7 @@ static void spend_checks(admit_ctx *a, const kt_policy_cfg *pc, uint16_t idx)
     c->cost = a->est_usd;
 }
 
-static void consumer_checks(admit_ctx *a)
+static void consumer_checks(kt__admit *a)
 {
     const kt_consumer *k = a->r->consumer;
     if (!k) return;
@@ -272,7 +293,7 @@ static void consumer_checks(admit_ctx *a)
 
 /* The estimate: input tokens from the body size (about 4 bytes a token; rounding up), output
  * from the request's limit or the spend-limit's default, priced like the event's cost. */
-static void estimate(admit_ctx *a, uint64_t default_out)
+static void estimate(kt__admit *a, uint64_t default_out)
 {
     kt_gov_req *r = a->r;
     r->est_in = (int64_t)(a->f->body_bytes + 3) / 4;
@@ -291,7 +312,7 @@ static void fmt_time(uint64_t ms, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool refuse_spend(const admit_ctx *a, const kt_gov_denial *d, uint64_t now_ms,
+static bool refuse_spend(const kt__admit *a, const kt_gov_denial *d, uint64_t now_ms,
                          kt_gov_refusal *out)
 {
     const kt_gov_check *c = &a->checks[d->index];
@@ -316,7 +337,7 @@ static bool refuse_spend(const admit_ctx *a, const kt_gov_denial *d, uint64_t no
     return false;
 }
 
-static bool refuse_rate(const admit_ctx *a, const kt_gov_denial *d, kt_gov_refusal *out)
+static bool refuse_rate(const kt__admit *a, const kt_gov_denial *d, kt_gov_refusal *out)
 {
     const kt_gov_check *c = &a->checks[d->index];
     uint64_t s = (d->retry_us + 999999) / 1000000;
@@ -331,6 +352,14 @@ static bool refuse_rate(const admit_ctx *a, const kt_gov_denial *d, kt_gov_refus
     return false;
 }
 
+void kt__gov_refusal(const kt__admit *a, const kt_gov_denial *d, kt_gov_refusal *out)
+{
+    const kt_gov_check *c = &a->checks[d->index];
+    out->chain_index = c->policy != UINT16_MAX ? (int)c->policy : -1;
+    if (c->what == KT_HOLD_SPEND) refuse_spend(a, d, wall_ms(), out);
+    else refuse_rate(a, d, out);
+}
+
 static bool refuse_simple(kt_gov_refusal *out, int status, const char *type, const char *code,
                           const char *msg)
 {
@@ -341,7 +370,7 @@ static bool refuse_simple(kt_gov_refusal *out, int status, const char *type, con
     return false;
 }
 
-static bool models_ok(admit_ctx *a, kt_gov_refusal *out)
+static bool models_ok(kt__admit *a, kt_gov_refusal *out)
 {
     const char *names[2] = { a->f->model, a->f->deployment };
     for (size_t i = 0; i < 2; i++) {
@@ -354,10 +383,26 @@ static bool models_ok(admit_ctx *a, kt_gov_refusal *out)
     return true;
 }
 
-bool kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov_req *r,
-                  uint8_t *evals, kt_gov_refusal *out)
+void kt__gov_admitted(kt__admit *a, uint64_t now_ms, bool shared)
 {
-    admit_ctx a = { .g = g, .cfg = cfg, .f = f, .r = r };
+    kt_gov_req *r = a->r;
+    kt_gov *g = a->g;
+    r->admitted = true;
+    r->shared = shared;
+    if (!r->reservation_id) r->reservation_id = ++g->next_id;
+    r->expires_ms = now_ms + a->ttl_ms;
+    if (shared) return;   /* Redis expires its holds itself */
+    r->prev = g->live.prev;
+    r->next = &g->live;
+    g->live.prev->next = r;
+    g->live.prev = r;
+}
+
+int kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov_req *r,
+                 uint8_t *evals, kt_gov_refusal *out, kt_gov_admit_cb cb, void *cb_arg)
+{
+    kt__admit a = { .g = g, .cfg = cfg, .f = f, .r = r, .cb = cb, .cb_arg = cb_arg };
+    out->chain_index = -1;
     if (!models_ok(&a, out)) return false;
     if (!g) {   /* no state to count with (only outside a running gateway): limits fail closed */
         bool limits = r->consumer && (r->consumer->limits.requests_per_minute ||
@@ -399,37 +444,46 @@ bool kt_gov_admit(kt_gov *g, const kt_config *cfg, const kt_gov_facts *f, kt_gov
     if (a.full)
         return refuse_simple(out, 503, "unavailable", "governance_state_full",
                              "too many distinct limit counters; the request is refused");
+    a.ttl_ms = 15 * 60 * 1000;
+    for (size_t i = 0; i < cfg->nchain; i++)
+        if (strcmp(cfg->chain[i].kind, "spend-limit") == 0 && cfg->chain[i].state)
+            a.ttl_ms = ((const kt_spend_opts *)cfg->chain[i].state)->reservation_ttl_ms;
+    if (g->rds && a.n) {   /* gateway.shared_state */
+        for (size_t i = 0; evals && i < a.n; i++)
+            if (a.checks[i].policy != UINT16_MAX) evals[a.checks[i].policy] = 1;
+        if (!kt__shared_ready(g)) return kt__shared_unavailable(&a, out);
+        if (!cb || kt__shared_reserve(&a))
+            return refuse_simple(out, 503, "unavailable", "internal_error", "out of memory");
+        return KT_GOV_PENDING;
+    }
+    return kt__gov_reserve_local(&a, evals, out);
+}
+
+int kt__gov_reserve_local(kt__admit *a, uint8_t *evals, kt_gov_refusal *out)
+{
+    kt_gov *g = a->g;
     uint64_t now_ms = wall_ms();
     sweep(g, now_ms);
     int64_t day, month;
     windows(now_ms, &day, &month, NULL, NULL);
     kt_gov_denial d;
     int64_t now_us = (int64_t)(uv_hrtime() / 1000);
-    bool ok = kt__store_reserve(&g->store, a.checks, a.n, now_us, day, month, r, &d);
-    for (size_t i = 0; evals && i < a.n; i++)
-        if (a.checks[i].policy != UINT16_MAX) evals[a.checks[i].policy] = 1;
+    bool ok = kt__store_reserve(&g->store, a->checks, a->n, now_us, day, month, a->r, &d);
+    for (size_t i = 0; evals && i < a->n; i++)
+        if (a->checks[i].policy != UINT16_MAX) evals[a->checks[i].policy] = 1;
     if (!ok) {
-        if (evals && a.checks[d.index].policy != UINT16_MAX) evals[a.checks[d.index].policy] = 2;
-        return a.checks[d.index].what == KT_HOLD_SPEND ? refuse_spend(&a, &d, now_ms, out)
-                                                       : refuse_rate(&a, &d, out);
+        if (evals && a->checks[d.index].policy != UINT16_MAX) evals[a->checks[d.index].policy] = 2;
+        kt__gov_refusal(a, &d, out);
+        return KT_GOV_REFUSED;
     }
-    r->admitted = true;
-    r->reservation_id = ++g->next_id;
-    uint64_t ttl = 15 * 60 * 1000;
-    for (size_t i = 0; i < cfg->nchain; i++)
-        if (strcmp(cfg->chain[i].kind, "spend-limit") == 0 && cfg->chain[i].state)
-            ttl = ((const kt_spend_opts *)cfg->chain[i].state)->reservation_ttl_ms;
-    r->expires_ms = now_ms + ttl;
-    r->prev = g->live.prev;
-    r->next = &g->live;
-    g->live.prev->next = r;
-    g->live.prev = r;
-    return true;
+    kt__gov_admitted(a, now_ms, false);
+    return KT_GOV_ADMITTED;
 }
 
 void kt_gov_settle(kt_gov *g, const kt_config *cfg, kt_gov_req *r, bool usage_known,
                    int64_t in_tokens, int64_t out_tokens, bool answered)
 {
+    if (r->pending) kt__shared_detach(r);   /* Redis has not answered: nothing is held yet */
     if (!g || !r->admitted) return;
     r->admitted = false;
     unlink_req(r);
@@ -445,6 +499,11 @@ void kt_gov_settle(kt_gov *g, const kt_config *cfg, kt_gov_req *r, bool usage_kn
         usd = p > 0 ? p : 0;
     } else {
         tokens = 0;   /* nothing came back: nothing was used */
+    }
+    if (r->shared) {
+        kt__shared_settle(g, r, usd, tokens);
+        r->nholds = 0;
+        return;
     }
     int64_t day, month;
     windows(wall_ms(), &day, &month, NULL, NULL);

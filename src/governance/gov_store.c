@@ -98,7 +98,7 @@ static bool spend_fits(const kt_gov_check *c, int64_t day, int64_t month, kt_gov
 }
 
 /* Rate state for the x-ratelimit-* headers: the tightest limit of each kind. */
-static void note_rate(kt_gov_req *r, const kt_gov_check *c, int64_t next, int64_t now)
+void kt__store_note_rate(kt_gov_req *r, const kt_gov_check *c, int64_t next, int64_t now)
 {
     double t = (double)KT_MINUTE_US / c->limit;
     double room = ((double)KT_MINUTE_US - (double)(next - now)) / t;
@@ -141,7 +141,7 @@ bool kt__store_reserve(kt_gov_store *s, const kt_gov_check *c, size_t n, int64_t
             c[i].entry->held += c[i].cost;
         } else {
             *tat_of(c[i].entry, c[i].what) = next[i];
-            note_rate(r, &c[i], next[i], now_us);
+            kt__store_note_rate(r, &c[i], next[i], now_us);
         }
     }
     if (n) s->version++;

@@ -1,6 +1,7 @@
 /* Private to governance/: the counters behind every limit, and the two operations a shared
  * backend (Redis, later) must provide as well: check-and-reserve of a set of checks, all or
- * nothing, and settle of what a request held. This one keeps them in the process. */
+ * nothing, and settle of what a request held. This one keeps them in the process; gov_shared.c
+ * does the same two in Redis. */
 #ifndef KT_GOV_STORE_H
 #define KT_GOV_STORE_H
 
@@ -61,6 +62,9 @@ kt_gov_entry *kt__store_entry(kt_gov_store *s, const char *key);
  * the rate clock; `day`, `month`: the current UTC windows. */
 bool kt__store_reserve(kt_gov_store *s, const kt_gov_check *c, size_t n, int64_t now_us,
                        int64_t day, int64_t month, kt_gov_req *r, kt_gov_denial *d);
+/* The x-ratelimit-* figures of rate check `c` reserved up to `next` at `now` (the tightest of
+ * each kind is kept). */
+void kt__store_note_rate(kt_gov_req *r, const kt_gov_check *c, int64_t next, int64_t now);
 /* Settles every hold of r: spend holds with `usd`, token holds with `tokens`; releases the rest.
  * r->nholds becomes 0. */
 void kt__store_settle(kt_gov_store *s, kt_gov_req *r, double usd, double tokens, int64_t now_us,
@@ -68,12 +72,21 @@ void kt__store_settle(kt_gov_store *s, kt_gov_req *r, double usd, double tokens,
 /* Releases a reservation whose request outlived its expiry (it still settles what it used). */
 void kt__store_expire(kt_gov_store *s, kt_gov_req *r);
 
-/* gov_persist.c: spend in state_dir/spend.json. */
-int kt__persist_load(kt_gov_store *s, const char *dir, int64_t day, int64_t month);
-/* The file's content into `s` (entries of other windows count 0). KT_EPARSE: not a spend file. */
-int kt__persist_parse(kt_gov_store *s, const char *text, size_t len, int64_t day, int64_t month);
-/* Renders the spend entries of the current windows as the file's content. */
-int kt__persist_render(const kt_gov_store *s, kt_buf *out);
+/* gov_persist.c: spend (and the rate limits' GCRA state) in state_dir/spend.json. `now`: the
+ * UTC windows, the rate clock (monotonic us) and the wall clock it is translated with. */
+typedef struct kt_gov_now {
+    int64_t day, month;
+    int64_t mono_us;
+    uint64_t wall_ms;
+} kt_gov_now;
+int kt__persist_load(kt_gov_store *s, const char *dir, const kt_gov_now *now);
+/* The file's content into `s` (entries of other windows count 0; a TAT at most one minute
+ * ahead). KT_EPARSE: not a spend file. */
+int kt__persist_parse(kt_gov_store *s, const char *text, size_t len, const kt_gov_now *now);
+/* Renders the spend entries of the current windows and the rate entries still in effect. */
+int kt__persist_render(const kt_gov_store *s, kt_buf *out, const kt_gov_now *now);
+/* Whether some rate counter is still in effect at `mono_us` (worth keeping at exit). */
+bool kt__store_rates_live(const kt_gov_store *s, int64_t mono_us);
 int kt__persist_write(const char *dir, const char *data, size_t len);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "health.h"
 #include "kt/circuit.h"
+#include "kt/governance.h"
 #include "kt/metrics.h"
 #include "kt/router.h"
 
@@ -111,6 +112,23 @@ static void src_circuits(kt_gateway *gw, kt_health *h)
     }
 }
 
+/* Redis unreachable: limits are counted per instance (local), every limited request is refused
+ * (deny), or nothing is limited (allow). Degraded, never unhealthy: every replica shares the one
+ * Redis, so unrouting or restarting pods would not bring it back. */
+static void src_shared_state(kt_gateway *gw, kt_health *h)
+{
+    uint64_t for_ms;
+    const char *mode;
+    if (!kt_gov_shared_down(gw->gov, &for_ms, &mode)) return;
+    bool deny = strcmp(mode, "deny") == 0;
+    kt_health_add(h, KT_HEALTH_DEGRADED, "shared_state_unavailable",
+                  "the shared limit counters (Redis) are unreachable for %llu s; on_unavailable: "
+                  "%s (%s)", (unsigned long long)(for_ms / 1000), mode,
+                  deny ? "every limited request is refused"
+                  : strcmp(mode, "allow") == 0 ? "requests pass without limits"
+                                               : "each instance counts on its own");
+}
+
 void kt_health_collect(kt_gateway *gw, kt_health *h)
 {
     kt_health_init(h);
@@ -120,4 +138,5 @@ void kt_health_collect(kt_gateway *gw, kt_health *h)
     src_config(gw, h);
     src_events(gw, h);
     src_circuits(gw, h);
+    src_shared_state(gw, h);
 }

@@ -7,6 +7,7 @@
 
 #include "kt/circuit.h"
 #include "kt/events.h"
+#include "kt/governance.h"
 #include "kt/metrics.h"
 #include "kt/ops.h"
 #include "health.h"
@@ -43,6 +44,8 @@ static void health(kt_conn *c)
     kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
     kt_reload_state_json(&gw->last_reload, &b);
     if (gw->circuits) kt_circuits_health_json(gw->circuits, cfg, uv_now(&gw->loop), &b);
+    kt_buf_puts(&b, ",\"shared_state\":");   /* governance: local, or Redis and its state */
+    kt_gov_health_json(gw->gov, &b);
     if (kt_buf_puts(&b, "}") || !b.p) {
         kt_buf_free(&b);
         kt_conn_error(c, 503, "unavailable", "out_of_memory", "out of memory");
@@ -85,7 +88,7 @@ static void metrics(kt_conn *c)
     kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);
     kt_buf b;
     kt_buf_init(&b, 8u << 20);
-    if (kt_metrics_render(gw->metrics, &g, &b) ||
+    if (kt_metrics_render(gw->metrics, &g, &b) || kt_gov_metrics(gw->gov, &b) ||
         (gw->circuits && kt_circuits_metrics(gw->circuits, gw->cfg, uv_now(&gw->loop), &b))) {
         kt_buf_free(&b);
         kt_conn_error(c, 503, "unavailable", "internal_error", "cannot render metrics");

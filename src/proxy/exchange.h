@@ -21,6 +21,7 @@
  * stream) and moves to DONE. */
 typedef enum kt_xphase {
     KT_X_ROUTE,          /* reading the body's facts, choosing the target */
+    KT_X_GOV_WAIT,       /* governance: waiting for the shared state's check-and-reserve */
     KT_X_CHECK_INPUT,    /* input policies over the request body */
     KT_X_CLASSIFY_INPUT, /* the model tier's classifier calls on the request (exchange_model.c) */
     KT_X_CONNECT,        /* waiting for an upstream connection (fresh, pooled, or a retry) */
@@ -74,6 +75,13 @@ typedef struct kt_failover {
     const char *out_p;            /* the body the current attempt sends (c->in.body or `body`) */
     size_t out_n;
 } kt_failover;
+/* What the input walk left for after routing (and after a pending admission). */
+typedef struct kt_input_result {
+    bool walked;
+    int rc;
+    bool changed;
+    kt_buf out;
+} kt_input_result;
 
 typedef struct kt_exchange {
     kt_conn *c;
@@ -94,6 +102,7 @@ typedef struct kt_exchange {
     bool has_decision;         /* `decision` was initialized (a chain is configured) */
     kt_decision decision;
     kt_req_facts facts;
+    kt_input_result in;        /* the input walk, from start until the request goes upstream */
     kt_stream_filter *sf;      /* RELAY_STREAM: the output filter */
     kt_buf sf_out;             /* its output, sent as one chunk per upstream read */
     kt_buf resp_head;          /* RELAY_BUFFER: the client head, minus framing */
@@ -126,7 +135,11 @@ void kt__facts_read(kt_req_facts *f, const char *body, size_t len);
  * routing, model rules and limits (false: answered 403/402/429); headers: x-ratelimit-* lines;
  * finish: settles what the request used (every exchange, before its report). */
 bool kt__gov_start(kt_exchange *x);
-bool kt__gov_admit(kt_exchange *x);
+/* Admission runs kt__proxy_admitted once admitted: now, or when the shared state answers (the
+ * exchange waits in KT_X_GOV_WAIT); a refusal is answered instead. */
+void kt__gov_admit(kt_exchange *x);
+/* proxy.c: the rest of the exchange's start once admitted. */
+void kt__proxy_admitted(kt_exchange *x);
 int kt__gov_headers(const kt_exchange *x, kt_buf *b);
 /* RELAY_BUFFER, before output policies: a models list cut to the allowed models. */
 void kt__gov_filter_list(kt_exchange *x);

@@ -1,7 +1,8 @@
 /* The exchange's governance hooks (kt/governance.h): the gateway key before the body is read,
  * check-and-reserve after routing, the x-ratelimit-* headers on the answer, and settlement when
  * the exchange ends, whatever way it ends. Refusals are answered here in the OpenAI error shape,
- * with Retry-After on a 429 and the budget's figures on a 402. */
+ * with Retry-After on a 429 and the budget's figures on a 402. With shared state (Redis) the
+ * check-and-reserve answers later: the exchange waits in KT_X_GOV_WAIT, nothing blocks. */
 #include <stdio.h>
 #include <string.h>
 
@@ -51,7 +52,31 @@ bool kt__gov_start(kt_exchange *x)
     return false;
 }
 
-bool kt__gov_admit(kt_exchange *x)
+static void mark_evals(kt_exchange *x, const uint8_t *evals, size_t n)
+{
+    for (size_t i = 0; x->has_decision && i < x->cfg->nchain && i < n; i++) {
+        if (!evals[i]) continue;
+        x->decision.evals[i].ran = true;
+        x->decision.evals[i].result = evals[i] == 2 ? KT_ACT_BLOCK : KT_ACT_ALLOW;
+    }
+}
+
+/* A pending admission's answer (the shared state's check-and-reserve). */
+static void admitted_later(void *arg, int verdict, const kt_gov_refusal *r)
+{
+    kt_exchange *x = arg;
+    if (verdict == KT_GOV_ADMITTED) {
+        kt__proxy_admitted(x);
+        return;
+    }
+    if (r->chain_index >= 0 && x->has_decision && (size_t)r->chain_index < x->cfg->nchain) {
+        x->decision.evals[r->chain_index].ran = true;
+        x->decision.evals[r->chain_index].result = KT_ACT_BLOCK;
+    }
+    respond(x, r);   /* may finish (and free) the exchange */
+}
+
+void kt__gov_admit(kt_exchange *x)
 {
     kt_gov_refusal r;
     memset(&r, 0, sizeof r);
@@ -71,15 +96,13 @@ bool kt__gov_admit(kt_exchange *x)
         .body_bytes = x->c->in.body.len,
         .max_tokens = x->facts.max_tokens,
     };
-    bool ok = kt_gov_admit(x->gw->gov, x->cfg, &f, &x->gov,
-                           x->cfg->nchain <= sizeof evals ? evals : NULL, &r);
-    for (size_t i = 0; x->has_decision && i < x->cfg->nchain && i < sizeof evals; i++) {
-        if (!evals[i]) continue;
-        x->decision.evals[i].ran = true;
-        x->decision.evals[i].result = evals[i] == 2 ? KT_ACT_BLOCK : KT_ACT_ALLOW;
-    }
-    if (!ok) respond(x, &r);
-    return ok;
+    x->phase = KT_X_GOV_WAIT;
+    int v = kt_gov_admit(x->gw->gov, x->cfg, &f, &x->gov,
+                         x->cfg->nchain <= sizeof evals ? evals : NULL, &r, admitted_later, x);
+    mark_evals(x, evals, sizeof evals);
+    if (v == KT_GOV_PENDING) return;   /* admitted_later goes on */
+    if (v == KT_GOV_ADMITTED) kt__proxy_admitted(x);
+    else respond(x, &r);   /* may finish (and free) the exchange */
 }
 
 int kt__gov_headers(const kt_exchange *x, kt_buf *b)

@@ -110,18 +110,10 @@ static kt_scan_cache *scan_cache(kt_exchange *x)
 
 /* ---- start: one look at the body, route, input policies, upstream head ------------------------ */
 
-/* What the input walk left for after routing. */
-typedef struct input_result {
-    bool walked;
-    int rc;
-    bool changed;
-    kt_buf out;
-} input_result;
-
 /* Reads the body once: the input policies walk it and collect the facts in the same pass; with
  * no input policy a facts-only pass does. A walk a block cut short saw only part of the body, so
  * the facts (for the event) then take a pass of their own. */
-static void read_body(kt_exchange *x, input_result *in)
+static void read_body(kt_exchange *x, kt_input_result *in)
 {
     const kt_buf *body = &x->c->in.body;
     if (!body->len) return;
@@ -158,7 +150,7 @@ static bool body_is_json(const kt_headers *hs)
  * came and marked unscanned (fail_mode: open, kt__unscanned_input). One that does not even claim
  * to be JSON (multipart audio, an image upload on a forwarded path) is refused with a 415 that
  * says so, not as broken JSON. */
-static bool apply_input(kt_exchange *x, input_result *in)
+static bool apply_input(kt_exchange *x, kt_input_result *in)
 {
     if (!in->walked) return true;
     if (in->rc && kt__unscanned_input(x, in->rc)) return true;
@@ -303,19 +295,20 @@ static void proxy_exchange(kt_exchange *x)
         }
         x->has_decision = true;
     }
-    input_result in = { 0 };
-    read_body(x, &in);
-    bool go = route(x) && kt__gov_admit(x);   /* governance: check and reserve */
-    if (go) {
-        x->phase = KT_X_CHECK_INPUT;
-        go = apply_input(x, &in);
-    }
-    kt_buf_free(&in.out);
-    if (go && kt__model_start(x, forward)) {   /* model tier: wait for the classifiers */
+    read_body(x, &x->in);
+    if (route(x)) kt__gov_admit(x);   /* governance: check and reserve, then kt__proxy_admitted */
+}
+
+void kt__proxy_admitted(kt_exchange *x)
+{
+    x->phase = KT_X_CHECK_INPUT;
+    if (!apply_input(x, &x->in)) return;   /* answered: x may be gone (x_finish frees in.out) */
+    kt_buf_free(&x->in.out);
+    if (kt__model_start(x, forward)) {   /* model tier: wait for the classifiers */
         x->phase = KT_X_CLASSIFY_INPUT;
         return;
     }
-    if (go) forward(x);
+    forward(x);
 }
 
 static void x_start(kt_conn *c)
@@ -836,6 +829,7 @@ static void x_finish(kt_conn *c)
     kt_buf_free(&x->req_head);
     kt_buf_free(&x->strip_pending);
     kt_buf_free(&x->strip_out);
+    kt_buf_free(&x->in.out);   /* a client that left during KT_X_GOV_WAIT */
     kt_config_release(&x->cfg);
     free(x);
 }

@@ -280,7 +280,7 @@ test("k8s: schema validation rejects a broken object (the validator is real)", a
 });
 
 test("k8s: every kustomization builds and its output validates", async () => {
-  for (const d of ["base", "overlays/classic-sidecar", "overlays/shared-gateway", "overlays/istio", "overlays/istio-sidecar", "overlays/linkerd"])
+  for (const d of ["base", "overlays/classic-sidecar", "overlays/shared-gateway", "overlays/shared-gateway-redis", "overlays/istio", "overlays/istio-sidecar", "overlays/linkerd"])
     assert.ok(builds.has(path.join("k8s", d)), `k8s/${d} has a kustomization`);
   for (const [dir, objs] of builds) {
     assert.ok(objs.length > 0, dir);
@@ -421,6 +421,30 @@ function checkShared(dir) {
 
 test("k8s: the shared gateway (Deployment, Service, HPA, NetworkPolicy)", () => {
   checkShared(path.join("k8s", "overlays", "shared-gateway"));
+});
+
+test("k8s: the shared gateway on Redis (shared_state, password from a Secret, Redis reachable only from kt)", () => {
+  const dir = path.join("k8s", "overlays", "shared-gateway-redis");
+  const { objs, d } = checkShared(dir);
+  const cfg = policyConfigFrom(objs);
+  const redisCfg = cfg.gateway.shared_state.redis;
+  assert.match(redisCfg.url, /^redis:\/\/kt-redis:6379\/\d+$/);
+  assert.deepEqual(redisCfg.password_ref, { env: "REDIS_PASSWORD" });
+  assert.ok(cfg.consumers.length >= 3, `${dir}: the teams are consumers`);
+  for (const p of ["spend-limit", "rate-limit"]) assert.ok(cfg.policies.chain.includes(p), `${dir}: chain has ${p}`);
+  const kt = ktContainer(d.spec.template.spec);
+  const pw = kt.env.find((e) => e.name === "REDIS_PASSWORD");
+  assert.equal(pw?.valueFrom?.secretKeyRef?.name, "kt-redis", `${dir}: kt's REDIS_PASSWORD from the kt-redis Secret`);
+  const rd = objs.find((o) => o.kind === "Deployment" && o.metadata.name === "kt-redis");
+  assert.ok(rd, `${dir}: a kt-redis Deployment`);
+  const rc = rd.spec.template.spec.containers[0];
+  assert.ok(rc.args.includes("--requirepass") && rc.env.some((e) => e.valueFrom?.secretKeyRef?.name === "kt-redis"));
+  assert.ok(objs.some((o) => o.kind === "Service" && o.metadata.name === "kt-redis"));
+  const np = objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "kt-redis");
+  assert.deepEqual(np.spec.ingress.map((r) => r.from[0].podSelector.matchLabels), [d.spec.template.metadata.labels]);
+  assert.deepEqual(np.spec.egress, []);
+  const out = objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "kt-gateway-to-redis");
+  assert.ok(out.spec.egress.some((r) => r.ports.some((p) => p.port === 6379)), `${dir}: kt's egress to Redis`);
 });
 
 test("k8s: the Istio variants", () => {

@@ -253,6 +253,21 @@ class RateTest(GovCase):
         self.assertIn("retry-after", h)
         self.assertEqual(self.kt.chat(headers=bearer(KEY_B))[0], 200)   # its own counters
 
+    def test_rate_counters_survive_a_restart_with_state_dir(self):
+        # issue 14: a restart must not hand out a fresh burst (the GCRA state is kept with spend)
+        d = tempfile.mkdtemp(prefix="kt-state-")
+        text = config(self.mock, chain=["rate-limit"],
+                      policy={"rate-limit": {"requests_per_minute": 3, "scope": "gateway"}},
+                      state_dir=d)
+        self.start(text)
+        self.assertEqual([self.kt.chat()[0] for _ in range(3)], [200] * 3)
+        self.kt.stop()
+        with open(os.path.join(d, "spend.json")) as f:
+            entry = json.load(f)["entries"][0]
+        self.assertGreater(entry["tat_reqs_ms"], time.time() * 1000)
+        self.kt = Kt(text).start()
+        self.assertErr(self.kt.chat(), 429, "rate_limit", "rate_limit_requests")
+
     def test_token_limit_refuses_what_cannot_fit(self):
         self.start(config(self.mock, chain=["rate-limit"],
                           policy={"rate-limit": {"tokens_per_minute": 200, "scope": "gateway"}}))
@@ -364,6 +379,37 @@ class SpendTest(GovCase):
         rec = self.mock.wait_requests(1)[0]
         self.assertEqual(body, b"".join(rec.sent_events))
         self.assertIn(b'"usage"', body)
+
+    def test_anthropic_and_responses_streams_settle_their_real_usage(self):
+        # issue 14: every stream kind settles what it used. Anthropic reports input usage in
+        # message_start and output usage in message_delta; the Responses API in
+        # response.completed. Both come unasked, so the client's bytes stay untouched.
+        d = tempfile.mkdtemp(prefix="kt-state-")
+        prices = dict(PRICES)
+        prices["claude-3-5-sonnet"] = {"input": 1000000, "output": 1000000}
+        self.start(config(self.mock, chain=["spend-limit"],
+                          policy={"spend-limit": {"max_daily_usd": 1000, "scope": "gateway"}},
+                          prices=prices, state_dir=d))
+        want = 0.0
+        for split in ("event", "bytes:7"):
+            for path, doc in (("/v1/messages", {"model": "claude-3-5-sonnet", "max_tokens": 10,
+                                                "stream": True, "messages": [
+                                                    {"role": "user", "content": "hello"}]}),
+                              ("/v1/responses", {"model": "gpt-4o-mini", "stream": True,
+                                                 "max_output_tokens": 10, "input": "hello"})):
+                self.mock.reset()
+                st, _, body = self.kt.request(
+                    "POST", path, body=json.dumps(doc).encode(),
+                    headers={"Content-Type": "application/json", "x-mock-split": split,
+                             "anthropic-version": "2023-06-01"})
+                self.assertEqual(st, 200, body[:300])
+                rec = self.mock.wait_requests(1)[0]
+                self.assertNotIn("stream_options", rec.json())
+                self.assertEqual(body, b"".join(rec.sent_events))
+                # $1 a token: 9 in + 5 out, not the estimate (body / 4 + 10)
+                want += 14.0
+                self.assertGreater(body_est(10), 14)
+                self.assertAlmostEqual(self.wait_spent(d, want), want, msg=(path, split))
 
     def test_failed_requests_settle_zero(self):
         d = tempfile.mkdtemp(prefix="kt-state-")

@@ -270,9 +270,57 @@ KT_TEST(governance_errors)
                            "{scope: team}\n", &c), KT_EINVAL);
     KT_ASSERT_EQ_INT(parse("policies: {chain: [rate-limit]}\npolicy:\n  rate-limit: "
                            "{requests_per_minute: -1}\n", &c), KT_EINVAL);
-    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state: {redis: {url: \"redis://x\"}}\n", &c),
-                     KT_EINVAL);
+    static const char *const bad_urls[] = {
+        "rediss://x:6380/0", "http://x", "redis://", "redis://:pw@x", "redis://u:pw@x:1/0",
+        "redis://x:0", "redis://x:65536", "redis://x:12a", "redis://x/db", "redis://x?a=b",
+        "redis://[::1", "redis://[zz]:1", "redis://a b", "redis://x:", "redis://x/1/2",
+    };
+    for (size_t i = 0; i < sizeof bad_urls / sizeof *bad_urls; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc, "gateway:\n  shared_state: {redis: {url: \"%s\"}}\n",
+                 bad_urls[i]);
+        KT_ASSERT_EQ_INT(parse(doc, &c), KT_EINVAL);
+    }
+    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state: {redis: {url: \"redis://x\", "
+                           "on_unavailable: maybe}}\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state: {redis: {url: \"redis://x\", "
+                           "password_ref: {env: A, file: /b}}}\n", &c), KT_EINVAL);
+    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state: {redis: {url: \"redis://x\", "
+                           "key_prefix: \"a b\"}}\n", &c), KT_EINVAL);
     KT_ASSERT(c == NULL);
+}
+
+KT_TEST(shared_state_redis)
+{
+    kt_config *c = NULL;
+    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state:\n    redis: {url: \"redis://redis.platform"
+                           ".svc:6379/3\", password_ref: {env: REDIS_PASSWORD}, key_prefix: "
+                           "\"team:\", on_unavailable: deny, timeout: 100ms}\n", &c), KT_OK);
+    const kt_shared_state_opts *o = &c->gateway.shared_state;
+    KT_ASSERT(o->redis);
+    KT_ASSERT_EQ_STR(o->host, "redis.platform.svc");
+    KT_ASSERT_EQ_INT(o->port, 6379);
+    KT_ASSERT_EQ_INT(o->db, 3);
+    KT_ASSERT_EQ_INT(o->password_source, KT_KEY_ENV);
+    KT_ASSERT_EQ_STR(o->password_ref, "REDIS_PASSWORD");
+    KT_ASSERT_EQ_STR(o->key_prefix, "team:");
+    KT_ASSERT_EQ_INT(o->on_unavailable, KT_UNAVAIL_DENY);
+    KT_ASSERT_EQ_INT(o->timeout_ms, 100);
+    kt_config_release(&c);
+    KT_ASSERT_EQ_INT(parse("gateway:\n  shared_state: {redis: {url: \"redis://[::1]\"}}\n", &c),
+                     KT_OK);
+    o = &c->gateway.shared_state;
+    KT_ASSERT_EQ_STR(o->host, "::1");
+    KT_ASSERT_EQ_INT(o->port, 6379);
+    KT_ASSERT_EQ_INT(o->db, 0);
+    KT_ASSERT_EQ_STR(o->key_prefix, "kt:");
+    KT_ASSERT_EQ_INT(o->on_unavailable, KT_UNAVAIL_LOCAL);   /* the documented default */
+    KT_ASSERT_EQ_INT(o->timeout_ms, 250);
+    KT_ASSERT(o->password_source == KT_KEY_NONE);
+    kt_config_release(&c);
+    KT_ASSERT_EQ_INT(parse("gateway:\n  listen_port: 1\n", &c), KT_OK);
+    KT_ASSERT(!c->gateway.shared_state.redis);
+    kt_config_release(&c);
 }
 
 static const char seed001_sidecar[] =
@@ -1702,6 +1750,7 @@ int main(void)
     KT_RUN(seed004_spend_limit_loads);
     KT_RUN(governance_sections);
     KT_RUN(governance_errors);
+    KT_RUN(shared_state_redis);
     KT_RUN(seed001_sidecar_form_a);
     KT_RUN(seed001_reverse_proxy_form_a);
     KT_RUN(seed001_env_providers_pack_azure);
