@@ -440,6 +440,19 @@ class _SpoolBase(_Base):
 
 
 class TestSigkillUnwrittenEventsCounted(_SpoolBase):
+    def wait_queued(self, want, timeout=10):
+        deadline = time.monotonic() + timeout
+        queued = None
+        while time.monotonic() < deadline:
+            st, _, body = self.kt.request("GET", "/metrics")
+            for line in body.decode().splitlines():
+                if line.startswith("keeptrusts_events_queued "):
+                    queued = float(line.split()[1])
+            if queued is not None and queued >= want:
+                return
+            time.sleep(0.02)
+        self.fail("events queued %s, want %d" % (queued, want))
+
     # A long commit interval: events accepted during the outage are still in memory at the kill.
     spool = {"spool_commit_interval": "10s"}
 
@@ -451,6 +464,9 @@ class TestSigkillUnwrittenEventsCounted(_SpoolBase):
         self.cp.set_mode("down")
         for i in range(n0, n):
             self.assertEqual(send(self.kt, i)[0], 200)
+        # An exchange's event is produced when it finishes, just after its last bytes were
+        # written: wait until all are produced (queued), so the kill lands after every one.
+        self.wait_queued(n - n0)
         self.restart_after_sigkill()
         self.cp.set_mode("ok")
         got, dropped = wait_accounted(self.cp, n)
