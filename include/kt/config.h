@@ -197,6 +197,11 @@ int kt_redis_url_parse(const char *url, size_t len, kt_shared_state_opts *o, cha
 int kt_config_shared_password(const kt_shared_state_opts *o, kt_env env, char **out, char *err,
                               size_t errlen);
 void kt_config_free_secret(char *s);
+/* gateway.telemetry takes the OpenTelemetry SDK variables' names without OTEL_ and in lower
+ * case (exporter_otlp_endpoint, service_name, traces_sampler, ...); a key set there wins over
+ * the variable. kt_otel_keys[i] is the variable of gateway.otel[i]. */
+#define KT_OTEL_KEYS 14
+extern const char *const kt_otel_keys[KT_OTEL_KEYS];
 
 typedef struct kt_gateway_opts {
     char *listen;                    /* NULL or "host:port" from gateway.listen / listen_port */
@@ -217,6 +222,8 @@ typedef struct kt_gateway_opts {
                                         beyond the default list (kt_route_path_allowed) */
     size_t nforward_paths;
     kt_shared_state_opts shared_state;   /* gateway.shared_state (Redis) */
+    char *audit_dir;                 /* gateway.audit_dir: audit-logger's hash-chained files */
+    char *otel[KT_OTEL_KEYS];        /* gateway.telemetry: the OTEL_* settings (kt_otel_keys) */
 } kt_gateway_opts;
 
 /* One gateway key of a consumer: only its SHA-256 is ever kept. `key_sha256:` sets it at load;
@@ -302,6 +309,8 @@ int kt_config_default(kt_env env, kt_config **out, kt_diag *diag);
 
 /* Logs each of c->warnings as a "config_warning" line (at start-up and after a reload). */
 void kt_config_log_warnings(const kt_config *c);
+/* The config's value for an OTEL_* variable name (gateway.telemetry), or NULL. */
+const char *kt_config_otel(const kt_config *cfg, const char *env_name);
 
 kt_config *kt_config_ref(kt_config *c);
 /* Drops a reference and NULLs *c; frees at zero. */

@@ -135,6 +135,21 @@ bool kt_event_ring_drop_oldest(kt_event_ring *r);
 int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
                   const char *token, kt_tls_ctx *tls, kt_metrics *m, kt_events **out, char *err,
                   size_t errlen);
+/* The same pipeline for another receiver (the OTLP trace exporter): a body framed by
+ * body_open/body_close instead of {"batch_id","events","dropped"} (NULL: the events' framing),
+ * the URL's path followed by path_suffix (NULL: "/v1/events"), extra head lines (NULL or
+ * "Name: value\r\n"...), and the counters to add to (NULL: not counted). No spool for a shaped
+ * body; the strings must outlive the pipeline. `url_name` names the URL in errors. */
+typedef struct kt_ship_shape {
+    const char *body_open, *body_close;
+    const char *path_suffix;
+    const char *headers;
+    const char *url_name;
+    uint64_t *sent, *dropped, *retries;
+} kt_ship_shape;
+int kt_ship_new(uv_loop_t *loop, const kt_events_opts *o, const char *url, const char *token,
+                const kt_ship_shape *shape, kt_tls_ctx *tls, kt_metrics *m, kt_events **out,
+                char *err, size_t errlen);
 /* Queues one event (copied). Never waits. */
 void kt_events_push(kt_events *ev, const char *json, size_t len);
 /* Shutdown: sends what is queued until empty or `deadline_ms` passes, then closes every handle.

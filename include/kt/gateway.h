@@ -56,6 +56,8 @@ typedef struct kt_gateway {
     kt_reload_state last_reload;
     kt_metrics *metrics;       /* NULL when gateway.metrics.enabled is false */
     kt_events *events;         /* NULL when gateway.events.enabled is false */
+    struct kt_tracer *tracer;  /* OTLP trace export (kt/trace.h); NULL: off */
+    struct kt_audit *audit;    /* audit-logger's records and chain (kt/audit.h) */
     kt_scan_cache scan_cache;  /* texts the policy chain found clean (gateway.policy_cache) */
     kt_gov *gov;               /* consumers, limits and their counters (kt/governance.h) */
     kt_health_track health_track;

@@ -30,4 +30,16 @@ typedef struct kt_rate_opts {
     kt_gov_scope scope;
 } kt_rate_opts;
 
+/* audit-logger (src/policy/kinds/policy_audit.c): read by the audit writer (kt/audit.h) and the
+ * config loader (immutable needs gateway.audit_dir). */
+typedef enum kt_audit_key_src { KT_AUDIT_KEY_GENERATED = 0, KT_AUDIT_KEY_ENV, KT_AUDIT_KEY_FILE } kt_audit_key_src;
+
+typedef struct kt_audit_opts {
+    uint64_t retention_days;       /* daily files older than this are deleted (90) */
+    bool immutable;                /* hash-chained records in gateway.audit_dir */
+    bool log_all_access;           /* kt's own endpoints and refused requests too */
+    kt_audit_key_src key_src;      /* digest_key_ref: {env|file}; else generated in audit_dir */
+    char *key_ref;                 /* the variable name or file path */
+} kt_audit_opts;
+
 #endif

@@ -94,6 +94,14 @@ int kt_gov_health_json(const kt_gov *g, kt_buf *out);
  * "allow"). */
 bool kt_gov_shared_down(const kt_gov *g, uint64_t *for_ms, const char **on_unavailable);
 int kt_gov_metrics(const kt_gov *g, kt_buf *out);
+/* A budget and the least any of its scopes has left (gov_budget.c), for the metrics. */
+typedef struct kt_gov_budget {
+    const char *policy;      /* the spend-limit's chain name, or "consumer-limits" */
+    const char *window;      /* "day" or "month" */
+    double limit_usd, remaining_usd;
+} kt_gov_budget;
+/* Up to `max` budgets of cfg's chain (and consumers[].limits); returns how many. */
+size_t kt_gov_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_budget *out, size_t max);
 /* Whether requests under `cfg` need a gateway key. */
 bool kt_gov_keys_required(const kt_gov *g, const kt_config *cfg);
 

@@ -58,6 +58,9 @@ typedef struct kt_metrics {
     kt_mfamily cost;           /* model */
     kt_mfamily consumers;      /* consumer, status: requests of key-authenticated consumers */
     kt_mfamily unscanned;      /* reason: forwarded unread under fail_mode: open (fixed reasons) */
+    kt_mfamily decisions;      /* decision: allow, redact, block, unscanned (the product docs' name) */
+    kt_mfamily refusals;       /* reason: authentication, model_not_allowed, budget_exceeded,
+                                  rate_limit: requests governance refused */
     kt_mlabel_set models, targets, policies, entities, consumer_names;
     kt_hist duration, overhead;
     kt_hist upstream[KT_UP_PHASES];
@@ -67,6 +70,7 @@ typedef struct kt_metrics {
     kt_mfamily classifier;     /* policy, outcome */
     kt_hist classifier_latency;
     uint64_t classifier_cache_hits;
+    uint64_t spans_sent, spans_dropped, spans_retries;   /* the OTLP trace exporter */
 } kt_metrics;
 
 void kt_metrics_init(kt_metrics *m);
@@ -86,8 +90,18 @@ void kt_metrics_add_fixed(kt_metrics *m, kt_mfamily *fam, const char *const *nam
 const char *kt_metrics_bound(kt_mlabel_set *s, const char *v);
 void kt_hist_observe(kt_hist *h, double seconds);
 
+/* A spend budget at scrape time: its limit and the least any of its scopes has left. */
+typedef struct kt_metrics_budget {
+    const char *policy, *window;
+    double limit_usd, remaining_usd;
+} kt_metrics_budget;
+
+#define KT_METRICS_BUDGETS_MAX 64
+
 /* Gauges sampled at scrape time. */
 typedef struct kt_metrics_gauges {
+    kt_metrics_budget budgets[KT_METRICS_BUDGETS_MAX];
+    size_t nbudgets;
     uint32_t connections, requests, streams;
     uint64_t events_queued, events_queued_bytes;
     uint64_t rss_bytes;

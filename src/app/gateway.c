@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kt/audit.h"
 #include "kt/circuit.h"
 #include "kt/conn.h"
 #include "kt/events.h"
@@ -14,6 +15,7 @@
 #include "kt/log.h"
 #include "kt/governance.h"
 #include "kt/metrics.h"
+#include "kt/trace.h"
 #include "kt/ops.h"
 #include "kt/proxy.h"
 #include "kt/router.h"
@@ -39,6 +41,8 @@ static void maybe_finish(kt_gateway *gw)
     uint64_t left = uv_is_active((uv_handle_t *)&gw->deadline_timer)
                         ? uv_timer_get_due_in(&gw->deadline_timer) : 0;
     kt_events_shutdown(gw->events, (uint32_t)left);
+    kt_tracer_shutdown(gw->tracer, (uint32_t)left);
+    kt_audit_close(gw->audit);
     uv_close((uv_handle_t *)&gw->sig_term, close_cb_noop);
     uv_close((uv_handle_t *)&gw->sig_int, close_cb_noop);
     uv_close((uv_handle_t *)&gw->drain_timer, close_cb_noop);
@@ -161,6 +165,50 @@ static void log_targets(const kt_config *cfg)
     }
 }
 
+/* An OTEL_* setting: gateway.telemetry's when the config sets it, else the variable's. */
+static const char *otel_get(void *ud, const char *name)
+{
+    kt_gateway *gw = ud;
+    const char *v = kt_config_otel(gw->cfg, name);
+    return v ? v : gw->env.get(gw->env.ud, name);
+}
+
+/* OTLP trace export, from gateway.telemetry and the OTEL_* variables; off when no endpoint is
+ * set. Read at start-up (a reload does not change it). */
+static int setup_tracing(kt_gateway *gw)
+{
+    char err[300];
+    kt_tracer_opts to;
+    if (!kt_tracer_opts_from_env((kt_env){ otel_get, gw }, &to, err, sizeof err)) {
+        KT_ERROR("tracing_init", "%s", err);
+        return 1;
+    }
+    if (!to.endpoint) return 0;
+    if (kt_tracer_new(&gw->loop, &to, &gw->tls, gw->metrics, &gw->tracer, err, sizeof err)) {
+        kt_tracer_opts_free(&to);
+        KT_ERROR("tracing_init", "%s", err);
+        return 1;
+    }
+    KT_INFO("tracing", "OTLP/HTTP trace export enabled");
+    return 0;
+}
+
+/* audit-logger's writer: the chain under gateway.audit_dir (continued from its last record) and
+ * the digest key. Opened when the dir is set or the chain has an audit-logger. */
+static int setup_audit(kt_gateway *gw)
+{
+    char err[300];
+    const kt_gateway_opts *o = &gw->cfg->gateway;
+    const kt_audit_opts *ao = kt_audit_opts_of(gw->cfg);
+    if (!o->audit_dir && !ao) return 0;
+    if (kt_audit_open(&gw->loop, o->audit_dir, ao, gw->env, &gw->tls, gw->events, &gw->audit, err,
+                      sizeof err)) {
+        KT_ERROR("audit_init", "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
 /* Metrics and the decision-event pipeline (control plane, or stderr without KEEPTRUSTS_API_URL). */
 static int setup_observability(kt_gateway *gw)
 {
@@ -171,7 +219,8 @@ static int setup_observability(kt_gateway *gw)
         if (!gw->metrics) return 1;
         kt_metrics_init(gw->metrics);
     }
-    if (!o->events.enabled) return 0;
+    if (setup_tracing(gw)) return 1;
+    if (!o->events.enabled) return setup_audit(gw);
     const char *url = gw->env.get(gw->env.ud, "KEEPTRUSTS_API_URL");
     const char *token = gw->env.get(gw->env.ud, "KEEPTRUSTS_GATEWAY_TOKEN");
     if (kt_events_new(&gw->loop, &o->events, url, token, &gw->tls, gw->metrics, &gw->events, err,
@@ -181,7 +230,7 @@ static int setup_observability(kt_gateway *gw)
     }
     if (url && *url && (!token || !*token))
         KT_WARN("events_no_token", "KEEPTRUSTS_GATEWAY_TOKEN is not set; events are sent unauthenticated");
-    return 0;
+    return setup_audit(gw);
 }
 
 /* The probe and metrics listener: --ops-listen, else gateway.ops_listen, else $KT_OPS_LISTEN (the
@@ -281,6 +330,8 @@ int kt_gateway_run(const kt_run_opts *opts)
     if (uv_loop_close(&gw->loop) != 0) KT_WARN("loop_close", "handles still open at exit");
     kt_pools_free(&gw->pools);
     kt_events_free(gw->events);
+    kt_tracer_free(gw->tracer);
+    kt_audit_free(gw->audit);
     if (gw->metrics) kt_metrics_free(gw->metrics);
     free(gw->metrics);
     kt_tls_ctx_free(&gw->tls);

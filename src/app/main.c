@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "kt/audit.h"
 #include "kt/buf.h"
 #include "kt/config.h"
 #include "kt/gateway.h"
@@ -37,6 +38,10 @@ static const char kt__usage[] =
     "\n"
     "Usage:\n"
     KT__GATEWAY_RUN_USAGE
+    "  kt audit verify PATH\n"
+    "      Check an audit-logger hash chain (a file, or gateway.audit_dir with its daily\n"
+    "      files): prints OK and the record count, or BROKEN and the first broken link\n"
+    "      (file:line, seq, what is wrong) with exit 1; exit 2 when PATH cannot be read.\n"
     "  kt policy validate PATH...\n"
     "      Check config files offline; prints file:line:col: message per problem (exit 1) and\n"
     "      file:line:col: warning: message for what loads but deserves a look (exit 0).\n"
@@ -250,6 +255,9 @@ int main(int argc, char **argv)
         return cmd_policy_test(argc - 3, argv + 3);
     if (!strcmp(cmd, "policy") && argc >= 3 && !strcmp(argv[2], "eval"))
         return kt_eval_main(argc - 3, argv + 3);
+    if (!strcmp(cmd, "audit") && argc == 4 && !strcmp(argv[2], "verify"))
+        return kt_audit_verify_path(argv[3], stdout, stderr);
+    if (!strcmp(cmd, "audit")) return usage_error("usage: kt audit verify PATH");
     /* A command group without (or with an unknown) subcommand: its usage, not "unknown". */
     bool gw = !strcmp(cmd, "gateway"), pol = !strcmp(cmd, "policy");
     if (gw || pol) {

@@ -156,6 +156,7 @@ static void policies_section(kt__cfgctx *x, const kt_ynode *root)
     }
 }
 
+
 static void targets_section(kt__cfgctx *x, const kt_ynode *root, const kt_ynode *gw_key)
 {
     const kt_ynode *providers = kt_ymap_get(root, "providers");

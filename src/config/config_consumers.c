@@ -318,4 +318,6 @@ void kt__cfg_governance_free(kt_config *c)
     model_rules_free(&c->gateway.models);
     free(c->gateway.state_dir);
     kt__cfg_shared_state_free(c);
+    free(c->gateway.audit_dir);
+    for (size_t i = 0; i < KT_OTEL_KEYS; i++) free(c->gateway.otel[i]);
 }

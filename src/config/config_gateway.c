@@ -47,7 +47,8 @@ static const lim_spec lim_specs[] = {
 static const char *const gateway_keys[] = {
     "listen", "listen_port", "port", "ops_listen", "mode", "config_reload", "config_poll_interval",
     "secret_key_ref", "events", "metrics", "policy_cache", "fail_mode",
-    "auth", "models", "state_dir", "shared_state", "failover", "forward_paths",
+    "auth", "models", "state_dir", "shared_state", "audit_dir", "telemetry", "failover",
+    "forward_paths",
     "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
     "max_idle_connections",
     "header_timeout", "body_timeout", "idle_timeout", "upstream_connect_timeout",
@@ -74,6 +75,14 @@ static void set_limit(kt__cfgctx *x, const lim_spec *s, const kt_ynode *v)
     if (rc) return;
     uint32_t u = (uint32_t)val;   /* every max above fits in 32 bits */
     memcpy((char *)&x->cfg->gateway.limits + s->off, &u, sizeof u);
+}
+
+/* gateway.audit_dir: where audit-logger's hash-chained daily files go. */
+static void set_audit_dir(kt__cfgctx *x, const kt_ynode *v)
+{
+    const char *dir = kt_yr_want_str(&x->rd, v, "gateway.audit_dir");
+    if (dir && (!*dir || strlen(dir) > 1024)) kt_yr_err(&x->rd, v, "gateway.audit_dir must be a path");
+    else if (dir) x->cfg->gateway.audit_dir = kt_yr_dup(&x->rd, dir);
 }
 
 /* "host:port", "[v6]:port" or ":port"; the port 1..65535. */
@@ -287,6 +296,8 @@ void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_
         if (s) set_limit(x, s, gw->vals[i]);
     }
     if ((v = kt_ymap_get(gw, "events"))) set_events(x, v);
+    if ((v = kt_ymap_get(gw, "audit_dir"))) set_audit_dir(x, v);
+    if ((v = kt_ymap_get(gw, "telemetry"))) kt__cfg_telemetry(x, v);
     if ((v = kt_ymap_get(gw, "metrics"))) set_metrics(x, v);
     if ((v = kt_ymap_get(gw, "failover"))) kt__cfg_failover(x, v);   /* config_failover.c */
     if ((v = kt_ymap_get(gw, "forward_paths"))) kt__cfg_forward_paths(x, v);

@@ -78,4 +78,7 @@ int kt__cfg_read_file(const char *path, size_t max, char **out, size_t *len, int
 /* Overwrites then frees a secret. */
 void kt__cfg_free_secret(char *s);
 
+/* config_telemetry.c: gateway.telemetry into cfg->gateway.otel. */
+void kt__cfg_telemetry(kt__cfgctx *x, const kt_ynode *t);
+
 #endif

@@ -73,6 +73,17 @@ static void readyz(kt_conn *c)
     }
 }
 
+/* Governance's spend budgets, nearest its limit first per policy and window. */
+static void budgets(kt_gateway *gw, kt_metrics_gauges *g)
+{
+    kt_gov_budget bu[KT_METRICS_BUDGETS_MAX];
+    size_t n = kt_gov_budgets(gw->gov, gw->cfg, bu, KT_ARRAY_LEN(bu));
+    for (size_t i = 0; i < n; i++)
+        g->budgets[i] = (kt_metrics_budget){ bu[i].policy, bu[i].window, bu[i].limit_usd,
+                                             bu[i].remaining_usd };
+    g->nbudgets = n;
+}
+
 static void metrics(kt_conn *c)
 {
     kt_gateway *gw = kt__ops_gw(c);
@@ -86,6 +97,7 @@ static void metrics(kt_conn *c)
     g.cache_misses = gw->scan_cache.misses;
     g.streams = gw->stats.streams;
     kt_events_queued(gw->events, &g.events_queued, &g.events_queued_bytes);
+    budgets(gw, &g);
     kt_buf b;
     kt_buf_init(&b, 8u << 20);
     if (kt_metrics_render(gw->metrics, &g, &b) || kt_gov_metrics(gw->gov, &b) ||

@@ -3,8 +3,10 @@
  * kubectl exec) may call it; everyone else gets 403. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "kt/audit.h"
 #include "kt/policy.h"   /* KT_DIR_* */
 #include "kt/reload.h"
 #include "kt/router.h"
@@ -123,12 +125,33 @@ static void respond_buf(kt_conn *c, int status, kt_buf *b)
     kt_conn_respond(c, status, "application/json", b->p, b->len, NULL);
 }
 
+/* log_all_access: kt's own endpoints leave an audit record (who, which, the answer). */
+static void audit_access(kt_conn *c, const char *endpoint, int status)
+{
+    kt_gateway *gw = kt__ops_gw(c);
+    const kt_audit_opts *o = kt_audit_opts_of(gw->cfg);
+    if (!gw->audit || !o || !o->log_all_access) return;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char src[64] = "", ver[300];
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
+        if (ss.ss_family == AF_INET) uv_ip4_name((const struct sockaddr_in *)(const void *)&ss, src, sizeof src);
+        else if (ss.ss_family == AF_INET6) uv_ip6_name((const struct sockaddr_in6 *)(const void *)&ss, src, sizeof src);
+    }
+    snprintf(ver, sizeof ver, "%s@%s", gw->cfg->pack_name, gw->cfg->pack_version);
+    kt_audit_info info = { .kind = "access", .source = src, .endpoint = endpoint,
+                           .method = kt_http_in_method_name(&c->in), .status = status,
+                           .config_version = ver };
+    kt_audit_record(gw->audit, o, &info);
+}
+
 static void reload(kt_conn *c)
 {
     struct sockaddr_storage peer;
     int len = sizeof peer;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &len) != 0 ||
         !kt_addr_is_loopback((struct sockaddr *)&peer)) {
+        audit_access(c, "/keeptrusts/config/reload", 403);
         kt_conn_error(c, 403, "permission_error", "forbidden",
                       "config reload is only allowed from the loopback interface");
         return;
@@ -137,6 +160,7 @@ static void reload(kt_conn *c)
     kt_buf_init(&b, 64u * 1024);
     int rc = kt_gateway_reload(kt__ops_gw(c), "api", 0, &b);
     /* 200 applied or unchanged; 409 rejected (the running config is kept) or nothing to reload. */
+    audit_access(c, "/keeptrusts/config/reload", rc == KT_OK ? 200 : 409);   /* the new config's */
     respond_buf(c, rc == KT_OK ? 200 : 409, &b);
     kt_buf_free(&b);
 }
@@ -162,6 +186,7 @@ bool kt_ops_config_handle(kt_conn *c, kt_str path)
     kt_buf b;
     kt_buf_init(&b, KT_CONFIG_DOC_MAX);
     kt_ops_config_json(kt__ops_gw(c)->cfg, &kt__ops_gw(c)->last_reload, &b);
+    audit_access(c, "/keeptrusts/config", 200);
     respond_buf(c, 200, &b);
     kt_buf_free(&b);
     return true;

@@ -9,6 +9,7 @@
 
 #include "kt/circuit.h"
 #include "kt/conn.h"
+#include "exchange_trace.h"
 #include "kt/events.h"
 #include "kt/gateway.h"
 #include "kt/governance.h"
@@ -117,6 +118,8 @@ typedef struct kt_exchange {
     kt_model_wait *model;      /* the model tier's texts and calls (exchange_model.c), or NULL */
     kt_str rest, query;        /* the client path after /v1, and its query (in c->in.url) */
     kt_failover fo;            /* exchange_failover.c */
+    kt_xtrace trace;           /* its trace context and spans (exchange_trace.c) */
+    struct kt_xaudit *audit;   /* audit-logger's digests (exchange_audit.c), NULL when none */
 } kt_exchange;
 
 /* exchange_unscanned.c: fail_mode on the request side. kt__unscanned_input returns true when the
@@ -181,6 +184,25 @@ bool kt__fo_sets_hint(const kt_exchange *x);
 kt_attempt_outcome kt__fo_outcome_of(const char *code);
 int kt__fo_attempts_json(const kt_exchange *x, kt_buf *out);
 void kt__fo_finish(kt_exchange *x);
+/* exchange_trace.c: begin at start (the caller's context, or a new trace); input around the
+ * input policies (begin true, then false); attempt_begin before each upstream request head is
+ * built (a new attempt span); upstream_header appends its traceparent to that head (the
+ * client's traceparent is never forwarded, its tracestate is); attempt_end when the attempt is
+ * over (status 0: no response head; `error` a code or NULL); finish queues the remaining spans
+ * with the event's facts. */
+void kt__trace_begin(kt_exchange *x);
+void kt__trace_input(kt_exchange *x, bool begin);
+void kt__trace_attempt_begin(kt_exchange *x);
+int kt__trace_upstream_header(kt_exchange *x, kt_buf *head);
+void kt__trace_attempt_end(kt_exchange *x, int status, const char *error);
+/* Every upstream body chunk: the response facts the spans report (only when recording). */
+void kt__trace_body(kt_exchange *x, const char *data, size_t len);
+void kt__trace_finish(kt_exchange *x, const kt_event_info *ev);
+/* exchange_audit.c: begin at start (the input digest of the body as sent), output with every
+ * upstream body chunk (the output digest), finish with the event: the audit record, if any. */
+void kt__audit_begin(kt_exchange *x);
+void kt__audit_output(kt_exchange *x, const char *data, size_t len);
+void kt__audit_finish(kt_exchange *x, const kt_event_info *ev);
 /* The decision event of a finished exchange, pushed with the metrics. */
 void kt__exchange_report(kt_exchange *x, bool aborted);
 

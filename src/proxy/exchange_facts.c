@@ -113,13 +113,13 @@ static bool header_token(const kt_headers *hs, const char *name, char *out, size
 void kt__exchange_report(kt_exchange *x, bool aborted)
 {
     kt_gateway *gw = x->gw;
-    if (!gw->events && !gw->metrics) return;
+    if (!gw->events && !gw->metrics && !gw->tracer && !gw->audit) return;
     const kt_conn *c = x->c;
     const kt_target *t = x->target;
     uint64_t now = uv_hrtime();
     kt_event_info ev;
     memset(&ev, 0, sizeof ev);
-    char consumer[160], trace[33];
+    char consumer[160];
     ev.decision = x->has_decision ? &x->decision : NULL;
     ev.reason_code = c->resp_code[0] ? c->resp_code : aborted ? "client_closed" : NULL;
     /* the model sent upstream (an alias resolved): what the provider used and prices */
@@ -136,11 +136,7 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
     ev.status = c->resp_status ? c->resp_status : 499;
     ev.unscanned = x->unscanned;
     ev.latency_ms = (now - x->obs.t0_ns) / 1000000;
-    int ti = kt_headers_find(&c->in.headers, "traceparent", 0);
-    if (ti >= 0) {
-        kt_str v = kt_headers_value(&c->in.headers, (uint32_t)ti);
-        if (kt_traceparent_id(v.p, v.n, trace)) ev.trace_id = trace;
-    }
+    ev.trace_id = x->trace.trace_hex;   /* the caller's (W3C or B3) or the one kt started */
     if (x->gov.consumer)   /* an authenticated consumer is who called */
         ev.consumer = ev.gw_consumer = x->gov.consumer->name;
     else if (header_token(&c->in.headers, "x-keeptrusts-consumer", consumer, sizeof consumer))
@@ -152,4 +148,6 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
     if (x->fo.natt && !kt__fo_attempts_json(x, &attempts)) ev.attempts = amem;
     kt_obs_sink sink = { gw->events, gw->metrics, &gw->tls };
     kt_request_done(&sink, &ev, &x->obs, now);
+    kt__trace_finish(x, &ev);
+    kt__audit_finish(x, &ev);
 }

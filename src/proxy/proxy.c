@@ -223,9 +223,11 @@ static bool build_request(kt_exchange *x)
     bool send_length = x->fo.out_n > 0 || method == HTTP_POST || method == HTTP_PUT ||
                        method == HTTP_PATCH;
     kt_buf_wipe(&x->req_head);   /* a previous attempt's head held its key */
+    kt__trace_attempt_begin(x);   /* tracing: the attempt's span is the upstream's parent */
     if (kt_build_upstream_head(x->target, x->fo.up_model, kt_http_in_method_name(&c->in),
                                x->rest, x->query, &c->in.headers, x->fo.out_n, send_length,
-                               identity, &x->req_head)) {
+                               identity, &x->req_head) ||
+        kt__trace_upstream_header(x, &x->req_head)) {
         fail(x, 431, "validation_error", "headers_too_large",
              "request headers are too large to forward");
         return false;
@@ -295,7 +297,9 @@ static void proxy_exchange(kt_exchange *x)
         }
         x->has_decision = true;
     }
+    kt__trace_input(x, true);   /* tracing: the input policies' span is the walk */
     read_body(x, &x->in);
+    kt__trace_input(x, false);
     if (route(x)) kt__gov_admit(x);   /* governance: check and reserve, then kt__proxy_admitted */
 }
 
@@ -329,6 +333,8 @@ static void x_start(kt_conn *c)
     kt_buf_init(&x->req_head, gw->limits.max_header_bytes + KT_REQ_HEAD_SLACK);
     kt_usage_init(&x->obs.usage);
     x->obs.t0_ns = uv_hrtime();
+    kt__trace_begin(x);
+    kt__audit_begin(x);   /* audit-logger: the input digest, before any redaction */
     proxy_exchange(x);
 }
 
@@ -459,6 +465,7 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     assert(x->phase == KT_X_WAIT_HEAD);   /* one head per attempt, after the request went out */
     if (kt_failover_on_status(&x->cfg->gateway.failover, status)) {
         if (kt__fo_failed(x, KT_ATTEMPT_STATUS, status)) {   /* nothing was sent: next target */
+            kt__trace_attempt_end(x, status, NULL);   /* tracing: this attempt's span ends */
             KT_INFO("failover", "status %d: trying target %s", status, x->target->id);
             drop_upstream(x);
             if (build_request(x)) connect_upstream(x);
@@ -591,7 +598,9 @@ static void on_body(void *owner, const char *data, size_t len)
 {
     kt_exchange *x = xof(owner);
     int status = x->c->resp_status;
+    kt__audit_output(x, data, len);   /* audit-logger: the output digest */
     if (status >= 200 && status < 300) kt_usage_feed(&x->obs.usage, data, len);
+    kt__trace_body(x, data, len);   /* tracing: response model, finish reasons */
     if (x->usage_added && !kt__usage_strip(x, &data, &len)) return;   /* governance */
     switch (x->phase) {
     case KT_X_RELAY_BUFFER:
@@ -731,6 +740,7 @@ static void on_done(void *owner)
     kt_conn *c = x->c;
     x->obs.up_end_ns = uv_hrtime();
     drop_upstream(x);
+    kt__trace_attempt_end(x, x->up_status, NULL);
     const char *rest = NULL;   /* governance: a last event held by the usage stripper */
     size_t nrest = 0;
     if (x->usage_added && kt__usage_strip(x, &rest, &nrest)) {
@@ -775,6 +785,8 @@ static void on_error(void *owner, const char *code, const char *msg, bool retrya
         return;
     }
     x->gw->stats.upstream_errors++;
+    x->obs.up_end_ns = uv_hrtime();
+    kt__trace_attempt_end(x, x->up_status, code);
     KT_WARN("upstream_error", "target %s: %s: %s", x->target ? x->target->id : "-", code, msg);
     if (x->phase <= KT_X_WAIT_HEAD && kt__fo_failed(x, kt__fo_outcome_of(code), 0)) {
         KT_INFO("failover", "%s: trying target %s", code, x->target->id);

@@ -142,7 +142,9 @@ static size_t head_bound(const kt_target *t, const char *method, kt_str rest, kt
 
 static bool skip_header(const kt_headers *client, kt_str name)
 {
+    /* traceparent: the exchange writes its own (exchange_trace.c), naming its span as parent */
     return KT_EQ_CI(name, "host") || KT_EQ_CI(name, "content-length") ||
+           KT_EQ_CI(name, "traceparent") ||
            KT_EQ_CI(name, "expect") || kt_header_is_client_credential(name) ||
            kt_http_is_hop_by_hop(client, name);
 }

@@ -52,6 +52,10 @@ struct kt_events {
     bool shutting_down;
     bool durable;              /* spool_dir: every event goes through the write-ahead log */
     kt_durable dur;
+    kt_ship_shape shape;       /* the body's framing and the counters (events or OTLP spans) */
+    uint64_t *n_sent, *n_dropped, *n_retries;   /* into the metrics, or into `uncounted` */
+    uint64_t uncounted[3];
+    uint64_t no_drops;         /* a shape without a drop count: always 0 */
 };
 
 static void start_batch(kt_events *ev);
@@ -64,13 +68,17 @@ static void on_flush_timer(uv_timer_t *t);
 
 static void count_drops(kt_events *ev, uint64_t before)
 {
-    if (ev->m) ev->m->events_dropped += ev->ring.dropped - before;
+    *ev->n_dropped += ev->ring.dropped - before;
 }
 
 /* Drops not yet carried by a batch, and the count the batch in flight carries: in the log's
  * mapped state page with a spool (so a kill does not lose them), else in memory. */
 static uint64_t *unreported(kt_events *ev)
 {
+    if (ev->shape.body_open) {   /* OTLP: drops are counted in the metrics only */
+        ev->no_drops = 0;
+        return &ev->no_drops;
+    }
     return ev->durable ? kt_durable_dropped(&ev->dur) : &ev->ring.dropped_unreported;
 }
 
@@ -104,18 +112,18 @@ void kt_events_push(kt_events *ev, const char *json, size_t len)
 {
     if (!ev) return;
     if (ev->state == EV_CLOSED) {   /* after the final flush: nothing can carry it any more */
-        if (ev->m) ev->m->events_dropped++;
+        (*ev->n_dropped)++;
         if (ev->durable) (*unreported(ev))++;   /* but a count in the spool reaches the next start */
         return;
     }
     if (ev->to_stderr) {   /* gathered: one write per 100 ms or 64 KiB, not one per request */
         if (kt_buf_reserve(&ev->body, len + 1)) {
-            if (ev->m) ev->m->events_dropped++;
+            (*ev->n_dropped)++;
             return;
         }
         kt_buf_append(&ev->body, json, len);
         kt_buf_append(&ev->body, "\n", 1);
-        if (ev->m) ev->m->events_sent++;
+        (*ev->n_sent)++;
         if (ev->body.len >= 64 * 1024) uv_timer_start(&ev->timer, on_flush_timer, 0, 0);
         else if (!uv_is_active((uv_handle_t *)&ev->timer))
             uv_timer_start(&ev->timer, on_flush_timer, 100, 0);
@@ -162,6 +170,7 @@ static int open_body(kt_events *ev)
     if (kt_uuid4(ev->tls, ev->batch_id)) return KT_EIO;
     kt_buf_reset(&ev->body);
     ev->batch_open = true;
+    if (ev->shape.body_open) return kt_buf_puts(&ev->body, ev->shape.body_open);
     int rc = kt_buf_puts(&ev->body, "{\"batch_id\":\"");
     if (!rc) rc = kt_buf_puts(&ev->body, ev->batch_id);
     if (!rc) rc = kt_buf_puts(&ev->body, "\",\"events\":[");
@@ -171,6 +180,10 @@ static int open_body(kt_events *ev)
 /* ],"dropped":N} : the drops not yet reported ride with this batch (and its retries). */
 static int close_body(kt_events *ev)
 {
+    if (ev->shape.body_open) {
+        ev->attempt = 0;
+        return kt_buf_puts(&ev->body, ev->shape.body_close);
+    }
     uint64_t *unrep = unreported(ev), *carry = carried(ev);
     *carry = *unrep;
     *unrep = 0;
@@ -259,7 +272,7 @@ static void start_batch(kt_events *ev)
     }
     if (build_body_from_ring(ev)) {
         KT_WARN("events_batch", "cannot build an event batch; dropping it");
-        if (ev->m) ev->m->events_dropped += ev->batch_n;
+        *ev->n_dropped += ev->batch_n;
         *unreported(ev) += *carried(ev) + ev->batch_n;
         *carried(ev) = 0;
         free_batch(ev);
@@ -280,7 +293,7 @@ static void batch_settled(kt_events *ev)
 
 static void batch_delivered(kt_events *ev)
 {
-    if (ev->m) ev->m->events_sent += ev->batch_n;
+    *ev->n_sent += ev->batch_n;
     *carried(ev) = 0;
     batch_settled(ev);
     if (ev->shutting_down && !waiting(ev)) {
@@ -295,8 +308,8 @@ static void batch_rejected(kt_events *ev)
     /* The control plane refused the batch itself (400/413/422): resending cannot help. */
     KT_WARN("events_rejected", "control plane refused a batch of %zu events (status %d)",
             ev->batch_n, ev->status);
-    if (ev->m) ev->m->events_dropped += ev->batch_n;
-    if (ev->m) ev->m->events_rejected++;
+    *ev->n_dropped += ev->batch_n;
+    if (ev->m && !ev->shape.body_open) ev->m->events_rejected++;   /* /health: events only */
     if (ev->batch_n) *unreported(ev) += *carried(ev);   /* the count rides with the next one */
     else KT_WARN("events_rejected", "control plane refused a drop count of %llu",
                  (unsigned long long)*carried(ev));   /* nothing else to send it with */
@@ -319,6 +332,7 @@ static int build_head(kt_events *ev)
     int rc = kt_buf_printf(h, "POST %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n", ev->path, v6 ? "[" : "",
                            ev->target.host, v6 ? "]" : "", ev->target.port);
     if (!rc && ev->token) rc = kt_buf_printf(h, "Authorization: Bearer %s\r\n", ev->token);
+    if (!rc && ev->shape.headers) rc = kt_buf_puts(h, ev->shape.headers);
     if (!rc)
         rc = kt_buf_printf(h, "Content-Type: application/json\r\nUser-Agent: kt/%s\r\n"
                               "Idempotency-Key: %s\r\nContent-Length: %zu\r\n\r\n",
@@ -383,15 +397,17 @@ static void attempt_failed(kt_events *ev, const char *why)
 {
     uv_timer_stop(&ev->attempt_timer);
     ev->attempt++;
-    if (ev->m) ev->m->events_retries++;
+    (*ev->n_retries)++;
     uint64_t cap = KT_EV_BACKOFF_BASE_MS;
     for (unsigned i = 1; i < ev->attempt && cap < ev->o.max_backoff_ms; i++) cap *= 2;
     if (cap > ev->o.max_backoff_ms) cap = ev->o.max_backoff_ms;
     uint32_t delay = jitter(ev, (uint32_t)cap);
     if (ev->retry_after_ms > delay) delay = ev->retry_after_ms;
     if (ev->attempt == 1 || ev->attempt % 20 == 0)
-        KT_WARN("events_delivery", "event batch (%zu events) not delivered: %s (status %d); "
-                "attempt %u, retrying in %u ms", ev->batch_n, why, ev->status, ev->attempt, delay);
+        KT_WARN("events_delivery", "%s batch (%zu %s) not delivered: %s (status %d); "
+                "attempt %u, retrying in %u ms", ev->shape.body_open ? "span" : "event",
+                ev->batch_n, ev->shape.body_open ? "spans" : "events", why, ev->status,
+                ev->attempt, delay);
     ev->state = EV_BACKOFF;
     uv_timer_start(&ev->timer, on_backoff_done, delay, 0);
 }
@@ -528,7 +544,7 @@ static void leave_rest(kt_events *ev)
     uint64_t lost = ev->batch_n + ev->ring.count;
     free_batch(ev);
     kt_event_ring_free(&ev->ring);
-    if (ev->m) ev->m->events_dropped += lost;
+    *ev->n_dropped += lost;
     if (lost) KT_WARN("events_lost", "%llu decision events could not be delivered before exit",
                       (unsigned long long)lost);
 }
@@ -576,18 +592,20 @@ static int set_target(kt_events *ev, const char *api_url, char *err, size_t errl
 {
     kt_url_parts u = { 0 };
     char uerr[160];
-    if (kt_url_parse(api_url, true, &u, uerr, sizeof uerr)) {
-        snprintf(err, errlen, "KEEPTRUSTS_API_URL: %s", uerr);
+    const char *what = ev->shape.url_name ? ev->shape.url_name : "KEEPTRUSTS_API_URL";
+    const char *suffix = ev->shape.path_suffix ? ev->shape.path_suffix : "/v1/events";
+    if (kt_url_parse(api_url, !ev->shape.body_open, &u, uerr, sizeof uerr)) {
+        snprintf(err, errlen, "%s: %s", what, uerr);
         return KT_EINVAL;
     }
-    size_t n = strlen(u.path) + sizeof "/v1/events";
+    size_t n = strlen(u.path) + strlen(suffix) + 1;
     ev->path = kt_malloc(n);
-    ev->target.id = kt_strdup("control-plane");
+    ev->target.id = kt_strdup(ev->shape.body_open ? "otlp-collector" : "control-plane");
     ev->target.host = u.host;
     ev->target.port = u.port;
     ev->target.tls = u.tls;
     u.host = NULL;
-    if (ev->path) snprintf(ev->path, n, "%s/v1/events", u.path);
+    if (ev->path) snprintf(ev->path, n, "%s%s", *u.path || *suffix ? u.path : "/", suffix);
     kt_url_parts_free(&u);
     if (!ev->path || !ev->target.id || !ev->target.host) return KT_ENOMEM;
     return KT_OK;
@@ -597,6 +615,19 @@ int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
                   const char *token, kt_tls_ctx *tls, kt_metrics *m, kt_events **out, char *err,
                   size_t errlen)
 {
+    kt_ship_shape shape = { 0 };
+    if (m) {
+        shape.sent = &m->events_sent;
+        shape.dropped = &m->events_dropped;
+        shape.retries = &m->events_retries;
+    }
+    return kt_ship_new(loop, o, api_url, token, &shape, tls, m, out, err, errlen);
+}
+
+int kt_ship_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url, const char *token,
+                const kt_ship_shape *shape, kt_tls_ctx *tls, kt_metrics *m, kt_events **out,
+                char *err, size_t errlen)
+{
     *out = NULL;
     kt_events *ev = kt_calloc(1, sizeof *ev);
     if (!ev) return KT_ENOMEM;
@@ -604,6 +635,10 @@ int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
     ev->o = *o;
     ev->o.spool_dir = NULL;
     ev->m = m;
+    ev->shape = *shape;
+    ev->n_sent = shape->sent ? shape->sent : &ev->uncounted[0];
+    ev->n_dropped = shape->dropped ? shape->dropped : &ev->uncounted[1];
+    ev->n_retries = shape->retries ? shape->retries : &ev->uncounted[2];
     ev->tls = tls;
     kt_event_ring_init(&ev->ring, o->ring_bytes);
     kt_buf_init(&ev->body, (size_t)o->ring_bytes + (8u << 20));
@@ -613,7 +648,7 @@ int kt_events_new(uv_loop_t *loop, const kt_events_opts *o, const char *api_url,
     if (!ev->to_stderr) {
         rc = set_target(ev, api_url, err, errlen);
         if (!rc && token && *token) ev->token = kt_strdup(token);
-        if (!rc && o->spool_dir) {
+        if (!rc && o->spool_dir && !shape->body_open) {
             static const kt_durable_cb cb = { on_log_batch, on_log_commit, on_log_closed };
             rc = kt_durable_open(&ev->dur, loop, o, m, &cb, ev, err, errlen);
             ev->durable = rc == KT_OK;
@@ -646,6 +681,7 @@ void kt_events_free(kt_events *ev)
     free_batch(ev);
     kt_event_ring_free(&ev->ring);
     kt_buf_free(&ev->body);
+    kt_buf_wipe(&ev->head);   /* it held the token or the OTLP headers */
     kt_buf_free(&ev->head);
     if (ev->target.host) kt_pools_free(&ev->pools);
     if (ev->durable) kt_durable_free(&ev->dur);

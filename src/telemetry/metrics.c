@@ -34,6 +34,8 @@ void kt_metrics_free(kt_metrics *m)
     family_free(&m->consumers);
     family_free(&m->unscanned);
     family_free(&m->classifier);
+    family_free(&m->decisions);
+    family_free(&m->refusals);
     set_free(&m->models);
     set_free(&m->targets);
     set_free(&m->policies);
@@ -257,6 +259,12 @@ static int families(const kt_metrics *m, kt_buf *b)
         { "keeptrusts_tokens_total", "Tokens by direction and model, from provider usage.",
           &m->tokens },
         { "keeptrusts_cost_usd_total", "Estimated cost in US dollars by model.", &m->cost },
+        { "keeptrusts_policy_decisions_total",
+          "Requests by the policy chain's decision (allow, redact, block, unscanned).",
+          &m->decisions },
+        { "keeptrusts_governance_refusals_total",
+          "Requests refused by governance by reason (authentication, model_not_allowed, "
+          "budget_exceeded, rate_limit).", &m->refusals },
     };
     int rc = 0;
     for (size_t i = 0; i < KT_ARRAY_LEN(fams) && !rc; i++)
@@ -305,6 +313,34 @@ static int histograms(const kt_metrics *m, kt_buf *b)
     return rc;
 }
 
+/* keeptrusts_budget_{limit,remaining}_usd{policy,window}: one series per budget. */
+static int budget_series(kt_buf *b, const char *name, const kt_metrics_budget *bu, double v)
+{
+    int rc = kt_buf_printf(b, "%s{policy=\"", name);
+    if (!rc) rc = put_label_value(b, bu->policy);
+    if (!rc) rc = kt_buf_puts(b, "\",window=\"");
+    if (!rc) rc = put_label_value(b, bu->window);
+    if (!rc) rc = kt_buf_printf(b, "\"} %.15g\n", v);
+    return rc;
+}
+
+static int budgets(const kt_metrics_gauges *g, kt_buf *b)
+{
+    int rc = head(b, "keeptrusts_budget_limit_usd", "gauge",
+                  "Spend budget in US dollars by spend-limit policy and window.");
+    for (size_t i = 0; i < g->nbudgets && !rc; i++)
+        rc = budget_series(b, "keeptrusts_budget_limit_usd", &g->budgets[i],
+                           g->budgets[i].limit_usd);
+    if (!rc)
+        rc = head(b, "keeptrusts_budget_remaining_usd", "gauge",
+                  "What the scope nearest its limit has left of the budget (settled and held "
+                  "spend counted), by spend-limit policy and window.");
+    for (size_t i = 0; i < g->nbudgets && !rc; i++)
+        rc = budget_series(b, "keeptrusts_budget_remaining_usd", &g->budgets[i],
+                           g->budgets[i].remaining_usd);
+    return rc;
+}
+
 int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b)
 {
     const scalar_spec scalars[] = {
@@ -326,6 +362,12 @@ int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b
           "Event batches the control plane refused (400, 413, 422).", (double)m->events_rejected },
         { "keeptrusts_events_spooled_total", "counter", "Decision events written to the spool.",
           (double)m->events_spooled },
+        { "keeptrusts_spans_sent_total", "counter", "Trace spans delivered to the OTLP collector.",
+          (double)m->spans_sent },
+        { "keeptrusts_spans_dropped_total", "counter",
+          "Trace spans dropped (export queue full or undeliverable).", (double)m->spans_dropped },
+        { "keeptrusts_spans_retries_total", "counter", "OTLP trace export retries.",
+          (double)m->spans_retries },
         { "keeptrusts_policy_cache_hits_total", "counter",
           "Texts the policy chain had already found clean (answered without a scan).",
           (double)g->cache_hits },
@@ -339,6 +381,7 @@ int kt_metrics_render(const kt_metrics *m, const kt_metrics_gauges *g, kt_buf *b
     if (!rc) rc = kt_buf_printf(b, "keeptrusts_build_info{version=\"%s\"} 1\n", g->version);
     if (!rc) rc = families(m, b);
     if (!rc) rc = histograms(m, b);
+    if (!rc) rc = budgets(g, b);
     for (size_t i = 0; i < KT_ARRAY_LEN(scalars) && !rc; i++)
         rc = scalar(b, scalars[i].name, scalars[i].type, scalars[i].help, scalars[i].v);
     if (!rc)

@@ -63,6 +63,33 @@ static const char kt__status[1000][4] = { KT__D2("0"), KT__D2("1"), KT__D2("2"),
                                           KT__D2("4"), KT__D2("5"), KT__D2("6"), KT__D2("7"),
                                           KT__D2("8"), KT__D2("9") };
 
+/* Governance's refusals: kt answered (a reason code) with one of its statuses. */
+static const char *refusal(const kt_event_info *ev)
+{
+    if (!ev->reason_code || !*ev->reason_code) return NULL;
+    switch (ev->status) {
+    case 401: return "authentication";
+    case 402: return "budget_exceeded";
+    case 403: return "model_not_allowed";
+    case 429: return "rate_limit";
+    default: return NULL;
+    }
+}
+
+static void observe_decision(kt_metrics *m, const kt_event_info *ev)
+{
+    const char *dn[] = { "decision" };
+    if (ev->decision || ev->unscanned) {
+        const char *dv[] = { ev->unscanned ? "unscanned" : kt_event_verdict(ev->decision) };
+        kt_metrics_add_fixed(m, &m->decisions, dn, dv, 1, 1);
+    }
+    const char *why = refusal(ev);
+    if (why) {
+        const char *rn[] = { "reason" }, *rv[] = { why };
+        kt_metrics_add_fixed(m, &m->refusals, rn, rv, 1, 1);
+    }
+}
+
 void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs *o, uint64_t now)
 {
     const char *status = kt__status[ev->status >= 100 && ev->status <= 999 ? ev->status : 0];
@@ -80,6 +107,7 @@ void kt_events_observe(kt_metrics *m, const kt_event_info *ev, const kt_req_obs 
         const char *un[] = { "reason" }, *uv[] = { ev->unscanned };
         kt_metrics_add_fixed(m, &m->unscanned, un, uv, 1, 1);
     }
+    observe_decision(m, ev);
     const char *tn[] = { "direction", "model" };
     if (ev->input_tokens > 0) {
         const char *tv[] = { "input", model };

@@ -53,7 +53,7 @@ HEADER_OWNER = {
     "conn.h": "net", "upstream.h": "net",
     "policy.h": "policy", "policy_stream.h": "policy", "scan_cache.h": "policy",
     "gov_opts.h": "policy", "classifier.h": "policy",
-    "events.h": "telemetry", "metrics.h": "telemetry",
+    "events.h": "telemetry", "metrics.h": "telemetry", "trace.h": "telemetry", "audit.h": "telemetry",
     "reload.h": "config",
     "governance.h": "governance",
     "router.h": "proxy", "proxy.h": "proxy", "circuit.h": "proxy",

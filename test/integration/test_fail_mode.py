@@ -12,7 +12,9 @@ from policy_util import EMAIL, PII_OPTS, pack_config, redact_config
 
 def decision_events(kt):
     time.sleep(0.25)   # events without a control plane are JSON lines on stderr (100 ms batches)
-    return [json.loads(l) for l in kt.stderr().splitlines() if '"event_type":"decision"' in l]
+    lines = [l for l in kt.stderr().splitlines() if '"event_type":"decision"' in l]
+    # audit-logger's records (event_type audit) embed the decision event: top level only
+    return [e for e in map(json.loads, lines) if e.get("event_type") == "decision"]
 
 
 def gzip_chat():

@@ -94,7 +94,8 @@ class OpenTest(KtCase):
         self.assertEqual((st, body), (200, data))
         time.sleep(0.2)   # events without a control plane are JSON lines on stderr
         lines = [l for l in self.kt.stderr().splitlines() if '"event_type":"decision"' in l]
-        events = [json.loads(l) for l in lines]
+        # audit-logger's records (event_type audit) embed the decision event: top level only
+        events = [e for e in map(json.loads, lines) if e.get("event_type") == "decision"]
         self.assertTrue(events)
         self.assertEqual(events[-1]["verdict"], "unscanned")
         self.assertEqual(events[-1]["reason_code"], "unreadable_body")

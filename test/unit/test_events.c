@@ -947,7 +947,13 @@ KT_TEST(metrics_exact_series)
         "# HELP keeptrusts_cost_usd_total Estimated cost in US dollars by model.\n"
         "# TYPE keeptrusts_cost_usd_total counter\n"
         "keeptrusts_cost_usd_total{model=\"gpt-\\\"4o\\\"_\\\\x___\"} 1.185e-05\n"
-        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 2.55e-05\n");
+        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 2.55e-05\n"
+        "# HELP keeptrusts_policy_decisions_total Requests by the policy chain's decision "
+        "(allow, redact, block, unscanned).\n"
+        "# TYPE keeptrusts_policy_decisions_total counter\n"
+        "# HELP keeptrusts_governance_refusals_total Requests refused by governance by reason "
+        "(authentication, model_not_allowed, budget_exceeded, rate_limit).\n"
+        "# TYPE keeptrusts_governance_refusals_total counter\n");
     /* past KT_METRIC_SERIES_MAX every update folds into one all-"other" series, even for
      * label values that had a series of their own */
     char name[32];
@@ -1032,7 +1038,15 @@ KT_TEST(metrics_observe_exact)
         "keeptrusts_tokens_total{direction=\"output\",model=\"m\\\"x\"} 112\n"
         "# HELP keeptrusts_cost_usd_total Estimated cost in US dollars by model.\n"
         "# TYPE keeptrusts_cost_usd_total counter\n"
-        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 7.11e-05\n");
+        "keeptrusts_cost_usd_total{model=\"gpt-4o-mini\"} 7.11e-05\n"
+        "# HELP keeptrusts_policy_decisions_total Requests by the policy chain's decision "
+        "(allow, redact, block, unscanned).\n"
+        "# TYPE keeptrusts_policy_decisions_total counter\n"
+        "keeptrusts_policy_decisions_total{decision=\"redact\"} 4\n"
+        "keeptrusts_policy_decisions_total{decision=\"block\"} 4\n"
+        "# HELP keeptrusts_governance_refusals_total Requests refused by governance by reason "
+        "(authentication, model_not_allowed, budget_exceeded, rate_limit).\n"
+        "# TYPE keeptrusts_governance_refusals_total counter\n");
     kt_buf_free(&b);
     kt_metrics_free(&m);
     kt_decision_free(&red);

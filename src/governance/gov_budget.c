@@ -1,0 +1,89 @@
+/* Budgets for the metrics: for each spend-limit policy of the chain (and consumers[].limits),
+ * per window, the budget and the least that any of its scopes has left (settled plus held
+ * spend counted), so a dashboard and an alert see the scope nearest its limit with a bounded
+ * number of series: one per policy and window, never one per consumer or model. */
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "gov_priv.h"
+#include "gov_store.h"
+#include "kt/gov_opts.h"
+
+typedef struct windows_now {
+    int64_t day, month;
+} windows_now;
+
+static windows_now now_windows(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    time_t s = tv.tv_sec;
+    gmtime_r(&s, &tm);
+    return (windows_now){ (int64_t)(s / 86400), (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon };
+}
+
+/* The most any entry whose key starts with `prefix` has used in the window (0 when none). */
+static double most_used(const kt_gov_store *st, const char *prefix, bool monthly, windows_now w)
+{
+    size_t pl = strlen(prefix);
+    double most = 0;
+    for (size_t b = 0; b < KT_GOV_BUCKETS; b++)
+        for (const kt_gov_entry *e = st->buckets[b]; e; e = e->next) {
+            if (strncmp(e->key, prefix, pl) != 0) continue;
+            double spent = monthly ? (e->month == w.month ? e->spent_month : 0)
+                                   : (e->day == w.day ? e->spent_day : 0);
+            if (spent + e->held > most) most = spent + e->held;
+        }
+    return most;
+}
+
+static size_t put(kt_gov_budget *out, size_t n, size_t max, const char *policy, const char *window,
+                  double limit, double used)
+{
+    if (n >= max || limit <= 0) return n;
+    out[n] = (kt_gov_budget){ policy, window, limit, limit - used };
+    return n + 1;
+}
+
+/* consumers[].limits.max_daily_usd: the consumer with the least left. */
+static size_t consumer_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_budget *out,
+                               size_t n, size_t max, windows_now w)
+{
+    double least = 0, limit = 0;
+    bool any = false;
+    for (size_t i = 0; i < cfg->nconsumers; i++) {
+        const kt_consumer *k = &cfg->consumers[i];
+        if (k->limits.max_daily_usd <= 0) continue;
+        char prefix[KT_GOV_KEY_MAX];
+        snprintf(prefix, sizeof prefix, "s::consumer:%s", k->name);
+        double left = k->limits.max_daily_usd - most_used(&g->store, prefix, false, w);
+        if (!any || left < least) least = left, limit = k->limits.max_daily_usd;
+        any = true;
+    }
+    if (!any || n >= max) return n;
+    out[n] = (kt_gov_budget){ "consumer-limits", "day", limit, least };
+    return n + 1;
+}
+
+size_t kt_gov_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_budget *out, size_t max)
+{
+    /* With gateway.shared_state the fleet's counters are in Redis, not in this store: no series
+     * rather than a wrong one (reading them there is left to do). */
+    if (!g || !cfg || g->rds) return 0;
+    windows_now w = now_windows();
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nchain; i++) {
+        const kt_policy_cfg *pc = &cfg->chain[i];
+        if (strcmp(pc->kind, "spend-limit") != 0 || !pc->state) continue;
+        const kt_spend_opts *o = pc->state;
+        char prefix[KT_GOV_KEY_MAX];
+        snprintf(prefix, sizeof prefix, "s:%s:", pc->name);
+        n = put(out, n, max, pc->name, "day", o->max_daily_usd,
+                most_used(&g->store, prefix, false, w));
+        n = put(out, n, max, pc->name, "month", o->max_monthly_usd,
+                most_used(&g->store, prefix, true, w));
+    }
+    return consumer_budgets(g, cfg, out, n, max, w);
+}
