@@ -195,16 +195,41 @@ static const char *scope_name(kt_gov_scope s)
     return s == KT_SCOPE_CONSUMER ? "consumer" : s == KT_SCOPE_MODEL ? "model" : "gateway";
 }
 
+/* Joins `n` strings into dst (cap bytes, NUL-terminated). False when they do not fit. Every
+ * request builds its counter keys and labels: this costs a fraction of snprintf's. */
+static bool join(char *dst, size_t cap, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(parts[i]);
+        if (k >= cap - len) {
+            dst[0] = '\0';
+            return false;
+        }
+        memcpy(dst + len, parts[i], k);
+        len += k;
+    }
+    dst[len] = '\0';
+    return true;
+}
+
 /* The counter key of a policy's scope: "<tag>:<policy>:<scope>[:<name>]". */
 static kt_gov_entry *scoped(kt_gov *g, char tag, const char *policy, kt_gov_scope s,
                             const kt_consumer *c, const char *model)
 {
-    char key[KT_GOV_KEY_MAX];
+    char key[KT_GOV_KEY_MAX], t[2] = { tag, '\0' };
     const char *who = s == KT_SCOPE_CONSUMER ? (c ? c->name : "-") :
                       s == KT_SCOPE_MODEL ? (model ? model : "-") : "";
-    int n = snprintf(key, sizeof key, "%c:%s:%s:%s", tag, policy, scope_name(s), who);
-    if (n < 0 || (size_t)n >= sizeof key) return NULL;
+    const char *parts[] = { t, ":", policy, ":", scope_name(s), ":", who };
+    if (!join(key, sizeof key, parts, KT_ARRAY_LEN(parts))) return NULL;
     return kt__store_entry(&g->store, key);
+}
+
+/* "policy 'NAME' (SCOPE)", cut to fit. */
+static void policy_label(char *label, size_t cap, const kt_policy_cfg *pc, kt_gov_scope s)
+{
+    const char *parts[] = { "policy '", pc->name, "' (", scope_name(s), ")" };
+    if (!join(label, cap, parts, KT_ARRAY_LEN(parts))) snprintf(label, cap, "policy '%s'", pc->name);
 }
 
 
@@ -225,7 +250,9 @@ static kt_gov_check *add(kt__admit *a, kt_gov_entry *e, uint8_t what, double lim
     c->what = what;
     c->limit = limit;
     c->policy = policy;
-    snprintf(a->labels[a->n], sizeof a->labels[0], "%s", label);
+    const char *parts[] = { label };
+    if (!join(a->labels[a->n], sizeof a->labels[0], parts, 1))
+        snprintf(a->labels[a->n], sizeof a->labels[0], "%s", label);   /* cut to fit */
     c->label = a->labels[a->n];
     a->n++;
     return c;
@@ -238,7 +265,7 @@ static void rate_checks(kt__admit *a, const kt_policy_cfg *pc, uint16_t idx)
     const kt_rate_opts *o = pc->state;
     const char *m = a->f->model;
     char label[96];
-    snprintf(label, sizeof label, "policy '%s' (%s)", pc->name, scope_name(o->scope));
+    policy_label(label, sizeof label, pc, o->scope);
     if (o->requests_per_minute) {
         kt_gov_check *c = add(a, scoped(a->g, 'r', pc->name, o->scope, a->r->consumer, m),
                               KT_HOLD_REQS, (double)o->requests_per_minute, idx, label);
@@ -256,7 +283,7 @@ static void spend_checks(kt__admit *a, const kt_policy_cfg *pc, uint16_t idx)
     const kt_spend_opts *o = pc->state;
     if (!o->max_daily_usd && !o->max_monthly_usd) return;
     char label[96];
-    snprintf(label, sizeof label, "policy '%s' (%s)", pc->name, scope_name(o->scope));
+    policy_label(label, sizeof label, pc, o->scope);
     kt_gov_check *c = add(a, scoped(a->g, 's', pc->name, o->scope, a->r->consumer, a->f->model),
                           KT_HOLD_SPEND, o->max_daily_usd, idx, label);
     if (!c) return;
@@ -264,29 +291,35 @@ static void spend_checks(kt__admit *a, const kt_policy_cfg *pc, uint16_t idx)
     c->cost = a->est_usd;
 }
 
+/* A consumer's own counter: "<kind>::consumer:<name>". */
+static kt_gov_entry *consumer_entry(kt_gov *g, const char *kind, const kt_consumer *k)
+{
+    char key[KT_GOV_KEY_MAX];
+    const char *parts[] = { kind, k->name };
+    return join(key, sizeof key, parts, 2) ? kt__store_entry(&g->store, key) : NULL;
+}
+
 static void consumer_checks(kt__admit *a)
 {
     const kt_consumer *k = a->r->consumer;
     if (!k) return;
-    char key[KT_GOV_KEY_MAX], label[96];
-    snprintf(label, sizeof label, "consumer '%s' limits", k->name);
+    char label[96];
+    const char *lp[] = { "consumer '", k->name, "' limits" };
+    if (!join(label, sizeof label, lp, KT_ARRAY_LEN(lp))) snprintf(label, sizeof label, "consumer");
     kt_gov_check *c;
     if (k->limits.requests_per_minute) {
-        snprintf(key, sizeof key, "r::consumer:%s", k->name);
-        c = add(a, kt__store_entry(&a->g->store, key), KT_HOLD_REQS,
+        c = add(a, consumer_entry(a->g, "r::consumer:", k), KT_HOLD_REQS,
                 (double)k->limits.requests_per_minute, UINT16_MAX, label);
         if (c) c->cost = 1;
     }
     if (k->limits.tokens_per_minute) {
-        snprintf(key, sizeof key, "t::consumer:%s", k->name);
-        c = add(a, kt__store_entry(&a->g->store, key), KT_HOLD_TOKENS,
+        c = add(a, consumer_entry(a->g, "t::consumer:", k), KT_HOLD_TOKENS,
                 (double)k->limits.tokens_per_minute, UINT16_MAX, label);
         if (c) c->cost = est_tokens(a);
     }
     if (k->limits.max_daily_usd > 0) {
-        snprintf(key, sizeof key, "s::consumer:%s", k->name);
-        c = add(a, kt__store_entry(&a->g->store, key), KT_HOLD_SPEND, k->limits.max_daily_usd,
-                UINT16_MAX, label);
+        c = add(a, consumer_entry(a->g, "s::consumer:", k), KT_HOLD_SPEND,
+                k->limits.max_daily_usd, UINT16_MAX, label);
         if (c) c->cost = a->est_usd;
     }
 }
