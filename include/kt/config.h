@@ -62,10 +62,24 @@ typedef enum kt_key_source {
     KT_KEY_STORE,   /* a control-plane config variable; resolved from the env var of that name */
 } kt_key_source;
 
+/* One entry of a target's `aliases`: the name a client uses and the model sent upstream. */
+typedef struct kt_model_alias {
+    char *name;
+    char *model;
+} kt_model_alias;
+
 typedef struct kt_target {
     char *id;
     kt_provider_kind provider;
-    char *model;               /* NULL: matches no model (still reachable by header or as first) */
+    char *model;               /* the first `model:` entry; NULL: matches no model (still reachable
+                                  by header or as the first target that speaks the API) */
+    char **models;             /* every `model:` entry (fnmatch globs), models[0] == model */
+    size_t nmodels;
+    kt_model_alias *aliases;   /* `aliases: {fast: gpt-4o-mini}`: a request for `fast` routes here
+                                  and goes upstream as gpt-4o-mini */
+    size_t naliases;
+    uint16_t *fallbacks;       /* `fallbacks: [id, ...]` as indices into kt_config.targets */
+    size_t nfallbacks;
     char *base_url;            /* expanded, as written */
     /* parsed from base_url */
     bool tls;                  /* https */
@@ -76,7 +90,8 @@ typedef struct kt_target {
     /* provider details */
     char *api_version;         /* azure: `api_version`, default "2024-06-01" */
     char *anthropic_version;   /* anthropic: `anthropic_version`, default "2023-06-01" */
-    char *deployment;          /* azure: `deployment`, default = model */
+    char *deployment;          /* azure: `deployment` (or the name after /openai/deployments/ in
+                                  base_url); NULL: the request's model names the deployment */
     /* credentials */
     kt_key_source key_source;
     char *key_ref;             /* env var name, file path or store name */
@@ -132,6 +147,26 @@ typedef struct kt_model_rules {
     char **deny;
     size_t ndeny;
 } kt_model_rules;
+
+/* gateway.failover (applied by src/proxy/failover.c; docs/ROUTING.md). */
+typedef struct kt_failover_opts {
+    uint64_t on_status[8];           /* bit s-100: status s (100-599) is a failover trigger;
+                                        default 429, 500, 502, 503, 504 */
+    uint32_t max_attempts;           /* attempts per request, the first included (default 3) */
+    double retry_budget;             /* retries as a share of requests (default 0.2) */
+    uint32_t retry_burst;            /* retries the budget holds at most (default 10) */
+    uint32_t deadline_ms;            /* time to the first response byte over every attempt;
+                                        0: upstream_first_byte_timeout */
+    uint32_t circuit_failures;       /* consecutive failures that open a circuit (default 5) */
+    uint32_t base_ejection_ms;       /* first ejection (default 10 s), doubled per re-open */
+    uint32_t max_ejection_ms;        /* the longest (default 5 min) */
+} kt_failover_opts;
+
+void kt_failover_opts_defaults(kt_failover_opts *o);
+static inline bool kt_failover_on_status(const kt_failover_opts *o, int s)
+{
+    return s >= 100 && s < 600 && ((o->on_status[(s - 100) / 64] >> ((s - 100) % 64)) & 1);
+}
 
 /* gateway.auth */
 typedef enum kt_auth_mode {
@@ -192,6 +227,10 @@ typedef struct kt_gateway_opts {
     kt_auth_mode auth;               /* gateway.auth */
     kt_model_rules models;           /* gateway.models */
     char *state_dir;                 /* gateway.state_dir: spend survives restarts; NULL: memory */
+    kt_failover_opts failover;       /* gateway.failover */
+    char **forward_paths;            /* gateway.forward_paths: globs of client paths forwarded
+                                        beyond the default list (kt_route_path_allowed) */
+    size_t nforward_paths;
     kt_shared_state_opts shared_state;   /* gateway.shared_state (Redis) */
     char *audit_dir;                 /* gateway.audit_dir: audit-logger's hash-chained files */
     char *otel[KT_OTEL_KEYS];        /* gateway.telemetry: the OTEL_* settings (kt_otel_keys) */

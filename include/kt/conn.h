@@ -107,6 +107,9 @@ void kt_conn_respond(kt_conn *c, int status, const char *ctype, const char *body
                      const char *extra);
 /* An OpenAI-shaped error response. */
 void kt_conn_error(kt_conn *c, int status, const char *type, const char *code, const char *msg);
+/* The same with the policy that answered (NULL: none) and `extra` header lines (NULL: none). */
+void kt_conn_error_ex(kt_conn *c, int status, const char *type, const char *code, const char *msg,
+                      const char *policy, const char *extra);
 /* The same, naming the policy that decided (409 policy_violation). */
 void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *code,
                           const char *msg, const char *policy);

@@ -77,6 +77,8 @@ typedef struct kt_event_info {
     const char *gw_consumer;   /* the consumer its gateway key named (a metrics label), or NULL */
     const char *unscanned;     /* why a policy could not read something (fail_mode: open): the
                                   verdict is then "unscanned" and this the reason_code */
+    const char *attempts;      /* the upstream attempts as a JSON array (the proxy renders it:
+                                  [{target, outcome, latency_ms, status?}]), or NULL */
 } kt_event_info;
 
 /* "allow" (allow and flag), "redact", "block" (kt_event_json also says "unscanned"). */

@@ -62,6 +62,7 @@ typedef struct kt_gateway {
     kt_gov *gov;               /* consumers, limits and their counters (kt/governance.h) */
     kt_health_track health_track;
     kt_clf_cache clf_cache;    /* texts a model-tier classifier found clean (kt/classifier.h) */
+    struct kt_circuits *circuits;   /* breakers and retry budget (kt/circuit.h, src/proxy/) */
 } kt_gateway;
 
 typedef struct kt_run_opts {

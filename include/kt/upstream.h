@@ -90,6 +90,7 @@ struct kt_upconn {
     size_t body_len, body_off;
     bool flush_pending;    /* got bytes in this read: the owner's on_flush is due */
     uint64_t t_start_ns, t_connected_ns, t_ready_ns;   /* uv_hrtime(): opened, TCP up, ready */
+    uint64_t deadline_ns;  /* uv_hrtime() the owner's request must see a first byte by; 0: none */
 };
 
 struct kt_pool {
@@ -131,6 +132,9 @@ int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_hand
 /* Sends a whole request (head then body). `no_body`: the request was HEAD. */
 int kt_upconn_send(kt_upconn *up, const char *head, size_t hlen, const char *body, size_t blen,
                    bool no_body);
+/* Caps the connect and first-byte timeouts of this request at `deadline_ns` (uv_hrtime()); the
+ * owner's, cleared when the connection goes back to the pool. */
+void kt_upconn_set_deadline(kt_upconn *up, uint64_t deadline_ns);
 void kt_upconn_pause(kt_upconn *up);
 void kt_upconn_resume(kt_upconn *up);
 /* The owner lets go: after on_done, a keep-alive connection returns to the pool; otherwise (or

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kt/audit.h"
+#include "kt/circuit.h"
 #include "kt/conn.h"
 #include "kt/events.h"
 #include "kt/gateway.h"
@@ -285,6 +286,8 @@ static int setup(kt_gateway *gw, const kt_run_opts *opts)
     }
     if (setup_ops_listener(gw, opts)) return 1;
     if (kt_gov_new(&gw->loop, gw->cfg, gw->srv.listen_addr, &gw->gov)) return 1;
+    gw->circuits = kt_circuits_new();   /* failover: breakers and retry budget */
+    if (!gw->circuits) return 1;
     uv_signal_init(&gw->loop, &gw->sig_term);
     uv_signal_init(&gw->loop, &gw->sig_int);
     uv_timer_init(&gw->loop, &gw->drain_timer);
@@ -335,6 +338,7 @@ int kt_gateway_run(const kt_run_opts *opts)
     kt_scan_cache_free(&gw->scan_cache);
     kt_clf_cache_free(&gw->clf_cache);
     kt_gov_free(gw->gov);
+    kt_circuits_free(gw->circuits);
     kt_config_release(&gw->cfg);
     kt_server_free(&gw->srv);
     kt_server_free(&gw->ops_srv);

@@ -61,6 +61,7 @@ static void config_free(kt_config *c)
     free(c->event_config);
     free(c->json_paths);
     kt__cfg_governance_free(c);
+    kt__cfg_failover_free(c);
     free(c->gateway.listen);
     free(c->gateway.ops_listen);
     free(c->gateway.events.spool_dir);
@@ -183,6 +184,7 @@ static void validate(kt__cfgctx *x, kt_ynode *root)
     kt_limits_defaults(&c->gateway.limits);
     kt_events_opts_defaults(&c->gateway.events);
     c->gateway.metrics_enabled = true;
+    kt_failover_opts_defaults(&c->gateway.failover);
     const kt_ynode *gw_key = NULL;
     kt__cfg_gateway(x, kt_ymap_get(root, "gateway"), &gw_key);
     kt__cfg_governance(x, root);

@@ -47,7 +47,8 @@ static const lim_spec lim_specs[] = {
 static const char *const gateway_keys[] = {
     "listen", "listen_port", "port", "ops_listen", "mode", "config_reload", "config_poll_interval",
     "secret_key_ref", "events", "metrics", "policy_cache", "fail_mode",
-    "auth", "models", "state_dir", "shared_state", "audit_dir", "telemetry",
+    "auth", "models", "state_dir", "shared_state", "audit_dir", "telemetry", "failover",
+    "forward_paths",
     "max_header_bytes", "max_headers", "max_body_bytes", "max_chunk_ext_bytes", "max_connections",
     "max_idle_connections",
     "header_timeout", "body_timeout", "idle_timeout", "upstream_connect_timeout",
@@ -298,4 +299,6 @@ void kt__cfg_gateway(kt__cfgctx *x, const kt_ynode *gw, const kt_ynode **gw_key_
     if ((v = kt_ymap_get(gw, "audit_dir"))) set_audit_dir(x, v);
     if ((v = kt_ymap_get(gw, "telemetry"))) kt__cfg_telemetry(x, v);
     if ((v = kt_ymap_get(gw, "metrics"))) set_metrics(x, v);
+    if ((v = kt_ymap_get(gw, "failover"))) kt__cfg_failover(x, v);   /* config_failover.c */
+    if ((v = kt_ymap_get(gw, "forward_paths"))) kt__cfg_forward_paths(x, v);
 }

@@ -156,6 +156,7 @@ int kt_config_refresh_keys(kt_config *c, kt_env env)
 
 void kt__cfg_target_free(kt_target *t)
 {
+    kt__cfg_target_routing_free(t);
     free(t->id);
     free(t->model);
     free(t->base_url);

@@ -33,6 +33,17 @@ void kt__cfg_targets(kt__cfgctx *x, const kt_ynode *providers);
 void kt__cfg_pack_policies(kt__cfgctx *x, const kt_ynode *policies, const kt_ynode *policy);
 void kt__cfg_list_policies(kt__cfgctx *x, const kt_ynode *policies);
 void kt__cfg_default_target(kt__cfgctx *x, const kt_ynode *key_ref);
+/* config_routing.c: a target's `model` (name or glob list), `aliases`, the Azure base_url forms,
+ * and (once every target is read) each one's `fallbacks`. */
+void kt__cfg_target_models(kt__cfgctx *x, kt_target *t, const kt_ynode *v, const char *where);
+void kt__cfg_target_aliases(kt__cfgctx *x, kt_target *t, const kt_ynode *v, const char *where);
+void kt__cfg_azure_base(kt__cfgctx *x, kt_target *t);
+void kt__cfg_target_fallbacks(kt__cfgctx *x, const kt_ynode *list, const char *lname);
+void kt__cfg_target_routing_free(kt_target *t);
+/* config_failover.c: gateway.failover and gateway.forward_paths. */
+void kt__cfg_failover(kt__cfgctx *x, const kt_ynode *f);
+void kt__cfg_forward_paths(kt__cfgctx *x, const kt_ynode *v);
+void kt__cfg_failover_free(kt_config *c);
 
 /* One policy added to the chain (name is copied); a duplicate name is reported at `at`, quoting
  * the name unless `name_node` (where it came from) was expanded from ${VAR}. */

@@ -11,7 +11,7 @@
 
 static const char *const target_keys[] = {
     "id", "provider", "model", "base_url", "secret_key_ref", "api_version", "anthropic_version",
-    "deployment", "http2", NULL,
+    "deployment", "http2", "aliases", "fallbacks", NULL,
 };
 static const char *const nested_keys[] = {
     "base_url", "secret_key_ref", "model", "api_version", "anthropic_version", "deployment",
@@ -112,8 +112,7 @@ static void provider_details(kt__cfgctx *x, kt_target *t, const kt_ynode *item,
     t->anthropic_version = vals[2];
     if (t->provider == KT_PROVIDER_AZURE && !t->api_version)
         t->api_version = kt_yr_dup(&x->rd, "2024-06-01");
-    if (t->provider == KT_PROVIDER_AZURE && !t->deployment && t->model)
-        t->deployment = kt_yr_dup(&x->rd, t->model);
+    kt__cfg_azure_base(x, t);   /* config_routing.c; no deployment: the request's model */
     if (t->provider == KT_PROVIDER_ANTHROPIC && !t->anthropic_version)
         t->anthropic_version = kt_yr_dup(&x->rd, "2023-06-01");
 }
@@ -172,7 +171,8 @@ static void parse_target(kt__cfgctx *x, kt_target *t, const kt_ynode *item, cons
                       "azure-openai)", KT_YQN(pv), where);
     }
 
-    t->model = opt_str(x, field(x, item, nested, "model", where), where, "model");
+    kt__cfg_target_models(x, t, field(x, item, nested, "model", where), where);
+    kt__cfg_target_aliases(x, t, kt_ymap_get(item, "aliases"), where);
     const kt_ynode *url = field(x, item, nested, "base_url", where);
     if (url) set_url(x, t, url, where);
     else kt_yr_err(&x->rd, item, "missing required key 'base_url' in %s", where);
@@ -223,6 +223,7 @@ void kt__cfg_targets(kt__cfgctx *x, const kt_ynode *providers)
         parse_target(x, &x->cfg->targets[i], list->vals[i], where);
         x->cfg->ntargets++;
     }
+    kt__cfg_target_fallbacks(x, list, lname);   /* config_routing.c: ids known now */
 }
 
 void kt__cfg_default_target(kt__cfgctx *x, const kt_ynode *key_ref)

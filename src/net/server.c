@@ -297,6 +297,12 @@ void kt_conn_error(kt_conn *c, int status, const char *type, const char *code, c
 void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *code,
                           const char *msg, const char *policy)
 {
+    kt_conn_error_ex(c, status, type, code, msg, policy, NULL);
+}
+
+void kt_conn_error_ex(kt_conn *c, int status, const char *type, const char *code, const char *msg,
+                      const char *policy, const char *extra)
+{
     char mem[1024];
     kt_buf b = { mem, 0, sizeof mem, sizeof mem - 1 };
     kt_buf_puts(&b, "{\"error\":{\"type\":");
@@ -311,8 +317,10 @@ void kt_conn_error_policy(kt_conn *c, int status, const char *type, const char *
     kt_buf_puts(&b, "}}");
     if (status >= 400 && status < 500) c->srv->stats.rejected++;
     snprintf(c->resp_code, sizeof c->resp_code, "%s", code);
-    const char *extra = status == 503 ? "Retry-After: 1\r\n" : NULL;
-    kt_conn_respond(c, status, "application/json", b.p, b.len, extra);
+    char lines[256];
+    snprintf(lines, sizeof lines, "%s%s", status == 503 ? "Retry-After: 1\r\n" : "",
+             extra ? extra : "");
+    kt_conn_respond(c, status, "application/json", b.p, b.len, lines[0] ? lines : NULL);
 }
 
 /* ---- request dispatch ----------------------------------------------------------------------- */

@@ -114,6 +114,12 @@ static void on_timer(uv_timer_t *t)
 
 static void arm(kt_upconn *up, uint32_t ms)
 {
+    /* Before the first response byte no timer runs past the owner's deadline. */
+    if (up->deadline_ns && !up->got_bytes && up->state != KT_UP_IDLE) {
+        uint64_t now = uv_hrtime();
+        uint64_t left = up->deadline_ns > now ? (up->deadline_ns - now) / 1000000 : 0;
+        if (left < ms) ms = left ? (uint32_t)left : 1;
+    }
     uv_timer_start(&up->timer, on_timer, ms, 0);
 }
 
@@ -612,6 +618,14 @@ static int up_new(kt_pool *pool, kt_upconn **out)
     return KT_OK;
 }
 
+void kt_upconn_set_deadline(kt_upconn *up, uint64_t deadline_ns)
+{
+    up->deadline_ns = deadline_ns;
+    if (up->state == KT_UP_RESOLVING || up->state == KT_UP_CONNECTING ||
+        up->state == KT_UP_HANDSHAKE)
+        arm(up, up->pool->pools->lim->upstream_connect_timeout_ms);
+}
+
 int kt_upstream_acquire(kt_pools *ps, const kt_target *t, const kt_upstream_handler *h,
                         void *owner, kt_upconn **out)
 {
@@ -664,6 +678,7 @@ void kt_upconn_release(kt_upconn *up)
     }
     up->state = KT_UP_IDLE;
     up->reused = true;
+    up->deadline_ns = 0;
     if (up->paused) {
         up->paused = false;
         uv_read_start((uv_stream_t *)&up->io->tcp, on_alloc, on_read);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "kt/circuit.h"
 #include "kt/governance.h"
 #include "kt/metrics.h"
 #include "kt/router.h"
@@ -89,6 +90,28 @@ static void src_events(kt_gateway *gw, kt_health *h)
                       KT_HEALTH_EVENTS_WINDOW_MS / 1000, (unsigned long long)m->events_dropped);
 }
 
+/* An open circuit: the target is skipped while its fallbacks can serve (docs/ROUTING.md). kt
+ * still serves, so degraded; the target itself is what needs attention. */
+static void src_circuits(kt_gateway *gw, kt_health *h)
+{
+    if (!gw->circuits) return;
+    uint64_t now = uv_now(&gw->loop);
+    for (size_t i = 0; i < gw->cfg->ntargets; i++) {
+        const kt_target *t = &gw->cfg->targets[i];
+        const kt_circuit *c = kt_circuits_find(gw->circuits, t->id);
+        kt_circuit_state s = c ? kt_circuit_state_now(c, now) : KT_CIRCUIT_CLOSED;
+        if (s == KT_CIRCUIT_OPEN)
+            kt_health_add(h, KT_HEALTH_DEGRADED, "circuit_open",
+                          "target %s is ejected after %u consecutive failures; probed again in "
+                          "%llu ms", t->id, c->failures,
+                          (unsigned long long)(c->open_until_ms - now));
+        else if (s == KT_CIRCUIT_HALF_OPEN)
+            kt_health_add(h, KT_HEALTH_DEGRADED, "circuit_open",
+                          "target %s is half-open: the next request to it probes whether it "
+                          "recovered", t->id);
+    }
+}
+
 /* Redis unreachable: limits are counted per instance (local), every limited request is refused
  * (deny), or nothing is limited (allow). Degraded, never unhealthy: every replica shares the one
  * Redis, so unrouting or restarting pods would not bring it back. */
@@ -114,5 +137,6 @@ void kt_health_collect(kt_gateway *gw, kt_health *h)
     src_reload(gw, h);
     src_config(gw, h);
     src_events(gw, h);
+    src_circuits(gw, h);
     src_shared_state(gw, h);
 }

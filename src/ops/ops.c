@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kt/circuit.h"
 #include "kt/events.h"
 #include "kt/governance.h"
 #include "kt/metrics.h"
@@ -42,6 +43,7 @@ static void health(kt_conn *c)
                   cfg->hash, cfg->ntargets, gw->srv.nconns);
     kt_buf_puts(&b, ",\"last_reload\":");   /* hot reload */
     kt_reload_state_json(&gw->last_reload, &b);
+    if (gw->circuits) kt_circuits_health_json(gw->circuits, cfg, uv_now(&gw->loop), &b);
     kt_buf_puts(&b, ",\"shared_state\":");   /* governance: local, or Redis and its state */
     kt_gov_health_json(gw->gov, &b);
     if (kt_buf_puts(&b, "}") || !b.p) {
@@ -98,7 +100,8 @@ static void metrics(kt_conn *c)
     budgets(gw, &g);
     kt_buf b;
     kt_buf_init(&b, 8u << 20);
-    if (kt_metrics_render(gw->metrics, &g, &b) || kt_gov_metrics(gw->gov, &b)) {
+    if (kt_metrics_render(gw->metrics, &g, &b) || kt_gov_metrics(gw->gov, &b) ||
+        (gw->circuits && kt_circuits_metrics(gw->circuits, gw->cfg, uv_now(&gw->loop), &b))) {
         kt_buf_free(&b);
         kt_conn_error(c, 503, "unavailable", "internal_error", "cannot render metrics");
         return;

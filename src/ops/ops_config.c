@@ -57,6 +57,10 @@ static void targets_json(const kt_config *cfg, kt_buf *b)
         str_field(b, "host", t->host);
         kt_buf_printf(b, ",\"port\":%u,\"tls\":%s,", t->port, t->tls ? "true" : "false");
         str_field(b, "model", t->model);
+        kt_buf_puts(b, ",\"fallbacks\":[");   /* failover (docs/ROUTING.md) */
+        for (size_t k = 0; k < t->nfallbacks; k++)
+            kt_buf_printf(b, "%s\"%s\"", k ? "," : "", cfg->targets[t->fallbacks[k]].id);
+        kt_buf_puts(b, "]");
         kt_buf_printf(b, ",\"key_source\":\"%s\",\"key_present\":%s}",
                       srcs[t->key_source <= KT_KEY_STORE ? t->key_source : 0],
                       t->key ? "true" : "false");

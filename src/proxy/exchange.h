@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "kt/circuit.h"
 #include "kt/conn.h"
 #include "exchange_trace.h"
 #include "kt/events.h"
@@ -16,7 +17,8 @@
 #include "kt/policy_stream.h"
 #include "kt/upstream.h"
 
-/* Where an exchange is. Phases only move forward; a failure in any phase answers (or cuts the
+/* Where an exchange is. Phases only move forward (but a retry, which goes from WAIT_HEAD back to
+ * CONNECT before anything reached the client); a failure in any phase answers (or cuts the
  * stream) and moves to DONE. */
 typedef enum kt_xphase {
     KT_X_ROUTE,          /* reading the body's facts, choosing the target */
@@ -46,6 +48,34 @@ typedef struct kt_req_facts {
 } kt_req_facts;
 
 typedef struct kt_model_wait kt_model_wait;   /* exchange_model.c */
+/* Failover (exchange_failover.c): the targets this request may try, in order, and what each
+ * attempt came to. */
+#define KT_FO_MAX_CANDIDATES 9    /* the target and its fallbacks (config: at most 8) */
+#define KT_FO_MAX_ATTEMPTS 10     /* gateway.failover.max_attempts' cap */
+
+typedef struct kt_attempt {
+    uint16_t target;              /* index into cfg->targets */
+    uint8_t outcome;              /* kt_attempt_outcome */
+    int status;                   /* 0: no response head */
+    uint32_t latency_ms;
+} kt_attempt;
+
+typedef struct kt_failover {
+    uint16_t cand[KT_FO_MAX_CANDIDATES];
+    size_t ncand;
+    size_t next;                  /* the next candidate to consider */
+    kt_attempt att[KT_FO_MAX_ATTEMPTS];
+    size_t natt;
+    uint64_t attempt_ns;          /* uv_hrtime() when the current attempt began */
+    uint64_t deadline_ns;         /* 0: only the per-attempt timeouts */
+    bool probe;                   /* the current attempt is its circuit's half-open probe */
+    bool budget_denied;           /* a retry was refused by the retry budget */
+    bool settled;                 /* the current attempt's result is recorded */
+    const char *up_model;         /* the model sent to the current target (alias applied) */
+    kt_buf body;                  /* the body for the current target when an alias rewrote it */
+    const char *out_p;            /* the body the current attempt sends (c->in.body or `body`) */
+    size_t out_n;
+} kt_failover;
 /* What the input walk left for after routing (and after a pending admission). */
 typedef struct kt_input_result {
     bool walked;
@@ -86,6 +116,8 @@ typedef struct kt_exchange {
     kt_buf strip_pending;      /* the SSE event being received */
     kt_buf strip_out;          /* what one upstream read leaves for the client */
     kt_model_wait *model;      /* the model tier's texts and calls (exchange_model.c), or NULL */
+    kt_str rest, query;        /* the client path after /v1, and its query (in c->in.url) */
+    kt_failover fo;            /* exchange_failover.c */
     kt_xtrace trace;           /* its trace context and spans (exchange_trace.c) */
     struct kt_xaudit *audit;   /* audit-logger's digests (exchange_audit.c), NULL when none */
 } kt_exchange;
@@ -133,6 +165,25 @@ int kt__model_start(kt_exchange *x, kt__model_resume_fn fn);
 void kt__model_keep(kt_exchange *x, kt_buf *out, bool changed, size_t bom);
 void kt__model_take(kt_exchange *x, kt_buf *out, bool *changed, size_t *bom);
 void kt__model_free(kt_exchange *x);
+/* exchange_failover.c. plan: after routing, the candidates (the target, then its fallbacks
+ * that speak the API and have a key; open circuits skipped while another candidate is left),
+ * sets x->target to the first. body: what to send to x->target (an alias may rewrite the
+ * model). failed: the current attempt failed before anything reached the client; true when
+ * x->target now names the next one to try (the caller builds and sends it). settle: the
+ * current attempt ended the request (`status` 0 for a failure). headers: x-should-retry: false
+ * on a failed response when kt already retried or refused to. attempts_json: the event's attempts, or NULL. */
+void kt__fo_plan(kt_exchange *x);
+int kt__fo_prepare(kt_exchange *x, const char **body, size_t *len);
+bool kt__fo_failed(kt_exchange *x, kt_attempt_outcome outcome, int status);
+void kt__fo_settle(kt_exchange *x, kt_attempt_outcome outcome, int status);
+bool kt__fo_no_retry(const kt_exchange *x);
+int kt__fo_headers(const kt_exchange *x, kt_buf *b);
+/* Whether kt__fo_headers adds the hint (the upstream's own x-should-retry is then dropped: two
+ * values would read as neither to the SDKs). */
+bool kt__fo_sets_hint(const kt_exchange *x);
+kt_attempt_outcome kt__fo_outcome_of(const char *code);
+int kt__fo_attempts_json(const kt_exchange *x, kt_buf *out);
+void kt__fo_finish(kt_exchange *x);
 /* exchange_trace.c: begin at start (the caller's context, or a new trace); input around the
  * input policies (begin true, then false); attempt_begin before each upstream request head is
  * built (a new attempt span); upstream_header appends its traceparent to that head (the

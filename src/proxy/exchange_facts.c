@@ -122,7 +122,9 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
     char consumer[160];
     ev.decision = x->has_decision ? &x->decision : NULL;
     ev.reason_code = c->resp_code[0] ? c->resp_code : aborted ? "client_closed" : NULL;
-    ev.model = x->facts.has_model ? x->facts.model : t ? t->model : NULL;
+    /* the model sent upstream (an alias resolved): what the provider used and prices */
+    ev.model = x->fo.up_model ? x->fo.up_model
+               : x->facts.has_model ? x->facts.model : t ? t->model : NULL;
     ev.provider = t ? kt_provider_for(t->provider)->name : NULL;
     ev.target = t ? t->id : NULL;
     ev.api = api_name(x->api);
@@ -141,6 +143,9 @@ void kt__exchange_report(kt_exchange *x, bool aborted)
         ev.consumer = consumer;
     else if (x->facts.user[0])
         ev.consumer = x->facts.user;
+    char amem[2048];   /* failover: at most 10 attempts of at most 150 bytes */
+    kt_buf attempts = { amem, 0, sizeof amem, sizeof amem - 1 };
+    if (x->fo.natt && !kt__fo_attempts_json(x, &attempts)) ev.attempts = amem;
     kt_obs_sink sink = { gw->events, gw->metrics, &gw->tls };
     kt_request_done(&sink, &ev, &x->obs, now);
     kt__trace_finish(x, &ev);

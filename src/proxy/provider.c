@@ -4,8 +4,10 @@
 
 #include "kt/router.h"
 
-static int openai_path(const kt_target *t, kt_str rest, kt_str query, kt_buf *out)
+static int openai_path(const kt_target *t, const char *model, kt_str rest, kt_str query,
+                       kt_buf *out)
 {
+    (void)model;
     int rc = kt_buf_puts(out, t->path_prefix);
     if (!rc) rc = kt_buf_append(out, "/v1", 3);
     if (!rc) rc = kt_buf_append(out, rest.p, rest.n);
@@ -44,14 +46,45 @@ static int append_query_without_api_version(kt_str query, kt_buf *out)
     return rc;
 }
 
-static int azure_path(const kt_target *t, kt_str rest, kt_str query, kt_buf *out)
+/* The deployment: the target's `deployment:`, else the model the request names (after aliases),
+ * else the target's first model when it is a plain name. */
+static const char *azure_deployment(const kt_target *t, const char *model)
 {
-    const char *dep = t->deployment ? t->deployment : (t->model ? t->model : "default");
+    if (t->deployment) return t->deployment;
+    if (model && *model) return model;
+    if (t->model && !strpbrk(t->model, "*?[")) return t->model;
+    return "default";
+}
+
+/* A deployment name in the path: a model name comes from the client, so every byte but
+ * [A-Za-z0-9._-] and a leading '.' is percent-encoded: no '/', '?' or dot segment can reshape
+ * the upstream path. */
+static int append_segment(kt_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+                     (*p == '.' && p != (const unsigned char *)s);
+        char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+        rc = plain ? kt_buf_append(out, (const char *)p, 1) : kt_buf_append(out, enc, 3);
+    }
+    return rc;
+}
+
+static int azure_path(const kt_target *t, const char *model, kt_str rest, kt_str query,
+                      kt_buf *out)
+{
     bool per_deployment = rest.n && strncmp(rest.p, "/models", 7) != 0;
-    int rc = per_deployment
-                 ? kt_buf_printf(out, "%s/openai/deployments/%s%.*s", t->path_prefix, dep,
-                                 (int)rest.n, rest.p)
-                 : kt_buf_printf(out, "%s/openai%.*s", t->path_prefix, (int)rest.n, rest.p);
+    int rc;
+    if (per_deployment) {
+        rc = kt_buf_printf(out, "%s/openai/deployments/", t->path_prefix);
+        if (!rc) rc = append_segment(out, azure_deployment(t, model));
+        if (!rc) rc = kt_buf_append(out, rest.p, rest.n);
+    } else {
+        rc = kt_buf_printf(out, "%s/openai%.*s", t->path_prefix, (int)rest.n, rest.p);
+    }
     if (!rc)
         rc = kt_buf_printf(out, "?api-version=%s", t->api_version ? t->api_version : "2024-06-01");
     if (!rc) rc = append_query_without_api_version(query, out);
@@ -71,9 +104,10 @@ const kt_provider_ops kt_provider_azure = { "azure-openai", azure_path, azure_au
 
 /* ---- Anthropic: <prefix>/v1<rest>, x-api-key and anthropic-version (the client's wins) ----------- */
 
-static int anthropic_path(const kt_target *t, kt_str rest, kt_str query, kt_buf *out)
+static int anthropic_path(const kt_target *t, const char *model, kt_str rest, kt_str query,
+                          kt_buf *out)
 {
-    return kt_provider_openai.path(t, rest, query, out);
+    return kt_provider_openai.path(t, model, rest, query, out);
 }
 
 static int anthropic_auth(const kt_target *t, const kt_headers *client, kt_buf *out)

@@ -48,15 +48,23 @@ static void fail(kt_exchange *x, int status, const char *type, const char *code,
     kt_conn_error(x->c, status, type, code, msg);
 }
 
+/* A kt-made answer to an upstream failure: x-should-retry: false when kt already retried (or its
+ * retry budget said no), so the SDKs' own retries do not multiply kt's. */
+static void fail_upstream(kt_exchange *x, int status, const char *code, const char *msg)
+{
+    x->phase = KT_X_DONE;
+    kt_conn_error_ex(x->c, status, "upstream_error", code, msg, NULL,
+                     kt__fo_no_retry(x) ? "x-should-retry: false\r\n" : NULL);
+}
+
 static void send_request(kt_exchange *x)
 {
-    const kt_buf *body = &x->c->in.body;
     x->obs.up_sent_ns = uv_hrtime();
     x->phase = KT_X_WAIT_HEAD;
-    if (kt_upconn_send(x->up, x->req_head.p, x->req_head.len, body->p, body->len,
+    if (kt_upconn_send(x->up, x->req_head.p, x->req_head.len, x->fo.out_p, x->fo.out_n,
                        x->c->is_head)) {
         drop_upstream(x);
-        fail(x, 502, "upstream_error", "upstream_closed", "cannot send to the upstream");
+        fail_upstream(x, 502, "upstream_closed", "cannot send to the upstream");
     }
 }
 
@@ -71,10 +79,11 @@ static void connect_upstream(kt_exchange *x)
             fail(x, 503, "unavailable", "overloaded",
                  "too many concurrent upstream connections for this target");
         else
-            fail(x, 502, "upstream_error", "upstream_connect", "cannot start an upstream connection");
+            fail_upstream(x, 502, "upstream_connect", "cannot start an upstream connection");
         return;
     }
     x->up = up;
+    if (x->fo.deadline_ns) kt_upconn_set_deadline(up, x->fo.deadline_ns);
     if (rc == 1) send_request(x);   /* a pooled connection, ready now */
 }
 
@@ -88,7 +97,9 @@ static void respond_blocked(kt_exchange *x, const char *what, const char *code)
              pc->kind, kt_decision_label(d, (uint16_t)d->block_policy, d->block_label));
     KT_INFO(code, "policy %s", pc->name);
     x->phase = KT_X_DONE;
-    kt_conn_error_policy(x->c, 409, "policy_violation", code, msg, pc->name);
+    /* The SDKs retry a 409 (a lock timeout to them): the same content is blocked again. */
+    kt_conn_error_ex(x->c, 409, "policy_violation", code, msg, pc->name,
+                     "x-should-retry: false\r\n");
 }
 
 /* The gateway's clean-text cache, unless the request's config turned it off. */
@@ -123,13 +134,32 @@ static void read_body(kt_exchange *x, kt_input_result *in)
     else if (!in->rc) kt__facts_read(&x->facts, body->p, body->len);
 }
 
+/* Whether the client says its body is JSON (no Content-Type: kt has always read it as JSON). */
+static bool body_is_json(const kt_headers *hs)
+{
+    int i = kt_headers_find(hs, "content-type", 0);
+    if (i < 0) return true;
+    kt_str v = kt_headers_value(hs, (uint32_t)i);
+    for (size_t k = 0; k + 4 <= v.n; k++)
+        if (kt_str_eq_ci((kt_str){ v.p + k, 4 }, "json")) return true;
+    return false;
+}
+
 /* Acts on the input walk. Returns true when the request may go on (the body possibly redacted).
  * A body the input policies could not read is refused (fail_mode: closed), or forwarded as it
- * came and marked unscanned (fail_mode: open, kt__unscanned_input). */
+ * came and marked unscanned (fail_mode: open, kt__unscanned_input). One that does not even claim
+ * to be JSON (multipart audio, an image upload on a forwarded path) is refused with a 415 that
+ * says so, not as broken JSON. */
 static bool apply_input(kt_exchange *x, kt_input_result *in)
 {
     if (!in->walked) return true;
     if (in->rc && kt__unscanned_input(x, in->rc)) return true;
+    if (in->rc == KT_EPARSE && !body_is_json(&x->c->in.headers) && !kt__request_encoded(x)) {
+        fail(x, 415, "validation_error", "unscannable_body",
+             "the request body is not JSON, so input policies cannot check it; gateway.fail_mode: "
+             "closed refuses it (fail_mode: open forwards such bodies unscanned)");
+        return false;
+    }
     if (in->rc == KT_EPARSE || in->rc == KT_ELIMIT) {
         fail(x, 400, "validation_error", "invalid_json",
              kt__request_encoded(x) ? "the request body is encoded (Content-Encoding), so "
@@ -159,8 +189,10 @@ static bool apply_input(kt_exchange *x, kt_input_result *in)
 static bool route(kt_exchange *x)
 {
     char err[160];
-    const kt_target *t = kt_route(x->cfg, &x->c->in.headers,
-                                  x->facts.has_model ? x->facts.model : NULL, err, sizeof err);
+    const char *code = "unknown_target";
+    const kt_target *t = kt_route(x->cfg, &x->c->in.headers, x->rest,
+                                  x->facts.has_model ? x->facts.model : NULL, &code, err,
+                                  sizeof err);
     if (t && t->key) {
         x->target = t;
         return true;
@@ -168,7 +200,7 @@ static bool route(kt_exchange *x)
     if (x->has_decision) kt_decision_free(&x->decision);
     x->has_decision = false;
     if (!t) {
-        fail(x, 400, "validation_error", "unknown_target", err);
+        fail(x, 400, "validation_error", code, err);
         return false;
     }
     char msg[256];
@@ -178,17 +210,23 @@ static bool route(kt_exchange *x)
     return false;
 }
 
-static bool build_request(kt_exchange *x, kt_str rest, kt_str query)
+/* The upstream request for x->target (every attempt renders its own: key, path, model). */
+static bool build_request(kt_exchange *x)
 {
     kt_conn *c = x->c;
     bool identity = kt_chain_has(x->cfg, KT_DIR_OUTPUT) || x->gov_models_list;
     int method = kt_http_in_method(&c->in);
-    bool send_length = c->in.body.len > 0 || method == HTTP_POST || method == HTTP_PUT ||
+    if (kt__fo_prepare(x, &x->fo.out_p, &x->fo.out_n)) {
+        fail(x, 503, "unavailable", "internal_error", "out of memory");
+        return false;
+    }
+    bool send_length = x->fo.out_n > 0 || method == HTTP_POST || method == HTTP_PUT ||
                        method == HTTP_PATCH;
+    kt_buf_wipe(&x->req_head);   /* a previous attempt's head held its key */
     kt__trace_attempt_begin(x);   /* tracing: the attempt's span is the upstream's parent */
-    if (kt_build_upstream_head(x->target, kt_http_in_method_name(&c->in), rest, query,
-                               &c->in.headers, c->in.body.len, send_length, identity,
-                               &x->req_head) ||
+    if (kt_build_upstream_head(x->target, x->fo.up_model, kt_http_in_method_name(&c->in),
+                               x->rest, x->query, &c->in.headers, x->fo.out_n, send_length,
+                               identity, &x->req_head) ||
         kt__trace_upstream_header(x, &x->req_head)) {
         fail(x, 431, "validation_error", "headers_too_large",
              "request headers are too large to forward");
@@ -211,14 +249,13 @@ static void method_not_allowed(kt_exchange *x)
                     "Allow: " KT_ROUTE_ALLOW "\r\n");
 }
 
-/* The request path after "/v1" (the gateway routed on it), and its query. */
-static kt_str path_rest(const kt_conn *c, kt_str *query)
+/* 404 for a path outside the forwarded APIs (kt_route_path_allowed): nothing goes upstream. */
+static void path_not_forwarded(kt_exchange *x)
 {
-    const char *url = c->in.url.p;
-    const char *q = memchr(url, '?', c->in.url.len);
-    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
-    *query = (kt_str){ q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
-    return (kt_str){ path.p + 3, path.n - 3 };
+    x->phase = KT_X_DONE;
+    kt_conn_error(x->c, 404, "not_found", "path_not_forwarded",
+                  "kt does not forward this path (only the inference and model APIs are; "
+                  "gateway.forward_paths adds others)");
 }
 
 /* The input is checked (the model tier's answers included): refuse, or go upstream. */
@@ -229,8 +266,8 @@ static void forward(kt_exchange *x)
         return;
     }
     kt__usage_prepare(x);   /* governance: stream usage the client did not ask for */
-    kt_str query, rest = path_rest(x->c, &query);
-    if (!build_request(x, rest, query)) return;
+    kt__fo_plan(x);         /* failover: the candidates, and the first to try */
+    if (!build_request(x)) return;
     x->gw->stats.proxied++;
     connect_upstream(x);
 }
@@ -241,8 +278,17 @@ static void proxy_exchange(kt_exchange *x)
         method_not_allowed(x);
         return;
     }
-    kt_str query, rest = path_rest(x->c, &query);
-    x->api = kt_api_from_path(rest);
+    const kt_conn *c = x->c;
+    const char *url = c->in.url.p;
+    const char *q = memchr(url, '?', c->in.url.len);
+    kt_str path = { url, q ? (size_t)(q - url) : c->in.url.len };
+    x->query = (kt_str){ q ? q + 1 : "", q ? c->in.url.len - path.n - 1 : 0 };
+    x->rest = (kt_str){ path.p + 3, path.n - 3 };   /* after "/v1" (the gateway routed on it) */
+    if (!kt_route_path_allowed(x->cfg, path)) {
+        path_not_forwarded(x);
+        return;
+    }
+    x->api = kt_api_from_path(x->rest);
     if (!kt__gov_start(x)) return;   /* governance: the gateway key */
     if (x->cfg->nchain) {
         if (kt_decision_init(&x->decision, x->cfg)) {
@@ -304,8 +350,10 @@ static void on_ready(void *owner, kt_upconn *up)
     send_request(x);
 }
 
-/* The response head towards the client, without framing headers unless `keep_length`. */
-static int build_head(int status, const kt_headers *hs, bool keep_length, kt_buf *b)
+/* The response head towards the client, without framing headers unless `keep_length`, and
+ * without the upstream's x-should-retry when kt sets its own (`own_hint`). */
+static int build_head(int status, const kt_headers *hs, bool keep_length, bool own_hint,
+                      kt_buf *b)
 {
     int rc = kt_buf_puts(b, "HTTP/1.1 ");
     if (!rc) rc = kt_buf_append_u64(b, (uint64_t)status);
@@ -316,6 +364,7 @@ static int build_head(int status, const kt_headers *hs, bool keep_length, kt_buf
         kt_str n = kt_headers_name(hs, i), v = kt_headers_value(hs, i);
         if (kt_http_is_hop_by_hop(hs, n)) continue;
         if (!keep_length && kt_str_eq_ci(n, "content-length")) continue;
+        if (own_hint && kt_str_eq_ci(n, "x-should-retry")) continue;
         rc = kt_buf_append(b, n.p, n.n);
         if (!rc) rc = kt_buf_append(b, ": ", 2);
         if (!rc) rc = kt_buf_append(b, v.p, v.n);
@@ -360,8 +409,9 @@ static int write_head(kt_exchange *x, int status, const kt_headers *hs, bool has
 {
     kt_buf b;
     kt_buf_init(&b, KT_HEAD_BUF_MAX);
-    int rc = build_head(status, hs, has_length, &b);
+    int rc = build_head(status, hs, has_length, kt__fo_sets_hint(x), &b);
     if (!rc) rc = kt__gov_headers(x, &b);   /* governance: x-ratelimit-* */
+    if (!rc) rc = kt__fo_headers(x, &b);    /* failover: x-should-retry */
     if (!rc) rc = end_head(x, status, has_length, &b);
     if (!rc) rc = send_head(x, &b);
     kt_buf_free(&b);
@@ -413,6 +463,17 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
 {
     kt_exchange *x = xof(owner);
     assert(x->phase == KT_X_WAIT_HEAD);   /* one head per attempt, after the request went out */
+    if (kt_failover_on_status(&x->cfg->gateway.failover, status)) {
+        if (kt__fo_failed(x, KT_ATTEMPT_STATUS, status)) {   /* nothing was sent: next target */
+            kt__trace_attempt_end(x, status, NULL);   /* tracing: this attempt's span ends */
+            KT_INFO("failover", "status %d: trying target %s", status, x->target->id);
+            drop_upstream(x);
+            if (build_request(x)) connect_upstream(x);
+            return;
+        }
+    } else {
+        kt__fo_settle(x, KT_ATTEMPT_OK, status);
+    }
     kt_conn *c = x->c;
     c->resp_status = status;
     x->up_status = status;
@@ -449,7 +510,9 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     x->phase = KT_X_RELAY_BUFFER;
     kt_buf_init(&x->resp_head, KT_HEAD_BUF_MAX);
     kt_buf_init(&x->resp_body, KT_MAX_SCANNED_RESPONSE);
-    if (build_head(status, hs, false, &x->resp_head) || kt__gov_headers(x, &x->resp_head))
+    if (build_head(status, hs, false, kt__fo_sets_hint(x), &x->resp_head) ||
+        kt__gov_headers(x, &x->resp_head) ||
+        kt__fo_headers(x, &x->resp_head))
         fail_response(x, 502, "upstream_error", "upstream_protocol", "response head too large");
 }
 
@@ -725,9 +788,15 @@ static void on_error(void *owner, const char *code, const char *msg, bool retrya
     x->obs.up_end_ns = uv_hrtime();
     kt__trace_attempt_end(x, x->up_status, code);
     KT_WARN("upstream_error", "target %s: %s: %s", x->target ? x->target->id : "-", code, msg);
+    if (x->phase <= KT_X_WAIT_HEAD && kt__fo_failed(x, kt__fo_outcome_of(code), 0)) {
+        KT_INFO("failover", "%s: trying target %s", code, x->target->id);
+        if (build_request(x)) connect_upstream(x);
+        return;
+    }
+    x->obs.up_end_ns = uv_hrtime();
     bool head_sent = x->phase == KT_X_RELAY_PASS || x->phase == KT_X_RELAY_STREAM;
     if (!head_sent) {
-        fail(x, 502, "upstream_error", code, msg);
+        fail_upstream(x, 502, code, msg);
         return;
     }
     if (x->phase == KT_X_RELAY_STREAM && !x->sf->blocked) {
@@ -757,6 +826,7 @@ static void x_finish(kt_conn *c)
     kt__model_free(x);   /* model tier: calls still out are detached */
     assert(!x->counted_stream || x->gw->stats.streams > 0);
     kt__gov_finish(x);   /* governance: settle */
+    kt__fo_finish(x);    /* failover: a probe that never ended is let go */
     kt__exchange_report(x, c->state == KT_CONN_CLOSING);
     if (x->counted_stream) x->gw->stats.streams--;
     if (x->sf) {

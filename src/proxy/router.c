@@ -1,35 +1,101 @@
 /* Routing: which target serves a request, and the upstream request head for it. */
+#include <fnmatch.h>
 #include <llhttp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kt/router.h"
 
-static const kt_target *by_model(const kt_config *cfg, const char *model)
+static bool prefix_is(kt_str rest, const char *seg)
 {
-    for (size_t i = 0; model && i < cfg->ntargets; i++)
-        if (cfg->targets[i].model && strcmp(cfg->targets[i].model, model) == 0)
-            return &cfg->targets[i];
-    return NULL;
+    size_t n = strlen(seg);
+    return rest.n >= n && memcmp(rest.p, seg, n) == 0 && (rest.n == n || rest.p[n] == '/');
 }
 
-const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, const char *model,
-                          char *err, size_t errlen)
+bool kt_provider_speaks(kt_provider_kind k, kt_str rest)
+{
+    bool anthropic_api = prefix_is(rest, "/messages") || prefix_is(rest, "/complete");
+    if (prefix_is(rest, "/models")) return true;
+    return (k == KT_PROVIDER_ANTHROPIC) == anthropic_api;
+}
+
+bool kt_route_path_allowed(const kt_config *cfg, kt_str path)
+{
+    static const char *const defaults[] = { KT_ROUTE_DEFAULT_PATHS };
+    char p[1024];
+    if (path.n >= sizeof p) return false;
+    memcpy(p, path.p, path.n);
+    p[path.n] = '\0';
+    for (size_t i = 0; i < KT_ARRAY_LEN(defaults); i++)
+        if (fnmatch(defaults[i], p, 0) == 0) return true;
+    for (size_t i = 0; i < cfg->gateway.nforward_paths; i++)
+        if (fnmatch(cfg->gateway.forward_paths[i], p, 0) == 0) return true;
+    return false;
+}
+
+bool kt_target_serves(const kt_target *t, const char *model, const char **upstream)
+{
+    if (!model) return false;
+    for (size_t i = 0; i < t->naliases; i++)
+        if (strcmp(t->aliases[i].name, model) == 0) {
+            if (upstream) *upstream = t->aliases[i].model;
+            return true;
+        }
+    for (size_t i = 0; i < t->nmodels; i++)
+        if (fnmatch(t->models[i], model, 0) == 0) {
+            if (upstream) *upstream = model;
+            return true;
+        }
+    return false;
+}
+
+const char *kt_target_upstream_model(const kt_target *t, const char *model)
+{
+    const char *up = model;
+    for (size_t i = 0; model && i < t->naliases; i++)
+        if (strcmp(t->aliases[i].name, model) == 0) up = t->aliases[i].model;
+    return up;
+}
+
+static const kt_target *by_header(const kt_config *cfg, kt_str id, kt_str rest,
+                                  const char **code, char *err, size_t errlen)
+{
+    const kt_target *t = kt_config_target_by_id(cfg, id.p, id.n);
+    if (!t) {
+        *code = "unknown_target";
+        snprintf(err, errlen, "unknown target '%.*s'", (int)KT_MIN(id.n, 64), id.p);
+    } else if (!kt_provider_speaks(t->provider, rest)) {
+        *code = "unsupported_api";
+        snprintf(err, errlen, "target '%s' is a %s target, which does not serve /v1%.*s", t->id,
+                 kt_provider_name(t->provider), (int)KT_MIN(rest.n, 64), rest.p);
+        t = NULL;
+    }
+    return t;
+}
+
+const kt_target *kt_route(const kt_config *cfg, const kt_headers *hs, kt_str rest,
+                          const char *model, const char **code, char *err, size_t errlen)
 {
     int h = kt_headers_find(hs, "x-keeptrusts-target", 0);
-    if (h >= 0) {
-        kt_str id = kt_headers_value(hs, (uint32_t)h);
-        const kt_target *t = kt_config_target_by_id(cfg, id.p, id.n);
-        if (!t) snprintf(err, errlen, "unknown target '%.*s'", (int)KT_MIN(id.n, 64), id.p);
-        return t;
+    if (h >= 0) return by_header(cfg, kt_headers_value(hs, (uint32_t)h), rest, code, err, errlen);
+    const kt_target *first = NULL;
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const kt_target *t = &cfg->targets[i];
+        if (!kt_provider_speaks(t->provider, rest)) continue;
+        if (kt_target_serves(t, model, NULL)) return t;
+        if (!first) first = t;
     }
-    const kt_target *t = by_model(cfg, model);
-    if (t) return t;
-    if (cfg->ntargets == 0) {
+    if (first) return first;
+    *code = "unsupported_api";
+    if (cfg->ntargets == 0)
         snprintf(err, errlen, "no provider target is configured");
-        return NULL;
-    }
-    return &cfg->targets[0];
+    else
+        snprintf(err, errlen, "no configured target serves /v1%.*s (%s)", (int)KT_MIN(rest.n, 64),
+                 rest.p,
+                 prefix_is(rest, "/messages") || prefix_is(rest, "/complete")
+                     ? "it needs a provider: anthropic target"
+                     : "it needs a provider: openai or azure-openai target");
+    return NULL;
 }
 
 bool kt_route_method_allowed(int method)
@@ -83,16 +149,17 @@ static bool skip_header(const kt_headers *client, kt_str name)
            kt_http_is_hop_by_hop(client, name);
 }
 
-int kt_build_upstream_head(const kt_target *t, const char *method, kt_str rest, kt_str query,
-                           const kt_headers *client, size_t body_len, bool send_length,
-                           bool identity, kt_buf *out)
+int kt_build_upstream_head(const kt_target *t, const char *model, const char *method,
+                           kt_str rest, kt_str query, const kt_headers *client, size_t body_len,
+                           bool send_length, bool identity, kt_buf *out)
 {
     const kt_provider_ops *ops = kt_provider_for(t->provider);
     kt_buf_reset(out);
-    int rc = kt_buf_reserve(out, KT_MIN(head_bound(t, method, rest, query, client), out->max));
+    int rc = kt_buf_reserve(out, KT_MIN(head_bound(t, method, rest, query, client) +
+                                            3 * len_or_0(model), out->max));
     if (!rc) rc = kt_buf_puts(out, method);
     if (!rc) rc = kt_buf_append(out, " ", 1);
-    if (!rc) rc = ops->path(t, rest, query, out);
+    if (!rc) rc = ops->path(t, model, rest, query, out);
     if (!rc) rc = kt_buf_puts(out, " HTTP/1.1\r\nHost: ");
     bool v6 = strchr(t->host, ':') != NULL;
     if (!rc && v6) rc = kt_buf_append(out, "[", 1);

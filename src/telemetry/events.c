@@ -281,6 +281,8 @@ int kt_event_json(const kt_event_info *ev, kt_buf *out)
     if (!rc) rc = json_str_or_null(out, ev->trace_id);
     if (!rc) rc = PUT(out, ",\"consumer\":");
     if (!rc) rc = json_str_or_null(out, ev->consumer);
+    if (!rc && ev->attempts) rc = PUT(out, ",\"attempts\":");
+    if (!rc && ev->attempts) rc = kt_buf_append(out, ev->attempts, strlen(ev->attempts));
     if (!rc) rc = PUT(out, "}");
     if (rc) out->len = start;
     if (out->p) out->p[out->len] = '\0';

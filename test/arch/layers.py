@@ -56,7 +56,7 @@ HEADER_OWNER = {
     "events.h": "telemetry", "metrics.h": "telemetry", "trace.h": "telemetry", "audit.h": "telemetry",
     "reload.h": "config",
     "governance.h": "governance",
-    "router.h": "proxy", "proxy.h": "proxy",
+    "router.h": "proxy", "proxy.h": "proxy", "circuit.h": "proxy",
     "ops.h": "ops",
 }
 TYPES = {

@@ -67,8 +67,18 @@ test('502 surfaces as an Anthropic APIError', opts, async () => {
   await assert.rejects(
     client.messages.create(
       { model: 'claude-3-5-sonnet', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] },
-      { headers: { 'x-keeptrusts-target': 'down' } },
+      { headers: { 'x-keeptrusts-target': 'claude-down' } },
     ),
     (err) => err instanceof Anthropic.APIError && err.status === 502,
+  );
+});
+
+test('an OpenAI target named for /v1/messages is a 400 BadRequestError', opts, async () => {
+  await assert.rejects(
+    client.messages.create(
+      { model: 'claude-3-5-sonnet', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-keeptrusts-target': 'down' } },
+    ),
+    (err) => err instanceof Anthropic.BadRequestError && /does not serve \/v1\/messages/.test(err.message),
   );
 });

@@ -18,6 +18,7 @@ export const HAVE_KT = existsSync(KT_BIN);
 export const KEYS = {
   openai: 'sk-upstream-openai-compat-1f2e3d',
   anthropic: 'sk-ant-upstream-compat-4c5b6a',
+  azure: 'az-upstream-compat-7d8e9f',
   client: 'sk-client-compat-never-forwarded-9z8y',
 };
 
@@ -58,6 +59,8 @@ function get(port, path, timeoutMs = 1000) {
 }
 
 // opts.extraYaml: more top-level config (e.g. a policies: / policy: section), appended as is.
+// opts.extraGateway: more gateway: keys (YAML, 2-space indent).
+// opts.extraTargets(mockUrl, downPort): more entries of providers.targets (YAML, 4-space indent).
 export async function startStack(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kt-compat-'));
   const mock = await startMock(dir);
@@ -72,7 +75,7 @@ gateway:
   drain_period: 200ms
   shutdown_deadline: 3s
   max_header_bytes: 64KiB
-providers:
+${opts.extraGateway || ''}providers:
   targets:
     - id: openai-main
       provider: openai
@@ -91,13 +94,18 @@ providers:
       base_url: https://localhost:${downPort}/v1
       secret_key_ref:
         env: OPENAI_API_KEY
-${opts.extraYaml || ''}`;
+    - id: claude-down
+      provider: anthropic
+      base_url: https://localhost:${downPort}
+      secret_key_ref:
+        env: ANTHROPIC_API_KEY
+${opts.extraTargets ? opts.extraTargets(mockUrl, downPort) : ''}${opts.extraYaml || ''}`;
   const cfg = join(dir, 'policy-config.yaml');
   writeFileSync(cfg, yaml);
   const port = await freePort();
   const stderrPath = join(dir, 'kt.stderr');
   const env = { ...process.env, SSL_CERT_FILE: mock.info.ca, OPENAI_API_KEY: KEYS.openai,
-    ANTHROPIC_API_KEY: KEYS.anthropic };
+    ANTHROPIC_API_KEY: KEYS.anthropic, AZURE_OPENAI_KEY: KEYS.azure };
   delete env.KEEPTRUSTS_API_URL;
   delete env.OPENAI_BASE_URL;
   const { openSync } = await import('node:fs');

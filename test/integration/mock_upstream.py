@@ -52,6 +52,7 @@ Content knobs (for the policy tests):
     x-mock-body: <JSON>     a non-streaming reply body sent verbatim (status 200, application/json)
     x-mock-body-hex: <hex>  a non-streaming reply body as raw bytes (a BOM, invalid UTF-8, ...),
             with status x-mock-body-status (default 200)
+    x-mock-should-retry: <v>  the reply carries `x-should-retry: <v>` (a provider's retry hint)
     x-mock-ctype: <type>    the Content-Type of the reply or stream instead of the usual one;
             `none` sends no Content-Type at all
     x-mock-split: how a stream's bytes are written. `event` (default): one chunk + write per event;
@@ -414,6 +415,8 @@ class MockUpstream:
         hdrs = [("Content-Type", "application/json"), ("x-mock-conn", str(rec.conn_id)),
                 ("x-request-id", rec.header("x-request-id") or "req-mock-1"),
                 ("openai-processing-ms", "7")]
+        if rec.header("x-mock-should-retry"):   # the provider's own retry hint
+            hdrs.append(("x-should-retry", rec.header("x-mock-should-retry")))
         ctype_override = rec.header("x-mock-ctype")
         if ctype_override:
             hdrs = [kv for kv in hdrs if kv[0] != "Content-Type"]

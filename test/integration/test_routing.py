@@ -98,7 +98,8 @@ class BaseUrlFormsTest(KtCase):
                  ("slash", "/v1/chat/completions"),
                  ("prefix", "/proxy/openai/v1/chat/completions"),
                  ("prefix-nov1", "/proxy/openai/v1/chat/completions"),
-                 ("az-default-dep", "/openai/deployments/gpt-35-turbo/chat/completions")]
+                 # no deployment: the request's model names it (kt.chat asks for gpt-4o-mini)
+                 ("az-default-dep", "/openai/deployments/gpt-4o-mini/chat/completions")]
         for target, want in cases:
             with self.subTest(target=target):
                 self.mock.reset()

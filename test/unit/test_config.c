@@ -452,7 +452,8 @@ KT_TEST(seed001_env_providers_pack_azure)
     KT_ASSERT_EQ_INT(az->provider, KT_PROVIDER_AZURE);
     KT_ASSERT_EQ_STR(az->base_url, "https://contoso.openai.azure.com/openai/deployments");
     KT_ASSERT_EQ_STR(az->host, "contoso.openai.azure.com");
-    KT_ASSERT_EQ_STR(az->path_prefix, "/openai/deployments");
+    /* the docs' form: kt adds /openai/deployments/<deployment> itself, never twice */
+    KT_ASSERT_EQ_STR(az->path_prefix, "");
     KT_ASSERT_EQ_STR(az->api_version, "2024-06-01");
     KT_ASSERT(az->deployment == NULL);   /* no model, no deployment */
     KT_ASSERT_EQ_STR(az->key, "az-key");
@@ -1246,7 +1247,7 @@ KT_TEST(target_fields_and_provider_defaults)
     KT_ASSERT_EQ_STR(c->targets[0].anthropic_version, "2024-01-01");
     KT_ASSERT_EQ_INT(c->targets[1].provider, KT_PROVIDER_AZURE);
     KT_ASSERT_EQ_STR(c->targets[1].api_version, "2024-06-01");
-    KT_ASSERT_EQ_STR(c->targets[1].deployment, "gpt-4o");
+    KT_ASSERT(c->targets[1].deployment == NULL);   /* the request's model names it */
     KT_ASSERT_EQ_STR(c->targets[2].deployment, "prod-4o");
     KT_ASSERT_EQ_STR(c->targets[2].api_version, "2024-10-21");
     const kt_target *t = kt_config_target_by_id(c, "az2", 3);

@@ -14,7 +14,14 @@ static kt_target mk(const char *id, kt_provider_kind p, const char *model, const
     memset(&t, 0, sizeof t);
     t.id = (char *)id;
     t.provider = p;
+    static char *slots[16];
+    static size_t nslots;
     t.model = (char *)model;
+    if (model && nslots < KT_ARRAY_LEN(slots)) {
+        slots[nslots] = (char *)model;
+        t.models = &slots[nslots++];
+        t.nmodels = 1;
+    }
     t.host = (char *)"api.example.com";
     t.port = 443;
     t.tls = true;
@@ -41,25 +48,105 @@ KT_TEST(route_by_header_model_and_default)
     cfg.ntargets = 3;
     kt_headers hs;
     kt_headers_init(&hs, 10, 1024);
-    char err[100];
-    const char *model = "gpt-4o-mini";
-    KT_ASSERT(kt_route(&cfg, &hs, model, err, sizeof err) == &ts[2]);
-    KT_ASSERT(kt_route(&cfg, &hs, NULL, err, sizeof err) == &ts[0]);
-    KT_ASSERT(kt_route(&cfg, &hs, "gpt-5", err, sizeof err) == &ts[0]);
+    char err[160];
+    const char *model = "gpt-4o-mini", *code = NULL;
+    kt_str chat = KT_STR("/chat/completions"), msgs = KT_STR("/messages");
+    KT_ASSERT(kt_route(&cfg, &hs, chat, model, &code, err, sizeof err) == &ts[2]);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, NULL, &code, err, sizeof err) == &ts[0]);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, "gpt-5", &code, err, sizeof err) == &ts[0]);
+    /* /v1/messages goes to the Anthropic target whatever the model says */
+    KT_ASSERT(kt_route(&cfg, &hs, msgs, model, &code, err, sizeof err) == &ts[1]);
+    KT_ASSERT(kt_route(&cfg, &hs, msgs, NULL, &code, err, sizeof err) == &ts[1]);
+    /* ... and a chat request for a Claude model to an OpenAI one */
+    KT_ASSERT(kt_route(&cfg, &hs, chat, "claude-3", &code, err, sizeof err) == &ts[0]);
     add(&hs, "X-Keeptrusts-Target", "claude");
-    KT_ASSERT(kt_route(&cfg, &hs, model, err, sizeof err) == &ts[1]);
+    KT_ASSERT(kt_route(&cfg, &hs, msgs, model, &code, err, sizeof err) == &ts[1]);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, model, &code, err, sizeof err) == NULL);
+    KT_ASSERT_EQ_STR(code, "unsupported_api");
+    KT_ASSERT(strstr(err, "claude") != NULL);
     kt_headers_reset(&hs);
     add(&hs, "x-keeptrusts-target", "nope");
-    KT_ASSERT(kt_route(&cfg, &hs, model, err, sizeof err) == NULL);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, model, &code, err, sizeof err) == NULL);
+    KT_ASSERT_EQ_STR(code, "unknown_target");
     KT_ASSERT(strstr(err, "nope") != NULL);
     kt_headers_free(&hs);
+}
+
+KT_TEST(route_none_speaks_the_api)
+{
+    kt_target ts[1] = { mk("first", KT_PROVIDER_OPENAI, NULL, "") };
+    kt_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.targets = ts;
+    cfg.ntargets = 1;
+    kt_headers hs;
+    kt_headers_init(&hs, 10, 1024);
+    char err[160];
+    const char *code = NULL;
+    KT_ASSERT(kt_route(&cfg, &hs, KT_STR("/messages"), "claude-3", &code, err, sizeof err) ==
+              NULL);
+    KT_ASSERT_EQ_STR(code, "unsupported_api");
+    KT_ASSERT(strstr(err, "anthropic") != NULL);
+    /* /v1/models is every provider's */
+    KT_ASSERT(kt_route(&cfg, &hs, KT_STR("/models"), NULL, &code, err, sizeof err) == &ts[0]);
+    kt_headers_free(&hs);
+}
+
+KT_TEST(route_globs_and_aliases)
+{
+    char *globs[] = { (char *)"gpt-4o", (char *)"gpt-4o-*" };
+    kt_model_alias al[] = { { (char *)"fast", (char *)"gpt-4o-mini" } };
+    kt_target ts[2] = { mk("first", KT_PROVIDER_OPENAI, NULL, ""),
+                        mk("g", KT_PROVIDER_OPENAI, NULL, "") };
+    ts[1].models = globs;
+    ts[1].nmodels = 2;
+    ts[1].aliases = al;
+    ts[1].naliases = 1;
+    kt_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.targets = ts;
+    cfg.ntargets = 2;
+    kt_headers hs;
+    kt_headers_init(&hs, 10, 1024);
+    char err[160];
+    const char *code = NULL, *up = NULL;
+    kt_str chat = KT_STR("/chat/completions");
+    KT_ASSERT(kt_route(&cfg, &hs, chat, "gpt-4o", &code, err, sizeof err) == &ts[1]);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, "gpt-4o-2024-08-06", &code, err, sizeof err) == &ts[1]);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, "gpt-4", &code, err, sizeof err) == &ts[0]);
+    KT_ASSERT(kt_route(&cfg, &hs, chat, "fast", &code, err, sizeof err) == &ts[1]);
+    KT_ASSERT(kt_target_serves(&ts[1], "fast", &up));
+    KT_ASSERT_EQ_STR(up, "gpt-4o-mini");
+    KT_ASSERT_EQ_STR(kt_target_upstream_model(&ts[1], "fast"), "gpt-4o-mini");
+    KT_ASSERT_EQ_STR(kt_target_upstream_model(&ts[1], "gpt-4o"), "gpt-4o");
+    KT_ASSERT(kt_target_upstream_model(&ts[1], NULL) == NULL);
+    kt_headers_free(&hs);
+}
+
+KT_TEST(forwarded_paths)
+{
+    kt_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    KT_ASSERT(kt_route_path_allowed(&cfg, KT_STR("/v1/chat/completions")));
+    KT_ASSERT(kt_route_path_allowed(&cfg, KT_STR("/v1/messages/count_tokens")));
+    KT_ASSERT(kt_route_path_allowed(&cfg, KT_STR("/v1/audio/transcriptions")));
+    KT_ASSERT(kt_route_path_allowed(&cfg, KT_STR("/v1/models/gpt-4o")));
+    KT_ASSERT(!kt_route_path_allowed(&cfg, KT_STR("/v1/files")));
+    KT_ASSERT(!kt_route_path_allowed(&cfg, KT_STR("/v1/chat/completionsX")));
+    KT_ASSERT(!kt_route_path_allowed(&cfg, KT_STR("/v1")));
+    char *extra[] = { (char *)"/v1/files", (char *)"/v1/files/*" };
+    cfg.gateway.forward_paths = extra;
+    cfg.gateway.nforward_paths = 2;
+    KT_ASSERT(kt_route_path_allowed(&cfg, KT_STR("/v1/files")));
+    KT_ASSERT(kt_route_path_allowed(&cfg, KT_STR("/v1/files/file-1/content")));
+    KT_ASSERT(!kt_route_path_allowed(&cfg, KT_STR("/v1/batches")));
 }
 
 static int build(const kt_target *t, const char *rest, const char *query, kt_headers *hs,
                  kt_buf *out)
 {
     kt_str r = { rest, strlen(rest) }, q = { query, strlen(query) };
-    return kt_build_upstream_head(t, "POST", r, q, hs, 12, true, false, out);
+    return kt_build_upstream_head(t, t->model, "POST", r, q, hs, 12, true, false, out);
 }
 
 KT_TEST(openai_head_replaces_credentials)
@@ -165,9 +252,37 @@ KT_TEST(head_cap_is_enforced)
     kt_headers_free(&hs);
 }
 
+
+KT_TEST(azure_deployment_from_the_request_model)
+{
+    kt_target t = mk("z", KT_PROVIDER_AZURE, "gpt-4o", "");
+    t.api_version = (char *)"2024-06-01";
+    kt_headers hs;
+    kt_headers_init(&hs, 20, 4096);
+    kt_buf out;
+    kt_buf_init(&out, 1 << 16);
+    kt_str r = KT_STR("/chat/completions"), q = KT_STR("");
+    KT_ASSERT_EQ_INT(kt_build_upstream_head(&t, "gpt-4o-mini", "POST", r, q, &hs, 2, true, false,
+                                            &out), 0);
+    KT_ASSERT(starts_with(out.p, "POST /openai/deployments/gpt-4o-mini/chat/completions?"));
+    /* a model from the client cannot reshape the path */
+    KT_ASSERT_EQ_INT(kt_build_upstream_head(&t, "../x/y?z", "POST", r, q, &hs, 2, true, false,
+                                            &out), 0);
+    KT_ASSERT(starts_with(out.p, "POST /openai/deployments/%2E.%2Fx%2Fy%3Fz/chat/completions?"));
+    KT_ASSERT_EQ_INT(kt_build_upstream_head(&t, NULL, "POST", r, q, &hs, 2, true, false, &out),
+                     0);
+    KT_ASSERT(starts_with(out.p, "POST /openai/deployments/gpt-4o/chat/completions?"));
+    kt_buf_free(&out);
+    kt_headers_free(&hs);
+}
+
 int main(void)
 {
     KT_RUN(route_by_header_model_and_default);
+    KT_RUN(route_none_speaks_the_api);
+    KT_RUN(route_globs_and_aliases);
+    KT_RUN(forwarded_paths);
+    KT_RUN(azure_deployment_from_the_request_model);
     KT_RUN(openai_head_replaces_credentials);
     KT_RUN(anthropic_head_has_key_and_version);
     KT_RUN(azure_path_and_api_key);
