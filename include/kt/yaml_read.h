@@ -82,6 +82,10 @@ bool kt_yr_want_map(kt_yread *r, const kt_ynode *n, const char *where);
 bool kt_yr_want_seq(kt_yread *r, const kt_ynode *n, const char *where);
 /* The string value of scalar `n`, or NULL (reported) when it is not a non-empty scalar. */
 const char *kt_yr_want_str(kt_yread *r, const kt_ynode *n, const char *where);
+/* A secret's reference `{env: NAME}` or `{file: PATH}` at `ref`: exactly one of the two, an env
+ * value a variable name. Returns the name or path (in the tree) and sets *is_env, or NULL after
+ * reporting. `where` names the reference ("gateway.shared_state.redis.password_ref"). */
+const char *kt_yr_env_or_file(kt_yread *r, const kt_ynode *ref, const char *where, bool *is_env);
 /* map[key] as a string: NULL and no report when absent/null and !required. */
 const char *kt_yr_str(kt_yread *r, const kt_ynode *map, const char *key, const char *where,
                       bool required);

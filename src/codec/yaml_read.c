@@ -84,6 +84,28 @@ const char *kt_yr_want_str(kt_yread *r, const kt_ynode *n, const char *where)
     return NULL;
 }
 
+const char *kt_yr_env_or_file(kt_yread *r, const kt_ynode *ref, const char *where, bool *is_env)
+{
+    static const char *const keys[] = { "env", "file", NULL };
+    static const char name_chars[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+    if (!kt_yr_want_map(r, ref, where)) return NULL;
+    kt_yr_check_keys(r, ref, keys, where);
+    const kt_ynode *env = kt_ymap_get(ref, "env"), *file = kt_ymap_get(ref, "file");
+    if (!env == !file) {
+        kt_yr_err(r, ref, "%s needs exactly one of env or file", where);
+        return NULL;
+    }
+    const char *s = kt_yr_want_str(r, env ? env : file, where);
+    if (!s) return NULL;
+    if (env && strspn(s, name_chars) != strlen(s)) {
+        kt_yr_err(r, env, "%s.env must be a variable name (letters, digits and _)", where);
+        return NULL;
+    }
+    *is_env = env != NULL;
+    return s;
+}
+
 const char *kt_yr_str(kt_yread *r, const kt_ynode *map, const char *key, const char *where,
                       bool required)
 {

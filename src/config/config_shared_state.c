@@ -106,23 +106,11 @@ int kt_redis_url_parse(const char *url, size_t len, kt_shared_state_opts *o, cha
 
 static void password_ref(kt__cfgctx *x, const kt_ynode *ref, kt_shared_state_opts *o)
 {
-    static const char *const keys[] = { "env", "file", NULL };
-    const char *where = "gateway.shared_state.redis.password_ref";
-    if (!kt_yr_want_map(&x->rd, ref, where)) return;
-    kt_yr_check_keys(&x->rd, ref, keys, where);
-    const kt_ynode *env = kt_ymap_get(ref, "env"), *file = kt_ymap_get(ref, "file");
-    if (!env == !file) {
-        kt_yr_err(&x->rd, ref, "%s needs exactly one of env or file", where);
-        return;
-    }
-    const char *s = kt_yr_want_str(&x->rd, env ? env : file, where);
-    if (!s || !*s) return;
-    if (env && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
-                   strlen(s)) {
-        kt_yr_err(&x->rd, env, "%s.env must be a variable name (letters, digits and _)", where);
-        return;
-    }
-    o->password_source = env ? KT_KEY_ENV : KT_KEY_FILE;
+    bool is_env;
+    const char *s = kt_yr_env_or_file(&x->rd, ref, "gateway.shared_state.redis.password_ref",
+                                      &is_env);
+    if (!s) return;
+    o->password_source = is_env ? KT_KEY_ENV : KT_KEY_FILE;
     o->password_ref = kt_yr_dup(&x->rd, s);
 }
 

@@ -10,37 +10,16 @@
 #include "../policy_priv.h"
 #include "kt/gov_opts.h"
 
-static bool env_name(const char *s)
-{
-    if (!*s) return false;
-    for (; *s; s++)
-        if (!(*s == '_' || (*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= 'a' && *s <= 'z')))
-            return false;
-    return true;
-}
-
 static void key_ref(kt_yread *x, const kt_policy_cfg *pc, kt_audit_opts *st)
 {
-    static const char *const keys[] = { "env", "file", NULL };
     const kt_ynode *ref = kt__popt_get(pc, "digest_key_ref");
     if (!ref) return;
     char where[160];
     snprintf(where, sizeof where, "policy.%s.digest_key_ref", pc->name);
-    if (!kt_yr_want_map(x, ref, where)) return;
-    kt_yr_check_keys(x, ref, keys, where);
-    const kt_ynode *env = kt_ymap_get(ref, "env"), *file = kt_ymap_get(ref, "file");
-    if (!env == !file) {
-        kt_yr_err(x, ref, "%s needs exactly one of env or file", where);
-        return;
-    }
-    const char *v = kt_yr_want_str(x, env ? env : file, where);
+    bool is_env;
+    const char *v = kt_yr_env_or_file(x, ref, where, &is_env);
     if (!v) return;
-    if (env && !env_name(v)) {
-        kt_yr_err(x, env, "%s.env must be a variable name (letters, digits and _)", where);
-        return;
-    }
-    st->key_src = env ? KT_AUDIT_KEY_ENV : KT_AUDIT_KEY_FILE;
+    st->key_src = is_env ? KT_AUDIT_KEY_ENV : KT_AUDIT_KEY_FILE;
     st->key_ref = kt_strdup(v);
 }
 
