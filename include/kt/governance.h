@@ -66,6 +66,7 @@ typedef struct kt_gov_req {
     kt_gov_hold holds[KT_GOV_MAX_HOLDS];
     struct kt_gov_req *prev, *next;   /* live reservations (expiry sweep) */
     bool shared;                   /* the holds are in Redis (gateway.shared_state) */
+    bool unlimited;                /* admitted unchecked: Redis down, on_unavailable: allow */
     void *pending;                 /* an admission Redis has not answered yet */
     /* x-ratelimit-* of the tightest request and token limits (limit 0: none) */
     uint64_t rl_req_limit, rl_req_remaining, rl_req_reset_ms;

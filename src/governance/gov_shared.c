@@ -175,6 +175,7 @@ int kt__shared_unavailable(kt__admit *a, kt_gov_refusal *out)
     case KT_UNAVAIL_ALLOW:
         g->shared.fallback_allow++;
         a->r->nholds = 0;
+        a->r->unlimited = true;
         kt__gov_admitted(a, kt__gov_wall_ms(), false);
         return KT_GOV_ADMITTED;
     case KT_UNAVAIL_LOCAL:

@@ -61,12 +61,21 @@ static void mark_evals(kt_exchange *x, const uint8_t *evals, size_t n)
     }
 }
 
+/* Admitted: on to the input check. Admitted without limits (the shared state down under
+ * on_unavailable: allow) is the governance side of fail_mode: open, so the decision event says
+ * `verdict: unscanned` with reason limits_unavailable, counted in keeptrusts_unscanned_total. */
+static void admitted(kt_exchange *x)
+{
+    if (x->gov.unlimited) x->unscanned = "limits_unavailable";
+    kt__proxy_admitted(x);
+}
+
 /* A pending admission's answer (the shared state's check-and-reserve). */
 static void admitted_later(void *arg, int verdict, const kt_gov_refusal *r)
 {
     kt_exchange *x = arg;
     if (verdict == KT_GOV_ADMITTED) {
-        kt__proxy_admitted(x);
+        admitted(x);
         return;
     }
     if (r->chain_index >= 0 && x->has_decision && (size_t)r->chain_index < x->cfg->nchain) {
@@ -101,7 +110,7 @@ void kt__gov_admit(kt_exchange *x)
                          x->cfg->nchain <= sizeof evals ? evals : NULL, &r, admitted_later, x);
     mark_evals(x, evals, sizeof evals);
     if (v == KT_GOV_PENDING) return;   /* admitted_later goes on */
-    if (v == KT_GOV_ADMITTED) kt__proxy_admitted(x);
+    if (v == KT_GOV_ADMITTED) admitted(x);
     else respond(x, &r);   /* may finish (and free) the exchange */
 }
 

@@ -265,6 +265,8 @@ class OutageTest(SharedCase):
         self.redis.kill9()
         self.assertEqual([kt.chat()[0] for _ in range(5)], [200] * 5)
         self.assertEqual(metric(kt, 'keeptrusts_shared_state_fallbacks_total{mode="allow"}'), 5)
+        # fail_mode's governance cause: admitted unchecked is counted as unscanned, with a reason
+        self.assertEqual(metric(kt, 'keeptrusts_unscanned_total{reason="limits_unavailable"}'), 5)
 
 
 class ProtocolTest(SharedCase):
