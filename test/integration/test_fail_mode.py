@@ -127,8 +127,20 @@ class DetectorErrorClosedTest(KtCase):
         return regex_limit_config(mock)
 
     def test_a_failing_detector_refuses_the_request(self):
-        # the detector cannot tell, so it reports its pattern as found: the request is refused
-        # (under fail_mode: open as well, for now: issue 15 keeps this cause open)
         st, h, body = self.kt.chat(messages=[{"role": "user", "content": RUNAWAY}])
-        self.assertError(st, h, body, 409, "policy_violation", "input_blocked")
+        self.assertError(st, h, body, 503, "unavailable", "internal_error")
         self.assertNotForwarded(0.1)
+
+
+class DetectorErrorOpenTest(KtCase):
+    @classmethod
+    def config(cls, mock):
+        return regex_limit_config(mock, fail_mode="open")
+
+    def test_a_failing_detector_lets_the_request_out_marked(self):
+        st, _, body = self.kt.chat(messages=[{"role": "user", "content": RUNAWAY}])
+        self.assertEqual(st, 200, body)
+        self.assertIn(RUNAWAY.encode(), self.mock.wait_requests(1)[0].body)
+        ev = decision_events(self.kt)[-1]
+        self.assertEqual(ev["verdict"], "unscanned", ev)
+        self.assertEqual(ev.get("reason_code"), "policy_error", ev)

@@ -148,8 +148,10 @@ static int pii_scan(const void *state, const char *text, size_t len, size_t from
             if (rc) return rc;
             pos = e;
         }
-        if (r == KT_ELIMIT) rc = kt_findings_add(out, from, len, policy,
-                                                 (uint16_t)(KT_PII_LABEL_CUSTOM + i), KT_ACT_BLOCK);
+        /* A pattern that ran past PCRE2's match limit cannot say whether the text matches: the
+         * detector fails (KT_ETIMEOUT, not a cap of the body), and gateway.fail_mode decides:
+         * closed refuses (503, a stream is cut), open forwards it marked unscanned. */
+        if (r == KT_ELIMIT) rc = KT_ETIMEOUT;
         else if (r < 0) rc = r;
     }
     return rc;
