@@ -32,8 +32,13 @@ def npm_ready():
     """The receiver needs test/compat's node_modules (the committed lockfile, as run_all.py)."""
     mod = os.path.join(COMPAT, "node_modules", "@opentelemetry", "otlp-transformer")
     if not os.path.isdir(mod):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=COMPAT,
-                       check=True)
+        r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=COMPAT, capture_output=True, text=True)
+        if r.returncode != 0:
+            # e.g. the Debian 13 root of `make debian13`, where npm cannot reach its registry:
+            # the receiver cannot run there, and the host's `make test` runs these tests
+            raise unittest.SkipTest("the OTLP receiver needs test/compat's npm packages and npm "
+                                    "ci failed: " + (r.stderr.strip().splitlines() or ["?"])[0])
 
 
 class Receiver:
