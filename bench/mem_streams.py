@@ -25,18 +25,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "integration"))
 from pki import make_pki  # noqa: E402
 
-
-def status(pid):
-    out = {}
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in ("VmRSS", "VmHWM", "RssAnon"):
-                    out[k] = int(v.split()[0])
-    except OSError:
-        pass
-    return out
+sys.path.insert(0, HERE)
+from bench import proc_status as status  # noqa: E402  (bench.py's /proc/PID/status reader)
 
 
 def wait_port(port, timeout=10):
