@@ -41,7 +41,7 @@ what="make, kt version, policy validate, make san and unit tests"
 if [ "${KT_DEB13_INTEGRATION:-1}" = 1 ]; then
   # the scripted HTTP/2 provider of test_http2.py (a test dependency, so not in the cached root)
   step h2deps 300 'python3 -c "import h2" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-h2; }'
-  step integration 900 'python3 test/run_all.py --only integration --kt build/san/kt'
+  step integration 2100 'python3 test/run_all.py --only integration --kt build/san/kt'
   summary=$(tail -n 1 "$WORK/integration.log")
   say "integration tests on Debian 13 (TLS via mbedTLS 3.6): $summary"
   case "$summary" in
