@@ -66,6 +66,15 @@ class SharedCase(unittest.TestCase):
         self.kts.append(k)
         return k
 
+    def settled(self, spent_usd, timeout=5):
+        """Waits for the last request's settle (sent just after its answer went out): the day's
+        spend counter reaches spent_usd."""
+        want = str(spent_usd * 10 ** 9).encode()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.redis.cmd("GET", day_key()) != want:
+            time.sleep(0.02)
+        time.sleep(0.05)   # the settle's reply, and its MONITOR line, reach their readers
+
     def health(self, kt):
         st, _, body = kt.request("GET", "/health")
         self.assertEqual(st, 200)
@@ -180,6 +189,10 @@ class FleetTest(SharedCase):
         time.sleep(2.3)
         st, _, body = b.chat(max_tokens=10)   # expired: the whole budget is free again
         self.assertEqual(st, 200, body)
+        # b settles just after its answer went out: wait for that settle, not a's expiry
+        end = time.monotonic() + 5
+        while time.monotonic() < end and self.redis.cmd("HLEN", hk):
+            time.sleep(0.02)
         self.assertEqual(self.redis.cmd("HLEN", hk), 0)
         self.assertEqual(self.redis.cmd("ZCARD", "kt:s:spend-limit:gateway:|z"), 0)
         self.assertEqual(int(self.redis.cmd("GET", day_key())), 14 * 10 ** 9)
@@ -312,13 +325,13 @@ class ProtocolTest(SharedCase):
         for _ in range(n):
             st, h, body = kt.chat(headers=bearer(KEY_A), max_tokens=10)
             self.assertEqual(st, 200, body)
-        time.sleep(0.3)   # the last settle is sent after the answer
+        self.settled(14 * n)   # the last settle is sent after the answer
         after = self.redis.commandstats()
         stop()
         # what kt itself sent (MONITOR lines of a client, not of the scripts' own calls): every
         # limit (consumer rpm, policy rpm + tpm, daily spend) in one EVALSHA each way
         sent = [parse_monitor_line(x)[0].upper() for x in lines if b"[0 127.0.0.1:" in x]
-        sent = [c for c in sent if c not in (b"INFO",)]
+        sent = [c for c in sent if c not in (b"INFO", b"GET")]   # the test's own probes
         self.assertEqual(sent, [b"EVALSHA"] * (2 * n), sent)
         self.assertEqual(after.get("evalsha", 0) - before.get("evalsha", 0), 2 * n)
         self.assertEqual(after.get("eval", 0) - before.get("eval", 0), 0)
@@ -330,7 +343,7 @@ class ProtocolTest(SharedCase):
         self.wait_state(kt, "up")
         lines, stop = self.monitor()
         self.assertEqual(kt.chat(headers=bearer(KEY_A), max_tokens=10)[0], 200)
-        time.sleep(0.3)
+        self.settled(14)
         stop()
         settles = [parse_monitor_line(x) for x in lines if b"settled:" in x and b'"EVALSHA"' in x]
         self.assertEqual(len(settles), 1, lines)
@@ -366,10 +379,11 @@ class ProtocolTest(SharedCase):
         kt = self.start(self.gov_cfg())
         self.wait_state(kt, "up")
         self.assertEqual(kt.chat(headers=bearer(KEY_A), max_tokens=10)[0], 200)
+        self.settled(14)   # the first settle is not the one that meets the flush
         self.redis.cmd("SCRIPT", "FLUSH")
         before = self.redis.commandstats()
         self.assertEqual(kt.chat(headers=bearer(KEY_A), max_tokens=10)[0], 200)
-        time.sleep(0.3)
+        self.settled(28)
         after = self.redis.commandstats()
         self.assertEqual(after.get("eval", 0) - before.get("eval", 0), 2)   # reserve + settle
         self.assertEqual(int(self.redis.cmd("GET", day_key())), 28 * 10 ** 9)
