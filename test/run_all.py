@@ -7,8 +7,10 @@ SDK compatibility tests (node --test, official openai / @anthropic-ai/sdk packag
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -113,6 +115,20 @@ def main():
     args = ap.parse_args()
     os.environ["KT_BIN"] = os.path.abspath(args.kt)
     os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    # every temporary file of the run (kt's configs and stderr, Redis and nginx directories, key
+    # files) lives under one directory, removed at the end; KT_KEEP_TMP=1 keeps it for a look
+    tmp = tempfile.mkdtemp(prefix="kt-test-")
+    os.environ["TMPDIR"] = tempfile.tempdir = tmp
+    try:
+        return run_layers(args)
+    finally:
+        if os.environ.get("KT_KEEP_TMP"):
+            print(f"# temporary files kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_layers(args):
     t0 = time.monotonic()
     total_p = total_f = total_s = 0
     if args.only in (None, "unit"):
