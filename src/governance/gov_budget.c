@@ -1,7 +1,10 @@
 /* Budgets for the metrics: for each spend-limit policy of the chain (and consumers[].limits),
  * per window, the budget and the least that any of its scopes has left (settled plus held
  * spend counted), so a dashboard and an alert see the scope nearest its limit with a bounded
- * number of series: one per policy and window, never one per consumer or model. */
+ * number of series: one per policy and window, never one per consumer or model. With
+ * gateway.shared_state the counters are the fleet's, in Redis: each entry then carries what
+ * this instance's latest reserve read there (gov_shared.c), so the gauges show the fleet's spend
+ * as of this instance's latest request of that scope, without a Redis call per scrape. */
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -24,17 +27,27 @@ static windows_now now_windows(void)
     return (windows_now){ (int64_t)(s / 86400), (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon };
 }
 
+/* What an entry has used in the window: its own counters, or the fleet's under shared state. */
+static double used(const kt_gov_entry *e, bool shared, bool monthly, windows_now w)
+{
+    if (shared)
+        return monthly ? (e->fleet_month == w.month ? e->fleet_used_month : 0)
+                       : (e->fleet_day == w.day ? e->fleet_used_day : 0);
+    double spent = monthly ? (e->month == w.month ? e->spent_month : 0)
+                           : (e->day == w.day ? e->spent_day : 0);
+    return spent + e->held;
+}
+
 /* The most any entry whose key starts with `prefix` has used in the window (0 when none). */
-static double most_used(const kt_gov_store *st, const char *prefix, bool monthly, windows_now w)
+static double most_used(const kt_gov *g, const char *prefix, bool monthly, windows_now w)
 {
     size_t pl = strlen(prefix);
     double most = 0;
     for (size_t b = 0; b < KT_GOV_BUCKETS; b++)
-        for (const kt_gov_entry *e = st->buckets[b]; e; e = e->next) {
+        for (const kt_gov_entry *e = g->store.buckets[b]; e; e = e->next) {
             if (strncmp(e->key, prefix, pl) != 0) continue;
-            double spent = monthly ? (e->month == w.month ? e->spent_month : 0)
-                                   : (e->day == w.day ? e->spent_day : 0);
-            if (spent + e->held > most) most = spent + e->held;
+            double u = used(e, g->rds != NULL, monthly, w);
+            if (u > most) most = u;
         }
     return most;
 }
@@ -58,7 +71,7 @@ static size_t consumer_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_bud
         if (k->limits.max_daily_usd <= 0) continue;
         char prefix[KT_GOV_KEY_MAX];
         snprintf(prefix, sizeof prefix, "s::consumer:%s", k->name);
-        double left = k->limits.max_daily_usd - most_used(&g->store, prefix, false, w);
+        double left = k->limits.max_daily_usd - most_used(g, prefix, false, w);
         if (!any || left < least) least = left, limit = k->limits.max_daily_usd;
         any = true;
     }
@@ -69,9 +82,7 @@ static size_t consumer_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_bud
 
 size_t kt_gov_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_budget *out, size_t max)
 {
-    /* With gateway.shared_state the fleet's counters are in Redis, not in this store: no series
-     * rather than a wrong one (reading them there is left to do). */
-    if (!g || !cfg || g->rds) return 0;
+    if (!g || !cfg) return 0;
     windows_now w = now_windows();
     size_t n = 0;
     for (size_t i = 0; i < cfg->nchain; i++) {
@@ -81,9 +92,9 @@ size_t kt_gov_budgets(const kt_gov *g, const kt_config *cfg, kt_gov_budget *out,
         char prefix[KT_GOV_KEY_MAX];
         snprintf(prefix, sizeof prefix, "s:%s:", pc->name);
         n = put(out, n, max, pc->name, "day", o->max_daily_usd,
-                most_used(&g->store, prefix, false, w));
+                most_used(g, prefix, false, w));
         n = put(out, n, max, pc->name, "month", o->max_monthly_usd,
-                most_used(&g->store, prefix, true, w));
+                most_used(g, prefix, true, w));
     }
     return consumer_budgets(g, cfg, out, n, max, w);
 }

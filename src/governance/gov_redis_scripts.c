@@ -5,8 +5,10 @@
  * key that expires when it no longer matters. A spend check first drops the holds whose expiry
  * passed (a sorted set of request ids scored by expiry, their amounts in a hash), then compares
  * settled spend of the UTC day and month + held + this request's estimate with the limits. Spend
- * is counted in integer nano-dollars (INCRBY: no float drift). Reply: {1, now, tat_1..tat_n} or
- * {0, index, spent, held, retry_us, monthly}.
+ * is counted in integer nano-dollars (INCRBY: no float drift). Reply: {1, now, x_1..x_n, then
+ * m_j for each spend check j} or {0, index, spent, held, retry_us, monthly}, where x_i is a rate
+ * check's new tat or a spend check's day total (settled + held, this request's estimate
+ * included) and m_j its month total: the fleet's use, which the budget gauges show.
  *
  *   KEYS: per check: rate -> tat; spend -> day, month, holds hash, holds zset
  *   ARGV: rid, ttl_ms, n, then per check: kind (r|t|s), limit, limit_month, cost
@@ -44,7 +46,7 @@ static const char kt__reserve[] =
     "    local sm = tonumber(redis.call('GET', mk) or '0')\n"
     "    if limit > 0 and sd + held + cost > limit then return {0, i, sd, held, 0, 0} end\n"
     "    if lm > 0 and sm + held + cost > lm then return {0, i, sm, held, 0, 1} end\n"
-    "    plan[i] = {what, hk, zk, ARGV[a - 1]}\n"
+    "    plan[i] = {what, hk, zk, ARGV[a - 1], sd + held + cost, sm + held + cost}\n"
     "  else\n"
     "    local tk = KEYS[k]\n"
     "    k = k + 1\n"
@@ -60,7 +62,7 @@ static const char kt__reserve[] =
     "    plan[i] = {what, tk, nxt}\n"
     "  end\n"
     "end\n"
-    "local out = {1, now}\n"
+    "local out, months = {1, now}, {}\n"
     "for i = 1, n do\n"
     "  local p = plan[i]\n"
     "  if p[1] == 's' then\n"
@@ -68,13 +70,15 @@ static const char kt__reserve[] =
     "    redis.call('ZADD', p[3], nowms + ttl, rid)\n"
     "    redis.call('PEXPIRE', p[2], ttl + 60000)\n"
     "    redis.call('PEXPIRE', p[3], ttl + 60000)\n"
-    "    out[#out + 1] = 0\n"
+    "    out[#out + 1] = p[5]\n"
+    "    months[#months + 1] = p[6]\n"
     "  else\n"
     "    redis.call('SET', p[2], string.format('%.0f', p[3]), 'PX',\n"
     "               math.floor((p[3] - now) / 1000) + 1000)\n"
     "    out[#out + 1] = p[3]\n"
     "  end\n"
     "end\n"
+    "for _, m in ipairs(months) do out[#out + 1] = m end\n"
     "return out\n";
 
 static const char kt__settle[] =

@@ -185,7 +185,33 @@ int kt__shared_unavailable(kt__admit *a, kt_gov_refusal *out)
     }
 }
 
-/* The reserve's answer: {1, now, tat...} admitted, {0, index, spent, held, retry, monthly}
+/* What the reserve's answer says of the fleet's spend, for the budget gauges (gov_budget.c):
+ * on admission every spend check's day total at 2 + i and its month total after the n slots;
+ * on refusal the refused check's window. */
+static void note_fleet_spend(const kt__admit *p, const redisReply *reply, bool ok)
+{
+    int64_t day, month;
+    kt__gov_windows(&day, &month);
+    if (!ok) {
+        long long idx = int_at(reply, 1);
+        if (idx < 1 || (size_t)idx > p->n || p->checks[idx - 1].what != KT_HOLD_SPEND) return;
+        kt_gov_entry *e = p->checks[idx - 1].entry;
+        double used = (double)(int_at(reply, 2) + int_at(reply, 3)) / KT_NANO;
+        if (int_at(reply, 5) == 1) e->fleet_month = month, e->fleet_used_month = used;
+        else e->fleet_day = day, e->fleet_used_day = used;
+        return;
+    }
+    size_t m = 2 + p->n;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->checks[i].what != KT_HOLD_SPEND) continue;
+        kt_gov_entry *e = p->checks[i].entry;
+        long long d = int_at(reply, 2 + i), mo = int_at(reply, m++);
+        if (d >= 0) e->fleet_day = day, e->fleet_used_day = (double)d / KT_NANO;
+        if (mo >= 0) e->fleet_month = month, e->fleet_used_month = (double)mo / KT_NANO;
+    }
+}
+
+/* The reserve's answer: {1, now, x...} admitted, {0, index, spent, held, retry, monthly}
  * refused; anything else (no answer in time, an error) is "unavailable". */
 static bool on_reserved(void *arg, const redisReply *reply)
 {
@@ -204,7 +230,11 @@ static bool on_reserved(void *arg, const redisReply *reply)
             int v = kt__shared_unavailable(p, &out);
             p->cb(p->cb_arg, v, &out);
         }
-    } else if (ok) {
+        free(p);
+        return false;
+    }
+    note_fleet_spend(p, reply, ok);
+    if (ok) {
         g->shared.reserves++;
         if (!r) {
             release(p);

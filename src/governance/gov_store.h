@@ -26,6 +26,10 @@ typedef struct kt_gov_entry {
     /* spend: settled in the current UTC day and month, and reserved by requests in flight */
     int64_t day, month;
     double spent_day, spent_month, held;
+    /* shared state: the fleet's spend in Redis (settled + held), as this instance's latest
+     * reserve of the entry saw it (fleet_day and fleet_month are its windows, 0 never seen) */
+    int64_t fleet_day, fleet_month;
+    double fleet_used_day, fleet_used_month;
 } kt_gov_entry;
 
 typedef struct kt_gov_store {

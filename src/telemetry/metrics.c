@@ -334,7 +334,8 @@ static int budgets(const kt_metrics_gauges *g, kt_buf *b)
     if (!rc)
         rc = head(b, "keeptrusts_budget_remaining_usd", "gauge",
                   "What the scope nearest its limit has left of the budget (settled and held "
-                  "spend counted), by spend-limit policy and window.");
+                  "spend counted; under shared state the fleet's, as of this instance's latest "
+                  "request), by spend-limit policy and window.");
     for (size_t i = 0; i < g->nbudgets && !rc; i++)
         rc = budget_series(b, "keeptrusts_budget_remaining_usd", &g->budgets[i],
                            g->budgets[i].remaining_usd);

@@ -197,6 +197,29 @@ class FleetTest(SharedCase):
         self.assertEqual(self.redis.cmd("ZCARD", "kt:s:spend-limit:gateway:|z"), 0)
         self.assertEqual(int(self.redis.cmd("GET", day_key())), 14 * 10 ** 9)
 
+    def test_budget_gauges_show_the_fleets_spend(self):
+        # b has sent nothing itself: its keeptrusts_budget_remaining_usd is what Redis holds for
+        # the fleet (a's settled spend plus b's own estimate) once b's reserve has read it
+        est = body_est(10)
+        text = config(self.mock, chain=["spend-limit"],
+                      policy={"spend-limit": {"max_daily_usd": 100, "max_monthly_usd": 1000,
+                                              "scope": "gateway"}},
+                      prices=PRICES, shared_state=self.shared())
+        a, b = self.two(text)
+        for _ in range(2):
+            self.assertEqual(a.chat(max_tokens=10)[0], 200)
+            self.settled(14 * (_ + 1))
+        series = 'keeptrusts_budget_remaining_usd{policy="spend-limit",window="%s"}'
+        self.assertEqual(metric(a, 'keeptrusts_budget_limit_usd{policy="spend-limit",window="day"}'),
+                         100)
+        self.assertEqual(metric(b, series % "day"), 100)   # b has read nothing of the fleet yet
+        self.assertEqual(b.chat(max_tokens=10)[0], 200)
+        self.assertAlmostEqual(metric(b, series % "day"), 100 - 28 - est, places=6)
+        self.assertAlmostEqual(metric(b, series % "month"), 1000 - 28 - est, places=6)
+        self.settled(42)
+        self.assertEqual(a.chat(max_tokens=10)[0], 200)   # a sees b's settled request too
+        self.assertAlmostEqual(metric(a, series % "day"), 100 - 42 - est, places=6)
+
     @staticmethod
     def _quiet(fn, **kw):
         try:
