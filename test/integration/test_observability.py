@@ -78,7 +78,9 @@ class TestDashboardAndAlerts(KtCase):
         used = set()
         for e in exprs:
             used |= metric_names(e)
-        self.assertIn("keeptrusts_policy_decisions_total", used)
+        for want in ("keeptrusts_policy_decisions_total", "keeptrusts_budget_remaining_usd",
+                     "keeptrusts_circuit_state", "keeptrusts_failover_attempts_total"):
+            self.assertIn(want, used)   # the documented name and every landed feature's panel
         missing = sorted(n for n in used if n not in have)
         self.assertEqual(missing, [], "the dashboard queries series kt does not expose")
 
