@@ -49,6 +49,11 @@ TARGETS_DOC = {
     "idle_rss_kb": "<= 5 MB (issue 2)",
     "streams_rss_kb": "<= 30 MB at 500 streams (issue 2)",
     "policies_throughput_ratio": ">= 0.8 x nginx with pii-detector + safety-filter (issue 3)",
+    "cpu_efficiency_ratio": ">= 1.0 x nginx pass-through, >= 0.95 x with pii-detector + "
+                            "safety-filter, >= 0.9 x with the cache off (issue 17)",
+    "idle_rss_4mb": "<= 4 MB idle (issue 17)",
+    "h2_policies_streams_hwm_kb": "<= 12 MB peak RSS (VmHWM) at 500 streams through kt + "
+                                  "pii + safety over HTTP/2 to the upstream (issue 17)",
     "gov_cpu_added_us": "<= 3 us of proxy CPU per request for keys + rate + spend limits, local "
                         "state (issue 14); with Redis one call before and one after each request",
 }
@@ -628,6 +633,40 @@ def run_streams(proxy, n, stream_seconds, load_cpu, problems):
     return res
 
 
+H2_PYTHON = "/usr/bin/python3"   # Debian's, which has python3-h2 (the scripted h2 upstream)
+
+
+def h2_missing():
+    """Why the HTTP/2 streaming run cannot happen here, or None."""
+    try:
+        r = subprocess.run([H2_PYTHON, "-c", "import h2"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "%s cannot run (%s)" % (H2_PYTHON, e)
+    return None if r.returncode == 0 else "python3-h2 is not installed (apt-get install python3-h2)"
+
+
+def run_h2_streams(kt_bin, policies, n, stream_seconds, load_cpu, problems):
+    """n concurrent streams through a fresh kt whose upstream speaks HTTP/2 (bench/mem_streams.py:
+    the scripted h2 upstream of the integration tests, python3-h2): kt's memory while all are open,
+    and how many TLS connections carried them. nginx has no column: its proxy_pass speaks only
+    HTTP/1.x to an upstream."""
+    argv = [sys.executable, os.path.join(HERE, "mem_streams.py"), "--kt", kt_bin, "--proto", "h2",
+            "--n", str(n), "--seconds", str(stream_seconds)] + (["--policies"] if policies else [])
+    name = "kt_policies" if policies else "kt"
+    try:
+        p = subprocess.run(pinned(load_cpu, argv), capture_output=True, text=True,
+                           timeout=stream_seconds + 180)
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError) as e:
+        problems.append("%s over HTTP/2: the streaming run failed (%s)" % (name, e))
+        return {"valid": False}
+    out["valid"] = out.get("active", 0) >= n
+    if not out["valid"]:
+        problems.append("%s over HTTP/2: only %d/%d streams were active together"
+                        % (name, out.get("active", 0), n))
+    return out
+
+
 # ---- the report -------------------------------------------------------------------------------
 
 def fmt(v, unit="", nd=0):
@@ -689,6 +728,15 @@ def report(res):
         row("RSS with %d streams" % res["settings"]["streams"], "stream_rss_kb", mb)
         row("peak RSS (VmHWM) with streams", "stream_hwm_kb", mb)
         row("memory per stream (KB)", "per_stream_kb", lambda v: fmt(v, "", 1))
+    h2 = res.get("streams_h2") or {}
+    if h2:
+        def h2row(label, key, f):
+            lines.append("%-34s" % label + "".join(
+                "%*s" % (w, f(h2[n].get(key)) if n in h2 else "-") for n in names))
+        h2row("idle RSS (HTTP/2 upstream)", "idle_rss_kb", mb)
+        h2row("RSS with %d streams over HTTP/2" % res["settings"]["streams"], "peak_rss_kb", mb)
+        h2row("memory per stream, HTTP/2 (KB)", "per_stream_kb", lambda v: fmt(v, "", 1))
+        h2row("upstream TLS connections, HTTP/2", "upstream_connections", lambda v: fmt(v))
     lines.append("")
     lines.append("direct to upstream at 1 connection: p50 %s us plain HTTP, %s us TLS; "
                  "load-CPU ceiling %s req/s plain, %s req/s TLS (wrk straight to the upstream)"
@@ -716,6 +764,12 @@ def report(res):
                      "unredacted: the kt_policies column measures an unenforced chain")
     elif res.get("policies_enforced"):
         lines.append("policies variant: enforced (an e-mail address in a request was redacted)")
+    if h2:
+        lines.append("HTTP/2 rows: a fresh kt (and one with the policies) in front of the scripted "
+                     "HTTP/2 upstream (python3-h2, bench/mem_streams.py); nginx has no column, its "
+                     "proxy_pass speaks only HTTP/1.x upstream")
+    elif res.get("h2_skipped"):
+        lines.append("HTTP/2 streaming run: skipped: %s" % res["h2_skipped"])
     if "kt_gov" in names or s.get("gov_skipped"):
         lines.append("kt_gov: gateway keys + consumer and policy rate limits + daily spend limit, "
                      "counters in the process; kt_gov_redis: the same on a local redis-server "
@@ -727,9 +781,9 @@ def report(res):
                      "(upstream $request_id) and scanned. kt_pol_nocache: the same chain with "
                      "gateway.policy_cache: false, every text scanned")
     lines.append("")
-    lines.append("%-42s %-10s %-20s %s" % ("target", "goal", "measured", ""))
+    lines.append("%-52s %-10s %-20s %s" % ("target", "goal", "measured", ""))
     for t in res["targets"]:
-        lines.append("%-42s %-10s %-20s %s" % (t["name"], t["goal"], t["measured"],
+        lines.append("%-52s %-10s %-20s %s" % (t["name"], t["goal"], t["measured"],
                                                verdict(t["met"])))
     if res["problems"]:
         lines.append("")
@@ -840,6 +894,25 @@ def summarize(res, raw, streams, mem):
     if q is not None:
         target("nocache_throughput_ratio", "  the same, clean-text cache off (issue 3)", ">= 0.80",
                q, fmt(q, "x", 3), q >= 0.8)
+    for key, label, goal in (("cpu_efficiency_ratio", "CPU efficiency kt/nginx (issue 17)", 1.0),
+                             ("policies_cpu_efficiency_ratio",
+                              "  kt+policies/nginx (issue 17)", 0.95),
+                             ("nocache_cpu_efficiency_ratio",
+                              "  the same, clean-text cache off (issue 17)", 0.9)):
+        e = s.get(key)
+        if e is not None or key == "cpu_efficiency_ratio":
+            target(key, label, ">= %.2f" % goal, e, fmt(e, "x", 3) if e is not None else "-",
+                   e is not None and e >= goal)
+    target("idle_rss_4mb", "kt idle RSS (issue 17)", "<= 4 MB", i, mb(i),
+           i is not None and i <= 4 * 1024)
+    h2p = (res.get("streams_h2") or {}).get("kt_policies") or {}
+    hh = h2p.get("hwm_kb") if h2p.get("valid") else None
+    target("h2_policies_streams_hwm_kb",
+           "kt+policies peak RSS, %d streams, HTTP/2 (issue 17)" % res["settings"]["streams"],
+           "<= 12 MB", hh, mb(hh) if hh is not None else ("invalid" if h2p else "skipped"),
+           hh is not None and hh <= 12 * 1024)
+    if h2p and not h2p.get("valid"):
+        tg[-1]["met"] = False
     g = s.get("kt_gov_cpu_added_us")
     target("gov_cpu_added_us", "governance CPU added, local state (issue 14)", "<= 3 us", g,
            fmt(g, " us", 1) if g is not None else "skipped", g is not None and g <= 3)
@@ -878,6 +951,7 @@ def main():
         "load_cpu": env_num("BENCH_LOAD_CPU", 1 if (os.cpu_count() or 1) > 1 else 0),
         "policies": os.environ.get("BENCH_POLICIES", "1") != "0",
         "governance": os.environ.get("BENCH_GOVERNANCE", "1") != "0",
+        "h2_streams": os.environ.get("BENCH_H2", "1") != "0",
         "nice": env_num("BENCH_NICE", -10 if os.geteuid() == 0 else 0),
     }
     if settings["nice"] < 0 and os.geteuid() != 0:
@@ -1098,6 +1172,18 @@ def main():
                                              settings["stream_seconds"], lcpu, problems)
                     sp[n].stop()
             stop_proc(su)
+        res["streams_h2"] = {}
+        if settings["streams"] > 0 and settings["h2_streams"] and kt_bin:
+            why = h2_missing()
+            if why:
+                res["h2_skipped"] = why
+                log("HTTP/2 streaming run skipped: " + why)
+            for n in ("kt", "kt_policies") if not why else ():
+                if n in names:
+                    log("streams through %s over HTTP/2 to the upstream" % n)
+                    res["streams_h2"][n] = run_h2_streams(
+                        kt_bin, n == "kt_policies", settings["streams"],
+                        settings["stream_seconds"], lcpu, problems)
 
         summarize(res, raw, streams, mem)
         if "policies_skipped" in res:

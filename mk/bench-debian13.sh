@@ -23,7 +23,7 @@ root_prepare
 
 # What the bench needs beyond the cached root (python3 and openssl are in it; taskset is in
 # util-linux, which is essential); kt's own build dependencies come with `make` (mk/configure.sh).
-step deps 600 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx wrk util-linux && command -v taskset'
+step deps 600 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx wrk util-linux python3-h2 && command -v taskset'
 # The copied tree has no .git: name the commit measured in `kt version` (+dirty: uncommitted edits).
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then rev="$rev-dirty"; fi
