@@ -127,6 +127,11 @@ demo: $(B)/kt
 
 $(B)/detect_bench: bench/detect_bench.c $(B)/libkt.a
 	$(CC) $(REL_CFLAGS) -std=c11 -D_GNU_SOURCE $(INC) -o $@ $< $(B)/libkt.a $(LIBS)
+# The classifiers' costs (test/perf/): scan rates and the learned scorers' us per KiB, and the
+# tables' build time at start or reload.
+$(B)/perf/%: test/perf/%.c $(B)/libkt.a
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -std=c11 -D_GNU_SOURCE $(INC) -o $@ $< $(B)/libkt.a $(LIBS)
 
 # Every test/corpora/<kind>/ with a policy.yaml is measured on its <EVAL_SPLIT>.jsonl.
 EVAL_SPLIT ?= heldout
@@ -140,10 +145,14 @@ eval: $(B)/kt
 	  echo; \
 	done
 
-bench: $(B)/kt $(B)/detect_bench
+bench: $(B)/kt $(B)/detect_bench $(B)/perf/classify_bench $(B)/perf/classify_startup
 	@sh mk/test-deps.sh nginx wrk
 	@echo "== detector scanning throughput (built-in PII + DLP set, one core)"
 	@taskset -c 0 $(B)/detect_bench 50 || $(B)/detect_bench 50
+	@echo "== safety-filter and prompt-injection: scan rates, learned scorers per KiB (issue 16: <= 5 us)"
+	@taskset -c 0 $(B)/perf/classify_bench || $(B)/perf/classify_bench
+	@echo "== classifier tables built at start or reload (issue 16: <= 5 ms)"
+	@taskset -c 0 $(B)/perf/classify_startup || $(B)/perf/classify_startup
 	@sh bench/run.sh $(B)/kt
 
 install: $(B)/kt

@@ -1,10 +1,8 @@
 /* Throughput of the safety and prompt-injection classifiers on ~20 MB of generated prompt-like text
  * (mixed English words, accents, CJK, JSON, URLs, numbers, a harmful sentence every ~5000 words):
  * the lexicon scans, and the cost the learned scorers and combination rules add, in us per KiB.
- * Not built by make; run:
- *   make && cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude test/perf/classify_bench.c build/libkt.a \
- *      -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lm \
- *      -o /tmp/classify_bench && /tmp/classify_bench */
+ * Built and run by `make bench`
+ * (build/perf/classify_bench). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,7 @@
 /* Start-up cost of the classifiers: kt_safety_init and kt_injection_init with the shipped
  * defaults (what a config load or reload pays per policy), best of 20, in process CPU time (the
- * machine may be shared). Not built by make:
- *   make && cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude test/perf/classify_startup.c build/libkt.a \
- *      -luv -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lyaml -lpcre2-8 -lm \
- *      -o /tmp/classify_startup && /tmp/classify_startup */
+ * machine may be shared). Built and run by `make bench`
+ * (build/perf/classify_startup). */
 #include <stdio.h>
 #include <time.h>
 
