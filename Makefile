@@ -55,7 +55,8 @@ help:
 	@echo "                its nginx; results in build/bench/debian13/ (root only; bench/README.md)"
 	@echo "make debian13   build and test kt in a Debian 13 root, as the Dockerfile does (root only)"
 	@echo "make eval       measure the detectors on the held-out corpora (EVAL_SPLIT=tune for the other split)"
-	@echo "make fuzz       build the libFuzzer targets into build/fuzz/ (FUZZ_SECONDS=N runs each)"
+	@echo "make fuzz       build the libFuzzer targets into build/fuzz/ (FUZZ_SECONDS=N runs each for N s;"
+	@echo "                FUZZ_RUNS=N for N executions, with FUZZ_TARGETS=\"a b\" and FUZZ_MAX_LEN=L)"
 	@echo "make clean      remove build/"
 
 # ---- variants ---------------------------------------------------------------------------------
@@ -112,6 +113,7 @@ fuzz:
 	  mkdir -p $(B)/fuzz/corpus/$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus/$$(basename $$f) test/fuzz/corpus/$$(basename $$f) || exit 1; \
 	done; fi
+	@if [ -n "$(FUZZ_RUNS)" ]; then sh mk/fuzz-runs.sh $(B) $(FUZZ_RUNS); fi
 
 # ---- running, testing, benchmarking -----------------------------------------------------------
 run: $(B)/kt
