@@ -54,6 +54,7 @@ typedef struct kt__admit {
     bool full;                 /* a counter could not be created */
     uint64_t ttl_ms;           /* reservation expiry */
     uint64_t rid;              /* shared: the request's reservation id */
+    int64_t day, month;        /* shared: the UTC windows whose keys the reserve named */
     kt_gov_admit_cb cb;
     void *cb_arg;
 } kt__admit;

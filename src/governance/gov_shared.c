@@ -190,8 +190,7 @@ int kt__shared_unavailable(kt__admit *a, kt_gov_refusal *out)
  * on refusal the refused check's window. */
 static void note_fleet_spend(const kt__admit *p, const redisReply *reply, bool ok)
 {
-    int64_t day, month;
-    kt__gov_windows(&day, &month);
+    int64_t day = p->day, month = p->month;
     if (!ok) {
         long long idx = int_at(reply, 1);
         if (idx < 1 || (size_t)idx > p->n || p->checks[idx - 1].what != KT_HOLD_SPEND) return;
@@ -285,11 +284,11 @@ int kt__shared_reserve(kt__admit *a)
     }
     kt_gov_req *r = a->r;
     r->reservation_id = p->rid = ++g->next_id;
-    int64_t day, month;
-    kt__gov_windows(&day, &month);
+    kt__gov_windows(&p->day, &p->month);
     int nkeys = 0, rc = 0;
     for (size_t i = 0; !rc && i < p->n; i++)
-        rc = counter_keys(op, g, p->checks[i].entry, p->checks[i].what, day, month, &nkeys);
+        rc = counter_keys(op, g, p->checks[i].entry, p->checks[i].what, p->day, p->month,
+                          &nkeys);
     if (!rc) rc = kt__rds_argf(op, "%s-%llu", g->instance, (unsigned long long)r->reservation_id);
     if (!rc) rc = kt__rds_argf(op, "%llu", (unsigned long long)p->ttl_ms);
     if (!rc) rc = kt__rds_argf(op, "%zu", p->n);
