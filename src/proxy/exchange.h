@@ -198,6 +198,8 @@ void kt__trace_attempt_end(kt_exchange *x, int status, const char *error);
 /* Every upstream body chunk: the response facts the spans report (only when recording). */
 void kt__trace_body(kt_exchange *x, const char *data, size_t len);
 void kt__trace_finish(kt_exchange *x, const kt_event_info *ev);
+/* Frees what begin allocated (after finish). */
+void kt__trace_free(kt_exchange *x);
 /* exchange_audit.c: begin at start (the input digest of the body as sent), output with every
  * upstream body chunk (the output digest), finish with the event: the audit record, if any. */
 void kt__audit_begin(kt_exchange *x);

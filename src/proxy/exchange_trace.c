@@ -7,6 +7,7 @@
  * conventions plus kt's own (verdict, policies, consumer, target): names, codes, counts and
  * timings, never prompt or completion text, never keys. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,16 +41,28 @@ static void random_id(kt_exchange *x, uint8_t *out, size_t n)
 void kt__trace_begin(kt_exchange *x)
 {
     kt_xtrace *t = &x->trace;
+    kt_trace_ctx caller;   /* its tracestate (512 bytes) is forwarded with the headers */
     t->hr0_ns = x->obs.t0_ns;
     t->unix0_ns = unix_ns();
-    if (kt_trace_from_headers(&x->c->in.headers, &t->caller) != KT_TRACE_NONE)
-        memcpy(t->trace_id, t->caller.trace_id, 16);
-    else
+    t->caller_src = kt_trace_from_headers(&x->c->in.headers, &caller);
+    if (t->caller_src != KT_TRACE_NONE) {
+        memcpy(t->trace_id, caller.trace_id, 16);
+        memcpy(t->caller_parent, caller.parent_id, 8);
+        t->caller_sampled = caller.sampled;
+    } else {
         random_id(x, t->trace_id, 16);
+    }
     random_id(x, t->span_id, 8);
     kt_trace_hex(t->trace_id, 16, t->trace_hex);
     t->recording = x->gw->tracer &&
-                   kt_sampler_decide(kt_tracer_sampler(x->gw->tracer), &t->caller, t->trace_id);
+                   kt_sampler_decide(kt_tracer_sampler(x->gw->tracer), &caller, t->trace_id);
+    if (t->recording) t->resp = kt_calloc(1, sizeof *t->resp);   /* NULL: no response facts */
+}
+
+void kt__trace_free(kt_exchange *x)
+{
+    free(x->trace.resp);
+    x->trace.resp = NULL;
 }
 
 void kt__trace_input(kt_exchange *x, bool begin)
@@ -73,9 +86,9 @@ int kt__trace_upstream_header(kt_exchange *x, kt_buf *head)
 {
     const kt_xtrace *t = &x->trace;
     char tp[56];
-    bool ours = t->recording || t->caller.src != KT_TRACE_W3C;
+    bool ours = t->recording || t->caller_src != KT_TRACE_W3C;
     if (ours) kt_trace_format_traceparent(t->trace_id, t->attempt_id, t->recording, tp);
-    else kt_trace_format_traceparent(t->caller.trace_id, t->caller.parent_id, t->caller.sampled == 1, tp);
+    else kt_trace_format_traceparent(t->trace_id, t->caller_parent, t->caller_sampled == 1, tp);
     size_t need = sizeof "traceparent: \r\n" + 55;
     if (head->len < 2 || head->cap - head->len <= need || head->max - head->len <= need)
         return KT_ELIMIT;
@@ -128,12 +141,13 @@ static void genai_request(kt_span *s, const kt_exchange *x)
 void kt__trace_body(kt_exchange *x, const char *data, size_t len)
 {
     int st = x->c->resp_status;
-    if (x->trace.recording && st >= 200 && st < 300) kt_resp_sniff_feed(&x->trace.resp, data, len);
+    if (x->trace.resp && st >= 200 && st < 300) kt_resp_sniff_feed(x->trace.resp, data, len);
 }
 
 static void genai_response(kt_span *s, const kt_exchange *x)
 {
-    const kt_resp_sniff *r = &x->trace.resp;
+    const kt_resp_sniff *r = x->trace.resp;
+    if (!r) return;
     kt_span_attr_str(s, "gen_ai.response.model", r->model);
     const char *v[KT_RESP_REASONS];
     for (int i = 0; i < r->nreasons; i++) v[i] = r->reasons[i];
@@ -239,8 +253,8 @@ static void server_span(kt_exchange *x, const kt_event_info *ev, uint64_t end)
     kt_span_init(&s, name, KT_SPAN_SERVER);
     memcpy(s.trace_id, t->trace_id, 16);
     memcpy(s.span_id, t->span_id, 8);
-    s.has_parent = t->caller.src != KT_TRACE_NONE;
-    memcpy(s.parent_id, t->caller.parent_id, 8);
+    s.has_parent = t->caller_src != KT_TRACE_NONE;
+    memcpy(s.parent_id, t->caller_parent, 8);
     s.start_ns = t->unix0_ns;
     s.end_ns = at(t, end);
     genai_request(&s, x);

@@ -12,8 +12,10 @@
 #include "kt/trace.h"
 
 typedef struct kt_xtrace {
-    kt_trace_ctx caller;       /* what the request's headers said (src NONE: kt started it) */
-    uint8_t trace_id[16];
+    kt_trace_src caller_src;   /* where the request's context came from (NONE: kt started it) */
+    int caller_sampled;        /* the caller's decision: 1, 0, or -1 */
+    uint8_t caller_parent[8];  /* the caller's span (caller_src != NONE) */
+    uint8_t trace_id[16];      /* the caller's trace, or the one kt started */
     uint8_t span_id[8];        /* the exchange's server span */
     bool recording;            /* a tracer is configured and the sampler kept this trace */
     char trace_hex[33];        /* for the decision event */
@@ -22,7 +24,8 @@ typedef struct kt_xtrace {
     uint8_t attempt_id[8];     /* the current upstream attempt's span */
     uint64_t attempt_begin;    /* 0: no attempt open */
     uint32_t attempts;         /* attempts so far */
-    kt_resp_sniff resp;        /* response model and finish reasons (recording only) */
+    kt_resp_sniff *resp;       /* response model and finish reasons: recording only, else NULL
+                                * (a stream holds only what it needs) */
 } kt_xtrace;
 
 #endif

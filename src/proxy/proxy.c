@@ -474,6 +474,10 @@ static void on_head(void *owner, int status, const kt_headers *hs, bool has_leng
     } else {
         kt__fo_settle(x, KT_ATTEMPT_OK, status);
     }
+    /* No attempt follows an answered head: the request head (with the provider key) is not
+     * needed while the body relays, often for minutes (2 KiB a stream). */
+    kt_buf_wipe(&x->req_head);
+    kt_buf_free(&x->req_head);
     kt_conn *c = x->c;
     c->resp_status = status;
     x->up_status = status;
@@ -828,6 +832,7 @@ static void x_finish(kt_conn *c)
     kt__gov_finish(x);   /* governance: settle */
     kt__fo_finish(x);    /* failover: a probe that never ended is let go */
     kt__exchange_report(x, c->state == KT_CONN_CLOSING);
+    kt__trace_free(x);
     if (x->counted_stream) x->gw->stats.streams--;
     if (x->sf) {
         kt_stream_filter_free(x->sf);
