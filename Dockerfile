@@ -28,12 +28,12 @@ RUN make -j"$(nproc)" GIT_REV="$KT_GIT_REV" \
 # ---- runtime: only the shared libraries kt links (ldd build/kt on trixie) and the CA bundle ------
 FROM debian:trixie-slim
 ENV DEBIAN_FRONTEND=noninteractive
-# libcjson is on the link line but not needed at run time (the linker drops it); `kt version` below
-# fails the build if any library is missing.
+# `kt version` below fails the build if any library is missing; mk/runtime-libs.sh (run by
+# `make debian13`) checks this list against `ldd build/kt` on trixie without building an image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libuv1t64 libmbedtls21 libmbedx509-7 libmbedcrypto16 libnghttp2-14 libllhttp9.2 libyaml-0-2 libpcre2-8-0 \
-      libhiredis1.1.0 \
+      libhiredis1.1.0 libcjson1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt /var/log/dpkg.log
 # The CA bundle alone: the ca-certificates package would pull in openssl and libssl (~10 MB).
 COPY --from=build /out/etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt

@@ -25,6 +25,9 @@ root_prepare
 step build 900 'make -j2'
 step versions 30 'dpkg-query -W -f "\${Package} \${Version}\n" libllhttp-dev libmbedtls-dev libnghttp2-dev libuv1-dev libcjson-dev libyaml-dev libpcre2-dev libhiredis-dev redis-server gcc; echo "debian_version $(cat /etc/debian_version)"; echo "kt $(build/kt version)"'
 sed 's/^/debian13: built with /' "$WORK/versions.log"
+# The Dockerfile's runtime stage installs every library build/kt links (no image is built here).
+step runtime-libs 60 'sh mk/runtime-libs.sh'
+say "$(tail -n 1 "$WORK/runtime-libs.log")"
 # Every shipped config must load on Debian 13 too (shipped: examples/, k8s/ ConfigMaps are checked
 # by make test; here the plain files). Placeholders for variables a config requires.
 step validate 60 'for f in $(find examples test/configs -name "*.yaml" -path "*polic*" -o -name "*.yaml" -path "test/configs/*" 2>/dev/null | sort); do AZURE_OPENAI_ENDPOINT=https://example.invalid build/kt policy validate "$f" || exit 1; done'
