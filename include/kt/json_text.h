@@ -168,6 +168,9 @@ typedef struct kt_json_top {
     bool complete;                 /* the whole document was validated while collecting */
     uint32_t found;                /* bit i: keys[i] seen */
     kt_json_value v[KT_JSON_TOP_MAX];
+    uint16_t n0[KT_JSON_TOP_MAX];  /* keys[i]'s part before the dot (all of it without one) */
+    uint16_t n1[KT_JSON_TOP_MAX];  /* and after the dot */
+    uint8_t depth[KT_JSON_TOP_MAX];/* 1, or 2 for "outer.inner" */
 } kt_json_top;
 
 /* Starts a collection. KT_EINVAL when n > KT_JSON_TOP_MAX or a key has more than one dot. */

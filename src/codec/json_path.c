@@ -325,25 +325,35 @@ int kt_json_top_begin(kt_json_top *t, const char *const *keys, size_t n)
     for (size_t i = 0; i < n; i++) {
         const char *dot = strchr(keys[i], '.');
         if (dot && strchr(dot + 1, '.')) return KT_EINVAL;
+        size_t n0 = dot ? (size_t)(dot - keys[i]) : strlen(keys[i]);
+        size_t n1 = dot ? strlen(dot + 1) : 0;
+        if (n0 > UINT16_MAX || n1 > UINT16_MAX) return KT_EINVAL;
+        t->n0[i] = (uint16_t)n0;
+        t->n1[i] = (uint16_t)n1;
+        t->depth[i] = dot ? 2 : 1;
     }
     t->keys = keys;
     t->nkeys = n;
     return KT_OK;
 }
 
-/* Whether path element `e` is the key [k, k + kn). */
+/* Whether path element `e` is the key [k, k + kn). A raw key without a backslash is its own
+ * decoded form, so the byte comparison decides; only escaped keys are decoded. */
 static bool elem_is(const kt_json_path *p, const kt_json_path_elem *e, const char *k, size_t kn)
 {
     if (e->is_index || e->key_len < kn) return false;   /* decoding never lengthens a key */
-    return kt_json_key_eq(p->buf + e->key_start, e->key_len, k, kn) == 1;
+    const char *raw = p->buf + e->key_start;
+    if (e->key_len == kn && memcmp(raw, k, kn) == 0) return true;
+    if (!memchr(raw, '\\', e->key_len)) return false;
+    return kt_json_key_eq(raw, e->key_len, k, kn) == 1;
 }
 
-static bool key_matches(const kt_json_path *p, const char *key)
+static bool key_matches(const kt_json_top *t, const kt_json_path *p, size_t i)
 {
-    const char *dot = strchr(key, '.');
-    size_t n0 = dot ? (size_t)(dot - key) : strlen(key);
-    if (p->depth != (dot ? 2 : 1) || !elem_is(p, &p->el[0], key, n0)) return false;
-    return !dot || elem_is(p, &p->el[1], dot + 1, strlen(dot + 1));
+    const char *key = t->keys[i];
+    size_t n0 = t->n0[i];
+    if (p->depth != t->depth[i] || !elem_is(p, &p->el[0], key, n0)) return false;
+    return t->depth[i] == 1 || elem_is(p, &p->el[1], key + n0 + 1, t->n1[i]);
 }
 
 void kt_json_top_note(kt_json_top *t, const kt_json_path *p, const kt_json_value *v)
@@ -356,7 +366,7 @@ void kt_json_top_note(kt_json_top *t, const kt_json_path *p, const kt_json_value
     }
     if (p->el[0].is_index) return;
     for (size_t i = 0; i < t->nkeys; i++) {
-        if (!key_matches(p, t->keys[i])) continue;
+        if (!key_matches(t, p, i)) continue;
         t->found |= 1u << i;
         t->v[i] = *v;   /* last occurrence wins */
     }

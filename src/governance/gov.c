@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "gov_priv.h"
+#include "kt/civil.h"
 #include "kt/events.h"
 #include "kt/gov_opts.h"
 #include "kt/log.h"
@@ -29,19 +30,13 @@ static uint64_t wall_ms(void)
 static void windows(uint64_t ms, int64_t *day, int64_t *month, uint64_t *day_end,
                     uint64_t *month_end)
 {
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
+    kt_civil c = kt_civil_from_days(ms / 86400000);
     *day = (int64_t)(ms / 86400000);
-    *month = (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+    *month = (int64_t)c.year * 12 + (c.month - 1);
     if (day_end) *day_end = (uint64_t)(*day + 1) * 86400000;
-    if (month_end) {
-        struct tm n = { 0 };
-        n.tm_year = tm.tm_mon == 11 ? tm.tm_year + 1 : tm.tm_year;
-        n.tm_mon = (tm.tm_mon + 1) % 12;
-        n.tm_mday = 1;
-        *month_end = (uint64_t)timegm(&n) * 1000;
-    }
+    if (month_end)
+        *month_end = kt_days_from_civil(c.month == 12 ? c.year + 1 : c.year,
+                                        c.month == 12 ? 1 : c.month + 1, 1) * 86400000;
 }
 
 /* Both clocks, read once: the spend file translates rate TATs between them. */

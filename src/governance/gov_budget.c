@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "gov_priv.h"
+#include "kt/civil.h"
 #include "gov_store.h"
 #include "kt/gov_opts.h"
 
@@ -21,10 +22,9 @@ static windows_now now_windows(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    time_t s = tv.tv_sec;
-    gmtime_r(&s, &tm);
-    return (windows_now){ (int64_t)(s / 86400), (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon };
+    uint64_t days = (uint64_t)tv.tv_sec / 86400;
+    kt_civil c = kt_civil_from_days(days);
+    return (windows_now){ (int64_t)days, (int64_t)c.year * 12 + (c.month - 1) };
 }
 
 /* What an entry has used in the window: its own counters, or the fleet's under shared state. */

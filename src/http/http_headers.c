@@ -96,11 +96,22 @@ kt_str kt_headers_value(const kt_headers *hs, uint32_t i)
     return (kt_str){ hs->raw.p + hs->h[i].val_off, hs->h[i].val_len };
 }
 
+/* Whether header i is `name` (n bytes, lower case or not): the length and the first byte, the
+ * common misses, are compared in line. */
+static bool name_is(const kt_headers *hs, uint32_t i, const char *name, size_t n)
+{
+    const kt_header *h = &hs->h[i];
+    if (h->name_len != n) return false;
+    unsigned c = (unsigned char)hs->raw.p[h->name_off];
+    if (n && (c | 0x20u) != ((unsigned char)name[0] | 0x20u)) return false;
+    return kt_str_eq_ci_n(kt_headers_name(hs, i), name, n);
+}
+
 int kt_headers_find(const kt_headers *hs, const char *name, uint32_t from)
 {
     size_t n = strlen(name);
     for (uint32_t i = from; i < hs->n; i++)
-        if (hs->h[i].name_len == n && kt_str_eq_ci_n(kt_headers_name(hs, i), name, n)) return (int)i;
+        if (name_is(hs, i, name, n)) return (int)i;
     return -1;
 }
 
@@ -109,7 +120,7 @@ int kt_headers_count(const kt_headers *hs, const char *name)
     int c = 0;
     size_t n = strlen(name);
     for (uint32_t i = 0; i < hs->n; i++)
-        if (hs->h[i].name_len == n && kt_str_eq_ci_n(kt_headers_name(hs, i), name, n)) c++;
+        if (name_is(hs, i, name, n)) c++;
     return c;
 }
 
@@ -138,7 +149,9 @@ bool kt_http_is_hop_by_hop(const kt_headers *hs, kt_str name)
                                     KT_STR("transfer-encoding"), KT_STR("upgrade"),
                                     KT_STR("proxy-authorization"), KT_STR("proxy-authenticate") };
     for (size_t i = 0; i < KT_ARRAY_LEN(fixed); i++)
-        if (name.n == fixed[i].n && kt_str_eq_ci_n(name, fixed[i].p, fixed[i].n)) return true;
+        if (name.n == fixed[i].n && (name.p[0] | 0x20) == fixed[i].p[0] &&
+            kt_str_eq_ci_n(name, fixed[i].p, fixed[i].n))
+            return true;
     for (int i = kt_headers_find(hs, "connection", 0); i >= 0;
          i = kt_headers_find(hs, "connection", (uint32_t)i + 1))
         if (token_in_list(kt_headers_value(hs, (uint32_t)i), name)) return true;

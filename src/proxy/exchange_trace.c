@@ -93,8 +93,9 @@ int kt__trace_upstream_header(kt_exchange *x, kt_buf *head)
     if (head->len < 2 || head->cap - head->len <= need || head->max - head->len <= need)
         return KT_ELIMIT;
     head->len -= 2;   /* the final CRLF; the caller's tracestate was forwarded as it came */
-    int rc = kt_buf_printf(head, "traceparent: %s\r\n", tp);
-    if (!rc) rc = kt_buf_append(head, "\r\n", 2);
+    int rc = kt_buf_append(head, "traceparent: ", 13);
+    if (!rc) rc = kt_buf_append(head, tp, strlen(tp));
+    if (!rc) rc = kt_buf_append(head, "\r\n\r\n", 4);
     return rc;
 }
 

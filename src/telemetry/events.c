@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kt/civil.h"
 #include "kt/classifier.h"
 #include "kt/events.h"
 #include "kt/json_text.h"
@@ -88,22 +89,17 @@ static void digits(char *p, unsigned v, int n)
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" without printf or gmtime_r (whose time zone lock shows per
- * request): the proleptic Gregorian date of a day count (H. Hinnant's civil_from_days), what
- * gmtime_r gives for every time up to the end of year 9999; later ones are refused as before. */
+ * request; kt/civil.h), what gmtime_r gives for every time up to the end of year 9999; later
+ * ones are refused as before. */
 static int timestamp(kt_buf *b, uint64_t unix_ms)
 {
     uint64_t secs = unix_ms / 1000, days = secs / 86400, sod = secs % 86400;
     if (days > 2932896) return KT_EINVAL;   /* 9999-12-31 */
-    uint64_t z = days + 719468, era = z / 146097, doe = z % 146097;
-    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    unsigned day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    unsigned month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    unsigned year = (unsigned)(yoe + era * 400 + (month <= 2));
+    kt_civil c = kt_civil_from_days(days);
     char t[] = "\"0000-00-00T00:00:00.000Z\"";
-    digits(t + 1, year, 4);
-    digits(t + 6, month, 2);
-    digits(t + 9, day, 2);
+    digits(t + 1, c.year, 4);
+    digits(t + 6, c.month, 2);
+    digits(t + 9, c.day, 2);
     digits(t + 12, (unsigned)(sod / 3600), 2);
     digits(t + 15, (unsigned)(sod / 60 % 60), 2);
     digits(t + 18, (unsigned)(sod % 60), 2);
