@@ -20,6 +20,8 @@ typedef struct kt_headers {
     uint32_t max;       /* header count cap */
     uint32_t cap;       /* entries allocated in h (grows by doubling up to max) */
     uint8_t st;         /* parser state: expecting a name, inside a name, inside a value */
+    uint32_t nconn;     /* Connection headers among them, and the first one's index (for the */
+    uint32_t conn_first;/* hop-by-hop test, which runs once per forwarded header) */
 } kt_headers;
 
 int kt_headers_init(kt_headers *hs, uint32_t max_count, size_t max_bytes);

@@ -16,6 +16,7 @@ int kt_headers_init(kt_headers *hs, uint32_t max_count, size_t max_bytes)
     hs->n = 0;
     hs->max = max_count;
     hs->st = HS_EXPECT_NAME;
+    hs->nconn = hs->conn_first = 0;
     hs->cap = KT_MIN(max_count, KT_HEADERS_FIRST);
     hs->h = kt_calloc(hs->cap ? hs->cap : 1, sizeof *hs->h);
     return hs->h ? KT_OK : KT_ENOMEM;
@@ -44,6 +45,7 @@ void kt_headers_reset(kt_headers *hs)
     kt_buf_reset(&hs->raw);
     hs->n = 0;
     hs->st = HS_EXPECT_NAME;
+    hs->nconn = hs->conn_first = 0;
 }
 
 int kt_headers_add_name(kt_headers *hs, const char *p, size_t n)
@@ -78,10 +80,13 @@ int kt_headers_add_value(kt_headers *hs, const char *p, size_t n)
     return KT_OK;
 }
 
+static bool name_is(const kt_headers *hs, uint32_t i, const char *name, size_t n);
+
 int kt_headers_value_done(kt_headers *hs)
 {
     if (hs->st == HS_EXPECT_NAME || hs->h[hs->n - 1].name_len == 0) return KT_EPARSE;
     hs->st = HS_EXPECT_NAME;
+    if (name_is(hs, hs->n - 1, "connection", 10) && !hs->nconn++) hs->conn_first = hs->n - 1;
     return KT_OK;
 }
 
@@ -152,9 +157,11 @@ bool kt_http_is_hop_by_hop(const kt_headers *hs, kt_str name)
         if (name.n == fixed[i].n && (name.p[0] | 0x20) == fixed[i].p[0] &&
             kt_str_eq_ci_n(name, fixed[i].p, fixed[i].n))
             return true;
-    for (int i = kt_headers_find(hs, "connection", 0); i >= 0;
-         i = kt_headers_find(hs, "connection", (uint32_t)i + 1))
-        if (token_in_list(kt_headers_value(hs, (uint32_t)i), name)) return true;
+    for (uint32_t i = hs->conn_first, seen = 0; seen < hs->nconn && i < hs->n; i++) {
+        if (!name_is(hs, i, "connection", 10)) continue;
+        seen++;
+        if (token_in_list(kt_headers_value(hs, i), name)) return true;
+    }
     return false;
 }
 

@@ -323,6 +323,35 @@ KT_TEST(hop_by_hop_includes_connection_tokens)
     kt_headers_free(&hs);
 }
 
+static void add(kt_headers *hs, const char *n, const char *v)
+{
+    kt_headers_add_name(hs, n, strlen(n));
+    kt_headers_add_value(hs, v, strlen(v));
+    kt_headers_value_done(hs);
+}
+
+/* Tokens of every Connection header count, wherever it stands and however its name is cased;
+ * a reset head forgets them. */
+KT_TEST(hop_by_hop_every_connection_header)
+{
+    kt_headers hs;
+    kt_headers_init(&hs, 10, 1024);
+    add(&hs, "Host", "a");
+    add(&hs, "Connectiom", "x-not");
+    add(&hs, "connection", "keep-alive");
+    add(&hs, "X-One", "1");
+    add(&hs, "CONNECTION", "x-one, x-two");
+    KT_ASSERT(kt_http_is_hop_by_hop(&hs, KT_STR("X-One")));
+    KT_ASSERT(kt_http_is_hop_by_hop(&hs, KT_STR("x-two")));
+    KT_ASSERT(!kt_http_is_hop_by_hop(&hs, KT_STR("x-not")));
+    KT_ASSERT(!kt_http_is_hop_by_hop(&hs, KT_STR("host")));
+    KT_ASSERT_EQ_INT(kt_headers_count(&hs, "Connection"), 2);
+    kt_headers_reset(&hs);
+    add(&hs, "X-One", "1");
+    KT_ASSERT(!kt_http_is_hop_by_hop(&hs, KT_STR("x-one")));
+    kt_headers_free(&hs);
+}
+
 KT_TEST(head_scan_split_crlf)
 {
     kt_head_scan s;
@@ -443,6 +472,7 @@ int main(void)
     KT_RUN(trailers_are_dropped);
     KT_RUN(target_normalised);
     KT_RUN(hop_by_hop_includes_connection_tokens);
+    KT_RUN(hop_by_hop_every_connection_header);
     KT_RUN(head_scan_split_crlf);
     return KT_DONE();
 }
