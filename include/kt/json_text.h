@@ -109,14 +109,20 @@ typedef struct kt_json_pat {
 typedef uint64_t kt_json_patmask;   /* one bit per pattern of a list */
 #define KT_JSON_SIG_CAP 256
 
-/* What a pattern list needs at every walk, worked out once: the patterns by first byte (the
- * top-level filter) and, per pattern, the bytes it shares with the one before it, so a level
- * compares a run of patterns with a common start once. */
+/* What a pattern list needs at every walk, worked out once: for each byte position k of the
+ * patterns, the patterns by the byte they have there ("cells": position k's cells are
+ * [at[k], at[k + 1]), a byte and the mask of the patterns with that byte at k), so a level
+ * narrows its alive patterns with one mask per signature byte instead of comparing each pattern.
+ * Positions from `cov` on (when the cells would not fit) are compared pattern by pattern. */
+#define KT_JSON_PATSET_CELLS 384
 typedef struct kt_json_patset {
     const kt_json_pat *pats;
     size_t n;
-    kt_json_patmask first[256];
-    uint16_t lcp[KT_JSON_PATHSET_MAX];   /* common prefix with pattern i - 1 (0 for the first) */
+    kt_json_patmask rest;                   /* the patterns ending in ".**" */
+    uint16_t cov;                           /* positions below it have cells */
+    uint16_t at[KT_JSON_SIG_CAP + 1];
+    uint8_t cbyte[KT_JSON_PATSET_CELLS];
+    kt_json_patmask cmask[KT_JSON_PATSET_CELLS];
 } kt_json_patset;
 
 typedef struct kt_json_pathset {

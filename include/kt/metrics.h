@@ -19,7 +19,9 @@ typedef struct kt_mseries {
 } kt_mseries;
 
 /* A series found before by the very pointers of its label names and values (see
- * kt_metrics_add_fixed): direct-mapped, a miss only costs the lookup by text. */
+ * kt_metrics_add_fixed): two-way (a pair of slots per key, so that two series whose keys share a
+ * slot, such as two policies' evaluations, do not evict each other every request); a miss only
+ * costs the lookup by text. */
 #define KT_MCACHE_SLOTS 64
 #define KT_MCACHE_LABELS 3
 

@@ -194,19 +194,43 @@ kt_json_pat kt_json_pat_of(const char *pattern)
     return (kt_json_pat){ pattern, len, rest ? len - 3 : len };
 }
 
+/* The cells of position k (see kt_json_patset): one per distinct byte the patterns have there.
+ * Returns the number written, or -1 when more than `room`. */
+static int cells_at(kt_json_patset *ps, size_t k, size_t base, size_t room)
+{
+    size_t nc = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        if (k >= ps->pats[i].len) continue;
+        uint8_t c = (uint8_t)ps->pats[i].s[k];
+        size_t j = 0;
+        while (j < nc && ps->cbyte[base + j] != c) j++;
+        if (j == nc) {
+            if (nc == room) return -1;
+            ps->cbyte[base + nc] = c;
+            ps->cmask[base + nc++] = 0;
+        }
+        ps->cmask[base + j] |= (kt_json_patmask)1 << i;
+    }
+    return (int)nc;
+}
+
 int kt_json_patset_compile(kt_json_patset *ps, const kt_json_pat *pats, size_t n)
 {
     if (n > KT_JSON_PATHSET_MAX) return KT_EINVAL;
     ps->pats = pats;
     ps->n = n;
-    memset(ps->first, 0, sizeof ps->first);
-    for (size_t i = 0; i < n; i++) {
-        ps->first[(uint8_t)pats[i].s[0]] |= (kt_json_patmask)1 << i;
-        size_t k = 0;
-        if (i)
-            while (k < pats[i].len && k < pats[i - 1].len && pats[i].s[k] == pats[i - 1].s[k]) k++;
-        ps->lcp[i] = (uint16_t)KT_MIN(k, (size_t)UINT16_MAX);
+    ps->rest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pats[i].lim != pats[i].len) ps->rest |= (kt_json_patmask)1 << i;
+    size_t used = 0, k = 0;
+    ps->at[0] = 0;
+    for (; k < KT_JSON_SIG_CAP; k++) {
+        int nc = cells_at(ps, k, used, KT_JSON_PATSET_CELLS - used);
+        if (nc < 0) break;
+        used += (size_t)nc;
+        ps->at[k + 1] = (uint16_t)used;
     }
+    ps->cov = (uint16_t)k;
     return KT_OK;
 }
 
@@ -253,11 +277,35 @@ static int sig_append(kt_json_pathset *set, const kt_json_path *p, int d)
     return (int)(n + e->key_len);
 }
 
-/* Level d + 1 from level d: which patterns still agree with the longer signature. A ".**" pattern
- * whose prefix ends inside the new piece is matched for good when the piece goes on with '.' or
- * '[' (kt_json_sig_match's rule; its first-byte shortcut matters only when the prefix is empty).
- * A pattern that shares the signature's whole length with the one before it, compared just
- * before in the same way, gets the same answer without comparing again. */
+/* The patterns among `m` whose byte at position k is c. */
+static kt_json_patmask cell_mask(const kt_json_patset *ps, size_t k, uint8_t c,
+                                 kt_json_patmask m)
+{
+    for (size_t j = ps->at[k]; j < ps->at[k + 1]; j++)
+        if (ps->cbyte[j] == c) return m & ps->cmask[j];
+    return 0;
+}
+
+/* A ".**" pattern alive above whose prefix ends inside the new piece [n0, n) is matched for good
+ * when the piece goes on with '.' or '[' (kt_json_sig_match's rule; its first-byte shortcut
+ * matters only when the prefix is empty). */
+static kt_json_patmask rest_done(const kt_json_patset *ps, const char *sig, size_t n0, size_t n,
+                                 kt_json_patmask m)
+{
+    kt_json_patmask done = 0;
+    for (m &= ps->rest; m; m &= m - 1) {
+        int i = __builtin_ctzll(m);
+        const kt_json_pat *pt = &ps->pats[i];
+        if (n > pt->lim && bytes_eq(sig + n0, pt->s + n0, pt->lim - n0) &&
+            (sig[pt->lim] == '.' || sig[pt->lim] == '[') && (pt->lim || sig[0] == pt->s[0]))
+            done |= (kt_json_patmask)1 << i;
+    }
+    return done;
+}
+
+/* Level d + 1 from level d: which patterns still agree with the longer signature (each byte of
+ * the new piece narrows the alive set by its cell; past `cov`, and for the length, the few
+ * patterns left are compared one by one), and which ".**" patterns it matches for good. */
 static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
 {
     const kt_json_patset *ps = set->ps;
@@ -271,25 +319,16 @@ static void pathset_step(kt_json_pathset *set, const kt_json_path *p, int d)
     size_t n0 = (size_t)set->siglen[d], n = (size_t)set->siglen[d + 1];
     const char *sig = set->sig;
     kt_json_patmask m = set->alive[d];
-    /* At the top every pattern is alive, and each branch below needs the pattern's first byte to
-     * equal the signature's: most top-level keys leave none to compare. */
-    if (d == 0 && n > 0) m &= ps->first[(uint8_t)sig[0]];
-    int prev = -2;   /* the pattern compared last in full, and its answer */
-    bool prev_eq = false;
-    for (; m; m &= m - 1) {
-        int i = __builtin_ctzll(m);
+    if (m & ps->rest) set->done[d + 1] |= rest_done(ps, sig, n0, n, m);
+    size_t k = n0, covered = KT_MIN(n, (size_t)ps->cov);
+    for (; k < covered && m; k++) m = cell_mask(ps, k, (uint8_t)sig[k], m);
+    for (kt_json_patmask t = m; t; t &= t - 1) {
+        int i = __builtin_ctzll(t);
         const kt_json_pat *pt = &ps->pats[i];
-        if (n <= pt->lim) {
-            bool eq = prev == i - 1 && ps->lcp[i] >= n ? prev_eq
-                                                       : bytes_eq(sig + n0, pt->s + n0, n - n0);
-            if (eq) set->alive[d + 1] |= (kt_json_patmask)1 << i;
-            prev = i;
-            prev_eq = eq;
-        } else if (pt->lim != pt->len && bytes_eq(sig + n0, pt->s + n0, pt->lim - n0) &&
-                   (sig[pt->lim] == '.' || sig[pt->lim] == '[') && (pt->lim || sig[0] == pt->s[0])) {
-            set->done[d + 1] |= (kt_json_patmask)1 << i;
-        }
+        if (n > pt->lim || (k < n && !bytes_eq(sig + k, pt->s + k, n - k)))
+            m &= ~((kt_json_patmask)1 << i);
     }
+    set->alive[d + 1] = m;
 }
 
 int kt_json_pathset_match(kt_json_pathset *set, const kt_json_path *p)

@@ -131,7 +131,8 @@ static kt_mcache_ent *cache_slot(kt_mfamily *fam, const char *const *names,
         h = (h ^ (uintptr_t)names[i]) * 0x9e3779b97f4a7c15u;
         h = (h ^ (uintptr_t)values[i]) * 0x9e3779b97f4a7c15u;
     }
-    return &fam->cache[(h >> 32) % KT_MCACHE_SLOTS];
+    _Static_assert(KT_MCACHE_SLOTS % 2 == 0, "slots come in pairs");
+    return &fam->cache[((h >> 32) % KT_MCACHE_SLOTS) & ~(uint64_t)1];   /* the pair's first */
 }
 
 static bool cache_hit(const kt_mcache_ent *c, const char *const *names,
@@ -151,14 +152,17 @@ void kt_metrics_add_fixed(kt_metrics *m, kt_mfamily *fam, const char *const *nam
         kt_metrics_add(m, fam, names, values, n, v);
         return;
     }
-    kt_mcache_ent *c = cache_slot(fam, names, values, n);
-    if (cache_hit(c, names, values, n)) {
-        fam->v[c->series - 1].v += v;
-        return;
-    }
+    kt_mcache_ent *pair = cache_slot(fam, names, values, n), *c = pair;
+    for (int w = 0; w < 2; w++)
+        if (cache_hit(&pair[w], names, values, n)) {
+            fam->v[pair[w].series - 1].v += v;
+            return;
+        }
     kt_mseries *s = series_for(fam, names, values, n);
     if (!s) return;
     s->v += v;
+    /* the empty way, else the second (the first keeps the older key) */
+    if (pair[0].series) c = &pair[1];
     c->series = (uint32_t)(s - fam->v) + 1;
     c->n = (uint32_t)n;
     for (size_t i = 0; i < n; i++) {

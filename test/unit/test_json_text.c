@@ -345,6 +345,52 @@ KT_TEST(pathset_matches_like_signatures)
     KT_ASSERT_EQ_INT(kt_json_pathset_init(&set, ps, KT_JSON_PATHSET_MAX + 1), KT_EINVAL);
 }
 
+/* 64 long patterns that differ early: their byte cells overflow KT_JSON_PATSET_CELLS after a
+ * few positions, and the rest of each level is compared pattern by pattern. Documents built from
+ * the same keys (and near misses) must get the signatures' answers. */
+KT_TEST(pathset_past_its_cells)
+{
+    static char text[KT_JSON_PATHSET_MAX][64], key[KT_JSON_PATHSET_MAX][3][12];
+    bool arr[KT_JSON_PATHSET_MAX][2];
+    kt_json_pat ps[KT_JSON_PATHSET_MAX];
+    uint32_t seed = 99;
+    for (size_t i = 0; i < KT_JSON_PATHSET_MAX; i++) {
+        for (int k = 0; k < 3; k++) {
+            for (int j = 0; j < 9; j++) {
+                seed = seed * 1103515245u + 12345u;
+                key[i][k][j] = (char)('a' + (seed >> 16) % 26);
+            }
+            key[i][k][9] = 0;
+        }
+        arr[i][0] = (seed >> 8) & 1;
+        arr[i][1] = (seed >> 9) & 1;
+        snprintf(text[i], sizeof text[i], "%.9s%s.%.9s%s.%.9s%s", key[i][0], arr[i][0] ? "[*]" : "",
+                 key[i][1], arr[i][1] ? "[*]" : "", key[i][2], i % 5 == 0 ? ".**" : "");
+        ps[i] = kt_json_pat_of(text[i]);
+    }
+    pathset_cmp c;
+    memset(&c, 0, sizeof c);
+    c.pats = ps;
+    c.n = KT_JSON_PATHSET_MAX;
+    KT_ASSERT_EQ_INT(kt_json_pathset_init(&c.set, ps, c.n), 0);
+    KT_ASSERT(c.set.own.cov < 20);   /* the cells ran out: the slow path is exercised */
+    /* A document per pattern: the pattern's own path, one a byte off at the end, one deeper. */
+    for (size_t i = 0; i < KT_JSON_PATHSET_MAX; i++)
+        for (int variant = 0; variant < 3; variant++) {
+            char doc[256];
+            int len = snprintf(doc, sizeof doc, "{\"%.9s\":%s{\"%.9s\":%s{\"%.9s%s\":%s}%s}%s}",
+                               key[i][0], arr[i][0] ? "[" : "", key[i][1], arr[i][1] ? "[" : "",
+                               key[i][2], variant == 1 ? "x" : "",
+                               variant == 2 ? "{\"deep\":\"v\"}" : "\"v\"",
+                               arr[i][1] ? "]" : "", arr[i][0] ? "]" : "");
+            kt_json_pathset_start(&c.set, &c.set.own);   /* a new walk over the same buffer */
+            KT_ASSERT_EQ_INT(kt_json_walk(doc, (size_t)len, pathset_visit, &c), 0);
+        }
+    KT_ASSERT_EQ_INT(c.diffs, 0);
+    /* the own paths (64) and the ".**" patterns' deeper ones (13) */
+    KT_ASSERT_EQ_INT(c.hits, KT_JSON_PATHSET_MAX + 13);
+}
+
 KT_TEST(path_patterns)
 {
     const char *chat =
@@ -764,6 +810,7 @@ int main(void)
     KT_RUN(scan_reports_all_types_post_order);
     KT_RUN(plain_runs_every_byte_every_offset);
     KT_RUN(pathset_matches_like_signatures);
+    KT_RUN(pathset_past_its_cells);
     KT_RUN(path_patterns);
     KT_RUN(pattern_validity);
     KT_RUN(key_eq_decodes);
