@@ -42,44 +42,57 @@ static inline uint32_t fmix32(uint32_t h)
     return h;
 }
 
-/* One word's features; *prev is the previous word's hash (have_prev: there is one). */
-typedef struct kt__linword {
-    uint32_t h, h4;
-    size_t n;
-} kt__linword;
+/* Inlined into each caller, so the per-word callback is a direct call the compiler can inline
+ * too (the scorer runs once per scanned text; a call through a pointer per word cost a third of
+ * its instructions). */
+#define KT__LIN_INLINE static inline __attribute__((always_inline))
 
-static unsigned word_ids(const kt__linword *w, int have_prev, uint32_t prev, uint32_t ids[3])
+/* One word's feature ids (prev: the previous word's hash, when have_prev). */
+KT__LIN_INLINE unsigned word_ids(uint32_t h, uint32_t h4, size_t n, int have_prev, uint32_t prev,
+                                 uint32_t ids[3])
 {
     unsigned k = 0;
-    ids[k++] = fmix32(w->h ^ 0x9E3779B9u);
-    if (have_prev) ids[k++] = fmix32((prev * FNV_PRIME) ^ w->h ^ 0x85EBCA6Bu);
-    if (w->n > 4) ids[k++] = fmix32(w->h4 ^ 0xC2B2AE35u);
+    ids[k++] = fmix32(h ^ 0x9E3779B9u);
+    if (have_prev) ids[k++] = fmix32((prev * FNV_PRIME) ^ h ^ 0x85EBCA6Bu);
+    if (n > 4) ids[k++] = fmix32(h4 ^ 0xC2B2AE35u);
     return k;
 }
 
 /* Calls fn(ud, ids, nids, start, end) for every word of the text. */
 typedef void (*kt__linword_fn)(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e);
 
-static void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
+/* Counts a word byte's kind: digits (raw '0'..'9', which folding keeps) and letters (folded). */
+#define KT__LIN_KIND(f) (digits += (unsigned)((f) - '0') < 10u, letters |= (unsigned)((f) - 'a') < 26u)
+
+KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
 {
     const uint8_t *ft = fold_table();
-    const unsigned char *p = (const unsigned char *)text;
+    const unsigned char *base = (const unsigned char *)text, *p = base, *end = base + len;
     uint32_t prev = 0;
     int have_prev = 0;
-    size_t i = 0;
-    while (i < len) {
-        if (!ft[p[i]]) {
-            i++;
-            continue;
+    for (;;) {
+        while (p < end && !ft[*p]) p++;
+        if (p == end) return;
+        const unsigned char *s = p;
+        const unsigned char *hend = (size_t)(end - p) > KT__LIN_WORD_MAX ? p + KT__LIN_WORD_MAX : end;
+        const unsigned char *end4 = hend - p > 4 ? p + 4 : hend;
+        uint32_t h = FNV_BASIS, h4 = 0;
+        unsigned digits = 0, letters = 0;
+        uint8_t f;
+        /* the 4-byte prefix, then the rest of the hashed 32 bytes, then bytes only counted */
+        for (; p < end4 && (f = ft[*p]); p++) {
+            h = (h ^ f) * FNV_PRIME;
+            KT__LIN_KIND(f);
         }
-        kt__linword w = { FNV_BASIS, 0, 0 };
-        size_t s = i, digits = 0, letters = 0;
-        for (; i < len && ft[p[i]]; i++, w.n++) {
-            if (w.n < KT__LIN_WORD_MAX) w.h = (w.h ^ ft[p[i]]) * FNV_PRIME;
-            if (w.n == 3) w.h4 = w.h;
-            digits += p[i] >= '0' && p[i] <= '9';
-            letters += ft[p[i]] >= 'a' && ft[p[i]] <= 'z';
-        }
+        h4 = h;
+        if (p == end4)
+            for (; p < hend && (f = ft[*p]); p++) {
+                h = (h ^ f) * FNV_PRIME;
+                KT__LIN_KIND(f);
+            }
+        if (p == hend)
+            for (; p < end && (f = ft[*p]); p++) KT__LIN_KIND(f);
+        size_t n = (size_t)(p - s);
         if (digits >= KT__LIN_ID_DIGITS && letters) {
             /* an identifier (a hex request id, a serial, a base64 run), not language: its hashed
              * prefixes land in buckets at random, so it has no features and ends the pair chain */
@@ -87,9 +100,9 @@ static void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
             continue;
         }
         uint32_t ids[3];
-        unsigned k = word_ids(&w, have_prev, prev, ids);
-        fn(ud, ids, k, s, i);
-        prev = w.h;
+        unsigned k = word_ids(h, h4, n, have_prev, prev, ids);
+        fn(ud, ids, k, (size_t)(s - base), (size_t)(p - base));
+        prev = h;
         have_prev = 1;
     }
 }
@@ -101,7 +114,7 @@ typedef struct kt__linids {
     size_t max, n;
 } kt__linids;
 
-static void collect(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e)
+KT__LIN_INLINE void collect(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e)
 {
     kt__linids *c = ud;
     (void)s, (void)e;
@@ -144,7 +157,7 @@ static void finish_window(kt__linrun *r, const kt__linwin *w, size_t end)
         }
 }
 
-static void score_word(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e)
+KT__LIN_INLINE void score_word(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e)
 {
     kt__linrun *r = ud;
     const kt__linmodel *m = r->m;
@@ -156,14 +169,18 @@ static void score_word(void *ud, const uint32_t *ids, unsigned n, size_t s, size
         w->start = s;
     }
     kt__linwin *a = &r->win[(t / KT__LIN_STEP) & 1], *b = &r->win[((t / KT__LIN_STEP) & 1) ^ 1];
-    int both = t >= KT__LIN_STEP;
+    int32_t add[KT__LIN_MAXCLS] = { 0 };
+    unsigned ncls = m->ncls;
     for (unsigned i = 0; i < n; i++) {
-        const int8_t *row = m->w + (size_t)(ids[i] & r->mask) * m->ncls;
-        for (unsigned k = 0; k < m->ncls; k++) {
-            a->sum[k] += row[k];
-            if (both) b->sum[k] += row[k];
-        }
+        const int8_t *row = m->w + (size_t)(ids[i] & r->mask) * ncls;
+        if (ncls == KT__LIN_MAXCLS)   /* the safety model: a fixed loop the compiler unrolls */
+            for (unsigned k = 0; k < KT__LIN_MAXCLS; k++) add[k] += row[k];
+        else
+            for (unsigned k = 0; k < ncls; k++) add[k] += row[k];
     }
+    for (unsigned k = 0; k < KT__LIN_MAXCLS; k++) a->sum[k] += add[k];
+    if (t >= KT__LIN_STEP)
+        for (unsigned k = 0; k < KT__LIN_MAXCLS; k++) b->sum[k] += add[k];
     r->ntok++;
     r->last_end = e;
 }
