@@ -111,9 +111,10 @@ static void on_word(kt__coocrun *r, const char *s, size_t n, size_t start, size_
 #define KT__WB(c) (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z') || \
                    ((c) >= 'A' && (c) <= 'Z') || (c) == '@' || (c) == '$' || (c) >= 0x80)
 #define KT__LOW(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
-#define KT__FOLD(c) (KT__WB(c) ? KT__LOW(c) : 0)
-#define KT__LEET(c) ((c) == '0' ? 'o' : (c) == '1' ? 'i' : (c) == '3' ? 'e' : (c) == '4' ? 'a' : \
-                     (c) == '5' ? 's' : (c) == '@' ? 'a' : (c) == '$' ? 's' : (c))
+#define KT__FOLD(c) ((unsigned char)(KT__WB(c) ? KT__LOW(c) : 0))
+#define KT__LEET(c) ((unsigned char)((c) == '0' ? 'o' : (c) == '1' ? 'i' : (c) == '3' ? 'e' : \
+                                     (c) == '4' ? 'a' : (c) == '5' ? 's' : (c) == '@' ? 'a' : \
+                                     (c) == '$' ? 's' : (c)))
 #define KT__R4(f, b) f(b), f(b + 1), f(b + 2), f(b + 3)
 #define KT__R16(f, b) KT__R4(f, b), KT__R4(f, b + 4), KT__R4(f, b + 8), KT__R4(f, b + 12)
 #define KT__R64(f, b) KT__R16(f, b), KT__R16(f, b + 16), KT__R16(f, b + 32), KT__R16(f, b + 48)
