@@ -120,7 +120,7 @@ run: $(B)/kt
 	$(B)/kt gateway run $(if $(KT_CONFIG),--policy-config $(KT_CONFIG))
 
 test: san
-	@sh mk/test-deps.sh
+	@sh mk/test-deps.sh nginx
 	@python3 test/run_all.py --kt $(B)/san/kt --unit-dir $(B)/san/unit
 
 demo: $(B)/kt

@@ -42,8 +42,9 @@ case "$summary" in
 esac
 what="make, kt version, policy validate, make san and unit tests"
 if [ "${KT_DEB13_INTEGRATION:-1}" = 1 ]; then
-  # the scripted HTTP/2 provider of test_http2.py (a test dependency, so not in the cached root)
-  step h2deps 300 'python3 -c "import h2" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-h2; }'
+  # test dependencies, so not in the cached root: the scripted HTTP/2 provider of test_http2.py and
+  # the nginx (http_v2_module) that test_http2_front.py puts in front of the mock, as `make test` does
+  step h2deps 300 'need=""; python3 -c "import h2" 2>/dev/null || need="python3-h2"; command -v nginx >/dev/null || need="$need nginx-light"; [ -z "$need" ] || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $need; }'
   step integration 2100 'python3 test/run_all.py --only integration --kt build/san/kt'
   summary=$(tail -n 1 "$WORK/integration.log")
   say "integration tests on Debian 13 (TLS via mbedTLS 3.6): $summary"
