@@ -21,7 +21,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prot
            -Wmissing-prototypes -Wvla -Wformat=2
 DEFS    := -D_GNU_SOURCE -DKT_VERSION='"$(VERSION)"' -DKT_GIT_REV='"$(GIT_REV)"'
 INC     := -Iinclude $(LLHTTP_CFLAGS)
-LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lnghttp2 -lcjson -lyaml -lpcre2-8 -lhiredis $(LLHTTP_LIBS) -lm
+LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lnghttp2 -lcjson -lyaml -lpcre2-8 -lhiredis $(LLHTTP_LIBS)
 
 # Release builds leave assert()s out (NDEBUG); the sanitizer build, which `make test` runs, keeps them.
 REL_CFLAGS := -O2 -g -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DNDEBUG
@@ -76,7 +76,7 @@ $(1)/kt: $(1)/obj/app/main.o $(1)/libkt.a
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
 $(1)/unit/test_%: $(1)/tobj/test_%.o $(1)/libkt.a
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $(2) -o $$@ $$^ $$(LIBS) -lm
 -include $$(shell find $(1)/obj $(1)/tobj -name '*.d' 2>/dev/null)
 endef
 

@@ -8,7 +8,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +53,8 @@ static int64_t tat_of(const cJSON *e, const char *k, const kt_gov_now *now)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, k);
     if (!cJSON_IsNumber(v) || v->valuedouble <= (double)now->wall_ms || v->valuedouble > 1e15)
         return 0;
-    double ahead_ms = floor(v->valuedouble - (double)now->wall_ms);   /* whole ms, as written */
+    /* whole ms, as written (the difference is positive, so truncating is flooring) */
+    double ahead_ms = (double)(int64_t)(v->valuedouble - (double)now->wall_ms);
     if (ahead_ms < 1) return 0;
     if (ahead_ms > (double)(KT_MINUTE_US / 1000)) ahead_ms = (double)(KT_MINUTE_US / 1000);
     return now->mono_us + (int64_t)(ahead_ms * 1000);

@@ -6,7 +6,6 @@
  * (retried after a lost reply) counts once. While Redis cannot be reached, on_unavailable
  * decides: local (this process's counters), deny (503) or allow (no limits). Settles that could
  * not be sent wait (bounded) for the connection to come back. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +19,14 @@
 
 #include "gov_priv.h"
 #include "gov_redis.h"
+#include "kt/fmath.h"
 #include "kt/log.h"
 
 #define KT_SETTLE_MARKER_TTL_MS 172800000ull   /* 2 days: outlives every retry */
 #define KT_SETTLE_ATTEMPTS 5
 #define KT_NANO 1e9
 
-static int64_t nano(double usd) { return usd > 0 ? (int64_t)llround(usd * KT_NANO) : 0; }
+static int64_t nano(double usd) { return usd > 0 ? (int64_t)kt_round_i64(usd * KT_NANO) : 0; }
 
 static char kind_of(uint8_t what)
 {
@@ -116,14 +116,14 @@ void kt__shared_settle(kt_gov *g, const kt_gov_req *r, double usd, double tokens
     if (!rc) rc = kt__rds_argf(op, "%s-%llu", g->instance, (unsigned long long)r->reservation_id);
     if (!rc) rc = kt__rds_argf(op, "%llu", KT_SETTLE_MARKER_TTL_MS);
     if (!rc) rc = kt__rds_argf(op, "%lld", (long long)nano(usd));
-    if (!rc) rc = kt__rds_argf(op, "%lld", tokens >= 0 ? (long long)llround(tokens) : -1LL);
+    if (!rc) rc = kt__rds_argf(op, "%lld", tokens >= 0 ? (long long)kt_round_i64(tokens) : -1LL);
     if (!rc) rc = kt__rds_argf(op, "%zu", r->nholds);
     for (size_t i = 0; !rc && i < r->nholds; i++) {
         const kt_gov_hold *h = &r->holds[i];
         rc = kt__rds_argf(op, "%c", kind_of(h->what));
         if (!rc) rc = kt__rds_argf(op, "%lld", h->what == KT_HOLD_SPEND
                                                    ? (long long)nano(h->amount)
-                                                   : (long long)llround(h->amount));
+                                                   : (long long)kt_round_i64(h->amount));
         if (!rc) rc = kt__rds_argf(op, "%.0f", h->limit);
     }
     if (rc) {
@@ -300,7 +300,7 @@ int kt__shared_reserve(kt__admit *a)
                             : kt__rds_argf(op, "%.0f", c->limit);
         if (!rc) rc = kt__rds_argf(op, "%lld", spend ? (long long)nano(c->limit_month) : 0LL);
         if (!rc) rc = kt__rds_argf(op, "%lld", spend ? (long long)nano(c->cost)
-                                                     : (long long)llround(c->cost));
+                                                     : (long long)kt_round_i64(c->cost));
     }
     if (rc) {
         kt__rds_op_free(op);

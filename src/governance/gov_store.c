@@ -2,11 +2,11 @@
  * (a request fits when the theoretical arrival time, advanced by its cost, stays within one
  * minute of now: no fixed windows, no double burst at a boundary) and reserve/settle for spend
  * in UTC day and month windows. Everything runs on the loop thread. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gov_store.h"
+#include "kt/fmath.h"
 
 static uint64_t fnv(const char *s)
 {
@@ -73,7 +73,7 @@ static int64_t gcra(const kt_gov_check *c, int64_t now, uint64_t *retry_us)
     double t = (double)KT_MINUTE_US / c->limit;   /* emission interval of one unit */
     int64_t tat = *tat_of(c->entry, c->what);
     int64_t base = tat > now ? tat : now;
-    int64_t next = base + (int64_t)ceil(c->cost * t);
+    int64_t next = base + kt_ceil_i64(c->cost * t);
     if (next - now <= (int64_t)KT_MINUTE_US) return next;
     *retry_us = c->cost > c->limit ? KT_MINUTE_US : (uint64_t)(next - now - (int64_t)KT_MINUTE_US);
     return -1;
@@ -102,7 +102,7 @@ void kt__store_note_rate(kt_gov_req *r, const kt_gov_check *c, int64_t next, int
 {
     double t = (double)KT_MINUTE_US / c->limit;
     double room = ((double)KT_MINUTE_US - (double)(next - now)) / t;
-    uint64_t remaining = room > 0 ? (uint64_t)floor(room + 1e-9) : 0;
+    uint64_t remaining = room > 0 ? (uint64_t)(room + 1e-9)   /* positive: truncating floors */ : 0;
     uint64_t reset_ms = (uint64_t)((next - now) / 1000);
     uint64_t *lim = c->what == KT_HOLD_REQS ? &r->rl_req_limit : &r->rl_tok_limit;
     uint64_t *rem = c->what == KT_HOLD_REQS ? &r->rl_req_remaining : &r->rl_tok_remaining;

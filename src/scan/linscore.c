@@ -1,8 +1,8 @@
 /* The learned scorer (see linscore.h): hashed word features summed over sliding windows of 64
  * words. The hashing must stay identical to tools/train/kt_features.py. */
-#include <math.h>
 #include <string.h>
 
+#include "kt/fmath.h"
 #include "linscore.h"
 
 /* The folded form of a word byte, 0 for a separator. */
@@ -204,6 +204,4 @@ void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linr
     }
 }
 
-float kt__lin_prob(float logit) { return 1.0f / (1.0f + expf(-logit)); }
-
-float kt__lin_logit(float p) { return logf(p / (1.0f - p)); }
+float kt__lin_prob(float logit) { return 1.0f / (1.0f + kt_expf(-logit)); }

@@ -43,8 +43,6 @@ void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linr
 size_t kt__lin_features(const char *text, size_t len, uint32_t *ids, size_t max);
 /* 1 / (1 + e^-x). */
 float kt__lin_prob(float logit);
-/* The logit of probability p in (0, 1). */
-float kt__lin_logit(float p);
 
 extern const kt__linmodel kt__linmodel_safety;     /* hate, violence, self_harm, sexual */
 extern const kt__linmodel kt__linmodel_injection;  /* prompt_injection */

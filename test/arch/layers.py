@@ -46,6 +46,7 @@ RANKS = {
 # context kt passes down (DESIGN: "no global mutable state beyond one context passed down").
 HEADER_OWNER = {
     "common.h": "base", "buf.h": "base", "log.h": "base", "civil.h": "base",
+    "fmath.h": "base",
     "json_text.h": "codec", "sse.h": "codec", "yaml_tree.h": "codec", "yaml_read.h": "codec",
     "http.h": "http", "http_in.h": "http", "url.h": "http",
     "tls.h": "tls",
