@@ -1,6 +1,7 @@
 /* `kt gateway run`: load the config, start the loop, and shut down in order on SIGTERM:
  * keep serving for the drain period (readiness already failing), stop accepting, let in-flight
  * requests finish up to the deadline, close everything, exit 0. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,7 +322,13 @@ int kt_gateway_run(const kt_run_opts *opts)
     gw->env = kt_env_process();
     uv_loop_init(&gw->loop);
     int code = setup(gw, opts);
-    if (code == 0) uv_run(&gw->loop, UV_RUN_DEFAULT);
+    if (code == 0) {
+        /* Start-up's transient allocations (the YAML tree, table builds) are free by now; give
+         * their pages back, or they stay in the idle RSS (~70 KB plain, ~70 KB more with the
+         * content policies' tables) */
+        malloc_trim(0);
+        uv_run(&gw->loop, UV_RUN_DEFAULT);
+    }
     /* Whatever is left (a failed start-up) is closed before the loop is. */
     kt_reload_stop(gw);
     kt_gov_close(gw->gov);

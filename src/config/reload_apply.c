@@ -5,6 +5,7 @@
  * keyed by origin, not by snapshot, so they survive. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,7 @@ static void swap_in(kt_gateway *gw, kt_config *nw, const char *trigger, uint64_t
     gw->limits = nw->gateway.limits;
     uint64_t t_swap = uv_hrtime();
     kt_config_release(&old);   /* freed now, or by the last request still holding it */
+    malloc_trim(0);            /* the new snapshot's build and what the old one held, if freed */
     KT_INFO("config_reloaded", "trigger=%s %s -> %s@%s (sha256:%.12s) policies=%zu targets=%zu "
             "load_us=%llu swap_us=%llu since_event_us=%llu", trigger, before, nw->pack_name,
             nw->pack_version, nw->hash, nw->nchain, nw->ntargets,

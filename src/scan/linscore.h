@@ -20,6 +20,10 @@
 #define KT__LIN_WINDOW 64
 #define KT__LIN_STEP 32
 #define KT__LIN_WORD_MAX 32
+/* The weight tables go to a section of their own, after .rodata: laid out among the strings and
+ * small tables that start-up reads, the kernel's fault-around (64 KiB windows) made ~140 KB of
+ * them resident in a kt that runs no learned scorer. */
+#define KT__LIN_COLD __attribute__((section("kt_cold")))
 
 typedef struct kt__linmodel {
     unsigned bits;                  /* buckets = 1 << bits */

@@ -180,7 +180,7 @@ def write_c(path, sym, what, table, scales, biases, classes, cutoffs):
                 " * (see linscore.h): %d buckets x %d classes (%s), int8, one scale and bias\n"
                 " * per class. */\n" % (what[0], what[1], 1 << kf.BITS, ncls, ", ".join(classes)))
         f.write('#include "linscore.h"\n\n')
-        f.write("static const int8_t kt__w[%d] = {\n" % len(flat))
+        f.write("static const int8_t kt__w[%d] KT__LIN_COLD = {\n" % len(flat))
         for i in range(0, len(flat), 24):
             f.write("    " + ",".join(str(int(v)) for v in flat[i:i + 24]) + ",\n")
         f.write("};\n\n")
