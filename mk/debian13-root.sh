@@ -36,7 +36,15 @@ mounted=""
 cleanup() {
   for m in $mounted; do umount -l "$m" 2>/dev/null || true; done
   mounted=""
+  unmount_below
   if [ "${KT_DEB13_KEEP:-0}" != 1 ] && [ -d "$ROOT" ]; then remove_root; fi
+}
+# What a step left mounted below the root (`ip netns add` inside it mounts its /run/netns), deepest
+# first; umount never deletes anything, so this is safe where rm -rf below a mount is not.
+unmount_below() {
+  for m in $(awk -v r="$ROOT/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
 }
 # Never recurse into a mount (the bind-mounted host /dev above all): refuse while one is left.
 remove_root() {
@@ -68,6 +76,7 @@ root_unpack() {
   for m in "$ROOT/proc" "$ROOT/dev/pts" "$ROOT/dev"; do
     if grep -q " $m " /proc/mounts 2>/dev/null; then umount -l "$m" || fail "stale mount $m"; fi
   done
+  unmount_below
   remove_root || fail "stale mounts below $ROOT"
   mkdir -p "$ROOT"
 

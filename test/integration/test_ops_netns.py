@@ -33,7 +33,12 @@ def netns_unavailable():
     p = sh("ip", "netns", "add", name, check=False)
     if p.returncode != 0:
         return "cannot create a network namespace here: " + p.stderr.strip()
+    # creating one is not enough: `ip netns exec` also mounts a sysfs for it, which a chroot
+    # (make debian13's root) refuses
+    p = sh("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up", check=False)
     sh("ip", "netns", "del", name, check=False)
+    if p.returncode != 0:
+        return "cannot run commands in a network namespace here: " + p.stderr.strip()
     return None
 
 
