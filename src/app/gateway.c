@@ -122,34 +122,40 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static int load_config(kt_gateway *gw, const char *path)
 {
-    kt_diag diag = { 0 };
+    kt_diag *diag = kt_calloc(1, sizeof *diag);   /* 24 KiB: not on the stack for good */
+    if (!diag) {
+        KT_ERROR("config_invalid", "cannot load the config: out of memory");
+        return KT_ENOMEM;
+    }
     int rc;
     if (path) {
-        diag.file = path;
-        rc = kt_config_load_file(path, gw->env, &gw->cfg, &diag);
+        diag->file = path;
+        rc = kt_config_load_file(path, gw->env, &gw->cfg, diag);
     } else if (access(KT_DEFAULT_CONFIG, F_OK) == 0) {
-        diag.file = KT_DEFAULT_CONFIG;
-        rc = kt_config_load_file(KT_DEFAULT_CONFIG, gw->env, &gw->cfg, &diag);
+        diag->file = KT_DEFAULT_CONFIG;
+        rc = kt_config_load_file(KT_DEFAULT_CONFIG, gw->env, &gw->cfg, diag);
     } else {
         /* Said out loud: a misnamed ConfigMap key lands here, and it must not look like success. */
         KT_WARN("config_missing", "no --policy-config and no %s: running the embedded default "
                 "(pii-detector and dlp-filter redact; one OpenAI target at $OPENAI_BASE_URL)",
                 KT_DEFAULT_CONFIG);
-        diag.file = KT_CONFIG_EMBEDDED;
-        rc = kt_config_default(gw->env, &gw->cfg, &diag);
+        diag->file = KT_CONFIG_EMBEDDED;
+        rc = kt_config_default(gw->env, &gw->cfg, diag);
     }
-    if (rc == 0 && strcmp(diag.file, KT_CONFIG_EMBEDDED) != 0) {
-        gw->config_path = kt_strdup(diag.file);   /* reloadable */
+    if (rc == 0 && strcmp(diag->file, KT_CONFIG_EMBEDDED) != 0) {
+        gw->config_path = kt_strdup(diag->file);   /* reloadable */
         if (!gw->config_path) rc = KT_ENOMEM;
     }
     if (rc) {
-        kt_diag_print(&diag, stderr);
+        kt_diag_print(diag, stderr);
         char first[1100] = "";
-        if (diag.count > 0) kt_diag_format(&diag, 0, first, sizeof first);
-        if (diag.count == 1) KT_ERROR("config_invalid", "cannot load %s", first);
-        else KT_ERROR("config_invalid", "cannot load %s (%d problems)", diag.file, diag.count);
+        if (diag->count > 0) kt_diag_format(diag, 0, first, sizeof first);
+        if (diag->count == 1) KT_ERROR("config_invalid", "cannot load %s", first);
+        else KT_ERROR("config_invalid", "cannot load %s (%d problems)", diag->file, diag->count);
+        free(diag);
         return rc;
     }
+    free(diag);
     kt_config_log_warnings(gw->cfg);
     return KT_OK;
 }

@@ -205,10 +205,16 @@ int kt_config_parse(const char *name, const char *buf, size_t len, kt_env env, k
 int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env env,
                           const kt_config *prev, kt_config **out, kt_diag *diag)
 {
-    kt_diag local;
-    if (!diag) {
-        kt_diag_init(&local, name);
-        diag = &local;
+    if (!diag) {   /* nobody reads them: the diagnostics go to a heap copy (24 KiB) */
+        kt_diag *own = kt_calloc(1, sizeof *own);
+        if (!own) {
+            *out = NULL;
+            return KT_ENOMEM;
+        }
+        kt_diag_init(own, name);
+        int rc = kt_config_parse_reuse(name, buf, len, env, prev, out, own);
+        free(own);
+        return rc;
     }
     if (!diag->file) diag->file = name;
     int before = diag->count;
@@ -271,10 +277,16 @@ fail:
 
 int kt_config_load_file(const char *path, kt_env env, kt_config **out, kt_diag *diag)
 {
-    kt_diag local;
-    if (!diag) {
-        kt_diag_init(&local, path);
-        diag = &local;
+    if (!diag) {   /* as in kt_config_parse_reuse: a heap copy, not 24 KiB of stack */
+        kt_diag *own = kt_calloc(1, sizeof *own);
+        if (!own) {
+            *out = NULL;
+            return KT_ENOMEM;
+        }
+        kt_diag_init(own, path);
+        int rc = kt_config_load_file(path, env, out, own);
+        free(own);
+        return rc;
     }
     if (!diag->file) diag->file = path;
     *out = NULL;

@@ -44,21 +44,29 @@ static int read_config(const char *path, kt_buf *out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: config is not a regular file", path);
         goto fail;
     }
-    char chunk[16384];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
+    for (;;) {   /* straight into `out`, 16 KiB at a time; one byte past the cap is too large */
+        size_t room = KT_MIN(out->max - out->len, (size_t)16384);
+        char probe;
+        if (room && kt_buf_reserve(out, room)) {
+            snprintf(err, errlen, "%s: cannot read config: out of memory", path);
+            rc = KT_ENOMEM;
+            goto fail;
+        }
+        ssize_t n = read(fd, room ? out->p + out->len : &probe, room ? room : 1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(errno));
             goto fail;
         }
         if (n == 0) break;
-        if (kt_buf_append(out, chunk, (size_t)n)) {
+        if (!room) {
             snprintf(err, errlen, "%s: config file is larger than %u bytes", path,
                      KT_RELOAD_MAX_BYTES);
             rc = KT_ELIMIT;
             goto fail;
         }
+        out->len += (size_t)n;
+        out->p[out->len] = '\0';
     }
     close(fd);
     return KT_OK;
@@ -228,17 +236,16 @@ static void swap_in(kt_gateway *gw, kt_config *nw, const char *trigger, uint64_t
     kt_config_log_warnings(nw);
 }
 
-int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt_buf *result)
+static int reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt_buf *result,
+                  kt_diag *diag)
 {
     uint64_t t0 = uv_hrtime();
     char err[512] = "";
     char previous[200];
-    kt_diag diag;
     kt_config *nw = NULL;
     kt_buf text;
     kt_buf_init(&text, KT_RELOAD_MAX_BYTES);
     snprintf(previous, sizeof previous, "%s@%s", gw->cfg->pack_name, gw->cfg->pack_version);
-    kt_diag_init(&diag, gw->config_path);
     int rc = KT_OK;
     if (!gw->config_path) {
         if (result)
@@ -248,7 +255,7 @@ int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt
         return KT_ENOTFOUND;
     }
     if (read_config(gw->config_path, &text, err, sizeof err)) {
-        kt_diag_add(&diag, 0, 0, "%s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
+        kt_diag_add(diag, 0, 0, "%s", strchr(err, ':') ? strchr(err, ':') + 2 : err);
         goto rejected;
     }
     char hash[65];
@@ -269,9 +276,9 @@ int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt
         goto done;
     }
     rc = kt_config_parse_reuse(gw->config_path, text.p ? text.p : "", text.len, gw->env, gw->cfg,
-                               &nw, &diag);
-    if (rc == KT_OK) check_keys(gw->cfg, nw, &diag);
-    if (rc || diag.count) {
+                               &nw, diag);
+    if (rc == KT_OK) check_keys(gw->cfg, nw, diag);
+    if (rc || diag->count) {
         memcpy(gw->last_reload.failed_hash, hash, sizeof hash);
         goto rejected;
     }
@@ -286,18 +293,33 @@ rejected:
     rc = KT_EINVAL;
     refresh_keys(gw);
     gw->last_reload.failed++;
-    log_failure(&diag, trigger);
-    if (diag.count > 0) {
-        const kt_diag_item *d = &diag.items[0];
+    log_failure(diag, trigger);
+    if (diag->count > 0) {
+        const kt_diag_item *d = &diag->items[0];
         snprintf(err, sizeof err, "%s:%d:%d: %.400s%s", gw->config_path, d->line, d->col, d->msg,
-                 diag.count > 1 ? " (and more)" : "");
+                 diag->count > 1 ? " (and more)" : "");
     }
     record(gw, "failed", trigger, t0, event_ns, err);
 done:
     kt_config_release(&nw);
     kt_buf_free(&text);
     rewatch(gw);
-    answer(gw, result, previous, rc == KT_EINVAL ? &diag : NULL);
+    answer(gw, result, previous, rc == KT_EINVAL ? diag : NULL);
+    return rc;
+}
+
+int kt_gateway_reload(kt_gateway *gw, const char *trigger, uint64_t event_ns, kt_buf *result)
+{
+    kt_diag *diag = kt_calloc(1, sizeof *diag);   /* 24 KiB: on the heap while a reload runs */
+    if (!diag) {
+        KT_ERROR("config_reload_failed", "out of memory (trigger %s; the running config is kept)",
+                 trigger);
+        if (result) kt_buf_puts(result, "{\"result\":\"failed\",\"error\":\"out of memory\"}");
+        return KT_ENOMEM;
+    }
+    kt_diag_init(diag, gw->config_path);
+    int rc = reload(gw, trigger, event_ns, result, diag);
+    free(diag);
     return rc;
 }
 

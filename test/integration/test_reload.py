@@ -252,6 +252,26 @@ class TestPlainFile(ReloadBase):
         st, _, _ = self.kt.request("POST", "/keeptrusts/config")
         self.assertEqual(st, 405)
 
+    def test_size_cap_is_exact(self):
+        """A file of exactly 1 MiB applies (read in pieces straight into the buffer); one byte
+        more is refused with the cap named, and the running config stays."""
+        def padded(version, size):
+            text = pack_cfg(self.mock, version)
+            pad = size - len(text.encode())
+            lines, rest = divmod(pad, 64)
+            return text + ("#" * 63 + "\n") * lines + "#" * rest
+        cap = 1 << 20
+        self.write_by_rename(padded("cap1", cap))
+        self.assertEqual(os.path.getsize(self.path), cap)
+        wait_version(self.kt, "cap1")
+        self.write_by_rename(padded("cap2", cap + 1))
+        st, _, body = self.kt.request("POST", "/keeptrusts/config/reload")
+        self.assertEqual(st, 409, body)
+        self.assertIn(b"larger than 1048576 bytes", body)
+        self.assertEqual(active(self.kt)["pack"]["version"], "cap1")
+        self.write_by_rename(pack_cfg(self.mock, "cap3"))
+        wait_version(self.kt, "cap3")
+
     def test_sighup(self):
         self.write_by_rename(pack_cfg(self.mock, "hup0"))
         wait_version(self.kt, "hup0")
