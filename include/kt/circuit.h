@@ -39,7 +39,7 @@ const char *kt_attempt_outcome_name(kt_attempt_outcome o);
 const char *kt_circuit_state_name(kt_circuit_state s);
 
 typedef struct kt_circuit {
-    char id[65];               /* "" : a free slot */
+    char id[65];               /* the target id */
     kt_circuit_state state;
     uint32_t failures;         /* consecutive */
     uint32_t opens;            /* consecutive openings: the back-off's exponent */
@@ -50,7 +50,8 @@ typedef struct kt_circuit {
 } kt_circuit;
 
 typedef struct kt_circuits {
-    kt_circuit v[KT_CIRCUITS_MAX];
+    kt_circuit *v;             /* n in use; grows to KT_CIRCUITS_MAX, then the oldest is reused */
+    size_t n, cap;
     double tokens;             /* the retry budget */
     bool tokens_init;
     uint64_t retries_denied;   /* retries the budget refused */

@@ -285,7 +285,8 @@ typedef struct kt_config {
      * in kt_policies_compile, whose failure fails the load). */
     struct kt_json_patset *json_paths;
     /* What loads but deserves attention (a policy configured outside the chain, pack.enabled:
-     * false): logged at load and reload, printed by `kt policy validate`. Owned. */
+     * false): logged at load and reload, printed by `kt policy validate`. Owned; NULL when there
+     * are none (24 KiB not kept in every snapshot). */
     kt_diag *warnings;
     /* gateway.fail_mode after the per-policy overrides (policy.<name>.fail_mode): a direction
      * fails open only when every policy that reads it is open. */

@@ -265,6 +265,10 @@ int kt_config_parse_reuse(const char *name, const char *buf, size_t len, kt_env 
         if (kt__cfg_resolve_key(&x.cfg->targets[i], env) < 0) goto oom;
     if (kt__cfg_resolve_consumer_keys(x.cfg, env) < 0) goto oom;
     if (kt_event_prerender(x.cfg)) goto oom;
+    if (x.cfg->warnings->count == 0) {   /* most configs: 24 KiB not kept in every snapshot */
+        free(x.cfg->warnings);
+        x.cfg->warnings = NULL;
+    }
     *out = x.cfg;
     return KT_OK;
 oom:

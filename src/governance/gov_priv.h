@@ -33,8 +33,8 @@ struct kt_gov {
     kt_unavailable_mode on_unavailable;
     char key_prefix[KT_REDIS_PREFIX_MAX];
     char instance[17];         /* random hex: request ids unique across the fleet */
-    struct kt_rds_op *retry[KT_GOV_RETRY_MAX];
-    size_t nretry;
+    struct kt_rds_op **retry;   /* nretry waiting, room for retry_cap (grows to KT_GOV_RETRY_MAX) */
+    size_t nretry, retry_cap;
     kt_gov_shared_stats shared;
 };
 

@@ -64,6 +64,20 @@ static long long int_at(const redisReply *r, size_t i)
 
 /* ---- settle ----------------------------------------------------------------------------------- */
 
+/* Room for one more waiting settle: the list grows with an outage (doubling from 16), not
+ * preallocated (KT_GOV_RETRY_MAX pointers are 32 KiB of every kt's idle RSS). */
+static bool retry_room(kt_gov *g)
+{
+    if (g->nretry < g->retry_cap) return true;
+    if (g->retry_cap >= KT_GOV_RETRY_MAX) return false;
+    size_t ncap = g->retry_cap ? KT_MIN(g->retry_cap * 2, (size_t)KT_GOV_RETRY_MAX) : 16;
+    kt_rds_op **nv = realloc(g->retry, ncap * sizeof *nv);
+    if (!nv) return false;
+    g->retry = nv;
+    g->retry_cap = ncap;
+    return true;
+}
+
 static bool on_settled(void *arg, const redisReply *reply)
 {
     kt_rds_op *op = arg;
@@ -75,8 +89,7 @@ static bool on_settled(void *arg, const redisReply *reply)
         return false;
     }
     bool young = uv_now(g->loop) - op->born_ms < KT_GOV_RETRY_AGE_MS;
-    if (op->attempts < KT_SETTLE_ATTEMPTS && young && g->nretry < KT_GOV_RETRY_MAX &&
-        !op->owner->closing) {
+    if (op->attempts < KT_SETTLE_ATTEMPTS && young && !op->owner->closing && retry_room(g)) {
         g->retry[g->nretry++] = op;   /* sent again when Redis is back */
         return true;
     }
@@ -376,6 +389,9 @@ void kt__shared_free(kt_gov *g)
     if (!g->rds) return;
     for (size_t i = 0; i < g->nretry; i++) kt__rds_op_free(g->retry[i]);
     g->nretry = 0;
+    free(g->retry);
+    g->retry = NULL;
+    g->retry_cap = 0;
     kt__rds_free(g->rds);
     free(g->rds);
     g->rds = NULL;

@@ -18,15 +18,49 @@ const char *kt_circuit_state_name(kt_circuit_state s)
     return s == KT_CIRCUIT_OPEN ? "open" : s == KT_CIRCUIT_HALF_OPEN ? "half_open" : "closed";
 }
 
-kt_circuits *kt_circuits_new(void) { return kt_calloc(1, sizeof(kt_circuits)); }
+#define KT__CIRCUITS_FIRST 8   /* a config's usual few targets; more double the table */
 
-void kt_circuits_free(kt_circuits *cs) { free(cs); }
+kt_circuits *kt_circuits_new(void)
+{
+    kt_circuits *cs = kt_calloc(1, sizeof *cs);
+    if (cs && !(cs->v = kt_calloc(KT__CIRCUITS_FIRST, sizeof *cs->v))) {
+        free(cs);
+        return NULL;
+    }
+    if (cs) cs->cap = KT__CIRCUITS_FIRST;
+    return cs;
+}
+
+void kt_circuits_free(kt_circuits *cs)
+{
+    if (cs) free(cs->v);
+    free(cs);
+}
 
 static kt_circuit *find(const kt_circuits *cs, const char *id)
 {
-    for (size_t i = 0; i < KT_CIRCUITS_MAX; i++)
-        if (cs->v[i].id[0] && strcmp(cs->v[i].id, id) == 0) return (kt_circuit *)&cs->v[i];
+    for (size_t i = 0; i < cs->n; i++)
+        if (strcmp(cs->v[i].id, id) == 0) return &cs->v[i];
     return NULL;
+}
+
+/* A slot for a new id: a free one, a new one (the table doubles up to KT_CIRCUITS_MAX), or, when
+ * the table is full or cannot grow, the least recently used. */
+static kt_circuit *slot(kt_circuits *cs)
+{
+    if (cs->n == cs->cap && cs->cap < KT_CIRCUITS_MAX) {
+        size_t ncap = KT_MIN(cs->cap * 2, (size_t)KT_CIRCUITS_MAX);
+        kt_circuit *nv = realloc(cs->v, ncap * sizeof *nv);
+        if (nv) {
+            cs->v = nv;
+            cs->cap = ncap;
+        }
+    }
+    if (cs->n < cs->cap) return &cs->v[cs->n++];
+    kt_circuit *c = &cs->v[0];
+    for (size_t i = 1; i < cs->n; i++)
+        if (cs->v[i].last_used_ms < c->last_used_ms) c = &cs->v[i];
+    return c;
 }
 
 const kt_circuit *kt_circuits_find(const kt_circuits *cs, const char *id)
@@ -38,9 +72,7 @@ kt_circuit *kt_circuit_of(kt_circuits *cs, const char *id, uint64_t now_ms)
 {
     kt_circuit *c = find(cs, id);
     if (!c) {
-        c = &cs->v[0];
-        for (size_t i = 0; i < KT_CIRCUITS_MAX && c->id[0]; i++)
-            if (!cs->v[i].id[0] || cs->v[i].last_used_ms < c->last_used_ms) c = &cs->v[i];
+        c = slot(cs);
         memset(c, 0, sizeof *c);
         snprintf(c->id, sizeof c->id, "%s", id);
     }
@@ -175,9 +207,9 @@ int kt_circuits_metrics(const kt_circuits *cs, const kt_config *cfg, uint64_t no
         rc = kt_buf_puts(out, "# HELP keeptrusts_failover_attempts_total Upstream attempts per "
                               "target and how they ended.\n"
                               "# TYPE keeptrusts_failover_attempts_total counter\n");
-    for (size_t i = 0; i < KT_CIRCUITS_MAX && !rc; i++) {
+    for (size_t i = 0; i < cs->n && !rc; i++) {
         const kt_circuit *c = &cs->v[i];
-        for (int o = 0; c->id[0] && o < KT_ATTEMPT_OUTCOMES && !rc; o++)
+        for (int o = 0; o < KT_ATTEMPT_OUTCOMES && !rc; o++)
             if (c->attempts[o])
                 rc = kt_buf_printf(out,
                                    "keeptrusts_failover_attempts_total{target=\"%s\","

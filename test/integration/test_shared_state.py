@@ -398,6 +398,27 @@ class ProtocolTest(SharedCase):
         self.assertEqual(self.redis.cmd("HLEN", "kt:s:spend-limit:gateway:|h"), 0)
         self.assertNotIn("shared_state_settles_lost", kt.stderr())
 
+    def test_settle_waits_for_redis_and_is_sent_again(self):
+        # Redis goes away while a request is upstream: its settle waits in kt (a list that grows
+        # with the outage) and is sent once Redis is back, so the spend is not lost
+        kt = self.start(self.gov_cfg())
+        self.wait_state(kt, "up")
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=kt.chat(
+            headers=dict(bearer(KEY_A), **{"x-mock-mode": "slow", "x-mock-delay": "1.0"}),
+            max_tokens=10, timeout=10)))
+        t.start()
+        self.mock.wait_requests(1)
+        self.redis.kill9()
+        t.join(10)
+        self.assertEqual(res["r"][0], 200)
+        self.redis.start()   # empty: the re-sent settle alone writes the day's spend
+        self.wait_state(kt, "up", timeout=15)
+        self.settled(14)
+        self.assertEqual(int(self.redis.cmd("GET", day_key())), 14 * 10 ** 9)
+        self.assertIn("shared_state_settles_resent", kt.stderr())
+        self.assertNotIn("shared_state_settles_lost", kt.stderr())
+
     def test_noscript_after_script_flush_falls_back_to_eval(self):
         kt = self.start(self.gov_cfg())
         self.wait_state(kt, "up")

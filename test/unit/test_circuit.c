@@ -91,6 +91,27 @@ KT_TEST(circuit_table_recycles_the_oldest)
         KT_ASSERT_EQ_STR(c->id, id);
     }
     KT_ASSERT_EQ_STR(kt_circuit_of(cs, "t4", 1000)->id, "t4");   /* recycled, then re-created */
+    KT_ASSERT(cs->n == KT_CIRCUITS_MAX && cs->cap == KT_CIRCUITS_MAX);
+    kt_circuits_free(cs);
+}
+
+/* The table is sized by use, not by its maximum: an idle kt with a few targets keeps ~1 KB, not
+ * 128 slots (20 KB, issue 17's idle budget); growing keeps what the slots held. */
+KT_TEST(circuit_table_grows_on_demand)
+{
+    kt_circuits *cs = kt_circuits_new();
+    KT_ASSERT(cs != NULL && cs->n == 0 && cs->cap > 0 && cs->cap <= 8);
+    kt_circuit_of(cs, "first", 1)->failures = 7;
+    char id[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "t%d", i);
+        kt_circuit_of(cs, id, (uint64_t)(2 + i));
+    }
+    KT_ASSERT(cs->n == 21 && cs->cap >= 21 && cs->cap <= 32);
+    KT_ASSERT(kt_circuits_find(cs, "first") != NULL);
+    KT_ASSERT(kt_circuits_find(cs, "first")->failures == 7);
+    KT_ASSERT(kt_circuits_find(cs, "t19") != NULL);
+    KT_ASSERT(kt_circuits_find(cs, "nope") == NULL);
     kt_circuits_free(cs);
 }
 
@@ -131,6 +152,7 @@ int main(void)
     KT_RUN(circuit_disabled_with_zero_failures);
     KT_RUN(retry_budget_bounds_retries);
     KT_RUN(circuit_table_recycles_the_oldest);
+    KT_RUN(circuit_table_grows_on_demand);
     KT_RUN(circuit_health_and_metrics);
     return KT_DONE();
 }

@@ -1091,6 +1091,12 @@ KT_TEST(policy_not_in_chain)
     KT_ASSERT_EQ_INT(c->nchain, 0);
     KT_ASSERT_EQ_INT(c->warnings->count, 1);
     kt_config_release(&c);
+    /* Without warnings the snapshot keeps no 24 KiB diagnostics (issue 17's idle budget). */
+    ASSERT_OK(parse("policies:\n  chain: [pii-detector]\n", &c));
+    if (!c) return;
+    KT_ASSERT(c->warnings == NULL);
+    kt_config_log_warnings(c);   /* logs nothing, and copes with the NULL */
+    kt_config_release(&c);
 }
 
 KT_TEST(fail_mode_per_policy)
