@@ -315,6 +315,19 @@ class ProtocolTest(SharedCase):
                               "spend-limit": {"max_daily_usd": 1000, "scope": "gateway"}},
                       prices=PRICES, shared_state=self.shared())
 
+    def during_slow_request(self, kt, delay, action):
+        """Sends one request the mock answers after `delay` seconds, runs action() while it is
+        upstream, and returns its status."""
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=kt.chat(
+            headers=dict(bearer(KEY_A), **{"x-mock-mode": "slow", "x-mock-delay": str(delay)}),
+            max_tokens=10, timeout=10)))
+        t.start()
+        self.mock.wait_requests(1)
+        action()
+        t.join(10)
+        return res["r"][0]
+
     def monitor(self):
         """Collects MONITOR lines in a thread; returns (lines, stop)."""
         sock, f = self.redis.monitor()
@@ -383,15 +396,7 @@ class ProtocolTest(SharedCase):
         # the last request ends as kt shuts down: its settle goes out before the connection closes
         kt = self.start(self.gov_cfg())
         self.wait_state(kt, "up")
-        res = {}
-        t = threading.Thread(target=lambda: res.update(r=kt.chat(
-            headers=dict(bearer(KEY_A), **{"x-mock-mode": "slow", "x-mock-delay": "1.5"}),
-            max_tokens=10, timeout=10)))
-        t.start()
-        self.mock.wait_requests(1)
-        kt.signal(signal.SIGTERM)
-        t.join(10)
-        self.assertEqual(res["r"][0], 200)
+        self.assertEqual(self.during_slow_request(kt, 1.5, lambda: kt.signal(signal.SIGTERM)), 200)
         kt.wait(15)
         self.assertEqual(kt.returncode, 0, kt.stderr()[-2000:])
         self.assertEqual(int(self.redis.cmd("GET", day_key())), 14 * 10 ** 9)
@@ -403,15 +408,7 @@ class ProtocolTest(SharedCase):
         # with the outage) and is sent once Redis is back, so the spend is not lost
         kt = self.start(self.gov_cfg())
         self.wait_state(kt, "up")
-        res = {}
-        t = threading.Thread(target=lambda: res.update(r=kt.chat(
-            headers=dict(bearer(KEY_A), **{"x-mock-mode": "slow", "x-mock-delay": "1.0"}),
-            max_tokens=10, timeout=10)))
-        t.start()
-        self.mock.wait_requests(1)
-        self.redis.kill9()
-        t.join(10)
-        self.assertEqual(res["r"][0], 200)
+        self.assertEqual(self.during_slow_request(kt, 1.0, self.redis.kill9), 200)
         self.redis.start()   # empty: the re-sent settle alone writes the day's spend
         self.wait_state(kt, "up", timeout=15)
         self.settled(14)
