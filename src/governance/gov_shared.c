@@ -102,10 +102,9 @@ static void flush_retries(void *arg)
     kt_gov *g = arg;
     size_t n = g->nretry;
     if (!n) return;
-    kt_rds_op **ops = kt_calloc(n, sizeof *ops);
-    if (!ops) return;
-    memcpy(ops, g->retry, n * sizeof *ops);
-    g->nretry = 0;
+    kt_rds_op **ops = g->retry;   /* taken whole: a settle that fails again starts a new list */
+    g->retry = NULL;
+    g->nretry = g->retry_cap = 0;
     KT_INFO("shared_state_settles_resent", "%zu settles that waited for Redis are sent again", n);
     for (size_t i = 0; i < n; i++) kt__rds_send(ops[i], ops[i]->nkeys);
     free(ops);
