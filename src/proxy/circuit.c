@@ -23,11 +23,13 @@ const char *kt_circuit_state_name(kt_circuit_state s)
 kt_circuits *kt_circuits_new(void)
 {
     kt_circuits *cs = kt_calloc(1, sizeof *cs);
-    if (cs && !(cs->v = kt_calloc(KT__CIRCUITS_FIRST, sizeof *cs->v))) {
+    if (!cs) return NULL;
+    cs->v = kt_calloc(KT__CIRCUITS_FIRST, sizeof *cs->v);
+    if (!cs->v) {
         free(cs);
         return NULL;
     }
-    if (cs) cs->cap = KT__CIRCUITS_FIRST;
+    cs->cap = KT__CIRCUITS_FIRST;
     return cs;
 }
 
