@@ -24,8 +24,9 @@ INC     := -Iinclude $(LLHTTP_CFLAGS)
 LIBS    := -luv -lmbedtls -lmbedx509 -lmbedcrypto -lnghttp2 -lcjson -lyaml -lpcre2-8 -lhiredis $(LLHTTP_LIBS)
 
 # Release builds leave assert()s out (NDEBUG); the sanitizer build, which `make test` runs, keeps them.
-REL_CFLAGS := -O2 -g -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DNDEBUG
-SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# -ffunction-sections: kt's start-up code is linked together (mk/startup.ld, tools/startup/order.py).
+REL_CFLAGS := -O2 -g -ffunction-sections -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DNDEBUG
+SAN_CFLAGS := -O1 -g -ffunction-sections -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CC    := clang
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
@@ -60,20 +61,29 @@ help:
 	@echo "make clean      remove build/"
 
 # ---- variants ---------------------------------------------------------------------------------
+# Objects are rebuilt when the compiler flags change: build/cflags holds them and is rewritten
+# only when they differ (so its time stamp moves only then).
+CFLAGS_NOW := $(CC) | $(REL_CFLAGS) | $(SAN_CFLAGS) | $(FUZZ_CC) $(FUZZ_CFLAGS) | $(WARN)
+$(B)/cflags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CFLAGS_NOW)' | cmp -s - $@ || echo '$(CFLAGS_NOW)' > $@
+.PHONY: FORCE
+FORCE:
+
 define variant
-$(1)/obj/%.o: src/%.c $(B)/config.mk
+$(1)/obj/%.o: src/%.c $(B)/config.mk $(B)/cflags
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(WARN) $$(DEFS) $$(INC) -MMD -MP -c $$< -o $$@
-$(1)/tobj/test_%.o: test/unit/test_%.c $(B)/config.mk
+$(1)/tobj/test_%.o: test/unit/test_%.c $(B)/config.mk $(B)/cflags
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(WARN) $$(DEFS) $$(INC) -Itest/unit -MMD -MP -c $$< -o $$@
-$(1)/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
+$(1)/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk $(B)/cflags
 	@mkdir -p $$(@D)
 	$$(CC) $(2) $$(DEFS) $$(INC) $$(LLHTTP_SRC_CFLAGS) -c $$< -o $$@
 $(1)/libkt.a: $$(call objs,$(1),$$(LIB_SRCS)) $$(call LLHTTP_OBJS,$(1))
 	rm -f $$@ && ar rcs $$@ $$^
-$(1)/kt: $(1)/obj/app/main.o $(1)/libkt.a
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+$(1)/kt: $(1)/obj/app/main.o $(1)/libkt.a mk/startup.ld
+	$$(CC) $(2) -Wl,-T,mk/startup.ld -o $$@ $(1)/obj/app/main.o $(1)/libkt.a $$(LIBS)
 $(1)/unit/test_%: $(1)/tobj/test_%.o $(1)/libkt.a
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS) -lm
@@ -92,16 +102,16 @@ unit: $(UNIT_BINS)
 
 # ---- fuzzing (clang + libFuzzer; not part of make test) ------------------------------------------
 FUZZ_BINS := $(patsubst test/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
-$(B)/fuzz/obj/%.o: src/%.c $(B)/config.mk
+$(B)/fuzz/obj/%.o: src/%.c $(B)/config.mk $(B)/cflags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
 -include $(shell find $(B)/fuzz/obj $(B)/fuzz/tobj -name '*.d' 2>/dev/null)
-$(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk
+$(B)/fuzz/obj/llhttp_%.o: /usr/share/llhttp/%.c $(B)/config.mk $(B)/cflags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) $(INC) $(LLHTTP_SRC_CFLAGS) -c $< -o $@
 $(B)/fuzz/libkt.a: $(call objs,$(B)/fuzz,$(LIB_SRCS)) $(call LLHTTP_OBJS,$(B)/fuzz)
 	rm -f $@ && ar rcs $@ $^
-$(B)/fuzz/tobj/fuzz_%.o: test/fuzz/fuzz_%.c $(B)/config.mk
+$(B)/fuzz/tobj/fuzz_%.o: test/fuzz/fuzz_%.c $(B)/config.mk $(B)/cflags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(DEFS) $(INC) -MMD -MP -c $< -o $@
 $(B)/fuzz/fuzz_%: $(B)/fuzz/tobj/fuzz_%.o $(B)/fuzz/libkt.a

@@ -55,6 +55,23 @@ class FootprintTest(unittest.TestCase):
             self.assertTrue(lo <= addr and addr + n <= lo + size, hex(addr))
         self.assertGreaterEqual(sum(n for _a, n in weights), 320 * 1024)
 
+    def test_startup_code_linked_together(self):
+        secs = {}
+        for m in re.finditer(r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)",
+                             readelf("-S", self.kt)):
+            secs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+        self.assertIn(".text.kt_startup", secs)
+        lo, size = secs[".text.kt_startup"]
+        out = subprocess.run(["nm", "--defined-only", self.kt], capture_output=True,
+                             text=True, check=True).stdout
+        addr = {f[2]: int(f[0], 16) for f in (line.split() for line in out.splitlines())
+                if len(f) == 3 and f[1] in "tT"}
+        for name in ("main", "kt_gateway_run", "kt_config_load_file", "llhttp_execute"):
+            self.assertIn(name, addr)
+            self.assertTrue(lo <= addr[name] < lo + size, name)
+        # start-up's code only (about a quarter of kt's own, release or sanitizer build)
+        self.assertLess(size, 0.4 * secs[".text"][1])
+
 
 if __name__ == "__main__":
     unittest.main()
