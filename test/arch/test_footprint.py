@@ -27,6 +27,19 @@ def readelf(*args):
                           check=True).stdout
 
 
+def sections(binary):
+    """{name: (address, size)} of the binary's sections."""
+    return {m.group(1): (int(m.group(2), 16), int(m.group(3), 16)) for m in
+            re.finditer(r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)",
+                        readelf("-S", binary))}
+
+
+def nm(binary, *args):
+    out = subprocess.run(["nm", *args, "--defined-only", binary], capture_output=True,
+                         text=True, check=True).stdout
+    return [line.split() for line in out.splitlines()]
+
+
 class FootprintTest(unittest.TestCase):
     def setUp(self):
         self.kt = kt_binary()
@@ -39,33 +52,21 @@ class FootprintTest(unittest.TestCase):
         self.assertEqual([n for n in needed if n.startswith("libm.so")], [])
 
     def test_weights_in_their_own_section(self):
-        secs = {}
-        for m in re.finditer(r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)",
-                             readelf("-S", self.kt)):
-            secs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+        secs = sections(self.kt)
         self.assertIn("kt_cold", secs)
         lo, size = secs["kt_cold"]
-        out = subprocess.run(["nm", "-S", "--defined-only", self.kt], capture_output=True,
-                             text=True, check=True).stdout
-        weights = [(int(a, 16), int(s, 16)) for a, s, _t, name in
-                   (line.split() for line in out.splitlines() if len(line.split()) == 4)
-                   if name == "kt__w"]
+        weights = [(int(f[0], 16), int(f[1], 16)) for f in nm(self.kt, "-S")
+                   if len(f) == 4 and f[3] == "kt__w"]
         self.assertEqual(len(weights), 2)   # safety's and prompt-injection's
         for addr, n in weights:
             self.assertTrue(lo <= addr and addr + n <= lo + size, hex(addr))
         self.assertGreaterEqual(sum(n for _a, n in weights), 320 * 1024)
 
     def test_startup_code_linked_together(self):
-        secs = {}
-        for m in re.finditer(r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)",
-                             readelf("-S", self.kt)):
-            secs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+        secs = sections(self.kt)
         self.assertIn(".text.kt_startup", secs)
         lo, size = secs[".text.kt_startup"]
-        out = subprocess.run(["nm", "--defined-only", self.kt], capture_output=True,
-                             text=True, check=True).stdout
-        addr = {f[2]: int(f[0], 16) for f in (line.split() for line in out.splitlines())
-                if len(f) == 3 and f[1] in "tT"}
+        addr = {f[2]: int(f[0], 16) for f in nm(self.kt) if len(f) == 3 and f[1] in "tT"}
         for name in ("main", "kt_gateway_run", "kt_config_load_file", "llhttp_execute"):
             self.assertIn(name, addr)
             self.assertTrue(lo <= addr[name] < lo + size, name)
