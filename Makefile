@@ -39,7 +39,7 @@ FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 LLHTTP_OBJS = $(patsubst %.c,$(1)/obj/llhttp_%.o,$(notdir $(LLHTTP_SRCS)))
 
-.PHONY: all run test san unit fuzz fuzz-smoke bench demo eval clean help install deps
+.PHONY: all run test san unit fuzz fuzz-smoke bench demo eval clean help install deps startup-order
 # Keep intermediate objects: nothing is deleted (or printed) after the test summary line.
 .SECONDARY:
 
@@ -58,6 +58,7 @@ help:
 	@echo "make eval       measure the detectors on the held-out corpora (EVAL_SPLIT=tune for the other split)"
 	@echo "make fuzz       build the libFuzzer targets into build/fuzz/ (FUZZ_SECONDS=N runs each for N s;"
 	@echo "                FUZZ_RUNS=N for N executions, with FUZZ_TARGETS=\"a b\" and FUZZ_MAX_LEN=L)"
+	@echo "make startup-order  regenerate mk/startup.ld from a callgrind profile of kt's start-up"
 	@echo "make clean      remove build/"
 
 # ---- variants ---------------------------------------------------------------------------------
@@ -156,6 +157,14 @@ eval: $(B)/kt
 	    --labels test/corpora/$$k/$(EVAL_SPLIT).jsonl --max-list $(EVAL_LIST) || exit 1; \
 	  echo; \
 	done
+
+# Regenerates mk/startup.ld (kt's start-up functions, linked together: tools/startup/order.py)
+# from a callgrind profile of the release build's start-up; run it when start-up code changes.
+startup-order: $(B)/kt
+	@sh mk/test-deps.sh valgrind
+	python3 tools/startup/profile.py $(B)/kt $(B)/startup.callgrind
+	python3 tools/startup/order.py $(B)/startup.callgrind $(B)/kt > $(B)/startup.ld.tmp
+	mv $(B)/startup.ld.tmp mk/startup.ld
 
 bench: $(B)/kt $(B)/detect_bench $(B)/perf/classify_bench $(B)/perf/classify_startup
 	@sh mk/test-deps.sh nginx wrk

@@ -9,7 +9,8 @@ Why: the kernel maps a file's pages 64 KiB at a time around each fault (fault-ar
 Input: a callgrind profile of `kt gateway run` from start to its first /healthz answer (the
 bench's plain config, `valgrind --tool=callgrind`); functions are taken by name, so the list
 stays right while code moves, and a name that no longer exists matches nothing (harmless).
-Usage: tools/startup/order.py CALLGRIND_OUT KT_BINARY > mk/startup.ld
+Usage: tools/startup/order.py CALLGRIND_OUT KT_BINARY > mk/startup.ld (`make startup-order` runs
+tools/startup/profile.py for the profile, then this).
 """
 import re
 import subprocess
