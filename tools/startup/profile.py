@@ -7,7 +7,6 @@ Usage: tools/startup/profile.py KT_BINARY CALLGRIND_OUT
 """
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,15 +14,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-import bench  # noqa: E402  (make_certs, render)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+import bench  # noqa: E402  (make_certs, render, free_ports)
 
 
 def healthy(port):
@@ -41,7 +32,7 @@ def main():
     bench.make_certs(tmp)
     cfg = bench.render(os.path.join(ROOT, "bench", "kt.yaml.in"), os.path.join(tmp, "kt.yaml"),
                        {"UP_PORT": 9, "GATEWAY": ""})
-    port = free_port()
+    port = bench.free_ports(1)[0]
     env = dict(os.environ, SSL_CERT_FILE=os.path.join(tmp, "ca.pem"), OPENAI_API_KEY="sk-profile")
     with open(os.path.join(tmp, "log"), "w") as log:
         p = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, kt,
