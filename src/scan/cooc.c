@@ -6,23 +6,32 @@
 #include "cooc.h"
 #include "kt/common.h"
 
-#define KT__COOC_MAXRULES 128
-
 #define KT__COOC_WORD_MAX 32
+
+#define FNV_BASIS 0x811C9DC5u
+#define FNV_PRIME 0x01000193u
+
+static uint32_t hash_end(uint32_t h) { return h ^ (h >> 15); }
 
 static uint32_t word_hash(const char *s, size_t n)
 {
-    uint32_t h = 0x811C9DC5u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x01000193u;
-    return h ^ (h >> 15);
+    uint32_t h = FNV_BASIS;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * FNV_PRIME;
+    return hash_end(h);
+}
+
+/* The slot of word s[0..n) whose word_hash is h. */
+static kt__cooc_slot *slot_at(const kt__cooc *c, const char *s, size_t n, uint32_t h)
+{
+    for (uint32_t i = h & c->mask;; i = (i + 1) & c->mask) {
+        kt__cooc_slot *e = &c->tab[i];
+        if (!e->w || (e->n == n && !memcmp(e->w, s, n))) return e;
+    }
 }
 
 static kt__cooc_slot *slot_of(const kt__cooc *c, const char *s, size_t n)
 {
-    for (uint32_t i = word_hash(s, n) & c->mask;; i = (i + 1) & c->mask) {
-        kt__cooc_slot *e = &c->tab[i];
-        if (!e->w || (e->n == n && !memcmp(e->w, s, n))) return e;
-    }
+    return slot_at(c, s, n, word_hash(s, n));
 }
 
 int kt__cooc_init(kt__cooc *c, const kt__cooc_set *set)
@@ -47,6 +56,10 @@ int kt__cooc_init(kt__cooc *c, const kt__cooc_set *set)
         e->cls |= set->words[i].cls;
         c->lens |= 1ull << n;
     }
+    for (size_t k = 0; k < set->nrules; k++)
+        for (unsigned e = 0; e < set->rules[k].n && e < KT__COOC_MAXEL; e++)
+            for (uint32_t b = set->rules[k].cls[e]; b; b &= b - 1)
+                c->rules_of[__builtin_ctz(b)][k / 64] |= 1ull << (k % 64);
     c->set = set;
     return KT_OK;
 }
@@ -57,10 +70,11 @@ void kt__cooc_free(kt__cooc *c)
     memset(c, 0, sizeof *c);
 }
 
-static uint32_t classes(const kt__cooc *c, const char *s, size_t n)
+/* h: word_hash(s, n), which the scan computes as it reads the word. */
+static uint32_t classes(const kt__cooc *c, const char *s, size_t n, uint32_t h)
 {
     if (n > KT__COOC_WORD_MAX || !(c->lens >> n & 1)) return 0;
-    return slot_of(c, s, n)->cls;
+    return slot_at(c, s, n, h)->cls;
 }
 
 typedef struct kt__coocrun {
@@ -74,34 +88,44 @@ typedef struct kt__coocrun {
     size_t from[KT__COOC_MAXRULES][KT__COOC_MAXEL];
 } kt__coocrun;
 
-static void on_word(kt__coocrun *r, const char *s, size_t n, size_t start, size_t end)
+/* Rule k's elements for a word of classes m (its index i, its bytes [start, end)). */
+static void on_rule(kt__coocrun *r, size_t k, uint32_t m, size_t i, size_t start, size_t end)
 {
-    size_t i = ++r->ntok;
-    uint32_t m = classes(r->c, s, n);
-    if (!m) return;
-    const kt__cooc_set *set = r->c->set;
-    for (size_t k = 0; k < set->nrules; k++) {
-        const kt__cooc_rule *ru = &set->rules[k];
-        /* Latest element first, so one word never serves as two elements. */
-        for (int e = ru->n - 1; e >= 0; e--) {
-            if (!(m & ru->cls[e])) continue;
-            if (e == 0) {
-                r->at[k][0] = i;
-                r->from[k][0] = start;
-                continue;
-            }
-            size_t p = r->at[k][e - 1];
-            if (!p || p >= i || i - p - 1 > ru->gap[e - 1]) continue;
-            if (e == ru->n - 1) {
-                r->hits++;
-                r->fn(r->ud, ru, r->from[k][e - 1], end);
-                r->at[k][e - 1] = 0;   /* one match per run of the prefix */
-            } else {
-                r->at[k][e] = i;
-                r->from[k][e] = r->from[k][e - 1];
-            }
+    const kt__cooc_rule *ru = &r->c->set->rules[k];
+    /* Latest element first, so one word never serves as two elements. */
+    for (int e = ru->n - 1; e >= 0; e--) {
+        if (!(m & ru->cls[e])) continue;
+        if (e == 0) {
+            r->at[k][0] = i;
+            r->from[k][0] = start;
+            continue;
+        }
+        size_t p = r->at[k][e - 1];
+        if (!p || p >= i || i - p - 1 > ru->gap[e - 1]) continue;
+        if (e == ru->n - 1) {
+            r->hits++;
+            r->fn(r->ud, ru, r->from[k][e - 1], end);
+            r->at[k][e - 1] = 0;   /* one match per run of the prefix */
+        } else {
+            r->at[k][e] = i;
+            r->from[k][e] = r->from[k][e - 1];
         }
     }
+}
+
+/* Only the rules with an element among the word's classes, in rule order. */
+static void on_word(kt__coocrun *r, const char *s, size_t n, uint32_t h, size_t start, size_t end)
+{
+    size_t i = ++r->ntok;
+    uint32_t m = classes(r->c, s, n, h);
+    if (!m) return;
+    enum { Q = KT__COOC_MAXRULES / 64 };
+    uint64_t sel[Q] = { 0 };
+    for (uint32_t b = m; b; b &= b - 1)
+        for (size_t q = 0; q < Q; q++) sel[q] |= r->c->rules_of[__builtin_ctz(b)][q];
+    for (size_t q = 0; q < Q; q++)
+        for (uint64_t x = sel[q]; x; x &= x - 1)
+            on_rule(r, q * 64 + (size_t)__builtin_ctzll(x), m, i, start, end);
 }
 
 /* Word bytes: ASCII letters and digits, '@' '$' inside a word, bytes >= 0x80 (UTF-8, kept as
@@ -124,6 +148,17 @@ static void on_word(kt__coocrun *r, const char *s, size_t n, size_t start, size_
 static const unsigned char fold[256] = { KT__R256(KT__FOLD) };
 static const unsigned char leet[256] = { KT__R256(KT__LEET) };
 
+/* kind[c] for a folded byte: KT__K_LETTER for a-z, KT__K_LEET for the bytes leet[] changes. */
+#define KT__K_LETTER 1u
+#define KT__K_LEET 2u
+#define KT__KIND(c) ((unsigned char)(((c) >= 'a' && (c) <= 'z' ? KT__K_LETTER : 0) | \
+                                     (KT__LEET(c) != (c) ? KT__K_LEET : 0)))
+static const unsigned char kind[256] = { KT__R256(KT__KIND) };
+
+/* Each word is read once: folded into w, its kinds collected, and hashed as it will be looked up
+ * when it has a letter (leetspeak undone: leet[] changes no letter, so hashing leet[c] of every
+ * byte is hashing the word after the rewrite). Words without a letter are hashed again as they
+ * are, and only words with a leetspeak byte are rewritten. */
 static void each_word(kt__coocrun *r, const char *text, size_t len)
 {
     const unsigned char *p = (const unsigned char *)text;
@@ -136,12 +171,16 @@ static void each_word(kt__coocrun *r, const char *text, size_t len)
         size_t s = i;
         char w[KT__COOC_WORD_MAX + 1];
         size_t n = 0;
-        unsigned letter = 0;
+        unsigned kinds = 0;
+        uint32_t h = FNV_BASIS;
         for (; i < len; i++) {
             unsigned char c = fold[p[i]];
             if (!c) break;
-            letter |= (unsigned)(c - 'a') < 26u;
-            if (n <= KT__COOC_WORD_MAX) w[n++] = (char)c;
+            kinds |= kind[c];
+            if (n <= KT__COOC_WORD_MAX) {
+                w[n++] = (char)c;
+                h = (h ^ leet[c]) * FNV_PRIME;
+            }
         }
         /* a long separator ends every match */
         if (s - last_end > 64) r->ntok += 64;
@@ -150,9 +189,14 @@ static void each_word(kt__coocrun *r, const char *text, size_t len)
             r->ntok++;
             continue;
         }
-        if (letter)
-            for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
-        on_word(r, w, n, s, i);
+        if (!(kinds & KT__K_LETTER)) {
+            h = word_hash(w, n);
+        } else {
+            h = hash_end(h);
+            if (kinds & KT__K_LEET)
+                for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
+        }
+        on_word(r, w, n, h, s, i);
     }
 }
 

@@ -44,11 +44,15 @@ typedef struct kt__cooc_slot {
     uint8_t n;
 } kt__cooc_slot;
 
+#define KT__COOC_MAXRULES 128
+
 typedef struct kt__cooc {
     const kt__cooc_set *set;
     kt__cooc_slot *tab;
     uint32_t mask;
     uint64_t lens;          /* bit n: a word of n bytes exists */
+    /* per class bit: the rules with an element of that class (bit k of word k / 64) */
+    uint64_t rules_of[32][KT__COOC_MAXRULES / 64];
 } kt__cooc;
 
 int kt__cooc_init(kt__cooc *c, const kt__cooc_set *set);

@@ -1,6 +1,11 @@
 /* The learned scorer (see linscore.h): hashed word features summed over sliding windows of 64
  * words. The hashing must stay identical to tools/train/kt_features.py. */
+#include <stdbool.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kt/fmath.h"
 #include "linscore.h"
@@ -61,12 +66,25 @@ KT__LIN_INLINE unsigned word_ids(uint32_t h, uint32_t h4, size_t n, int have_pre
 /* Calls fn(ud, ids, nids, start, end) for every word of the text. */
 typedef void (*kt__linword_fn)(void *ud, const uint32_t *ids, unsigned n, size_t s, size_t e);
 
-/* Counts a word byte's kind: digits (raw '0'..'9', which folding keeps) and letters (folded). */
-#define KT__LIN_KIND(f) (digits += (unsigned)((f) - '0') < 10u, letters |= (unsigned)((f) - 'a') < 26u)
+/* 1 for the digits '0'..'9' (folding keeps them): a word's digits are counted with one table read
+ * a byte; whether it also has a letter is asked only of the rare word with enough digits. */
+static const uint8_t *digit_table(void)
+{
+    static const uint8_t t[256] = { ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+                                    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1 };
+    return t;
+}
+
+static bool has_letter(const uint8_t *ft, const unsigned char *s, const unsigned char *e)
+{
+    for (; s < e; s++)
+        if ((unsigned)(ft[*s] - 'a') < 26u) return true;
+    return false;
+}
 
 KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
 {
-    const uint8_t *ft = fold_table();
+    const uint8_t *ft = fold_table(), *dt = digit_table();
     const unsigned char *base = (const unsigned char *)text, *p = base, *end = base + len;
     uint32_t prev = 0;
     int have_prev = 0;
@@ -77,23 +95,23 @@ KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, v
         const unsigned char *hend = (size_t)(end - p) > KT__LIN_WORD_MAX ? p + KT__LIN_WORD_MAX : end;
         const unsigned char *end4 = hend - p > 4 ? p + 4 : hend;
         uint32_t h = FNV_BASIS, h4 = 0;
-        unsigned digits = 0, letters = 0;
+        unsigned digits = 0;
         uint8_t f;
         /* the 4-byte prefix, then the rest of the hashed 32 bytes, then bytes only counted */
         for (; p < end4 && (f = ft[*p]); p++) {
             h = (h ^ f) * FNV_PRIME;
-            KT__LIN_KIND(f);
+            digits += dt[f];
         }
         h4 = h;
         if (p == end4)
             for (; p < hend && (f = ft[*p]); p++) {
                 h = (h ^ f) * FNV_PRIME;
-                KT__LIN_KIND(f);
+                digits += dt[f];
             }
         if (p == hend)
-            for (; p < end && (f = ft[*p]); p++) KT__LIN_KIND(f);
+            for (; p < end && (f = ft[*p]); p++) digits += dt[f];
         size_t n = (size_t)(p - s);
-        if (digits >= KT__LIN_ID_DIGITS && letters) {
+        if (digits >= KT__LIN_ID_DIGITS && has_letter(ft, s, p)) {
             /* an identifier (a hex request id, a serial, a base64 run), not language: its hashed
              * prefixes land in buckets at random, so it has no features and ends the pair chain */
             have_prev = 0;
@@ -131,8 +149,31 @@ size_t kt__lin_features(const char *text, size_t len, uint32_t *ids, size_t max)
 
 /* ---- scoring ------------------------------------------------------------------------------- */
 
+/* The per-class sums as one vector (GCC's vector extensions, as in detect_block.h): the safety
+ * model's four int8 weights of a bucket are widened and added in one step. */
+typedef int32_t kt__linv __attribute__((vector_size(KT__LIN_MAXCLS * sizeof(int32_t))));
+
+/* A bucket's four int8 weights as four int32 lanes. SSE2 (every x86-64) sign-extends them with
+ * two unpacks and a shift; elsewhere the compiler widens the vector. */
+static inline kt__linv widen(const int8_t *row)
+{
+#if defined(__SSE2__)
+    int32_t v;
+    memcpy(&v, row, sizeof v);
+    __m128i x = _mm_cvtsi32_si128(v);
+    x = _mm_unpacklo_epi8(x, x);
+    x = _mm_unpacklo_epi16(x, x);
+    return (kt__linv)_mm_srai_epi32(x, 24);
+#else
+    typedef int8_t kt__linq __attribute__((vector_size(KT__LIN_MAXCLS)));
+    kt__linq q;
+    memcpy(&q, row, sizeof q);
+    return __builtin_convertvector(q, kt__linv);
+#endif
+}
+
 typedef struct kt__linwin {
-    int32_t sum[KT__LIN_MAXCLS];
+    kt__linv sum;
     size_t start;
 } kt__linwin;
 
@@ -169,18 +210,18 @@ KT__LIN_INLINE void score_word(void *ud, const uint32_t *ids, unsigned n, size_t
         w->start = s;
     }
     kt__linwin *a = &r->win[(t / KT__LIN_STEP) & 1], *b = &r->win[((t / KT__LIN_STEP) & 1) ^ 1];
-    int32_t add[KT__LIN_MAXCLS] = { 0 };
+    kt__linv add = { 0 };
     unsigned ncls = m->ncls;
     for (unsigned i = 0; i < n; i++) {
         const int8_t *row = m->w + (size_t)(ids[i] & r->mask) * ncls;
-        if (ncls == KT__LIN_MAXCLS)   /* the safety model: a fixed loop the compiler unrolls */
-            for (unsigned k = 0; k < KT__LIN_MAXCLS; k++) add[k] += row[k];
-        else
+        if (ncls == KT__LIN_MAXCLS) {   /* the safety model: one widening add a bucket */
+            add += widen(row);
+        } else {
             for (unsigned k = 0; k < ncls; k++) add[k] += row[k];
+        }
     }
-    for (unsigned k = 0; k < KT__LIN_MAXCLS; k++) a->sum[k] += add[k];
-    if (t >= KT__LIN_STEP)
-        for (unsigned k = 0; k < KT__LIN_MAXCLS; k++) b->sum[k] += add[k];
+    a->sum += add;
+    if (t >= KT__LIN_STEP) b->sum += add;
     r->ntok++;
     r->last_end = e;
 }
