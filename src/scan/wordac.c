@@ -293,9 +293,9 @@ uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w)
  * node), following failure links like kt__lex_step: the lists are a fraction of the edge table's
  * size, so the failure computation stays in cache. */
 static uint32_t csr_step(const kt__lex *x, const uint32_t *first, const uint32_t *kids,
-                         const uint32_t *kword, uint32_t s, uint32_t w)
+                         const uint32_t *kword, const uint32_t *root, uint32_t s, uint32_t w)
 {
-    for (;;) {
+    for (; s; s = x->fail[s]) {
         uint32_t lo = first[s], hi = first[s + 1];
         while (lo < hi) {
             uint32_t mid = lo + (hi - lo) / 2;
@@ -303,9 +303,8 @@ static uint32_t csr_step(const kt__lex *x, const uint32_t *first, const uint32_t
             else hi = mid;
         }
         if (lo < first[s + 1] && kword[lo] == w) return kids[lo];
-        if (!s) return 0;
-        s = x->fail[s];
     }
+    return root[w];   /* every chain ends at the root, whose children are a table by word */
 }
 
 /* Sorts one node's children by word (insertion sort: most nodes have one or two). */
@@ -332,7 +331,8 @@ int kt__lex_build(kt__lex *x)
     uint32_t *kids = malloc(((size_t)x->nedges + 1) * sizeof *kids);
     uint32_t *kword = malloc(((size_t)x->nedges + 1) * sizeof *kword);
     uint32_t *queue = malloc((size_t)nn * sizeof *queue);
-    if (!first || !kids || !kword || !queue) goto fail;
+    uint32_t *root = calloc((size_t)x->nwords + 1, sizeof *root);
+    if (!first || !kids || !kword || !queue || !root) goto fail;
     if (x->plog) { /* every node's parent and word are logged: no sweep of the edge table */
         for (uint32_t v = 1; v < nn; v++) first[x->fail[v] + 1]++;
         for (uint32_t i = 0; i < nn; i++) first[i + 1] += first[i];
@@ -357,6 +357,7 @@ int kt__lex_build(kt__lex *x)
     first[0] = 0;
     for (uint32_t u = 0; u < nn; u++)
         if (first[u + 1] - first[u] > 1) sort_kids(kids, kword, first[u], first[u + 1]);
+    for (uint32_t k = first[0]; k < first[1]; k++) root[kword[k]] = kids[k];
     uint32_t qh = 0, qt = 0;
     queue[qt++] = 0;
     x->fail[0] = x->dict[0] = 0;
@@ -366,7 +367,7 @@ int kt__lex_build(kt__lex *x)
         if (u) x->hold[u] = first[u + 1] > first[u] ? x->depth[u] : x->hold[x->fail[u]];
         for (uint32_t k = first[u]; k < first[u + 1]; k++) {
             uint32_t v = kids[k], f = 0;
-            if (u) f = csr_step(x, first, kids, kword, x->fail[u], kword[k]);
+            if (u) f = csr_step(x, first, kids, kword, root, x->fail[u], kword[k]);
             x->fail[v] = f;
             x->dict[v] = x->tag[f] != KT__NOTAG ? f : x->dict[f];
             queue[qt++] = v;
@@ -379,5 +380,6 @@ fail:
     free(kids);
     free(kword);
     free(queue);
+    free(root);
     return rc;
 }
