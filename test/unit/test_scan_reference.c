@@ -246,11 +246,16 @@ static uint32_t ref_classes(const kt__cooc_set *set, const char *w, size_t n)
     return m;
 }
 
-static void ref_cooc(const kt__cooc_set *set, const char *text, size_t len, matches *out)
+/* Per rule and element: the token index + 1 of the latest match and the byte it started at. */
+typedef struct ref_state {
+    size_t at[KT__COOC_MAXRULES][KT__COOC_MAXEL], from[KT__COOC_MAXRULES][KT__COOC_MAXEL];
+} ref_state;
+
+static void ref_cooc(const kt__cooc_set *set, ref_state *st, const char *text, size_t len,
+                     matches *out)
 {
-    static size_t at[KT__COOC_MAXRULES][KT__COOC_MAXEL], from[KT__COOC_MAXRULES][KT__COOC_MAXEL];
-    memset(at, 0, sizeof at);
-    memset(from, 0, sizeof from);
+    memset(st, 0, sizeof *st);
+    size_t (*at)[KT__COOC_MAXEL] = st->at, (*from)[KT__COOC_MAXEL] = st->from;
     const unsigned char *p = (const unsigned char *)text;
     size_t i = 0, last_end = 0, ntok = 0;
     while (i < len) {
@@ -306,15 +311,16 @@ static void cooc_equal_reference(const kt__cooc_set *set, uint64_t seed)
     KT_ASSERT_EQ_INT(kt__cooc_init(&c, set), KT_OK);
     char *buf = malloc(16384);
     matches *a = malloc(sizeof *a), *b = malloc(sizeof *b);
-    KT_ASSERT(buf && a && b);
+    ref_state *st = malloc(sizeof *st);
+    KT_ASSERT(buf && a && b && st);
     rnd r = { seed };
     size_t total = 0;
     int bad = 0;
-    for (int it = 0; buf && a && b && it < 3000 && !bad; it++) {
+    for (int it = 0; buf && a && b && st && it < 3000 && !bad; it++) {
         size_t n = make_text(&r, set, buf, 16384);
         a->n = b->n = 0;
         size_t got = kt__cooc_scan(&c, 0, buf, n, record, a);
-        ref_cooc(set, buf, n, b);
+        ref_cooc(set, st, buf, n, b);
         if (got != a->n || a->n != b->n || memcmp(a->m, b->m, KT_MIN(a->n, 512) * sizeof a->m[0]))
             bad = 1;
         total += b->n;
@@ -324,6 +330,7 @@ static void cooc_equal_reference(const kt__cooc_set *set, uint64_t seed)
     free(buf);
     free(a);
     free(b);
+    free(st);
     kt__cooc_free(&c);
 }
 
