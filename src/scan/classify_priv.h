@@ -155,6 +155,10 @@ typedef struct kt__lex {
     uint32_t nwords, wcap;
     uint32_t *vtab;       /* open addressing: id or 0 */
     uint32_t vmask;
+    /* word id -> the symbol the trie is keyed by (kt__lex_alias); NULL: every word is its own
+     * symbol. Words that no phrase tells apart share one, so the trie has one path for them. */
+    uint32_t *vsym;
+    uint32_t nsym;
     /* trie */
     uint32_t nnodes, ncap;
     uint32_t *fail, *dict, *tag;
@@ -177,7 +181,17 @@ typedef struct kt__lex {
 int kt__lex_init(kt__lex *x);
 void kt__lex_free(kt__lex *x);
 int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id);
+/* The symbol of a word for scanning (kt__lex_step); 0 when no phrase has it. */
 uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n);
+/* The symbol of word id `id` (ids 1..nwords). */
+uint32_t kt__lex_symbol(const kt__lex *x, uint32_t id);
+/* The word's id (kt__lex_intern's), 0 when it is not in the vocabulary. */
+uint32_t kt__lex_id(const kt__lex *x, const char *s, size_t n);
+/* Keys the trie by sym[id] instead of each word id (ids 1..nwords, symbols 1..nsym, sym[0] = 0)
+ * before any phrase is added; words interned later get symbols of their own. The phrases added
+ * must not tell two words of one symbol apart (kt__wclass_assign computes such symbols), or the
+ * automaton matches phrases that were never added. KT_EINVAL once the trie has nodes. */
+int kt__lex_alias(kt__lex *x, const uint32_t *sym, uint32_t nsym);
 /* Adds a phrase of word ids with `tag`; the first tag given to a phrase is kept. */
 int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag);
 int kt__lex_build(kt__lex *x);
@@ -191,6 +205,29 @@ int kt__lex_child(kt__lex *x, uint32_t s, uint32_t w, unsigned depth, uint32_t *
 void kt__lex_first(kt__lex *x, uint32_t first);
 void kt__lex_mark(kt__lex *x, uint32_t s, unsigned depth, uint32_t tag);
 uint32_t kt__lex_step(const kt__lex *x, uint32_t s, uint32_t w);
+
+/* ---- word classes (wordclass.c) ------------------------------------------------------------- */
+typedef struct kt__wclass {
+    uint64_t *e;         /* word << 32 | place id */
+    size_t n, cap;
+    uint32_t *pool;      /* the places: key length, key words, id */
+    size_t npool, pcap;
+    uint32_t *tab;       /* open addressing over the places: pool offset + 1 */
+    size_t tsize;
+    uint32_t nplaces;
+    uint32_t solo;       /* places handed out by kt__wclass_solo */
+} kt__wclass;
+
+void kt__wclass_init(kt__wclass *c);
+void kt__wclass_free(kt__wclass *c);
+/* Notes that alt[j] stands at position j of the n-word alternative alt of a template's part
+ * (`part` numbers the parts of all templates). */
+int kt__wclass_place(kt__wclass *c, uint32_t part, const uint32_t *alt, unsigned n, unsigned j);
+/* Notes an occurrence of `word` that no other word can stand in for. */
+int kt__wclass_solo(kt__wclass *c, uint32_t word);
+/* Gives the words of x with the same places one symbol (kt__lex_alias), before any phrase is
+ * added. Sorts the notes. */
+int kt__wclass_assign(kt__wclass *c, kt__lex *x);
 
 /* ---- scanning driver (lexscan.c) ------------------------------------------------------------ */
 typedef struct kt__ringent {
@@ -281,12 +318,21 @@ typedef struct kt__inj_rule {
 
 const kt__inj_rule *kt__inj_rules(size_t *n);
 
+/* The tokens the prompt-injection phrases look through. */
+#define KT__INJ_SKIP ((1u << KT__TK_PUNCT) | (1u << KT__TK_LINE))
+
 /* Adds every expansion of the template to x as a phrase with `tag`, tokenizing each literal part
  * and alternative once and walking shared prefixes of the trie once: the phrases kt__expand +
  * kt__lex_add_text would add. A template where a group touches a letter or digit ("{a|b}c")
  * is expanded as text. *budget caps the number of phrases (KT_ELIMIT). */
 int kt__expand_lex(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *tpl,
                    uint32_t tag, size_t *budget);
+
+/* The places of the template's words (the first pass of loading, before kt__wclass_assign and
+ * kt__expand_lex; see wordclass.c): the parts of template `serial` are serial * 32 + g; the words
+ * of a template expanded as text are solo. serial < 2^26. */
+int kt__expand_places(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *tpl,
+                      uint32_t serial, kt__wclass *wc);
 
 typedef int (*kt__expand_fn)(void *ud, const char *s, size_t n);
 /* Calls fn for every expansion of the template; *budget caps the number (KT_ELIMIT). */

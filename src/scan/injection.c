@@ -9,7 +9,6 @@
 #include "linscore.h"
 #include "kt/injection.h"
 
-#define KT__INJ_SKIP ((1u << KT__TK_PUNCT) | (1u << KT__TK_LINE))
 #define KT__INJ_B64_MIN 24
 #define KT__INJ_EXPAND_MAX 100000
 
@@ -75,6 +74,27 @@ static int load_one(void *ud, const char *s, size_t n)
     return kt__lex_add_text(l->x, l->tflags, l->skip, s, n, l->tag);
 }
 
+/* First pass: the places of the phrase templates' words, and the word classes from them. */
+static int load_classes(kt_injection *d, const kt_injection_opts *o)
+{
+    size_t nr;
+    const kt__inj_rule *r = kt__inj_rules(&nr);
+    kt__wclass wc;
+    kt__wclass_init(&wc);
+    int rc = KT_OK;
+    uint32_t serial = 0;
+    for (size_t id = 0; id <= nr && !rc; id++) {
+        if (id < nr && r[id].marker) continue;
+        const char *const *pats = id < nr ? r[id].pats : o->extra_phrases;
+        size_t np = id < nr ? SIZE_MAX : o->n_extra;
+        for (size_t k = 0; k < np && pats && pats[k] && !rc; k++)
+            rc = kt__expand_places(d->phrases, d->tflags, KT__INJ_SKIP, pats[k], serial++, &wc);
+    }
+    if (!rc) rc = kt__wclass_assign(&wc, d->phrases);
+    kt__wclass_free(&wc);
+    return rc;
+}
+
 static int load_rules(kt_injection *d, const kt_injection_opts *o)
 {
     size_t nr;
@@ -123,9 +143,9 @@ int kt_injection_init(kt_injection *d, const kt_injection_opts *opts)
     d->markers = kt_calloc(1, sizeof *d->markers);
     if (!d->phrases || !d->markers) goto fail;
     if ((rc = kt__lex_init(d->phrases)) || (rc = kt__lex_init(d->markers))) goto fail;
-    /* the built-in rules make about 73000 nodes */
-    if ((rc = kt__lex_reserve(d->phrases, 80000))) goto fail;
-    if ((rc = load_rules(d, &o))) goto fail;
+    if ((rc = load_classes(d, &o))) goto fail;
+    /* the built-in rules make about 27500 nodes over their word classes (73000 over words) */
+    if ((rc = kt__lex_reserve(d->phrases, 28000)) || (rc = load_rules(d, &o))) goto fail;
     if ((rc = kt__lex_build(d->phrases)) || (rc = kt__lex_build(d->markers))) goto fail;
     rc = KT_ENOMEM;
     d->combos = kt_calloc(1, sizeof *d->combos);

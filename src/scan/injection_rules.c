@@ -238,11 +238,16 @@ int kt__expand(const char *tpl, kt__expand_fn fn, void *ud, size_t *budget)
 #define KT__XP_PARTS 32
 #define KT__XP_ALTS 64
 #define KT__XP_POOL 4096
+#define KT__XP_TEXT_MAX 100000 /* expansions of a template expanded as text (kt__expand_places) */
 
 typedef struct kt__xpart {
     unsigned nalt;
     uint8_t n[KT__XP_ALTS];
     uint16_t off[KT__XP_ALTS];   /* into kt__xp.pool */
+    /* the alternatives that differ in symbols (kt__lex_alias): the walk takes each once and
+     * counts the phrases of the others (mult) */
+    unsigned nuniq;
+    uint8_t uniq[KT__XP_ALTS], mult[KT__XP_ALTS];
 } kt__xpart;
 
 typedef struct kt__xp {
@@ -318,26 +323,58 @@ static int parse_parts(kt__xp *e, unsigned tflags, unsigned skip, const char *p)
     return KT_OK;
 }
 
-static int walk(kt__xp *e, unsigned i, uint32_t s, unsigned depth)
+/* Alternatives a and b of a part spell the same symbols. */
+static int same_syms(const kt__xp *e, const kt__xpart *pt, unsigned a, unsigned b)
+{
+    if (pt->n[a] != pt->n[b]) return 0;
+    const uint32_t *x = e->pool + pt->off[a], *y = e->pool + pt->off[b];
+    for (unsigned k = 0; k < pt->n[a]; k++)
+        if (kt__lex_symbol(e->x, x[k]) != kt__lex_symbol(e->x, y[k])) return 0;
+    return 1;
+}
+
+static void find_uniq(kt__xp *e)
+{
+    for (unsigned i = 0; i < e->nparts; i++) {
+        kt__xpart *pt = &e->part[i];
+        pt->nuniq = 0;
+        for (unsigned a = 0; a < pt->nalt; a++) {
+            unsigned u = 0;
+            while (u < pt->nuniq && !same_syms(e, pt, pt->uniq[u], a)) u++;
+            if (u == pt->nuniq) {
+                pt->uniq[pt->nuniq] = (uint8_t)a;
+                pt->mult[pt->nuniq++] = 0;
+            }
+            pt->mult[u]++;
+        }
+    }
+}
+
+/* Walks the product of the parts from part i at trie node s (reached by `depth` words); `mult`
+ * phrases of the template lead here (alternatives with the same symbols share the walk). */
+static int walk(kt__xp *e, unsigned i, uint32_t s, unsigned depth, size_t mult)
 {
     if (i == e->nparts) {
         if (depth == 0) return KT_EINVAL;
-        if (!e->budget) return KT_ELIMIT;
-        e->budget--;
+        if (e->budget < mult) return KT_ELIMIT;
+        e->budget -= mult;
         kt__lex_mark(e->x, s, depth, e->tag);
         return KT_OK;
     }
     const kt__xpart *pt = &e->part[i];
-    for (unsigned a = 0; a < pt->nalt; a++) {
+    for (unsigned a = 0; !depth && a < pt->nalt; a++) /* once per first word, not per phrase */
+        if (pt->n[a]) kt__lex_first(e->x, e->pool[pt->off[a]]);
+    for (unsigned u = 0; u < pt->nuniq; u++) {
+        unsigned a = pt->uniq[u];
         uint32_t c = s;
         unsigned d = depth;
         const uint32_t *w = e->pool + pt->off[a];
-        if (!depth && pt->n[a]) kt__lex_first(e->x, w[0]); /* once per first word, not per phrase */
         for (unsigned k = 0; k < pt->n[a]; k++) {
             int rc = kt__lex_child(e->x, c, w[k], ++d, &c);
             if (rc) return rc;
         }
-        int rc = walk(e, i + 1, c, d);
+        size_t m = mult > e->budget / pt->mult[u] ? e->budget + 1 : mult * pt->mult[u];
+        int rc = walk(e, i + 1, c, d, m);
         if (rc) return rc;
     }
     return KT_OK;
@@ -369,8 +406,62 @@ int kt__expand_lex(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char 
     e->budget = *budget;
     e->nparts = e->npool = 0;
     int rc = parse_parts(e, tflags, skip_kinds, tpl);
-    if (!rc) rc = walk(e, 0, 0, 0);
+    if (!rc) {
+        find_uniq(e);
+        rc = walk(e, 0, 0, 0, 1);
+    }
     *budget = e->budget;
+    free(e);
+    return rc;
+}
+
+/* ---- the words' places (the first pass, for the word classes) ------------------------------ */
+
+typedef struct kt__xsolo {
+    kt__lex *x;
+    unsigned tflags, skip;
+    kt__wclass *wc;
+} kt__xsolo;
+
+static int solo_text(void *ud, const char *s, size_t n)
+{
+    kt__xsolo *t = ud;
+    uint32_t w[KT__MAXDEPTH];
+    size_t k = 0;
+    int rc = kt__lex_tokens(t->x, t->tflags, t->skip, s, n, w, &k);
+    for (size_t i = 0; !rc && i < k; i++) rc = kt__wclass_solo(t->wc, w[i]);
+    return rc;
+}
+
+static int note_parts(const kt__xp *e, uint32_t serial, kt__wclass *wc)
+{
+    for (unsigned g = 0; g < e->nparts; g++) {
+        const kt__xpart *pt = &e->part[g];
+        for (unsigned a = 0; a < pt->nalt; a++)
+            for (unsigned k = 0; k < pt->n[a]; k++) {
+                int rc = kt__wclass_place(wc, serial * KT__XP_PARTS + g, e->pool + pt->off[a],
+                                          pt->n[a], k);
+                if (rc) return rc;
+            }
+    }
+    return KT_OK;
+}
+
+int kt__expand_places(kt__lex *x, unsigned tflags, unsigned skip_kinds, const char *tpl,
+                      uint32_t serial, kt__wclass *wc)
+{
+    if (serial >= (1u << 26)) return KT_ELIMIT;
+    if (glued(tpl)) {
+        kt__xsolo t = { x, tflags, skip_kinds, wc };
+        size_t budget = KT__XP_TEXT_MAX;
+        return kt__expand(tpl, solo_text, &t, &budget);
+    }
+    kt__xp *e = kt_malloc(sizeof *e);
+    if (!e) return KT_ENOMEM;
+    e->x = x;
+    e->nparts = e->npool = 0;
+    int rc = parse_parts(e, tflags, skip_kinds, tpl);
+    if (!rc) rc = note_parts(e, serial, wc);
     free(e);
     return rc;
 }

@@ -139,7 +139,7 @@ int kt__lex_add_text(kt__lex *x, unsigned tflags, unsigned skip_kinds, const cha
     if (n == 0) return KT_EINVAL;
     if (n == 1 && skip_kinds == 0 && (tflags & KT__TF_LINES)) {
         /* a lone line break would match every line */
-        if (kt__lex_word(x, "\n", 1) == w[0]) return KT_EINVAL;
+        if (kt__lex_id(x, "\n", 1) == w[0]) return KT_EINVAL;
     }
     return kt__lex_add(x, w, n, tag);
 }

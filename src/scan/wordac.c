@@ -77,6 +77,7 @@ void kt__lex_free(kt__lex *x)
     free(x->voff);
     free(x->vn);
     free(x->vtab);
+    free(x->vsym);
     free(x->fail);
     free(x->dict);
     free(x->tag);
@@ -87,7 +88,7 @@ void kt__lex_free(kt__lex *x)
     memset(x, 0, sizeof *x);
 }
 
-uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
+uint32_t kt__lex_id(const kt__lex *x, const char *s, size_t n)
 {
     if (!x->vtab || n == 0 || n > KT__WORD_MAX) return 0;
     unsigned char c0 = (unsigned char)s[0];
@@ -101,6 +102,31 @@ uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
         while (k < n && v[k] == s[k]) k++;
         if (k == n) return id;
     }
+}
+
+uint32_t kt__lex_word(const kt__lex *x, const char *s, size_t n)
+{
+    return kt__lex_symbol(x, kt__lex_id(x, s, n));
+}
+
+uint32_t kt__lex_symbol(const kt__lex *x, uint32_t id) { return x->vsym ? x->vsym[id] : id; }
+
+int kt__lex_alias(kt__lex *x, const uint32_t *sym, uint32_t nsym)
+{
+    if (x->nnodes > 1 || nsym > x->nwords) return KT_EINVAL;
+    uint32_t *v = malloc(((size_t)x->wcap + 1) * sizeof *v);
+    if (!v) return KT_ENOMEM;
+    for (uint32_t id = 0; id <= x->nwords; id++) {
+        if (sym[id] > nsym || !sym[id] != !id) {
+            free(v);
+            return KT_EINVAL;
+        }
+        v[id] = sym[id];
+    }
+    free(x->vsym);
+    x->vsym = v;
+    x->nsym = nsym;
+    return KT_OK;
 }
 
 static int vtab_rehash(kt__lex *x, uint32_t size)
@@ -121,7 +147,7 @@ static int vtab_rehash(kt__lex *x, uint32_t size)
 int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id)
 {
     if (n == 0 || n > KT__WORD_MAX) return KT_EINVAL;
-    if ((*id = kt__lex_word(x, s, n))) return KT_OK;
+    if ((*id = kt__lex_id(x, s, n))) return KT_OK;
     uint32_t w = x->nwords + 1;
     uint32_t cap = x->wcap;
     int rc = grow((void **)&x->voff, &cap, w + 1, sizeof *x->voff);
@@ -130,6 +156,11 @@ int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id)
         uint8_t *vn = realloc(x->vn, cap);
         if (!vn) return KT_ENOMEM;
         x->vn = vn;
+        if (x->vsym) {
+            uint32_t *v = realloc(x->vsym, ((size_t)cap + 1) * sizeof *v);
+            if (!v) return KT_ENOMEM;
+            x->vsym = v;
+        }
         x->wcap = cap;
     }
     if (x->vlen + n > x->vcap) {
@@ -147,6 +178,7 @@ int kt__lex_intern(kt__lex *x, const char *s, size_t n, uint32_t *id)
     x->lenmask |= 1ull << n;
     x->first[(unsigned char)s[0] >> 6] |= 1ull << ((unsigned char)s[0] & 63);
     x->nwords = w;
+    if (x->vsym) x->vsym[w] = ++x->nsym;
     if (!x->vtab || (uint64_t)w * 2 > x->vmask) {
         rc = vtab_rehash(x, x->vtab ? (x->vmask + 1) * 2 : 256);
         if (rc) return rc;
@@ -240,11 +272,11 @@ int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag)
     kt__qf_set(x->qf, kt__qf_hash((const unsigned char *)x->vstr + x->voff[w[0]], x->vn[w[0]]));
     uint32_t s = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!w[i]) return KT_EINVAL;
-        uint32_t c = edge_get(x, s, w[i]);
+        if (!w[i] || w[i] > x->nwords) return KT_EINVAL;
+        uint32_t y = kt__lex_symbol(x, w[i]), c = edge_get(x, s, y);
         if (!c) {
             int rc = new_node(x, (unsigned)i + 1, &c);
-            if (!rc) rc = edge_put(x, s, w[i], c);
+            if (!rc) rc = edge_put(x, s, y, c);
             if (rc) return rc;
         }
         s = c;
@@ -258,10 +290,11 @@ int kt__lex_add(kt__lex *x, const uint32_t *w, size_t n, uint32_t tag)
 int kt__lex_child(kt__lex *x, uint32_t s, uint32_t w, unsigned depth, uint32_t *c)
 {
     if (!w || w > x->nwords || depth == 0 || depth > KT__MAXDEPTH) return KT_EINVAL;
-    *c = edge_get(x, s, w);
+    uint32_t y = kt__lex_symbol(x, w);
+    *c = edge_get(x, s, y);
     if (*c) return KT_OK;
     int rc = new_node(x, depth, c);
-    if (!rc) rc = edge_put(x, s, w, *c);
+    if (!rc) rc = edge_put(x, s, y, *c);
     x->built = 0;
     return rc;
 }
@@ -331,7 +364,7 @@ int kt__lex_build(kt__lex *x)
     uint32_t *kids = malloc(((size_t)x->nedges + 1) * sizeof *kids);
     uint32_t *kword = malloc(((size_t)x->nedges + 1) * sizeof *kword);
     uint32_t *queue = malloc((size_t)nn * sizeof *queue);
-    uint32_t *root = calloc((size_t)x->nwords + 1, sizeof *root);
+    uint32_t *root = calloc((size_t)(x->vsym ? x->nsym : x->nwords) + 1, sizeof *root);
     if (!first || !kids || !kword || !queue || !root) goto fail;
     if (x->plog) { /* every node's parent and word are logged: no sweep of the edge table */
         for (uint32_t v = 1; v < nn; v++) first[x->fail[v] + 1]++;
