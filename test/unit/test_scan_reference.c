@@ -11,20 +11,13 @@
 #include "../../src/scan/linscore.h"
 #include "kt/common.h"
 #include "kt_test.h"
+#include "kt_test_rnd.h"
 
 /* ---- random texts ------------------------------------------------------------------------- */
 
-typedef struct rnd {
-    uint64_t s;
-} rnd;
+typedef kt_test_rnd rnd;
 
-static uint64_t next(rnd *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return r->s;
-}
+static uint64_t next(rnd *r) { return kt_test_next(r); }
 
 static const char *const extra_words[] = {
     "the", "a", "and", "how", "to", "make", "Kill", "SHOOT", "k1ll", "h4te", "1gn0re", "@ll",

@@ -11,18 +11,11 @@
 #include "kt/common.h"
 #include "kt/injection.h"
 #include "kt_test.h"
+#include "kt_test_rnd.h"
 
-typedef struct rnd {
-    uint64_t s;
-} rnd;
+typedef kt_test_rnd rnd;
 
-static uint64_t next(rnd *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return r->s;
-}
+static uint64_t next(rnd *r) { return kt_test_next(r); }
 
 /* custom phrases sharing words with the built-in rules, one of them expanded as text */
 static const char *const custom[] = {
