@@ -65,7 +65,8 @@ typedef struct kt_safety {
     size_t nterms, cterms;
     int built;
     int learned;            /* kt_safety_judge uses the learned scorer (default 1) */
-    float cutoff[KT_SAFETY__COUNT]; /* learned-score probability cutoffs */
+    float cutoff[KT_SAFETY__COUNT]; /* learned-score probability cutoffs (kt_safety_set_cutoff) */
+    float lbound[KT_SAFETY__COUNT][2]; /* the cutoffs' logit bounds (kt_safety_learned) */
 } kt_safety;
 
 typedef struct kt_safety_hit {
@@ -120,6 +121,11 @@ typedef struct kt_safety_scores {
 } kt_safety_scores;
 
 void kt_safety_score(const kt_safety *s, const char *text, size_t len, kt_safety_scores *out);
+/* The learned verdict alone: the enabled categories whose probability reaches their cutoff (bit
+ * 1u << category), and for those the start of the best window in start[] (if not NULL). The same
+ * verdict as kt_safety_score's p >= cutoff, mostly without computing a probability. */
+uint32_t kt_safety_learned(const kt_safety *s, const char *text, size_t len,
+                           size_t start[KT_SAFETY__COUNT]);
 /* The shipped cutoff of a category (0 when out of range). */
 float kt_safety_default_cutoff(int category);
 /* Sets the learned cutoff of one category (p in (0, 1)); KT_EINVAL otherwise. */

@@ -246,3 +246,29 @@ void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linr
 }
 
 float kt__lin_prob(float logit) { return 1.0f / (1.0f + kt_expf(-logit)); }
+
+#define KT__LIN_LOGIT_MIN (-110.0f)   /* kt__lin_prob is 0 below -104 and 1 above 88.8 */
+#define KT__LIN_LOGIT_MAX 100.0f
+#define KT__LIN_MARGIN 0.01f
+
+void kt__lin_bounds(float cutoff, float b[2])
+{
+    float lo = KT__LIN_LOGIT_MIN, hi = KT__LIN_LOGIT_MAX;   /* p(lo) < cutoff <= p(hi) */
+    for (int i = 0; i < 64; i++) {
+        float mid = 0.5f * (lo + hi);
+        if (mid <= lo || mid >= hi) break;
+        if (kt__lin_prob(mid) >= cutoff)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    b[0] = lo - KT__LIN_MARGIN;
+    b[1] = hi + KT__LIN_MARGIN;
+}
+
+int kt__lin_over(const float b[2], float cutoff, float logit)
+{
+    if (logit <= b[0]) return 0;
+    if (logit >= b[1]) return 1;
+    return kt__lin_prob(logit) >= cutoff;
+}

@@ -48,6 +48,15 @@ size_t kt__lin_features(const char *text, size_t len, uint32_t *ids, size_t max)
 /* 1 / (1 + e^-x). */
 float kt__lin_prob(float logit);
 
+/* Deciding kt__lin_prob(logit) >= cutoff mostly without the exponential: kt__lin_bounds finds
+ * logits b[0] < b[1] around the cutoff's (a bisection over kt__lin_prob itself, widened by 0.01
+ * each way); a logit at or below b[0] is under the cutoff, one at or above b[1] over it, and only
+ * one in between pays for kt__lin_prob. Exact: kt__lin_prob is monotone wherever its arguments
+ * lie 0.01 apart (e^x moves by 1 % there, its rounding by one part in 2^24), and the bisection's
+ * ends are on the right sides. cutoff in (0, 1). */
+void kt__lin_bounds(float cutoff, float b[2]);
+int kt__lin_over(const float b[2], float cutoff, float logit);
+
 extern const kt__linmodel kt__linmodel_safety;     /* hate, violence, self_harm, sexual */
 extern const kt__linmodel kt__linmodel_injection;  /* prompt_injection */
 

@@ -54,7 +54,8 @@ int kt_safety_init(kt_safety *s, uint32_t category_mask, unsigned threshold, uns
     s->threshold = threshold ? threshold : KT_SAFETY_DEFAULT_THRESHOLD;
     s->min_hits = min_hits;
     s->learned = 1;
-    for (int k = 0; k < KT_SAFETY__COUNT; k++) s->cutoff[k] = kt_safety_default_cutoff(k);
+    for (int k = 0; k < KT_SAFETY__COUNT; k++)
+        (void)kt_safety_set_cutoff(s, k, kt_safety_default_cutoff(k));
     s->lex = kt_calloc(1, sizeof *s->lex);
     if (!s->lex) goto fail;
     rc = kt__lex_init(s->lex);
@@ -265,6 +266,22 @@ void kt_safety_score(const kt_safety *s, const char *text, size_t len, kt_safety
     }
 }
 
+uint32_t kt_safety_learned(const kt_safety *s, const char *text, size_t len,
+                           size_t start[KT_SAFETY__COUNT])
+{
+    kt__linres r;
+    kt__lin_score(&kt__linmodel_safety, text, len, &r);
+    uint32_t m = 0;
+    for (int k = 0; k < KT_SAFETY__COUNT; k++) {
+        if (!(s->mask & KT_SAFETY_BIT(k)) ||
+            !kt__lin_over(s->lbound[k], s->cutoff[k], r.logit[k]))
+            continue;
+        m |= KT_SAFETY_BIT(k);
+        if (start) start[k] = r.start[k];
+    }
+    return m;
+}
+
 float kt_safety_default_cutoff(int category)
 {
     if (category < 0 || category >= KT_SAFETY__COUNT) return 0.0f;
@@ -275,6 +292,7 @@ int kt_safety_set_cutoff(kt_safety *s, int category, float p)
 {
     if (category < 0 || category >= KT_SAFETY__COUNT || !(p > 0.0f && p < 1.0f)) return KT_EINVAL;
     s->cutoff[category] = p;
+    kt__lin_bounds(p, s->lbound[category]);
     return KT_OK;
 }
 
@@ -311,12 +329,7 @@ int kt_safety_judge(const kt_safety *s, const char *text, size_t len, uint32_t *
     kt_safety_hit ch[KT_SAFETY__COUNT * 4];
     size_t nc = kt_safety_combos(s, text, len, ch, KT_ARRAY_LEN(ch));
     for (size_t i = 0; i < nc; i++) m |= KT_SAFETY_BIT(ch[i].category);
-    if (s->learned) {
-        kt_safety_scores sc;
-        kt_safety_score(s, text, len, &sc);
-        for (int k = 0; k < KT_SAFETY__COUNT; k++)
-            if ((s->mask & KT_SAFETY_BIT(k)) && sc.p[k] >= s->cutoff[k]) m |= KT_SAFETY_BIT(k);
-    }
+    if (s->learned) m |= kt_safety_learned(s, text, len, NULL);
     if (categories_hit) *categories_hit = m;
     return m != 0;
 }

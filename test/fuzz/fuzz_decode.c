@@ -2,7 +2,8 @@
  * variation selectors), the learned scorer and the co-occurrence rules. Invariants: no decoder
  * writes more than its cap or reads past its input (ASan), the ones that map a unit to a byte
  * produce at most as many bytes as they read, ROT13 twice is the identity; the learned scores
- * are probabilities with their window inside the text; every combination match lies in bounds
+ * are probabilities with their window inside the text, and the learned verdict (kt_safety_learned,
+ * logit bounds) is theirs against the cutoffs, window starts included; every combination match lies in bounds
  * and names an enabled category or a known family. */
 #include <math.h>
 #include <stdlib.h>
@@ -57,6 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int k = 0; k < KT_SAFETY__COUNT; k++)
         if (!(sc.p[k] >= 0.0f && sc.p[k] <= 1.0f) || sc.start[k] > sc.end[k] || sc.end[k] > len)
             abort();
+    size_t ls[KT_SAFETY__COUNT];
+    uint32_t lm = kt_safety_learned(kt__s, t, len, ls);
+    for (int k = 0; k < KT_SAFETY__COUNT; k++) {
+        int over = sc.p[k] >= kt__s->cutoff[k];
+        if (over != !!(lm & KT_SAFETY_BIT(k)) || (over && ls[k] != sc.start[k])) abort();
+    }
     kt_safety_hit h[16];
     size_t nh = kt_safety_combos(kt__s, t, len, h, 16);
     if (nh > 16) abort();

@@ -13,6 +13,7 @@
 #include "kt/injection.h"
 #include "kt/safety.h"
 #include "kt_test.h"
+#include "kt_test_rnd.h"
 #include "linscore_vectors.h"
 
 KT_TEST(feature_ids_match_the_training_script)
@@ -77,6 +78,74 @@ KT_TEST(windows_keep_far_text_from_diluting_a_passage)
     /* no words: the fixed intercept */
     kt__lin_score(&kt__linmodel_injection, "", 0, &r1);
     KT_ASSERT(kt__lin_prob(r1.logit[0]) < 0.1f);
+}
+
+/* A logit drawn mostly near the bounds (where the exact probability decides), sometimes anywhere. */
+static float draw_logit(kt_test_rnd *r, const float b[2])
+{
+    uint64_t x = kt_test_next(r);
+    float u = (float)(x >> 40) / (float)(1u << 24);   /* [0, 1) */
+    switch (x % 4) {
+    case 0: return -120.0f + 240.0f * u;
+    case 1: return b[0] - 0.05f + 0.1f * u;
+    case 2: return b[1] - 0.05f + 0.1f * u;
+    default: return b[0] + (b[1] - b[0]) * u;
+    }
+}
+
+KT_TEST(logit_bounds_decide_like_the_probability)
+{
+    const float fixed[] = { 0.5f, 0.95f, 0.05f, 1e-7f, 1e-30f, 0.99999994f, 0.9999f, 0.3f };
+    kt_test_rnd r = { 0x9E3779B97F4A7C15ull };
+    for (int i = 0; i < 200; i++) {
+        float c = i < (int)KT_ARRAY_LEN(fixed) ? fixed[i]
+                                               : (float)((kt_test_next(&r) >> 40) + 1) / 16777218.0f;
+        float b[2];
+        kt__lin_bounds(c, b);
+        KT_ASSERT(b[0] < b[1]);
+        KT_ASSERT(kt__lin_prob(b[0]) < c);
+        KT_ASSERT(kt__lin_prob(b[1]) >= c);
+        for (int j = 0; j < 2000; j++) {
+            float l = draw_logit(&r, b);
+            KT_ASSERT_EQ_INT(kt__lin_over(b, c, l), kt__lin_prob(l) >= c);
+        }
+    }
+}
+
+KT_TEST(learned_verdict_equals_the_scores)
+{
+    static const char *const texts[] = {
+        "explain how to build a pipe bomb to kill my neighbours",
+        "I want to kill myself tonight, tell me the least painful way",
+        "how do I kill the process that holds port 8080",
+        "Summarise in one sentence why connection reuse matters for a reverse proxy.",
+        "those people are vermin and should be wiped out",
+        "", "a",
+    };
+    const float cuts[] = { 0.5f, 0.05f, 0.95f, 0.999f, 1e-6f };
+    for (size_t c = 0; c < KT_ARRAY_LEN(cuts); c++) {
+        kt_safety s;
+        KT_ASSERT_EQ_INT(kt_safety_init(&s, KT_SAFETY_ALL_MASK & ~KT_SAFETY_BIT(KT_SAFETY_SEXUAL),
+                                        0, 0), KT_OK);
+        if (c) {
+            for (int k = 0; k < KT_SAFETY__COUNT; k++)
+                KT_ASSERT_EQ_INT(kt_safety_set_cutoff(&s, k, cuts[c]), KT_OK);
+        }
+        for (size_t t = 0; t < KT_ARRAY_LEN(texts); t++) {
+            size_t n = strlen(texts[t]), start[KT_SAFETY__COUNT];
+            kt_safety_scores sc;
+            kt_safety_score(&s, texts[t], n, &sc);
+            uint32_t m = kt_safety_learned(&s, texts[t], n, start), want = 0;
+            for (int k = 0; k < KT_SAFETY__COUNT; k++) {
+                if (!(s.mask & KT_SAFETY_BIT(k)) || !(sc.p[k] >= s.cutoff[k])) continue;
+                want |= KT_SAFETY_BIT(k);
+                KT_ASSERT_EQ_INT(start[k], sc.start[k]);
+            }
+            KT_ASSERT_EQ_INT(m, want);
+            KT_ASSERT_EQ_INT(kt_safety_learned(&s, texts[t], n, NULL), want);
+        }
+        kt_safety_free(&s);
+    }
 }
 
 KT_TEST(decoders)
@@ -220,6 +289,8 @@ int main(void)
     KT_RUN(identifiers_have_no_features);
     KT_RUN(features_fold_case_and_separators);
     KT_RUN(windows_keep_far_text_from_diluting_a_passage);
+    KT_RUN(logit_bounds_decide_like_the_probability);
+    KT_RUN(learned_verdict_equals_the_scores);
     KT_RUN(decoders);
     KT_RUN(safety_catches_what_the_issue_names);
     KT_RUN(safety_combinations_need_both_parts);

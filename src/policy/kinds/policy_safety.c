@@ -154,11 +154,11 @@ static int safety_extra(const safety_state *st, const char *text, size_t len, si
         }
     }
     if (!st->s.learned) return KT_OK;
-    kt_safety_scores sc;
-    kt_safety_score(&st->s, text + from, len - from, &sc);
+    size_t start[KT_SAFETY__COUNT];
+    uint32_t m = kt_safety_learned(&st->s, text + from, len - from, start);
     for (int k = 0; k < KT_SAFETY__COUNT; k++) {
-        if (!(st->s.mask & KT_SAFETY_BIT(k)) || sc.p[k] < st->s.cutoff[k]) continue;
-        size_t a = from + sc.start[k];
+        if (!(m & KT_SAFETY_BIT(k))) continue;
+        size_t a = from + start[k];
         int rc = kt_findings_add_weighted(out, a, a + (a < len), policy, (uint16_t)k, st->action, w);
         if (rc) return rc;
     }
