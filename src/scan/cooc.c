@@ -148,12 +148,17 @@ static void on_word(kt__coocrun *r, const char *s, size_t n, uint32_t h, size_t 
 static const unsigned char fold[256] = { KT__R256(KT__FOLD) };
 static const unsigned char leet[256] = { KT__R256(KT__LEET) };
 
-/* kind[c] for a folded byte: KT__K_LETTER for a-z, KT__K_LEET for the bytes leet[] changes. */
+/* The kinds of a folded byte: KT__K_LETTER for a-z, KT__K_LEET for the bytes leet[] changes. */
 #define KT__K_LETTER 1u
 #define KT__K_LEET 2u
 #define KT__KIND(c) ((unsigned char)(((c) >= 'a' && (c) <= 'z' ? KT__K_LETTER : 0) | \
                                      (KT__LEET(c) != (c) ? KT__K_LEET : 0)))
-static const unsigned char kind[256] = { KT__R256(KT__KIND) };
+
+/* The three in one read a byte, by raw byte: its folded form (bits 0-7, 0 for a separator), the
+ * folded form's kinds (bits 8-15) and its leetspeak rewrite (bits 16-23). */
+#define KT__PACK(c) ((uint32_t)KT__FOLD(c) | (uint32_t)KT__KIND(KT__FOLD(c)) << 8 | \
+                     (uint32_t)KT__LEET(KT__FOLD(c)) << 16)
+static const uint32_t packed[256] = { KT__R256(KT__PACK) };
 
 /* Each word is read once: folded into w, its kinds collected, and hashed as it will be looked up
  * when it has a letter (leetspeak undone: leet[] changes no letter, so hashing leet[c] of every
@@ -173,15 +178,17 @@ static void each_word(kt__coocrun *r, const char *text, size_t len)
         size_t n = 0;
         unsigned kinds = 0;
         uint32_t h = FNV_BASIS;
-        for (; i < len; i++) {
-            unsigned char c = fold[p[i]];
-            if (!c) break;
-            kinds |= kind[c];
-            if (n <= KT__COOC_WORD_MAX) {
-                w[n++] = (char)c;
-                h = (h ^ leet[c]) * FNV_PRIME;
-            }
+        /* the first KT__COOC_WORD_MAX + 1 bytes are kept (one more says "too long") */
+        size_t lim = len - i > KT__COOC_WORD_MAX + 1 ? i + KT__COOC_WORD_MAX + 1 : len;
+        for (; i < lim; i++) {
+            uint32_t v = packed[p[i]];
+            if (!(v & 0xFFu)) break;
+            kinds |= v;
+            w[n++] = (char)v;
+            h = (h ^ (v >> 16)) * FNV_PRIME;
         }
+        for (; i < len && fold[p[i]]; i++) kinds |= packed[p[i]];
+        kinds = kinds >> 8 & 0xFFu;
         /* a long separator ends every match */
         if (s - last_end > 64) r->ntok += 64;
         last_end = i;
