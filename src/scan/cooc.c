@@ -39,7 +39,7 @@ int kt__cooc_init(kt__cooc *c, const kt__cooc_set *set)
     memset(c, 0, sizeof *c);
     if (set->nrules > KT__COOC_MAXRULES) return KT_EINVAL;
     uint32_t size = 16;
-    while (size < set->nwords * 2) size *= 2;
+    while (size < set->nwords * 4) size *= 2;   /* at most a quarter full: short probes */
     c->tab = kt_calloc(size, sizeof *c->tab);
     if (!c->tab) return KT_ENOMEM;
     c->mask = size - 1;
@@ -77,17 +77,6 @@ static uint32_t classes(const kt__cooc *c, const char *s, size_t n, uint32_t h)
     return slot_at(c, s, n, h)->cls;
 }
 
-typedef struct kt__coocrun {
-    const kt__cooc *c;
-    kt__cooc_fn fn;
-    void *ud;
-    size_t ntok, hits;
-    /* per rule and element: the token index + 1 of the latest match of elements 0..k (0: none),
-     * and the byte where that match's first word starts */
-    size_t at[KT__COOC_MAXRULES][KT__COOC_MAXEL];
-    size_t from[KT__COOC_MAXRULES][KT__COOC_MAXEL];
-} kt__coocrun;
-
 /* Rule k's elements for a word of classes m (its index i, its bytes [start, end)). */
 static void on_rule(kt__coocrun *r, size_t k, uint32_t m, size_t i, size_t start, size_t end)
 {
@@ -113,11 +102,11 @@ static void on_rule(kt__coocrun *r, size_t k, uint32_t m, size_t i, size_t start
     }
 }
 
-/* Only the rules with an element among the word's classes, in rule order. */
-static void on_word(kt__coocrun *r, const char *s, size_t n, uint32_t h, size_t start, size_t end)
+/* Only the rules with an element among the word's classes m, in rule order. */
+static inline __attribute__((always_inline)) void on_word(kt__coocrun *r, uint32_t m, size_t start,
+                                                          size_t end)
 {
     size_t i = ++r->ntok;
-    uint32_t m = classes(r->c, s, n, h);
     if (!m) return;
     enum { Q = KT__COOC_MAXRULES / 64 };
     uint64_t sel[Q] = { 0 };
@@ -203,23 +192,99 @@ static void each_word(kt__coocrun *r, const char *text, size_t len)
             if (kinds & KT__K_LEET)
                 for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
         }
-        on_word(r, w, n, h, s, i);
+        on_word(r, classes(r->c, w, n, h), s, i);
     }
 }
 
-static size_t set_rules(const kt__cooc *c) { return c->set->nrules; }
+static size_t set_rules(const kt__cooc *c) { return c->set ? c->set->nrules : 0; }
 
-size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_t len,
-                     kt__cooc_fn fn, void *ud)
+void kt__cooc_begin(kt__coocrun *r, const kt__cooc *c, kt__cooc_fn fn, void *ud)
 {
-    if (!c->set) return 0;
-    kt__coocrun run, *r = &run;
     memset(r, 0, offsetof(kt__coocrun, at));
     memset(r->at, 0, set_rules(c) * sizeof r->at[0]);
     r->c = c;
     r->fn = fn;
     r->ud = ud;
+}
+
+size_t kt__cooc_end(const kt__coocrun *r) { return r->hits; }
+
+size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_t len,
+                     kt__cooc_fn fn, void *ud)
+{
+    if (!c->set) return 0;
+    kt__coocrun run;
+    kt__cooc_begin(&run, c, fn, ud);
     (void)tflags;
-    each_word(r, text, len);
-    return r->hits;
+    each_word(&run, text, len);
+    return kt__cooc_end(&run);
+}
+
+/* ---- words read by the caller ------------------------------------------------------------------ */
+
+int kt__cooc_same_words(const char *text, size_t len)
+{
+    return !memchr(text, '@', len) && !memchr(text, '$', len);
+}
+
+/* The slot of the word raw[0..n) as folded (ASCII lower case) whose hash is h. */
+static kt__cooc_slot *slot_at_raw(const kt__cooc *c, const unsigned char *raw, size_t n,
+                                  uint32_t h)
+{
+    for (uint32_t i = h & c->mask;; i = (i + 1) & c->mask) {
+        kt__cooc_slot *e = &c->tab[i];
+        if (!e->w) return e;
+        if (e->n != n) continue;
+        size_t k = 0;
+        while (k < n && (unsigned char)e->w[k] == fold[raw[k]]) k++;
+        if (k == n) return e;
+    }
+}
+
+/* A word as each_word reads it, from its bytes (the slow path: words with a digit, which may be
+ * leetspeak). */
+static void word_bytes(kt__coocrun *r, const unsigned char *p, size_t s, size_t e)
+{
+    char w[KT__COOC_WORD_MAX + 1];
+    size_t n = e - s;
+    unsigned kinds = 0;
+    uint32_t h = FNV_BASIS;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t v = packed[p[s + k]];
+        kinds |= v;
+        w[k] = (char)v;
+        h = (h ^ (v >> 16)) * FNV_PRIME;
+    }
+    kinds = kinds >> 8 & 0xFFu;
+    if (!(kinds & KT__K_LETTER)) {
+        h = word_hash(w, n);
+    } else {
+        h = hash_end(h);
+        if (kinds & KT__K_LEET)
+            for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
+    }
+    on_word(r, classes(r->c, w, n, h), s, e);
+}
+
+/* Without a digit a word has no leetspeak, so each_word's hash is the folded bytes' FNV-1a with
+ * its final mix, whether the word has a letter or not. */
+void kt__cooc_step(kt__coocrun *r, const char *text, size_t s, size_t e, uint32_t fnv,
+                   unsigned digits)
+{
+    size_t n = e - s;
+    if (!r->c->set) return;
+    if (s - r->last_end > 64) r->ntok += 64;   /* a long separator ends every match */
+    r->last_end = e;
+    if (n > KT__COOC_WORD_MAX) {
+        r->ntok++;
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)text;
+    if (digits) {
+        word_bytes(r, p, s, e);
+        return;
+    }
+    uint32_t h = hash_end(fnv), m = 0;
+    if (r->c->lens >> n & 1) m = slot_at_raw(r->c, p + s, n, h)->cls;
+    on_word(r, m, s, e);
 }

@@ -64,6 +64,29 @@ typedef void (*kt__cooc_fn)(void *ud, const kt__cooc_rule *r, size_t start, size
 size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_t len,
                      kt__cooc_fn fn, void *ud);
 
+/* The same scan in steps, for a caller that reads the words itself (kt__lin_score_cooc: the
+ * learned scorer's pass). Its words must be this scanner's: kt__cooc_same_words(text) says
+ * whether they are (the scorer's alphabet lacks '@' and '$'). */
+typedef struct kt__coocrun {
+    const kt__cooc *c;
+    kt__cooc_fn fn;
+    void *ud;
+    size_t ntok, hits, last_end;
+    /* per rule and element: the token index + 1 of the latest match of elements 0..k (0: none),
+     * and the byte where that match's first word starts */
+    size_t at[KT__COOC_MAXRULES][KT__COOC_MAXEL];
+    size_t from[KT__COOC_MAXRULES][KT__COOC_MAXEL];
+} kt__coocrun;
+
+int kt__cooc_same_words(const char *text, size_t len);
+void kt__cooc_begin(kt__coocrun *r, const kt__cooc *c, kt__cooc_fn fn, void *ud);
+/* The word text[s..e), in order: fnv is the FNV-1a hash (basis 0x811C9DC5, prime 0x01000193)
+ * of its first 32 bytes with ASCII letters lower-cased, digits whether it has a digit. */
+void kt__cooc_step(kt__coocrun *r, const char *text, size_t s, size_t e, uint32_t fnv,
+                   unsigned digits);
+/* The number of matches. */
+size_t kt__cooc_end(const kt__coocrun *r);
+
 extern const kt__cooc_set kt__cooc_safety;      /* tag: kt_safety_category */
 extern const kt__cooc_set kt__cooc_injection;   /* tag: an index into kt__cooc_injection_names */
 extern const char *const kt__cooc_injection_names[];

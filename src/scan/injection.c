@@ -467,16 +467,38 @@ static void combos_on(kt__vctx *v, const char *s, size_t n, size_t start, size_t
     v->cc->fixed = 0;
 }
 
+static void learned_of(kt__vctx *v, const kt__linres *r, size_t start, size_t end, int whole)
+{
+    float p = kt__lin_prob(r->logit[0]);
+    if (p <= v->a->p) return;
+    v->a->p = p;
+    v->a->start = whole ? r->start[0] : start;
+    v->a->end = whole ? r->end[0] : end;
+}
+
 static void learned_on(kt__vctx *v, const char *s, size_t n, size_t start, size_t end, int whole)
 {
     if (!v->d->learned) return;
     kt__linres r;
     kt__lin_score(&kt__linmodel_injection, s, n, &r);
-    float p = kt__lin_prob(r.logit[0]);
-    if (p <= v->a->p) return;
-    v->a->p = p;
-    v->a->start = whole ? r.start[0] : start;
-    v->a->end = whole ? r.end[0] : end;
+    learned_of(v, &r, start, end, whole);
+}
+
+/* The phrase families and the learned score of the whole text, in one pass over its words when
+ * they are the same for both (kt__cooc_same_words). */
+static void whole_text(kt__vctx *v, const char *text, size_t len)
+{
+    const kt_injection *d = v->d;
+    if (!d->combos || !d->learned || !kt__cooc_same_words(text, len)) {
+        if (d->combos) kt__cooc_scan(d->combos, d->tflags, text, len, on_combo, v->cc);
+        learned_on(v, text, len, 0, len, 1);
+        return;
+    }
+    kt__coocrun run;
+    kt__cooc_begin(&run, d->combos, on_combo, v->cc);
+    kt__linres r;
+    kt__lin_score_cooc(&kt__linmodel_injection, text, len, &r, &run);
+    learned_of(v, &r, 0, len, 1);
 }
 
 /* The phrase rules over a decoded view: each rule once. */
@@ -563,9 +585,8 @@ int kt_injection_assess(const kt_injection *d, const char *text, size_t len,
     a->combo = -1;
     if (!d->phrases) return KT_EINVAL;
     kt__combo_ctx cc = { a, 0, 0, 0, 0 };
-    if (d->combos) kt__cooc_scan(d->combos, d->tflags, text, len, on_combo, &cc);
     kt__vctx v = { d, a, NULL, KT_MIN(d->max_b64_decoded, (size_t)65536), &cc };
-    learned_on(&v, text, len, 0, len, 1);
+    whole_text(&v, text, len);
     if (!d->decode_more && !d->decode_base64) return KT_OK;
     v.buf = kt_malloc(v.cap ? v.cap : 1);
     if (!v.buf) return KT_ENOMEM;

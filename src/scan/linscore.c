@@ -7,6 +7,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "cooc.h"
 #include "kt/fmath.h"
 #include "linscore.h"
 
@@ -82,7 +83,14 @@ static bool has_letter(const uint8_t *ft, const unsigned char *s, const unsigned
     return false;
 }
 
-KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
+/* Calls raw(ud, text, s, e, hash, digits) for every word, identifiers included (the
+ * co-occurrence rules read the same words, see kt__lin_score_cooc); hash: the FNV-1a of its first
+ * KT__LIN_WORD_MAX folded bytes. NULL in the plain scorer. */
+typedef void (*kt__linraw_fn)(void *ud, const char *text, size_t s, size_t e, uint32_t h,
+                              unsigned digits);
+
+KT__LIN_INLINE void each_word_raw(const char *text, size_t len, kt__linword_fn fn,
+                                  kt__linraw_fn raw, void *ud)
 {
     const uint8_t *ft = fold_table(), *dt = digit_table();
     const unsigned char *base = (const unsigned char *)text, *p = base, *end = base + len;
@@ -111,6 +119,7 @@ KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, v
         if (p == hend)
             for (; p < end && (f = ft[*p]); p++) digits += dt[f];
         size_t n = (size_t)(p - s);
+        if (raw) raw(ud, text, (size_t)(s - base), (size_t)(p - base), h, digits);
         if (digits >= KT__LIN_ID_DIGITS && has_letter(ft, s, p)) {
             /* an identifier (a hex request id, a serial, a base64 run), not language: its hashed
              * prefixes land in buckets at random, so it has no features and ends the pair chain */
@@ -123,6 +132,11 @@ KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, v
         prev = h;
         have_prev = 1;
     }
+}
+
+KT__LIN_INLINE void each_word(const char *text, size_t len, kt__linword_fn fn, void *ud)
+{
+    each_word_raw(text, len, fn, NULL, ud);
 }
 
 /* ---- features (tests) ---------------------------------------------------------------------- */
@@ -226,23 +240,56 @@ KT__LIN_INLINE void score_word(void *ud, const uint32_t *ids, unsigned n, size_t
     r->last_end = e;
 }
 
+static void lin_start(kt__linrun *r, const kt__linmodel *m)
+{
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    r->mask = (1u << m->bits) - 1u;
+}
+
+static void lin_finish(kt__linrun *r, kt__linres *res)
+{
+    const kt__linmodel *m = r->m;
+    /* The first window that reaches the end of the text is the last one scored. */
+    size_t n = r->ntok, s = 0;
+    if (n > KT__LIN_WINDOW) s = (n - KT__LIN_WINDOW + KT__LIN_STEP - 1) / KT__LIN_STEP * KT__LIN_STEP;
+    finish_window(r, &r->win[(s / KT__LIN_STEP) & 1], r->last_end);
+    memset(res, 0, sizeof *res);
+    for (unsigned k = 0; k < m->ncls && k < KT__LIN_MAXCLS; k++) {
+        res->logit[k] = m->bias[k] + m->scale[k] * (float)r->best[k];
+        res->start[k] = r->bs[k];
+        res->end[k] = r->be[k];
+    }
+}
+
 void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linres *res)
 {
     kt__linrun r;
-    memset(&r, 0, sizeof r);
-    r.m = m;
-    r.mask = (1u << m->bits) - 1u;
+    lin_start(&r, m);
     each_word(text, len, score_word, &r);
-    /* The first window that reaches the end of the text is the last one scored. */
-    size_t n = r.ntok, s = 0;
-    if (n > KT__LIN_WINDOW) s = (n - KT__LIN_WINDOW + KT__LIN_STEP - 1) / KT__LIN_STEP * KT__LIN_STEP;
-    finish_window(&r, &r.win[(s / KT__LIN_STEP) & 1], r.last_end);
-    memset(res, 0, sizeof *res);
-    for (unsigned k = 0; k < m->ncls && k < KT__LIN_MAXCLS; k++) {
-        res->logit[k] = m->bias[k] + m->scale[k] * (float)r.best[k];
-        res->start[k] = r.bs[k];
-        res->end[k] = r.be[k];
-    }
+    lin_finish(&r, res);
+}
+
+/* The scorer's run first, so score_word reads its ud as a kt__linrun. */
+typedef struct kt__lincooc {
+    kt__linrun lin;
+    kt__coocrun *cooc;
+} kt__lincooc;
+
+KT__LIN_INLINE void cooc_word(void *ud, const char *text, size_t s, size_t e, uint32_t h,
+                              unsigned digits)
+{
+    kt__cooc_step(((kt__lincooc *)ud)->cooc, text, s, e, h, digits);
+}
+
+void kt__lin_score_cooc(const kt__linmodel *m, const char *text, size_t len, kt__linres *res,
+                        kt__coocrun *cooc)
+{
+    kt__lincooc r;
+    lin_start(&r.lin, m);
+    r.cooc = cooc;
+    each_word_raw(text, len, score_word, cooc_word, &r);
+    lin_finish(&r.lin, res);
 }
 
 float kt__lin_prob(float logit) { return 1.0f / (1.0f + kt_expf(-logit)); }

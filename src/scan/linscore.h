@@ -42,6 +42,11 @@ typedef struct kt__linres {
 
 /* Scores text[0..len) with every class of the model. */
 void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linres *r);
+/* The same, and in the same pass the co-occurrence run `cooc` (kt__cooc_begin'd) reads every word
+ * of the text: for texts where kt__cooc_same_words holds, the matches of kt__cooc_scan. */
+struct kt__coocrun;
+void kt__lin_score_cooc(const kt__linmodel *m, const char *text, size_t len, kt__linres *r,
+                        struct kt__coocrun *cooc);
 /* The ids of the features of text[0..len) in order (word by word: word, pair, prefix), at most
  * max stored; returns the number there are. For the tests. */
 size_t kt__lin_features(const char *text, size_t len, uint32_t *ids, size_t max);

@@ -266,20 +266,26 @@ void kt_safety_score(const kt_safety *s, const char *text, size_t len, kt_safety
     }
 }
 
+static uint32_t learned_mask(const kt_safety *s, const kt__linres *r,
+                             size_t start[KT_SAFETY__COUNT])
+{
+    uint32_t m = 0;
+    for (int k = 0; k < KT_SAFETY__COUNT; k++) {
+        if (!(s->mask & KT_SAFETY_BIT(k)) ||
+            !kt__lin_over(s->lbound[k], s->cutoff[k], r->logit[k]))
+            continue;
+        m |= KT_SAFETY_BIT(k);
+        if (start) start[k] = r->start[k];
+    }
+    return m;
+}
+
 uint32_t kt_safety_learned(const kt_safety *s, const char *text, size_t len,
                            size_t start[KT_SAFETY__COUNT])
 {
     kt__linres r;
     kt__lin_score(&kt__linmodel_safety, text, len, &r);
-    uint32_t m = 0;
-    for (int k = 0; k < KT_SAFETY__COUNT; k++) {
-        if (!(s->mask & KT_SAFETY_BIT(k)) ||
-            !kt__lin_over(s->lbound[k], s->cutoff[k], r.logit[k]))
-            continue;
-        m |= KT_SAFETY_BIT(k);
-        if (start) start[k] = r.start[k];
-    }
-    return m;
+    return learned_mask(s, &r, start);
 }
 
 float kt_safety_default_cutoff(int category)
@@ -318,6 +324,25 @@ size_t kt_safety_combos(const kt_safety *s, const char *text, size_t len, kt_saf
     return c.n;
 }
 
+uint32_t kt_safety_extra(const kt_safety *s, const char *text, size_t len, int combos,
+                         kt_safety_hit *hits, size_t max, size_t *nhits,
+                         size_t start[KT_SAFETY__COUNT])
+{
+    *nhits = 0;
+    int use_c = combos && s->combos, use_l = s->learned;
+    if (!use_c || !use_l || !kt__cooc_same_words(text, len)) {
+        if (use_c) *nhits = kt_safety_combos(s, text, len, hits, max);
+        return use_l ? kt_safety_learned(s, text, len, start) : 0;
+    }
+    kt__combo_ctx c = { s, hits, max, 0 };
+    kt__coocrun run;
+    kt__cooc_begin(&run, s->combos, on_combo, &c);
+    kt__linres r;
+    kt__lin_score_cooc(&kt__linmodel_safety, text, len, &r, &run);
+    *nhits = c.n;
+    return learned_mask(s, &r, start);
+}
+
 int kt_safety_judge(const kt_safety *s, const char *text, size_t len, uint32_t *categories_hit)
 {
     uint32_t m = 0;
@@ -327,9 +352,9 @@ int kt_safety_judge(const kt_safety *s, const char *text, size_t len, uint32_t *
         return rc;
     }
     kt_safety_hit ch[KT_SAFETY__COUNT * 4];
-    size_t nc = kt_safety_combos(s, text, len, ch, KT_ARRAY_LEN(ch));
+    size_t nc;
+    m |= kt_safety_extra(s, text, len, 1, ch, KT_ARRAY_LEN(ch), &nc, NULL);
     for (size_t i = 0; i < nc; i++) m |= KT_SAFETY_BIT(ch[i].category);
-    if (s->learned) m |= kt_safety_learned(s, text, len, NULL);
     if (categories_hit) *categories_hit = m;
     return m != 0;
 }

@@ -3,7 +3,8 @@
  * writes more than its cap or reads past its input (ASan), the ones that map a unit to a byte
  * produce at most as many bytes as they read, ROT13 twice is the identity; the learned scores
  * are probabilities with their window inside the text, and the learned verdict (kt_safety_learned,
- * logit bounds) is theirs against the cutoffs, window starts included; every combination match lies in bounds
+ * logit bounds) is theirs against the cutoffs, window starts included, kt_safety_extra's one pass
+ * gives what the separate scans give; every combination match lies in bounds
  * and names an enabled category or a known family. */
 #include <math.h>
 #include <stdlib.h>
@@ -71,6 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (h[i].start >= h[i].end || h[i].end > len || h[i].category < 0 ||
             h[i].category >= KT_SAFETY__COUNT)
             abort();
+    /* the one-pass form gives what the two scans give */
+    kt_safety_hit h2[16];
+    size_t nh2, ls2[KT_SAFETY__COUNT];
+    uint32_t lm2 = kt_safety_extra(kt__s, t, len, 1, h2, 16, &nh2, ls2);
+    if (lm2 != lm || nh2 != nh || memcmp(h2, h, nh * sizeof h[0])) abort();
+    for (int k = 0; k < KT_SAFETY__COUNT; k++)
+        if ((lm & KT_SAFETY_BIT(k)) && ls2[k] != ls[k]) abort();
     kt_injection_assessment a;
     if (kt_injection_assess(kt__d, t, len, &a)) abort();
     if (!(a.p >= 0.0f && a.p <= 1.0f) || a.start > a.end || a.end > len) abort();

@@ -144,18 +144,15 @@ static int safety_extra(const safety_state *st, const char *text, size_t len, si
                         uint16_t policy, kt_findings *out)
 {
     unsigned w = st->threshold > 255 ? 255 : st->threshold;
-    if (st->combos) {
-        kt_safety_hit ch[KT_SAFETY_BATCH];
-        size_t n = kt_safety_combos(&st->s, text + from, len - from, ch, KT_SAFETY_BATCH);
-        for (size_t i = 0; i < n; i++) {
-            int rc = kt_findings_add_weighted(out, from + ch[i].start, from + ch[i].end, policy,
-                                              (uint16_t)ch[i].category, st->action, w);
-            if (rc) return rc;
-        }
+    kt_safety_hit ch[KT_SAFETY_BATCH];
+    size_t n, start[KT_SAFETY__COUNT];
+    uint32_t m = kt_safety_extra(&st->s, text + from, len - from, st->combos, ch,
+                                 KT_SAFETY_BATCH, &n, start);
+    for (size_t i = 0; i < n; i++) {
+        int rc = kt_findings_add_weighted(out, from + ch[i].start, from + ch[i].end, policy,
+                                          (uint16_t)ch[i].category, st->action, w);
+        if (rc) return rc;
     }
-    if (!st->s.learned) return KT_OK;
-    size_t start[KT_SAFETY__COUNT];
-    uint32_t m = kt_safety_learned(&st->s, text + from, len - from, start);
     for (int k = 0; k < KT_SAFETY__COUNT; k++) {
         if (!(m & KT_SAFETY_BIT(k))) continue;
         size_t a = from + start[k];
