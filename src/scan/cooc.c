@@ -243,7 +243,8 @@ static kt__cooc_slot *slot_at_raw(const kt__cooc *c, const unsigned char *raw, s
 
 /* A word as each_word reads it, from its bytes (the slow path: words with a digit, which may be
  * leetspeak). */
-static void word_bytes(kt__coocrun *r, const unsigned char *p, size_t s, size_t e)
+static __attribute__((noinline)) void word_bytes(kt__coocrun *r, const unsigned char *p, size_t s,
+                                                  size_t e)
 {
     char w[KT__COOC_WORD_MAX + 1];
     size_t n = e - s;
@@ -266,25 +267,32 @@ static void word_bytes(kt__coocrun *r, const unsigned char *p, size_t s, size_t 
     on_word(r, classes(r->c, w, n, h), s, e);
 }
 
+/* A word of some classes, out of line: most words have none, and kt__cooc_step stays small. */
+static __attribute__((noinline)) void on_word_cold(kt__coocrun *r, uint32_t m, size_t s, size_t e)
+{
+    on_word(r, m, s, e);
+}
+
 /* Without a digit a word has no leetspeak, so each_word's hash is the folded bytes' FNV-1a with
  * its final mix, whether the word has a letter or not. */
 void kt__cooc_step(kt__coocrun *r, const char *text, size_t s, size_t e, uint32_t fnv,
                    unsigned digits)
 {
     size_t n = e - s;
-    if (!r->c->set) return;
     if (s - r->last_end > 64) r->ntok += 64;   /* a long separator ends every match */
     r->last_end = e;
-    if (n > KT__COOC_WORD_MAX) {
-        r->ntok++;
-        return;
-    }
     const unsigned char *p = (const unsigned char *)text;
-    if (digits) {
+    if (digits && n <= KT__COOC_WORD_MAX) {
         word_bytes(r, p, s, e);
         return;
     }
-    uint32_t h = hash_end(fnv), m = 0;
-    if (r->c->lens >> n & 1) m = slot_at_raw(r->c, p + s, n, h)->cls;
-    on_word(r, m, s, e);
+    /* (a set-less run has no lengths: every word is one of no class) */
+    uint32_t m = 0;
+    if (n <= KT__COOC_WORD_MAX && (r->c->lens >> n & 1))
+        m = slot_at_raw(r->c, p + s, n, hash_end(fnv))->cls;
+    if (!m) {
+        r->ntok++;
+        return;
+    }
+    on_word_cold(r, m, s, e);
 }
