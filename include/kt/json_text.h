@@ -51,6 +51,8 @@ typedef struct kt_json_value {
     kt_json_type type;
     size_t start;
     size_t end;
+    int plain;  /* strings (kt_json_scan): the content is printable ASCII without escapes, its own
+                   decoding (kt_json_str_plain); 0 otherwise */
 } kt_json_value;
 
 typedef struct kt_json_limits {

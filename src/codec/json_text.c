@@ -42,10 +42,13 @@ static int is_hex(unsigned char c)
 
 /* On entry s->i is just past the opening quote; on success it is just past the closing quote and
  * [*start, *end) is the content. */
-static int scan_string(scanner *s, size_t *start, size_t *end)
+static int scan_string(scanner *s, size_t *start, size_t *end, int *plain)
 {
     const unsigned char *b = (const unsigned char *)s->b;
     *start = s->i;
+    /* plain: the first run of plain bytes reaches the closing quote */
+    s->i = kt__json_plain_end(b, s->i, s->n);
+    *plain = s->i < s->n && b[s->i] == '"';
     while (s->i < s->n) {
         /* Plain ASCII runs first, with the index in a local (b may alias s). */
         s->i = kt__json_plain_end(b, s->i, s->n);
@@ -118,11 +121,16 @@ static int scan_literal(scanner *s, const char *lit)
     return KT_OK;
 }
 
-static int report(scanner *s, kt_json_type t, size_t start, size_t end)
+static int report_str(scanner *s, kt_json_type t, size_t start, size_t end, int plain)
 {
     if (!s->fn) return KT_OK;
-    kt_json_value v = { t, start, end };
+    kt_json_value v = { t, start, end, plain };
     return s->fn(s->ud, &s->path, &v);
+}
+
+static int report(scanner *s, kt_json_type t, size_t start, size_t end)
+{
+    return report_str(s, t, start, end, 0);
 }
 
 static int parse_array(scanner *s, int nest)
@@ -167,7 +175,8 @@ static int parse_object(scanner *s, int nest)
         size_t ks, ke;
         if (s->i >= s->n || s->b[s->i] != '"') return KT_EPARSE;
         s->i++;
-        int rc = scan_string(s, &ks, &ke);
+        int kplain;
+        int rc = scan_string(s, &ks, &ke, &kplain);
         if (rc) return rc;
         s->path.el[d].key_start = ks;
         s->path.el[d].key_len = ke - ks;
@@ -202,9 +211,10 @@ static int parse_value(scanner *s, int nest)
         return c == '{' ? parse_object(s, nest + 1) : parse_array(s, nest + 1);
     case '"': {
         size_t cs, ce;
+        int plain;
         s->i++;
-        rc = scan_string(s, &cs, &ce);
-        return rc ? rc : report(s, KT_JSON_STRING, cs, ce);
+        rc = scan_string(s, &cs, &ce, &plain);
+        return rc ? rc : report_str(s, KT_JSON_STRING, cs, ce, plain);
     }
     case 't':
         rc = scan_literal(s, "true");

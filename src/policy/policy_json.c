@@ -171,10 +171,11 @@ static int add_edit(void *ud, size_t start, size_t end, const char *marker, size
 
 /* The decoded text of raw [start, end) in `text`, `tlen`. Plain ASCII without escapes is its own
  * decoding, with the identity as map: the raw bytes are scanned in place, nothing is copied. */
-static int text_of(json_ctx *x, size_t start, size_t end, const char **text, size_t *tlen)
+static int text_of(json_ctx *x, size_t start, size_t end, int plain, const char **text,
+                   size_t *tlen)
 {
     size_t n = end - start;
-    x->identity = n < UINT32_MAX && kt_json_str_plain(x->body + start, n);
+    x->identity = n < UINT32_MAX && plain;
     if (x->identity) {
         *text = x->body + start;
         *tlen = n;
@@ -204,13 +205,13 @@ static int show_text(json_ctx *x, const char *text, size_t tlen)
     return rc ? rc : x->w->on_text(x->w->text_ud, x->shown.p ? x->shown.p : "", x->shown.len);
 }
 
-static int visit(void *ud, const kt_json_path *path, size_t start, size_t end)
+static int visit(void *ud, const kt_json_path *path, size_t start, size_t end, int plain)
 {
     json_ctx *x = ud;
     if (!kt_json_pathset_match(x->paths, path)) return 0;
     const char *text;
     size_t tlen;
-    int rc = text_of(x, start, end, &text, &tlen);
+    int rc = text_of(x, start, end, plain, &text, &tlen);
     if (rc) return x->err = rc;
     x->f.n = 0;
     rc = kt_chain_scan_cached(x->cache, x->cfg, x->dir, text, tlen, &x->f, x->d);
@@ -227,7 +228,7 @@ static int on_value(void *ud, const kt_json_path *path, const kt_json_value *v)
 {
     json_ctx *x = ud;
     if (x->top && path->depth <= 2) kt_json_top_note(x->top, path, v);
-    return v->type == KT_JSON_STRING ? visit(x, path, v->start, v->end) : 0;
+    return v->type == KT_JSON_STRING ? visit(x, path, v->start, v->end, v->plain) : 0;
 }
 
 int kt_policy_json(const kt_config *cfg, kt_dir dir, const char *body, size_t len, kt_buf *out,

@@ -234,6 +234,15 @@ static int visit(void *ud, const kt_json_path *p, size_t start, size_t end)
     return 0;
 }
 
+/* kt_json_scan's `plain` is kt_json_str_plain of the string's content (0 for other values). */
+static int check_plain(void *ud, const kt_json_path *p, const kt_json_value *v)
+{
+    (void)ud;
+    int want = v->type == KT_JSON_STRING && kt_json_str_plain(p->buf + v->start, v->end - v->start);
+    if (v->plain != want) abort();
+    return 0;
+}
+
 static int count_strings(void *ud, const kt_json_path *p, size_t start, size_t end)
 {
     (void)p;
@@ -326,6 +335,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kt_json_walk(buf, size, own_visit, &f);
     if (rc != 0 && rc != KT_EPARSE && rc != KT_ELIMIT) abort();
     if (kt_json_validate(buf, size) != rc) abort();
+    if (kt_json_scan(buf, size, NULL, check_plain, NULL) != rc) abort();
     if (rc == 0) {
         kt_buf out;
         kt_buf_init(&out, (size_t)1 << 24);

@@ -198,6 +198,26 @@ KT_TEST(scan_reports_all_types_post_order)
     KT_ASSERT_EQ_STR(t.seq, "nftNsOAAO");
 }
 
+static int plain_fn(void *ud, const kt_json_path *p, const kt_json_value *v)
+{
+    types_ctx *t = ud;
+    (void)p;
+    if (t->n < sizeof t->seq - 1) t->seq[t->n++] = (char)('0' + v->plain);
+    return 0;
+}
+
+KT_TEST(scan_says_which_strings_are_their_own_decoding)
+{
+    types_ctx t;
+    memset(&t, 0, sizeof t);
+    /* plain ASCII, empty, an escape, UTF-8, an escape late in the string; a number, the array and
+     * the object (post-order) are not strings */
+    KT_ASSERT_EQ_INT(kt_json_scan(S("{\"a b\":[\"plain text\",\"\",\"x\\ny\",\"caf\xc3\xa9\","
+                                    "\"abcdefghijklmnop\\u0041\",7]}"), NULL, plain_fn, &t),
+                     0);
+    KT_ASSERT_EQ_STR(t.seq, "11000000");
+}
+
 typedef struct match_ctx {
     const char *pattern;
     kt_buf hits;
@@ -808,6 +828,7 @@ int main(void)
     KT_RUN(walk_reports_string_values_with_paths);
     KT_RUN(walk_top_level_string_and_stop);
     KT_RUN(scan_reports_all_types_post_order);
+    KT_RUN(scan_says_which_strings_are_their_own_decoding);
     KT_RUN(plain_runs_every_byte_every_offset);
     KT_RUN(pathset_matches_like_signatures);
     KT_RUN(pathset_past_its_cells);
