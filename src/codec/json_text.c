@@ -46,42 +46,41 @@ static int scan_string(scanner *s, size_t *start, size_t *end, int *plain)
 {
     const unsigned char *b = (const unsigned char *)s->b;
     *start = s->i;
-    /* plain: the first run of plain bytes reaches the closing quote */
-    s->i = kt__json_plain_end(b, s->i, s->n);
-    *plain = s->i < s->n && b[s->i] == '"';
-    while (s->i < s->n) {
-        /* Plain ASCII runs first, with the index in a local (b may alias s). */
-        s->i = kt__json_plain_end(b, s->i, s->n);
-        if (s->i == s->n) break;
-        unsigned char c = b[s->i];
+    /* Plain ASCII runs first, with the index in a local (b may alias s); a string whose first run
+     * reaches the closing quote is plain. */
+    size_t i = kt__json_plain_end(b, s->i, s->n);
+    *plain = i < s->n && b[i] == '"';
+    while (i < s->n) {
+        unsigned char c = b[i];
         if (c == '"') {
-            *end = s->i++;
+            *end = i;
+            s->i = i + 1;
             return KT_OK;
         }
         if (c < 0x20) return KT_EPARSE;
         if (c == '\\') {
-            if (s->i + 1 >= s->n) return KT_EPARSE;
-            c = b[s->i + 1];
+            if (i + 1 >= s->n) return KT_EPARSE;
+            c = b[i + 1];
             if (c == 'u') {
-                if (s->n - s->i < 6) return KT_EPARSE;
+                if (s->n - i < 6) return KT_EPARSE;
                 for (size_t k = 2; k < 6; k++)
-                    if (!is_hex(b[s->i + k])) return KT_EPARSE;
-                s->i += 6;
+                    if (!is_hex(b[i + k])) return KT_EPARSE;
+                i += 6;
             } else if (strchr("\"\\/bfnrt", c) && c) {
-                s->i += 2;
+                i += 2;
             } else {
                 return KT_EPARSE;
             }
-            continue;
+        } else if (c < 0x80) {
+            i++;
+        } else {
+            size_t l = kt__utf8_len(b + i, s->n - i);
+            if (!l) return KT_EPARSE;
+            i += l;
         }
-        if (c < 0x80) {
-            s->i++;
-            continue;
-        }
-        size_t l = kt__utf8_len(b + s->i, s->n - s->i);
-        if (!l) return KT_EPARSE;
-        s->i += l;
+        i = kt__json_plain_end(b, i, s->n);
     }
+    s->i = i;
     return KT_EPARSE;
 }
 
