@@ -510,13 +510,28 @@ static inline __attribute__((always_inline)) void kt__scan_chunks(kt__scan *sc, 
     const unsigned char *p = (const unsigned char *)sc->t.p;
     size_t len = sc->t.len, i = from;
     uint64_t bits[KT__CHUNK / 64], digits[KT__CHUNK / 64 + 1] = {0};
+    /* The last chunk of a text (all of a short one) is classified in a copy with zeros around it:
+     * a zero is no anchor and no neighbour any handler needs, and neither is the text's start. */
+    unsigned char pad[2 + KT__CHUNK + 1];
     sc->pos = from;
     while (!sc->stop && i < len) {
         size_t base = i, width = KT_MIN((size_t)KT__CHUNK, len - i);
         int carry = i > sc->pos && kt__digit(p[i - 1]), full = 0;
         /* The classifiers read two bytes before the chunk and one after it. */
-        if (classify && i >= 2 && len - i > KT__CHUNK) {
-            classify(&a, p + i, bits, digits);
+        if (classify && (len - i <= KT__CHUNK || i >= 2)) {
+            const unsigned char *c = p + i;
+            if (len - i <= KT__CHUNK) {
+                size_t before = KT_MIN(i, (size_t)2);
+                memset(pad, 0, sizeof pad);
+                memcpy(pad + 2 - before, p + i - before, before + width);
+                c = pad + 2;
+            }
+            classify(&a, c, bits, digits);
+            /* The byte after the text is unknown, not a zero (streaming reads a prefix): the last
+             * byte is a candidate as the table says. */
+            unsigned char last = p[len - 1];
+            if (c == pad + 2 && a.tab[last] && !kt__digit(last))
+                bits[(width - 1) / 64] |= (uint64_t)1 << ((width - 1) % 64);
             if (a.digits && !carry && kt__digit(p[i])) bits[0] |= 1; /* a run at a match's end */
             full = 1;
         } else {
@@ -525,9 +540,9 @@ static inline __attribute__((always_inline)) void kt__scan_chunks(kt__scan *sc, 
         i = base + width;
         for (size_t rel = kt__next_bit(bits, 0); rel < width; rel = kt__next_bit(bits, rel)) {
             size_t j = base + rel;
-            /* Digit runs are screened in table-classified chunks too (short texts, the tail of a
-             * long one), except in the table-only reference scan (classify NULL). */
-            if (a.digits && kt__digit(p[j]) && (full || (classify && j >= 2))) {
+            /* Digit runs are screened in every chunk (kt__digit_quiet reads two bytes before the
+             * run), except in the table-only reference scan (classify NULL). */
+            if (a.digits && kt__digit(p[j]) && classify && j >= 2) {
                 size_t d = full ? kt__run_len(digits, rel) /* >= 1: digits[] marks p[j] */
                                 : kt__digit_run(p, j, len);
                 if (rel + d < width && kt__digit_quiet(sc, j, d)) {

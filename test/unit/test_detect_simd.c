@@ -1,5 +1,5 @@
 /* The SIMD chunk classifiers (detect_block.h) and the quiet-run filter must change nothing: on
- * texts long enough for whole chunks, kt_detect_ctx and kt_detect_stable_prefix_ctx give exactly
+ * texts long enough for whole chunks and on short ones (classified in a padded copy), kt_detect_ctx and kt_detect_stable_prefix_ctx give exactly
  * what the portable table classifier gives (kt__detect_plain, kt__stable_prefix_plain), for every
  * mask, start offset and cut. The texts mix entities with the benign look-alikes the filters are
  * tuned for (dates, times, versions, UUIDs, hashes, token counts), placed at every offset. */
@@ -136,6 +136,28 @@ KT_TEST(simd_matches_plain_on_anchor_noise)
     }
 }
 
+KT_TEST(simd_matches_plain_on_short_texts)
+{
+    /* Chat prompts are short: a text of one chunk or less is classified in a padded copy. Every
+     * length from 1 to 300, every start offset near the front, every mask, prose and noise. */
+    static char buf[4000];
+    size_t found = 0;
+    for (unsigned seed = 200; seed < 206; seed++) {
+        size_t full = seed % 2 ? kt_make_text(buf, sizeof buf, seed)
+                               : kt_make_noise(buf, 400, seed);
+        for (size_t len = 1; len <= 300 && len <= full; len++)
+            for (size_t k = 0; k < KT_ARRAY_LEN(kt_masks); k++)
+                for (size_t from = 0; from < 4 && from < len; from++)
+                    if (!kt_same(buf, len, from, kt_masks[k])) {
+                        KT_FAILF("seed %u len %zu mask %zu from %zu", seed, len, k, from);
+                        return;
+                    }
+        kt_match m[64];
+        found += kt_detect(buf, KT_MIN(full, (size_t)300), KT_DETECT_ALL_MASK, m, 64, NULL);
+    }
+    KT_ASSERT(found > 10);
+}
+
 KT_TEST(simd_finds_entities_at_every_offset)
 {
     /* One entity slid across two chunk boundaries inside plain prose; `skip` bytes of it are a
@@ -170,6 +192,7 @@ int main(void)
     KT_RUN(simd_matches_plain_on_mixed_text);
     KT_RUN(simd_matches_plain_at_every_cut);
     KT_RUN(simd_matches_plain_on_anchor_noise);
+    KT_RUN(simd_matches_plain_on_short_texts);
     KT_RUN(simd_finds_entities_at_every_offset);
     return KT_DONE();
 }
