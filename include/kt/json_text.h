@@ -35,6 +35,8 @@ typedef struct kt_json_path_elem {
     size_t key_len;
     size_t index;
     int is_index;
+    int plain;  /* the key is known to be printable ASCII without escapes (set by the scanner);
+                   0: not known */
 } kt_json_path_elem;
 
 /* Path from the document root to a value: el[0] is the step taken from the top-level value. A

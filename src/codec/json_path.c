@@ -166,7 +166,7 @@ int kt_json_path_sig(const kt_json_path *p, char *out, size_t cap)
             continue;
         }
         const char *k = p->buf + e->key_start;
-        if (memchr(k, '\\', e->key_len)) return -1;
+        if (!e->plain && memchr(k, '\\', e->key_len)) return -1;
         if (n + e->key_len + 1 >= cap) return -1;
         if (i) out[n++] = '.';
         memcpy(out + n, k, e->key_len);
@@ -271,7 +271,8 @@ static int sig_append(kt_json_pathset *set, const kt_json_path *p, int d)
         return (int)(n + 3);
     }
     const char *k = p->buf + e->key_start;
-    if (memchr(k, '\\', e->key_len) || n + e->key_len + 1 >= KT_JSON_SIG_CAP) return -1;
+    if ((!e->plain && memchr(k, '\\', e->key_len)) || n + e->key_len + 1 >= KT_JSON_SIG_CAP)
+        return -1;
     if (d) set->sig[n++] = '.';
     memcpy(set->sig + n, k, e->key_len);
     return (int)(n + e->key_len);
@@ -383,7 +384,7 @@ static bool elem_is(const kt_json_path *p, const kt_json_path_elem *e, const cha
     if (e->is_index || e->key_len < kn) return false;   /* decoding never lengthens a key */
     const char *raw = p->buf + e->key_start;
     if (e->key_len == kn && memcmp(raw, k, kn) == 0) return true;
-    if (!memchr(raw, '\\', e->key_len)) return false;
+    if (e->plain || !memchr(raw, '\\', e->key_len)) return false;
     return kt_json_key_eq(raw, e->key_len, k, kn) == 1;
 }
 

@@ -139,6 +139,7 @@ static int parse_array(scanner *s, int nest)
     s->path.el[d].is_index = 1;
     s->path.el[d].index = 0;
     s->path.el[d].key_start = s->path.el[d].key_len = 0;
+    s->path.el[d].plain = 0;
     skip_ws(s);
     if (s->i < s->n && s->b[s->i] == ']') {
         s->i++;
@@ -177,6 +178,7 @@ static int parse_object(scanner *s, int nest)
         int kplain;
         int rc = scan_string(s, &ks, &ke, &kplain);
         if (rc) return rc;
+        s->path.el[d].plain = kplain;
         s->path.el[d].key_start = ks;
         s->path.el[d].key_len = ke - ks;
         skip_ws(s);

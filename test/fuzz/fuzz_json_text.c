@@ -193,6 +193,10 @@ static int visit(void *ud, const kt_json_path *p, size_t start, size_t end)
         if (!e->is_index && (e->key_start + e->key_len > f->len || e->key_start == 0 ||
                              f->buf[e->key_start - 1] != '"'))
             abort();
+        /* the scanner's plain flag of a key is kt_json_str_plain of its raw span */
+        if (!e->is_index && e->plain != kt_json_str_plain(f->buf + e->key_start, e->key_len))
+            abort();
+        if (e->is_index && e->plain) abort();
     }
     check_pathsets(f, p);
     kt_json_path_match(p, "messages[*].content[*].text");
