@@ -48,11 +48,11 @@ static int scan_string(scanner *s, size_t *start, size_t *end, int *plain)
     *start = s->i;
     /* Plain ASCII runs first, with the index in a local (b may alias s); a string whose first run
      * reaches the closing quote is plain. */
-    size_t i = kt__json_plain_end(b, s->i, s->n);
-    *plain = i < s->n && b[i] == '"';
+    size_t i = kt__json_plain_end(b, s->i, s->n), first = i;
     while (i < s->n) {
         unsigned char c = b[i];
         if (c == '"') {
+            *plain = i == first;
             *end = i;
             s->i = i + 1;
             return KT_OK;
