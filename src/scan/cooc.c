@@ -149,6 +149,21 @@ static const unsigned char leet[256] = { KT__R256(KT__LEET) };
                      (uint32_t)KT__LEET(KT__FOLD(c)) << 16)
 static const uint32_t packed[256] = { KT__R256(KT__PACK) };
 
+/* The classes of the folded word w[0..n) (w is rewritten in place when it has leetspeak) whose
+ * leetspeak-undone FNV-1a, before its final mix, is h, of kinds `kinds`. */
+static inline uint32_t folded_classes(const kt__cooc *c, char *w, size_t n, uint32_t h,
+                                      unsigned kinds)
+{
+    if (!(kinds & KT__K_LETTER)) {
+        h = word_hash(w, n);
+    } else {
+        h = hash_end(h);
+        if (kinds & KT__K_LEET)
+            for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
+    }
+    return classes(c, w, n, h);
+}
+
 /* Each word is read once: folded into w, its kinds collected, and hashed as it will be looked up
  * when it has a letter (leetspeak undone: leet[] changes no letter, so hashing leet[c] of every
  * byte is hashing the word after the rewrite). Words without a letter are hashed again as they
@@ -185,14 +200,7 @@ static void each_word(kt__coocrun *r, const char *text, size_t len)
             r->ntok++;
             continue;
         }
-        if (!(kinds & KT__K_LETTER)) {
-            h = word_hash(w, n);
-        } else {
-            h = hash_end(h);
-            if (kinds & KT__K_LEET)
-                for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
-        }
-        on_word(r, classes(r->c, w, n, h), s, i);
+        on_word(r, folded_classes(r->c, w, n, h, kinds), s, i);
     }
 }
 
@@ -256,15 +264,7 @@ static __attribute__((noinline)) void word_bytes(kt__coocrun *r, const unsigned 
         w[k] = (char)v;
         h = (h ^ (v >> 16)) * FNV_PRIME;
     }
-    kinds = kinds >> 8 & 0xFFu;
-    if (!(kinds & KT__K_LETTER)) {
-        h = word_hash(w, n);
-    } else {
-        h = hash_end(h);
-        if (kinds & KT__K_LEET)
-            for (size_t k = 0; k < n; k++) w[k] = (char)leet[(unsigned char)w[k]];
-    }
-    on_word(r, classes(r->c, w, n, h), s, e);
+    on_word(r, folded_classes(r->c, w, n, h, kinds >> 8 & 0xFFu), s, e);
 }
 
 /* A word of some classes, out of line: most words have none, and kt__cooc_step stays small. */
