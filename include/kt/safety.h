@@ -128,8 +128,8 @@ uint32_t kt_safety_learned(const kt_safety *s, const char *text, size_t len,
                            size_t start[KT_SAFETY__COUNT]);
 /* kt_safety_combos (when `combos` is not 0) and kt_safety_learned (when s->learned) together:
  * the combination hits in hits[0..*nhits), the learned categories as the result, exactly what
- * the two calls give; in one pass over the words when the text allows (no '@' or '$', so both
- * read the same words). */
+ * the two calls give, in one pass over the words when both run and the text allows
+ * (kt__lin_score_cooc). */
 uint32_t kt_safety_extra(const kt_safety *s, const char *text, size_t len, int combos,
                          kt_safety_hit *hits, size_t max, size_t *nhits,
                          size_t start[KT_SAFETY__COUNT]);

@@ -171,7 +171,7 @@ static inline uint32_t folded_classes(const kt__cooc *c, char *w, size_t n, uint
 static void each_word(kt__coocrun *r, const char *text, size_t len)
 {
     const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0, last_end = 0;
+    size_t i = 0;
     while (i < len) {
         if (!fold[p[i]]) {
             i++;
@@ -194,8 +194,8 @@ static void each_word(kt__coocrun *r, const char *text, size_t len)
         for (; i < len && fold[p[i]]; i++) kinds |= packed[p[i]];
         kinds = kinds >> 8 & 0xFFu;
         /* a long separator ends every match */
-        if (s - last_end > 64) r->ntok += 64;
-        last_end = i;
+        if (s - r->last_end > 64) r->ntok += 64;
+        r->last_end = i;
         if (n > KT__COOC_WORD_MAX) {
             r->ntok++;
             continue;
@@ -217,23 +217,22 @@ void kt__cooc_begin(kt__coocrun *r, const kt__cooc *c, kt__cooc_fn fn, void *ud)
 
 size_t kt__cooc_end(const kt__coocrun *r) { return r->hits; }
 
+void kt__cooc_text(kt__coocrun *r, const char *text, size_t len)
+{
+    if (r->c->set) each_word(r, text, len);
+}
+
 size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_t len,
                      kt__cooc_fn fn, void *ud)
 {
-    if (!c->set) return 0;
     kt__coocrun run;
     kt__cooc_begin(&run, c, fn, ud);
     (void)tflags;
-    each_word(&run, text, len);
+    kt__cooc_text(&run, text, len);
     return kt__cooc_end(&run);
 }
 
 /* ---- words read by the caller ------------------------------------------------------------------ */
-
-int kt__cooc_same_words(const char *text, size_t len)
-{
-    return !memchr(text, '@', len) && !memchr(text, '$', len);
-}
 
 /* The slot of the word raw[0..n) as folded (ASCII lower case) whose hash is h. */
 static kt__cooc_slot *slot_at_raw(const kt__cooc *c, const unsigned char *raw, size_t n,

@@ -64,9 +64,10 @@ typedef void (*kt__cooc_fn)(void *ud, const kt__cooc_rule *r, size_t start, size
 size_t kt__cooc_scan(const kt__cooc *c, unsigned tflags, const char *text, size_t len,
                      kt__cooc_fn fn, void *ud);
 
-/* The same scan in steps, for a caller that reads the words itself (kt__lin_score_cooc: the
- * learned scorer's pass). Its words must be this scanner's: kt__cooc_same_words(text) says
- * whether they are (the scorer's alphabet lacks '@' and '$'). */
+/* The same scan in steps: kt__cooc_begin, then the text read here (kt__cooc_text) or its words
+ * handed in one by one by a caller that reads them itself (kt__cooc_step, from the learned
+ * scorer's pass: kt__lin_score_cooc, which knows when its words are this scanner's), then
+ * kt__cooc_end. */
 typedef struct kt__coocrun {
     const kt__cooc *c;
     kt__cooc_fn fn;
@@ -78,8 +79,9 @@ typedef struct kt__coocrun {
     size_t from[KT__COOC_MAXRULES][KT__COOC_MAXEL];
 } kt__coocrun;
 
-int kt__cooc_same_words(const char *text, size_t len);
 void kt__cooc_begin(kt__coocrun *r, const kt__cooc *c, kt__cooc_fn fn, void *ud);
+/* Every word of text[0..len), read by the scanner itself. */
+void kt__cooc_text(kt__coocrun *r, const char *text, size_t len);
 /* The word text[s..e), in order: fnv is the FNV-1a hash (basis 0x811C9DC5, prime 0x01000193)
  * of its first 32 bytes with ASCII letters lower-cased, digits whether it has a digit. */
 void kt__cooc_step(kt__coocrun *r, const char *text, size_t s, size_t e, uint32_t fnv,

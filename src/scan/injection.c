@@ -484,12 +484,12 @@ static void learned_on(kt__vctx *v, const char *s, size_t n, size_t start, size_
     learned_of(v, &r, start, end, whole);
 }
 
-/* The phrase families and the learned score of the whole text, in one pass over its words when
- * they are the same for both (kt__cooc_same_words). */
+/* The phrase families and the learned score of the whole text, in one pass over its words where
+ * the text allows (kt__lin_score_cooc). */
 static void whole_text(kt__vctx *v, const char *text, size_t len)
 {
     const kt_injection *d = v->d;
-    if (!d->combos || !d->learned || !kt__cooc_same_words(text, len)) {
+    if (!d->combos || !d->learned) {
         if (d->combos) kt__cooc_scan(d->combos, d->tflags, text, len, on_combo, v->cc);
         learned_on(v, text, len, 0, len, 1);
         return;

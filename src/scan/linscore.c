@@ -282,9 +282,21 @@ KT__LIN_INLINE void cooc_word(void *ud, const char *text, size_t s, size_t e, ui
     kt__cooc_step(((kt__lincooc *)ud)->cooc, text, s, e, h, digits);
 }
 
+/* The co-occurrence rules' words are the scorer's but for '@' and '$', which they keep inside a
+ * word: without either byte in the text both read the same words. */
+static bool same_words(const char *text, size_t len)
+{
+    return !memchr(text, '@', len) && !memchr(text, '$', len);
+}
+
 void kt__lin_score_cooc(const kt__linmodel *m, const char *text, size_t len, kt__linres *res,
                         kt__coocrun *cooc)
 {
+    if (!same_words(text, len)) {   /* the words differ: each reads its own */
+        kt__cooc_text(cooc, text, len);
+        kt__lin_score(m, text, len, res);
+        return;
+    }
     kt__lincooc r;
     lin_start(&r.lin, m);
     r.cooc = cooc;

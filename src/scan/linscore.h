@@ -42,8 +42,9 @@ typedef struct kt__linres {
 
 /* Scores text[0..len) with every class of the model. */
 void kt__lin_score(const kt__linmodel *m, const char *text, size_t len, kt__linres *r);
-/* The same, and in the same pass the co-occurrence run `cooc` (kt__cooc_begin'd) reads every word
- * of the text: for texts where kt__cooc_same_words holds, the matches of kt__cooc_scan. */
+/* The same, and the co-occurrence run `cooc` (kt__cooc_begin'd) reads every word of the text: the
+ * matches of kt__cooc_scan, in the scorer's own pass when the text has no '@' or '$' (the one
+ * difference between the two alphabets), else by the rules' own scan. */
 struct kt__coocrun;
 void kt__lin_score_cooc(const kt__linmodel *m, const char *text, size_t len, kt__linres *r,
                         struct kt__coocrun *cooc);

@@ -330,7 +330,7 @@ uint32_t kt_safety_extra(const kt_safety *s, const char *text, size_t len, int c
 {
     *nhits = 0;
     int use_c = combos && s->combos, use_l = s->learned;
-    if (!use_c || !use_l || !kt__cooc_same_words(text, len)) {
+    if (!use_c || !use_l) {
         if (use_c) *nhits = kt_safety_combos(s, text, len, hits, max);
         return use_l ? kt_safety_learned(s, text, len, start) : 0;
     }
